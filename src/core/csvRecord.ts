@@ -1,0 +1,137 @@
+/**
+ * Finds csvlog record boundaries and field boundaries in a byte buffer, without decoding text.
+ *
+ * csvlog quotes every text field with `"` and doubles quotes inside; a newline inside quotes belongs to
+ * the field, a newline outside quotes ends the record. The collector writes line by line, so the end of
+ * the buffer may cut a record anywhere: such a tail is reported as incomplete, never as a record.
+ */
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
+
+/** Column counts PostgreSQL has written: 9.x-12, 13, 14+. */
+export const KNOWN_COLUMN_COUNTS: ReadonlySet<number> = new Set([23, 24, 26]);
+
+/** One complete record: [start, end) in the buffer, end just past its newline. */
+export interface RecordSpan {
+  start: number;
+  end: number;
+  /** Field i is buf[fields[2i], fields[2i+1]), quotes included. */
+  fields: number[];
+}
+
+export type ScanStop =
+  /** Every byte up to `at` was consumed; the rest (if any) is a record still being written. */
+  | { kind: 'incomplete'; at: number }
+  /** The bytes at `at` are not a csvlog record. */
+  | { kind: 'damaged'; at: number; problem: string };
+
+export interface ScanResult {
+  records: RecordSpan[];
+  stop: ScanStop;
+}
+
+/**
+ * Scans complete records in buf[from, buf.length).
+ * @param buf bytes read from a csvlog file
+ * @param from where the first record starts
+ */
+export function scanRecords(buf: Buffer, from: number): ScanResult {
+  const records: RecordSpan[] = [];
+  let pos = from;
+  for (;;) {
+    if (pos >= buf.length) return { records, stop: { kind: 'incomplete', at: pos } };
+    const head = checkRecordStart(buf, pos);
+    if (head === 'short') return { records, stop: { kind: 'incomplete', at: pos } };
+    if (head === 'bad') {
+      return { records, stop: { kind: 'damaged', at: pos, problem: 'a record must start with a timestamp' } };
+    }
+    const span = scanOne(buf, pos);
+    if (span === null) return { records, stop: { kind: 'incomplete', at: pos } };
+    if (typeof span === 'string') return { records, stop: { kind: 'damaged', at: pos, problem: span } };
+    const columns = span.fields.length / 2;
+    if (!KNOWN_COLUMN_COUNTS.has(columns)) {
+      return {
+        records,
+        stop: { kind: 'damaged', at: pos, problem: `a record of ${columns} columns (csvlog has 23, 24 or 26)` },
+      };
+    }
+    records.push(span);
+    pos = span.end;
+  }
+}
+
+/** Scans one record at pos: its span, null if the buffer ends inside it, or what is wrong with it. */
+function scanOne(buf: Buffer, start: number): RecordSpan | null | string {
+  const fields: number[] = [];
+  let pos = start;
+  const len = buf.length;
+  for (;;) {
+    const fieldStart = pos;
+    let fieldEnd: number;
+    if (pos < len && buf[pos] === QUOTE) {
+      pos++;
+      for (;;) {
+        const q = buf.indexOf(QUOTE, pos);
+        if (q < 0) return null;
+        if (q + 1 >= len) return null;
+        if (buf[q + 1] === QUOTE) {
+          pos = q + 2;
+          continue;
+        }
+        pos = q + 1;
+        break;
+      }
+      fieldEnd = pos;
+      if (buf[pos] !== COMMA && buf[pos] !== NEWLINE) return 'a quoted field is followed by text';
+    } else {
+      while (pos < len) {
+        const c = buf[pos];
+        if (c === COMMA || c === NEWLINE) break;
+        if (c === QUOTE) return 'a quote inside an unquoted field';
+        pos++;
+      }
+      if (pos >= len) return null;
+      fieldEnd = pos;
+    }
+    fields.push(fieldStart, fieldEnd);
+    if (buf[pos] === NEWLINE) return { start, end: pos + 1, fields };
+    pos++; // the comma
+    if (fields.length > 2 * 64) return 'more fields than any csvlog record has';
+  }
+}
+
+/** A csvlog record starts with log_time: `YYYY-MM-DD HH:MM:SS`. */
+function checkRecordStart(buf: Buffer, pos: number): 'ok' | 'short' | 'bad' {
+  const pattern = 'dddd-dd-dd dd:dd:dd';
+  for (let i = 0; i < pattern.length; i++) {
+    if (pos + i >= buf.length) return 'short';
+    const c = buf[pos + i];
+    const want = pattern.charCodeAt(i);
+    const ok = want === 0x64 /* d */ ? c >= 0x30 && c <= 0x39 : c === want;
+    if (!ok) return 'bad';
+  }
+  return 'ok';
+}
+
+/** Decodes field i of a scanned record: quotes removed, doubled quotes undone, UTF-8. */
+export function fieldText(buf: Buffer, span: RecordSpan, i: number): string {
+  const s = span.fields[2 * i];
+  const e = span.fields[2 * i + 1];
+  if (e > s && buf[s] === QUOTE) {
+    const inner = buf.toString('utf8', s + 1, e - 1);
+    return inner.includes('"') ? inner.replace(/""/g, '"') : inner;
+  }
+  return buf.toString('latin1', s, e);
+}
+
+/** True when field i starts with the ASCII text `prefix` (after its opening quote). */
+export function fieldStartsWith(buf: Buffer, span: RecordSpan, i: number, prefix: string): boolean {
+  let s = span.fields[2 * i];
+  const e = span.fields[2 * i + 1];
+  if (e > s && buf[s] === QUOTE) s++;
+  if (e - s < prefix.length) return false;
+  for (let k = 0; k < prefix.length; k++) if (buf[s + k] !== prefix.charCodeAt(k)) return false;
+  return true;
+}

@@ -1,0 +1,147 @@
+/**
+ * Typed csvlog records. Only the records that can change what a target receives (statements and
+ * errors) are decoded in full; for the rest the columns that settle a transaction are enough.
+ */
+import { parse } from 'csv-parse/sync';
+import { RecordSpan, fieldStartsWith, fieldText } from './csvRecord';
+
+// Column positions common to every csvlog format (13 and 14 only appended columns).
+const COL = {
+  logTime: 0,
+  userName: 1,
+  databaseName: 2,
+  processId: 3,
+  sessionId: 5,
+  sessionLine: 6,
+  commandTag: 7,
+  vxid: 9,
+  severity: 11,
+  sqlState: 12,
+  message: 13,
+  query: 19,
+  applicationName: 22,
+} as const;
+
+export type Severity = 'ERROR' | 'FATAL' | 'PANIC';
+
+interface RecordBase {
+  /** Byte offset of the record in its file. */
+  offset: number;
+  /** Byte offset just past the record. */
+  end: number;
+  sessionId: string;
+  vxid: string;
+}
+
+/** A `statement: …` or `execute <name>: …` record: what a client sent. */
+export interface StatementRecord extends RecordBase {
+  kind: 'statement';
+  logTime: string;
+  userName: string;
+  databaseName: string;
+  processId: number;
+  /** The session's status before the statement (`idle`, `idle in transaction`, …) or, for extended
+   *  protocol, the statement's own tag. */
+  commandTag: string;
+  applicationName: string;
+  text: string;
+}
+
+/** An ERROR, FATAL or PANIC: the transaction it names did not commit. */
+export interface FailureRecord extends RecordBase {
+  kind: 'failure';
+  severity: Severity;
+  sqlState: string;
+  message: string;
+}
+
+/** Anything else: it still proves its session had moved on to another transaction. */
+export interface OtherRecord extends RecordBase {
+  kind: 'other';
+  /** `disconnection: …` and the like: the message head, for the few that end a session. */
+  endsSession: boolean;
+}
+
+export type LogRecord = StatementRecord | FailureRecord | OtherRecord;
+
+const STATEMENT_PREFIX = 'statement: ';
+const EXECUTE_PREFIX = 'execute ';
+
+/**
+ * Builds the typed record of a scanned span.
+ * @param buf the bytes the span points into
+ * @param span the record's boundaries
+ * @param base the file offset of buf[0]
+ */
+export function toLogRecord(buf: Buffer, span: RecordSpan, base: number): LogRecord {
+  const head = {
+    offset: base + span.start,
+    end: base + span.end,
+    sessionId: fieldText(buf, span, COL.sessionId),
+    vxid: fieldText(buf, span, COL.vxid),
+  };
+  if (fieldStartsWith(buf, span, COL.severity, 'LOG')) {
+    if (
+      fieldStartsWith(buf, span, COL.message, STATEMENT_PREFIX) ||
+      fieldStartsWith(buf, span, COL.message, EXECUTE_PREFIX)
+    ) {
+      const statement = toStatement(buf, span, head);
+      if (statement) return statement;
+    }
+    return { kind: 'other', ...head, endsSession: fieldStartsWith(buf, span, COL.message, 'disconnection: ') };
+  }
+  for (const severity of ['ERROR', 'FATAL', 'PANIC'] as const) {
+    if (fieldStartsWith(buf, span, COL.severity, severity)) {
+      const cols = fullParse(buf, span);
+      return {
+        kind: 'failure',
+        ...head,
+        severity,
+        sqlState: cols[COL.sqlState],
+        message: cols[COL.message],
+      };
+    }
+  }
+  return { kind: 'other', ...head, endsSession: false };
+}
+
+function toStatement(
+  buf: Buffer,
+  span: RecordSpan,
+  head: Pick<StatementRecord, 'offset' | 'end' | 'sessionId' | 'vxid'>,
+): StatementRecord | null {
+  const cols = fullParse(buf, span);
+  const text = statementText(cols[COL.message]);
+  if (text === null) return null;
+  return {
+    kind: 'statement',
+    ...head,
+    logTime: cols[COL.logTime],
+    userName: cols[COL.userName],
+    databaseName: cols[COL.databaseName],
+    processId: Number(cols[COL.processId]),
+    commandTag: cols[COL.commandTag],
+    applicationName: cols[COL.applicationName],
+    text,
+  };
+}
+
+/**
+ * The statement a `statement:`/`execute <name>:` message carries, or null for a message that only
+ * looks like one (`execute fetch from <portal>:` repeats a statement already logged).
+ */
+export function statementText(message: string): string | null {
+  if (message.startsWith(STATEMENT_PREFIX)) return message.slice(STATEMENT_PREFIX.length);
+  if (!message.startsWith(EXECUTE_PREFIX)) return null;
+  const colon = message.indexOf(': ', EXECUTE_PREFIX.length);
+  if (colon < 0) return null;
+  const name = message.slice(EXECUTE_PREFIX.length, colon);
+  if (name.startsWith('fetch from ')) return null;
+  return message.slice(colon + 2);
+}
+
+/** Every column of a record, decoded by csv-parse (used for the few records that matter). */
+function fullParse(buf: Buffer, span: RecordSpan): string[] {
+  const rows = parse(buf.subarray(span.start, span.end), { relax_column_count: false }) as string[][];
+  return rows[0];
+}

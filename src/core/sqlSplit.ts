@@ -1,0 +1,150 @@
+/**
+ * Splits a SQL string into statements the way psql does: at `;` outside quotes, dollar quotes,
+ * comments, parentheses and `BEGIN ATOMIC … END` bodies. It also notes each statement's leading words,
+ * which is all the classifier needs. It does not parse SQL.
+ */
+
+export interface SqlStatement {
+  /** The statement's text, without the `;` that ended it and without surrounding white space. */
+  text: string;
+  /** Its first bare words, lower-cased, comments and quoted text skipped (at most 8). */
+  words: string[];
+  /** True when a bare `INTO` stands at parenthesis depth 0 (a `SELECT … INTO` creates a table). */
+  topLevelInto: boolean;
+}
+
+const MAX_WORDS = 8;
+
+/** Splits sql into its statements; empty statements (`;;`) are left out. */
+export function splitSql(sql: string): SqlStatement[] {
+  const out: SqlStatement[] = [];
+  let start = 0;
+  let i = 0;
+  let depth = 0;
+  let atomicDepth = 0;
+  let words: string[] = [];
+  let into = false;
+  const n = sql.length;
+
+  const finish = (end: number): void => {
+    const text = sql.slice(start, end).trim();
+    if (text.length > 0) out.push({ text, words, topLevelInto: into });
+    words = [];
+    into = false;
+    depth = 0;
+    atomicDepth = 0;
+  };
+
+  while (i < n) {
+    const c = sql[i];
+    if (c === '-' && sql[i + 1] === '-') {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? n : nl + 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      i = skipBlockComment(sql, i);
+    } else if (c === "'") {
+      const escapes = i > 0 && (sql[i - 1] === 'E' || sql[i - 1] === 'e') && !isIdentChar(sql[i - 2]);
+      i = skipQuoted(sql, i, "'", escapes);
+    } else if (c === '"') {
+      i = skipQuoted(sql, i, '"', false);
+    } else if (c === '$' && !isIdentChar(sql[i - 1])) {
+      const tag = dollarTag(sql, i);
+      if (tag === null) {
+        i++;
+      } else {
+        const close = sql.indexOf(tag, i + tag.length);
+        i = close < 0 ? n : close + tag.length;
+      }
+    } else if (c === '(') {
+      depth++;
+      i++;
+    } else if (c === ')') {
+      if (depth > 0) depth--;
+      i++;
+    } else if (c === ';' && depth === 0 && atomicDepth === 0) {
+      finish(i);
+      i++;
+      start = i;
+    } else if (isIdentStart(c)) {
+      let j = i + 1;
+      while (j < n && isIdentChar(sql[j])) j++;
+      const word = sql.slice(i, j).toLowerCase();
+      if (words.length < MAX_WORDS) words.push(word);
+      if (depth === 0 && word === 'into') into = true;
+      if (isRoutineDefinition(words)) {
+        // psql's rule: inside CREATE FUNCTION/PROCEDURE, BEGIN and CASE open a block that END closes.
+        if (word === 'begin' || word === 'case') atomicDepth++;
+        else if (word === 'end' && atomicDepth > 0) atomicDepth--;
+      }
+      i = j;
+    } else {
+      i++;
+    }
+  }
+  finish(n);
+  return out;
+}
+
+function isRoutineDefinition(words: string[]): boolean {
+  if (words[0] !== 'create') return false;
+  const kind = words[1] === 'or' && words[2] === 'replace' ? words[3] : words[1];
+  return kind === 'function' || kind === 'procedure';
+}
+
+function isIdentStart(c: string): boolean {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c > '\x7f';
+}
+
+function isIdentChar(c: string | undefined): boolean {
+  if (c === undefined) return false;
+  return isIdentStart(c) || (c >= '0' && c <= '9') || c === '$';
+}
+
+/** Index just past the quoted text that starts at i. */
+function skipQuoted(sql: string, i: number, quote: string, backslashEscapes: boolean): number {
+  let j = i + 1;
+  while (j < sql.length) {
+    const c = sql[j];
+    if (backslashEscapes && c === '\\') {
+      j += 2;
+    } else if (c === quote) {
+      if (sql[j + 1] === quote) j += 2;
+      else return j + 1;
+    } else {
+      j++;
+    }
+  }
+  return sql.length;
+}
+
+/** Index just past a (nested) block comment that starts at i. */
+function skipBlockComment(sql: string, i: number): number {
+  let nest = 0;
+  let j = i;
+  while (j < sql.length) {
+    if (sql[j] === '/' && sql[j + 1] === '*') {
+      nest++;
+      j += 2;
+    } else if (sql[j] === '*' && sql[j + 1] === '/') {
+      nest--;
+      j += 2;
+      if (nest === 0) return j;
+    } else {
+      j++;
+    }
+  }
+  return sql.length;
+}
+
+/** The `$tag$` opening a dollar quote at i, or null when the `$` is something else (`$1`). */
+function dollarTag(sql: string, i: number): string | null {
+  let j = i + 1;
+  if (j < sql.length && sql[j] >= '0' && sql[j] <= '9') return null;
+  while (j < sql.length && sql[j] !== '$') {
+    const c = sql[j];
+    if (!(isIdentStart(c) || (c >= '0' && c <= '9'))) return null;
+    j++;
+  }
+  if (j >= sql.length) return null;
+  return sql.slice(i, j + 1);
+}

@@ -1,0 +1,158 @@
+/**
+ * Applies statements to one target, exactly once each: a connection per database, the ledger checked
+ * before and written with every statement.
+ */
+import type { Client } from 'pg';
+import { ConnectOptions, TargetSpec, connect } from './target';
+import { LedgerEntry, LedgerKey, ensureLedger, entryKey, loadLedger, recordEntry, removeEntry } from './ledger';
+
+export interface Job {
+  database: string;
+  statements: string[];
+  /** Must run outside a transaction block (`CREATE DATABASE`, `… CONCURRENTLY`, …). */
+  runsAlone: boolean;
+  /** The statements include a `SET`: reset the connection after them. */
+  setsSession: boolean;
+  key: LedgerKey;
+  logFile: string;
+  /** The statement as the ledger may show it: redacted. */
+  shown: string;
+}
+
+export type ApplyResult =
+  | { kind: 'applied'; ms: number; recovered?: boolean }
+  | { kind: 'already' }
+  | { kind: 'failed'; sqlState?: string; message: string; connection: boolean };
+
+// What a statement that refuses a transaction block answers when it had in fact already run (a
+// crash came between it and its ledger entry): "already exists" for CREATE, "does not exist" for DROP.
+const ALREADY_DONE: Record<string, ReadonlySet<string>> = {
+  create: new Set(['42P04', '42710', '42P07', '42P06']),
+  alter: new Set(['42710']),
+  drop: new Set(['3D000', '42704', '42P01']),
+};
+
+interface DatabaseLink {
+  client: Client;
+  ledger: Map<string, LedgerEntry>;
+}
+
+export class TargetApplier {
+  private readonly links = new Map<string, Promise<DatabaseLink>>();
+
+  /**
+   * @param spec the target
+   * @param fileKeys the identities of the log files this run reads, to load the ledger for
+   */
+  constructor(
+    readonly spec: TargetSpec,
+    private readonly opts: ConnectOptions,
+    private readonly fileKeys: string[],
+  ) {}
+
+  async apply(job: Job): Promise<ApplyResult> {
+    let link: DatabaseLink;
+    try {
+      link = await this.link(job.database, job.key.source);
+    } catch (err) {
+      this.links.delete(job.database);
+      return failure(err, true);
+    }
+    const id = entryKey(job.key.fileKey, job.key.offset);
+    const entry = link.ledger.get(id);
+    if (entry === 'done') return { kind: 'already' };
+    const started = Date.now();
+    try {
+      if (job.runsAlone) {
+        const recovered = await this.applyAlone(link.client, job, entry === 'in_flight');
+        link.ledger.set(id, 'done');
+        return { kind: 'applied', ms: Date.now() - started, recovered };
+      }
+      await this.applyInTransaction(link.client, job);
+      link.ledger.set(id, 'done');
+      return { kind: 'applied', ms: Date.now() - started };
+    } catch (err) {
+      const lost = isConnectionError(err);
+      if (lost) {
+        this.links.delete(job.database);
+        await link.client.end().catch(() => undefined);
+      }
+      return failure(err, lost);
+    }
+  }
+
+  async close(): Promise<void> {
+    const links = [...this.links.values()];
+    this.links.clear();
+    await Promise.all(links.map((p) => p.then((l) => l.client.end()).catch(() => undefined)));
+  }
+
+  private link(database: string, source: string): Promise<DatabaseLink> {
+    let link = this.links.get(database);
+    if (!link) {
+      link = (async () => {
+        const client = await connect(this.spec, database, this.opts);
+        try {
+          await ensureLedger(client);
+          return { client, ledger: await loadLedger(client, source, this.fileKeys) };
+        } catch (err) {
+          await client.end().catch(() => undefined);
+          throw err;
+        }
+      })();
+      this.links.set(database, link);
+    }
+    return link;
+  }
+
+  /** The statements and their ledger entry commit together, or not at all. */
+  private async applyInTransaction(client: Client, job: Job): Promise<void> {
+    await client.query('BEGIN');
+    try {
+      for (const sql of job.statements) await client.query(sql);
+      await recordEntry(client, job.key, job.logFile, 'done', job.shown);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      if (job.setsSession) await client.query('DISCARD ALL').catch(() => undefined);
+    }
+  }
+
+  /**
+   * A statement that cannot share a transaction with its ledger entry: an `in_flight` entry is
+   * committed first, so that after a crash the retry knows the statement may have run, and only then
+   * takes that statement's own "already exists" (or "does not exist") answer as done.
+   * @returns true when the statement had already run before a crash
+   */
+  private async applyAlone(client: Client, job: Job, wasInFlight: boolean): Promise<boolean> {
+    if (!wasInFlight) await recordEntry(client, job.key, job.logFile, 'in_flight', job.shown);
+    try {
+      await client.query(job.statements[0]);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const verb = job.statements[0].trimStart().split(/\s+/, 1)[0].toLowerCase();
+      if (wasInFlight && code !== undefined && ALREADY_DONE[verb]?.has(code)) {
+        await recordEntry(client, job.key, job.logFile, 'done', job.shown);
+        return true;
+      }
+      if (!isConnectionError(err)) await removeEntry(client, job.key).catch(() => undefined);
+      throw err;
+    }
+    await recordEntry(client, job.key, job.logFile, 'done', job.shown);
+    return false;
+  }
+}
+
+function failure(err: unknown, connection: boolean): ApplyResult {
+  const e = err as { code?: string; message?: string };
+  return { kind: 'failed', sqlState: e.code && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined, message: e.message ?? String(err), connection };
+}
+
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (e.code && /^08/.test(e.code)) return true;
+  if (e.code && /^(ECONN|EPIPE|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)/.test(e.code)) return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message ?? '');
+}

@@ -1,0 +1,82 @@
+/**
+ * The ledger: in each target database the tool writes to, a table of the source positions applied
+ * there, written in the same transaction as the statement. Whatever the state file says, a statement
+ * whose position is in the ledger is never applied again.
+ */
+import type { Client } from 'pg';
+
+export const LEDGER_SCHEMA = 'ddl_sync';
+
+const CREATE_LEDGER = `
+CREATE SCHEMA IF NOT EXISTS ${LEDGER_SCHEMA};
+CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.applied (
+  source        text        NOT NULL,
+  file_key      text        NOT NULL,
+  record_offset bigint      NOT NULL,
+  log_file      text        NOT NULL,
+  state         text        NOT NULL CHECK (state IN ('in_flight', 'done')),
+  statement     text        NOT NULL,
+  applied_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (source, file_key, record_offset)
+);
+COMMENT ON SCHEMA ${LEDGER_SCHEMA} IS 'pg-ddl-sync: statements applied here from a primary''s log (see its README)';
+`;
+
+/** A statement's place in the source log, as the ledger keys it. */
+export interface LedgerKey {
+  source: string;
+  /** The log file's identity: inode and fingerprint. */
+  fileKey: string;
+  offset: number;
+}
+
+export type LedgerEntry = 'done' | 'in_flight';
+
+/** Creates the ledger in the connected database if it is missing. */
+export async function ensureLedger(client: Client): Promise<void> {
+  const exists = await client.query(`SELECT to_regclass('${LEDGER_SCHEMA}.applied') IS NOT NULL AS ok`);
+  if (exists.rows[0].ok) return;
+  try {
+    await client.query(CREATE_LEDGER);
+  } catch (err) {
+    // Another process created it at the same moment (CREATE … IF NOT EXISTS can still collide).
+    const code = (err as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06' && code !== '42P07') throw err;
+  }
+}
+
+/** The ledger entries of these log files from this source, keyed `fileKey@offset`. */
+export async function loadLedger(client: Client, source: string, fileKeys: string[]): Promise<Map<string, LedgerEntry>> {
+  const res = await client.query<{ file_key: string; record_offset: string; state: LedgerEntry }>(
+    `SELECT file_key, record_offset, state FROM ${LEDGER_SCHEMA}.applied WHERE source = $1 AND file_key = ANY($2)`,
+    [source, fileKeys],
+  );
+  return new Map(res.rows.map((r) => [entryKey(r.file_key, Number(r.record_offset)), r.state]));
+}
+
+export function entryKey(fileKey: string, offset: number): string {
+  return `${fileKey}@${offset}`;
+}
+
+/** Records a position; run inside the statement's own transaction, or alone for `in_flight`. */
+export async function recordEntry(
+  client: Client,
+  key: LedgerKey,
+  logFile: string,
+  state: LedgerEntry,
+  statement: string,
+): Promise<void> {
+  await client.query(
+    `INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (source, file_key, record_offset) DO UPDATE SET state = EXCLUDED.state, applied_at = now()`,
+    [key.source, key.fileKey, key.offset, logFile, state, statement],
+  );
+}
+
+export async function removeEntry(client: Client, key: LedgerKey): Promise<void> {
+  await client.query(
+    `DELETE FROM ${LEDGER_SCHEMA}.applied WHERE source = $1 AND file_key = $2 AND record_offset = $3`,
+    [key.source, key.fileKey, key.offset],
+  );
+}

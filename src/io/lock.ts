@@ -1,0 +1,144 @@
+/**
+ * One run at a time: a lock file next to the state file, holding the owner's pid, its process start
+ * time and the boot id. A lock whose owner is gone (crash, SIGKILL, reboot, or a pid reused by some
+ * other process) is taken over; a live owner's lock is respected.
+ */
+import * as fs from 'node:fs';
+
+interface Owner {
+  pid: number;
+  /** Process start time in clock ticks since boot (/proc/PID/stat field 22). */
+  start: string;
+  boot: string;
+}
+
+export interface Lock {
+  release(): void;
+}
+
+/**
+ * Takes the lock, or returns null when a live process holds it.
+ * @param file the lock file's path
+ */
+export function acquireLock(file: string): Lock | null {
+  const me = currentOwner(process.pid);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (tryCreate(file, me)) return makeLock(file, me);
+    const holder = readOwner(file);
+    if (holder === 'missing') continue; // released meanwhile: try again
+    if (holder !== 'unreadable' && isAlive(holder)) return null;
+    if (holder === 'unreadable' && ageMs(file) < 10_000) return null; // being written right now
+    takeOver(file, holder);
+  }
+  return null;
+}
+
+function makeLock(file: string, me: Owner): Lock {
+  return {
+    release() {
+      const holder = readOwner(file);
+      if (holder !== 'missing' && holder !== 'unreadable' && holder.pid === me.pid && holder.start === me.start) {
+        fs.rmSync(file, { force: true });
+      }
+    },
+  };
+}
+
+function tryCreate(file: string, me: Owner): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    fs.writeSync(fd, JSON.stringify(me));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+/**
+ * Removes a dead owner's lock. Two runs may both find it dead; a second, short-lived lock makes
+ * sure only one of them removes it, so neither removes the fresh lock the other just made.
+ */
+function takeOver(file: string, dead: Owner | 'unreadable'): void {
+  const guard = `${file}.takeover`;
+  if (fs.existsSync(guard) && ageMs(guard) > 60_000) fs.rmSync(guard, { force: true });
+  let fd: number;
+  try {
+    fd = fs.openSync(guard, 'wx', 0o600);
+  } catch {
+    return; // another run is taking over; the caller tries again
+  }
+  fs.closeSync(fd);
+  try {
+    const now = readOwner(file);
+    const same =
+      now === dead ||
+      (now !== 'missing' && now !== 'unreadable' && dead !== 'unreadable' && now.pid === dead.pid && now.start === dead.start);
+    if (same) fs.rmSync(file, { force: true });
+  } finally {
+    fs.rmSync(guard, { force: true });
+  }
+}
+
+function readOwner(file: string): Owner | 'missing' | 'unreadable' {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
+  }
+  try {
+    const o = JSON.parse(text) as Owner;
+    return typeof o.pid === 'number' ? o : 'unreadable';
+  } catch {
+    return 'unreadable';
+  }
+}
+
+function isAlive(owner: Owner): boolean {
+  const now = currentOwner(owner.pid);
+  if (now.boot !== owner.boot) return false;
+  try {
+    process.kill(owner.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  // The pid may have been reused by a process started later.
+  return now.start === '' || now.start === owner.start;
+}
+
+function currentOwner(pid: number): Owner {
+  return { pid, start: processStart(pid), boot: bootId() };
+}
+
+function processStart(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function bootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function ageMs(file: string): number {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+}

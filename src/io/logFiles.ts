@@ -1,0 +1,93 @@
+/**
+ * The csvlog files of a directory, in the order the server wrote them, each with its identity.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LogFilesError } from '../errors';
+
+export interface LogFile {
+  name: string;
+  path: string;
+  ino: number;
+  size: number;
+  /** Last write, in nanoseconds. */
+  mtimeNs: bigint;
+  /** Hash of the file's first line, or null while it has none: tells a reused inode or name apart. */
+  fingerprint: string | null;
+}
+
+const FINGERPRINT_BYTES = 4096;
+
+/**
+ * Lists the `*.csv` files of dir, oldest first.
+ *
+ * A file's last write comes before the first write of the file that replaced it, so modification
+ * time orders rotated files, whatever their names; a name reused with `log_truncate_on_rotation`
+ * sorts as the newest, as it is.
+ */
+export function listLogFiles(dir: string): LogFile[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    throw new LogFilesError(`cannot read the csvlog directory ${dir}: ${(err as Error).message}`);
+  }
+  const files: LogFile[] = [];
+  for (const name of names) {
+    if (!name.endsWith('.csv')) continue;
+    const file = describe(path.join(dir, name));
+    if (file) files.push(file); // else removed since readdir: no longer part of the log
+  }
+  return files.sort((a, b) => (a.mtimeNs < b.mtimeNs ? -1 : a.mtimeNs > b.mtimeNs ? 1 : a.name.localeCompare(b.name)));
+}
+
+/**
+ * The given files, in the given order (`replay`).
+ * @param paths csvlog files
+ */
+export function describeFiles(paths: string[]): LogFile[] {
+  return paths.map((p) => {
+    const file = describe(path.resolve(p));
+    if (!file) throw new LogFilesError(`cannot read csvlog ${p}: no such file`);
+    return file;
+  });
+}
+
+function describe(file: string): LogFile | null {
+  let st: fs.BigIntStats;
+  try {
+    st = fs.statSync(file, { bigint: true });
+  } catch {
+    return null;
+  }
+  if (!st.isFile()) return null;
+  return {
+    name: path.basename(file),
+    path: file,
+    ino: Number(st.ino),
+    size: Number(st.size),
+    mtimeNs: st.mtimeNs,
+    fingerprint: fingerprint(file),
+  };
+}
+
+/** Hash of the first line of a file (a csvlog record's first line holds its time and session). */
+export function fingerprint(file: string): string | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw new LogFilesError(`cannot read csvlog ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const buf = Buffer.alloc(FINGERPRINT_BYTES);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const nl = buf.subarray(0, n).indexOf(0x0a);
+    const line = nl >= 0 ? buf.subarray(0, nl) : n === buf.length ? buf : null;
+    if (line === null) return null;
+    return createHash('sha256').update(line).digest('hex').slice(0, 16);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

