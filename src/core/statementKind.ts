@@ -67,7 +67,7 @@ export function classify(stmt: SqlStatement): StatementKind {
 
 /** DDL that PostgreSQL refuses inside a transaction block (PreventInTransactionBlock callers). */
 export function runsAlone(words: string[]): boolean {
-  const [w0, w1, w2] = words;
+  const [w0, w1] = words;
   if ((w0 === 'create' || w0 === 'drop') && (w1 === 'database' || w1 === 'tablespace')) return true;
   if ((w0 === 'create' || w0 === 'drop' || w0 === 'alter') && w1 === 'subscription') return true;
   if (w0 === 'alter' && w1 === 'system') return true;
@@ -77,6 +77,5 @@ export function runsAlone(words: string[]): boolean {
   if ((w0 === 'create' || w0 === 'drop') && words.includes('concurrently')) {
     return words.includes('index') && words.indexOf('index') < words.indexOf('concurrently');
   }
-  if (w0 === 'reindex' && w2 !== undefined && words.includes('concurrently')) return true;
   return false;
 }

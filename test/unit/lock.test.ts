@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { acquireLock } from '../../src/io/lock';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-lock-'));
+const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+
+function startOf(pid: number): string {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+describe('run lock', () => {
+  it('is exclusive while held and free once released', () => {
+    const file = path.join(dir, 'a.lock');
+    const lock = acquireLock(file);
+    assert.ok(lock);
+    assert.equal(acquireLock(file), null);
+    lock.release();
+    assert.equal(fs.existsSync(file), false);
+    const again = acquireLock(file);
+    assert.ok(again);
+    again.release();
+  });
+
+  it('respects a live process of another run', async () => {
+    const file = path.join(dir, 'live.lock');
+    const child = spawn('sleep', ['30']);
+    try {
+      fs.writeFileSync(file, JSON.stringify({ pid: child.pid, start: startOf(child.pid as number), boot: bootId }));
+      assert.equal(acquireLock(file), null);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('takes over a lock left by a dead process, a reused pid, or an earlier boot', () => {
+    const dead = spawnSync('true').pid as number;
+    const owners = [
+      { pid: dead, start: '1', boot: bootId },
+      { pid: process.ppid, start: '1', boot: bootId }, // alive, but started at another time: pid reused
+      { pid: process.ppid, start: startOf(process.ppid), boot: 'another-boot' },
+    ];
+    for (const [i, owner] of owners.entries()) {
+      const file = path.join(dir, `stale${i}.lock`);
+      fs.writeFileSync(file, JSON.stringify(owner));
+      const lock = acquireLock(file);
+      assert.ok(lock, `stale owner ${JSON.stringify(owner)}`);
+      assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).pid, process.pid);
+      lock.release();
+    }
+  });
+});

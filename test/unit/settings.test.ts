@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { readConfigFile, resolveSettings } from '../../src/settings';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-settings-'));
+
+function config(obj: unknown): string {
+  const file = path.join(dir, `c${Math.random()}.json`);
+  fs.writeFileSync(file, JSON.stringify(obj));
+  return file;
+}
+
+describe('settings', () => {
+  it('merges flags over the file, resolves paths against the file, and names targets', () => {
+    const file = config({ csvlogDir: 'pg_log', targets: ['a=postgresql://u@h1:5433/x', 'postgresql://h2/y'], logLevel: 'warn' });
+    const s = resolveSettings({ logLevel: 'debug' }, readConfigFile(file));
+    assert.equal(s.csvlogDir, path.join(dir, 'pg_log'));
+    assert.deepEqual(s.targets.map((t) => t.name), ['a', 'h2:5432']);
+    assert.equal(s.logLevel, 'debug');
+    assert.match(s.stateFile, /pg-ddl-sync\/.*pg_log\.state\.json$/);
+    const flagged = resolveSettings({ targets: ['postgresql://h3:6000/z'] }, readConfigFile(file));
+    assert.deepEqual(flagged.targets.map((t) => t.name), ['h3:6000']);
+  });
+
+  it('names the unknown key, the bad value and the file', () => {
+    assert.throws(() => readConfigFile(config({ csvlogdir: 'x' })), /unknown key "csvlogdir"/);
+    assert.throws(() => readConfigFile(config({ targets: 'postgresql://h' })), /key "targets" must be an array of strings/);
+    assert.throws(() => resolveSettings({ logLevel: 'loud' }), /log level "loud"/);
+    assert.throws(() => resolveSettings({ targets: ['mysql://h'] }), /target "mysql:\/\/h"/);
+    assert.throws(() => resolveSettings({ targets: ['postgresql://h', 'postgresql://h:5432/x'] }), /given twice/);
+    const missing = path.join(dir, 'nope.json');
+    assert.throws(() => readConfigFile(missing), new RegExp(missing));
+  });
+});
