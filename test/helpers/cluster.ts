@@ -55,6 +55,10 @@ function runServerTool(bin: string, args: string[]): string {
   return res.stdout;
 }
 
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -139,6 +143,31 @@ export class Cluster {
   /** The csvlog directory of a cluster started with PRIMARY_SETTINGS. */
   get logDir(): string {
     return path.join(this.dataDir, 'pg_log');
+  }
+
+  /** Starts a stopped cluster again, on the same port. */
+  async restart(): Promise<void> {
+    runServerTool(path.join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-w', '-t', '60', '-l', path.join(this.baseDir, `${this.name}.server.log`), 'start']);
+  }
+
+  /**
+   * Waits until the csvlog holds `text` and then stops growing: the collector writes records a
+   * moment after the statements ran, and a session's disconnection a moment after that.
+   */
+  async waitForLog(text: string, timeoutMs = 15000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const size = () => this.csvFiles().reduce((n, f) => n + fs.statSync(f).size, 0);
+    while (!this.csvFiles().some((f) => fs.readFileSync(f, 'utf8').includes(text))) {
+      if (Date.now() > deadline) throw new Error(`csvlog of ${this.name} never showed ${JSON.stringify(text)}`);
+      await sleep(50);
+    }
+    let last = size();
+    for (;;) {
+      await sleep(300);
+      const now = size();
+      if (now === last) return;
+      last = now;
+    }
   }
 
   async stop(): Promise<void> {
