@@ -38,7 +38,7 @@ function addCommon(cmd: Command): Command {
     .option('--log-dir <dir>', "directory for the tool's own daily log files (default: stderr)")
     .option('--log-prefix <name>', 'log file name prefix (default: pg-ddl-sync)')
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug (default: info)'))
-    .option('--source-name <name>', "names this primary in the targets' ledgers (default: host:csvlog-dir)")
+    .option('--source-name <name>', "labels the rows this primary adds to the targets' ledgers (default: host:csvlog-dir)")
     .option('--connect-timeout <seconds>', 'give up connecting to a target after this long (default: 10)')
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
     .addHelpText('after', EXIT_HELP);

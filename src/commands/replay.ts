@@ -20,6 +20,7 @@ export async function replay(settings: Settings, paths: string[], dryRun: boolea
   const files = describeFiles(paths);
   const start: RunPosition = { file: 0, offset: 0 };
   const plan = makePlan(files, start);
+  throwIfDamaged(plan);
   if (plan.waiting.length > 0) {
     log.warn('statements whose transaction end is not in these files were not replayed; add the next log file', {
       count: plan.waiting.length,
@@ -30,11 +31,9 @@ export async function replay(settings: Settings, paths: string[], dryRun: boolea
       settings.targets.length === 0
         ? [listUnits(plan, unitsFor(plan, start))]
         : settings.targets.map((t) => listUnits(plan, unitsFor(plan, start), t.name));
-    throwIfDamaged(plan);
     return { kind: 'dry-run', listings, waiting: plan.waiting.length };
   }
   const ctx = { plan, source: settings.sourceName, connect: { connectTimeoutMs: settings.connectTimeoutMs }, log };
   const targets = await Promise.all(settings.targets.map((t) => applyToTarget(ctx, t, start, plan.frontier)));
-  throwIfDamaged(plan);
   return { kind: 'applied', targets, waiting: plan.waiting.length };
 }

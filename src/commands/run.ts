@@ -66,6 +66,8 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
       dryRun && starts.size === 0 ? { file: 0, offset: 0 } : { file: files.length - 1, offset: files[files.length - 1].size },
     );
     const plan = makePlan(files, from);
+    // Damaged input stops the run before anything is sent: a person looks first.
+    throwIfDamaged(plan);
     const summary = summarize(plan, started);
     reportWaiting(plan, log);
     if (plan.inExplicitBlock > 0) {
@@ -78,7 +80,6 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
         settings.targets.length === 0
           ? [listUnits(plan, unitsFor(plan, from))]
           : settings.targets.map((t) => listUnits(plan, unitsFor(plan, starts.get(t.name) as RunPosition), t.name));
-      throwIfDamaged(plan);
       return { kind: 'dry-run', listings, summary };
     }
     const ctx = { plan, source: settings.sourceName, connect: { connectTimeoutMs: settings.connectTimeoutMs }, log };
@@ -95,7 +96,6 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
       ...Object.fromEntries(outcomes.map((o) => [`applied[${o.name}]`, o.applied])),
       ms: summary.ms,
     });
-    throwIfDamaged(plan);
     return { kind: 'applied', targets: outcomes, summary };
   } finally {
     lock?.release();

@@ -53,7 +53,7 @@ export class TargetApplier {
   async apply(job: Job): Promise<ApplyResult> {
     let link: DatabaseLink;
     try {
-      link = await this.link(job.database, job.key.source);
+      link = await this.link(job.database);
     } catch (err) {
       this.links.delete(job.database);
       return failure(err, true);
@@ -87,14 +87,14 @@ export class TargetApplier {
     await Promise.all(links.map((p) => p.then((l) => l.client.end()).catch(() => undefined)));
   }
 
-  private link(database: string, source: string): Promise<DatabaseLink> {
+  private link(database: string): Promise<DatabaseLink> {
     let link = this.links.get(database);
     if (!link) {
       link = (async () => {
         const client = await connect(this.spec, database, this.opts);
         try {
           await ensureLedger(client);
-          return { client, ledger: await loadLedger(client, source, this.fileKeys) };
+          return { client, ledger: await loadLedger(client, this.fileKeys) };
         } catch (err) {
           await client.end().catch(() => undefined);
           throw err;

@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.applied (
   state         text        NOT NULL CHECK (state IN ('in_flight', 'done')),
   statement     text        NOT NULL,
   applied_at    timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (source, file_key, record_offset)
+  PRIMARY KEY (file_key, record_offset)
 );
 COMMENT ON SCHEMA ${LEDGER_SCHEMA} IS 'pg-ddl-sync: statements applied here from a primary''s log (see its README)';
 `;
@@ -25,7 +25,7 @@ COMMENT ON SCHEMA ${LEDGER_SCHEMA} IS 'pg-ddl-sync: statements applied here from
 /** A statement's place in the source log, as the ledger keys it. */
 export interface LedgerKey {
   source: string;
-  /** The log file's identity: inode and fingerprint. */
+  /** The log file's identity: the fingerprint of its first record. */
   fileKey: string;
   offset: number;
 }
@@ -45,11 +45,15 @@ export async function ensureLedger(client: Client): Promise<void> {
   }
 }
 
-/** The ledger entries of these log files from this source, keyed `fileKey@offset`. */
-export async function loadLedger(client: Client, source: string, fileKeys: string[]): Promise<Map<string, LedgerEntry>> {
+/**
+ * The ledger entries of these log files, keyed `fileKey@offset`. The source name only labels rows:
+ * a file's fingerprint alone identifies it, so a `replay` of files copied elsewhere, or run under
+ * another source name, still finds what a `run` applied from them.
+ */
+export async function loadLedger(client: Client, fileKeys: string[]): Promise<Map<string, LedgerEntry>> {
   const res = await client.query<{ file_key: string; record_offset: string; state: LedgerEntry }>(
-    `SELECT file_key, record_offset, state FROM ${LEDGER_SCHEMA}.applied WHERE source = $1 AND file_key = ANY($2)`,
-    [source, fileKeys],
+    `SELECT file_key, record_offset, state FROM ${LEDGER_SCHEMA}.applied WHERE file_key = ANY($1)`,
+    [fileKeys],
   );
   return new Map(res.rows.map((r) => [entryKey(r.file_key, Number(r.record_offset)), r.state]));
 }
@@ -69,14 +73,14 @@ export async function recordEntry(
   await client.query(
     `INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
      VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (source, file_key, record_offset) DO UPDATE SET state = EXCLUDED.state, applied_at = now()`,
+     ON CONFLICT (file_key, record_offset) DO UPDATE SET state = EXCLUDED.state, source = EXCLUDED.source, applied_at = now()`,
     [key.source, key.fileKey, key.offset, logFile, state, statement],
   );
 }
 
 export async function removeEntry(client: Client, key: LedgerKey): Promise<void> {
   await client.query(
-    `DELETE FROM ${LEDGER_SCHEMA}.applied WHERE source = $1 AND file_key = $2 AND record_offset = $3`,
-    [key.source, key.fileKey, key.offset],
+    `DELETE FROM ${LEDGER_SCHEMA}.applied WHERE file_key = $1 AND record_offset = $2`,
+    [key.fileKey, key.offset],
   );
 }
