@@ -47,7 +47,7 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
   let lock = null;
   if (!dryRun) {
     fs.mkdirSync(path.dirname(settings.stateFile), { recursive: true, mode: 0o700 });
-    lock = acquireLock(lockFile);
+    lock = acquireLock(lockFile, (pid) => log.warn('took over the lock of a run that is gone', { lock: lockFile, pid }));
     if (!lock) return { kind: 'locked', lockFile };
   }
   try {

@@ -19,8 +19,9 @@ export interface Lock {
 /**
  * Takes the lock, or returns null when a live process holds it.
  * @param file the lock file's path
+ * @param onTakeOver told the pid of a dead owner whose lock is being taken over
  */
-export function acquireLock(file: string): Lock | null {
+export function acquireLock(file: string, onTakeOver?: (pid: number | undefined) => void): Lock | null {
   const me = currentOwner(process.pid);
   for (let attempt = 0; attempt < 5; attempt++) {
     if (tryCreate(file, me)) return makeLock(file, me);
@@ -28,6 +29,7 @@ export function acquireLock(file: string): Lock | null {
     if (holder === 'missing') continue; // released meanwhile: try again
     if (holder !== 'unreadable' && isAlive(holder)) return null;
     if (holder === 'unreadable' && ageMs(file) < 10_000) return null; // being written right now
+    onTakeOver?.(holder === 'unreadable' ? undefined : holder.pid);
     takeOver(file, holder);
   }
   return null;

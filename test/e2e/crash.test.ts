@@ -1,0 +1,151 @@
+/**
+ * Exactly once, whatever happens to a run: runs killed with SIGKILL at random moments, over and over,
+ * on statements that fail if applied twice; then one clean run must exit 0 with every target in step.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fingerprint } from '../../src/io/logFiles';
+import { loadState } from '../../src/io/state';
+import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../helpers/cluster';
+import { cli, readDir } from '../helpers/cli';
+
+const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 25);
+const GROUPS_PER_ROUND = 15;
+
+describe('crash: runs killed at random moments', () => {
+  let primary: Cluster;
+  let a: Cluster;
+  let b: Cluster;
+  let work: string;
+  let stateFile: string;
+  let toolLog: string;
+
+  const args = () => [
+    'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.url}`, '--target', `b=${b.url}`,
+    '--state-file', stateFile, '--log-dir', toolLog,
+  ];
+
+  async function assertInStep(): Promise<void> {
+    const dbs = await primary.databases();
+    for (const s of [a, b]) {
+      assert.deepEqual(await s.databases(), dbs, `databases of ${s.name}`);
+      for (const db of dbs) assert.equal(s.schemaDump(db), primary.schemaDump(db), `schema of ${db} on ${s.name}`);
+    }
+  }
+
+  /** `file:offset` of the dry-run listing entry whose SQL is `sql`. */
+  async function positionOf(sql: string): Promise<{ file: string; offset: number }> {
+    const res = await cli(['run', '--dry-run', '--csvlog-dir', primary.logDir, '--state-file', stateFile]);
+    const out = res.stdout.split('\n');
+    const i = out.indexOf(sql);
+    assert.ok(i > 0, `dry run lacks ${sql}: ${res.stdout}${res.stderr}`);
+    const m = /from (.+\.csv):(\d+)$/.exec(out[i - 1]);
+    assert.ok(m, out[i - 1]);
+    return { file: m[1], offset: Number(m[2]) };
+  }
+
+  before(async () => {
+    work = makeTempDir('pgds-crash-');
+    stateFile = path.join(work, 'state.json');
+    toolLog = path.join(work, 'log');
+    [primary, a, b] = await Promise.all([
+      Cluster.start({ settings: PRIMARY_SETTINGS, name: 'primary' }),
+      Cluster.start({ name: 'a' }),
+      Cluster.start({ name: 'b' }),
+    ]);
+    primary.psql('postgres', 'CREATE DATABASE crash;\n');
+    primary.psql('crash', 'CREATE TABLE base (a int);\n');
+    await primary.waitForLog('CREATE TABLE base');
+    const first = await cli(args());
+    assert.equal(first.code, 0, first.stderr);
+  });
+
+  after(async () => {
+    await Promise.all([primary, a, b].map((c) => c?.destroy()));
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('a statement that ran alone before a crash cut off its ledger entry is completed, not re-run', async () => {
+    primary.psql('postgres', 'CREATE DATABASE crash_alone;\n');
+    await primary.waitForLog('CREATE DATABASE crash_alone');
+    const at = await positionOf('CREATE DATABASE crash_alone;');
+    // The crash window on a: the in_flight entry committed, the statement ran, the process died.
+    a.psql('postgres', 'CREATE DATABASE crash_alone;\n');
+    const key = fingerprint(path.join(primary.logDir, at.file));
+    await a.query('postgres', "INSERT INTO ddl_sync.applied (source, file_key, record_offset, log_file, state, statement) VALUES ('crash-test', $1, $2, $3, 'in_flight', 'CREATE DATABASE crash_alone')", [key, at.offset, at.file]);
+    const res = await cli(args());
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(readDir(toolLog), /applied \(had run before a crash; ledger completed\) target=a database=postgres/);
+    assert.deepEqual(await a.query('postgres', 'SELECT state FROM ddl_sync.applied WHERE file_key = $1 AND record_offset = $2', [key, at.offset]), [{ state: 'done' }]);
+    await assertInStep();
+  });
+
+  test('a statement whose in_flight entry committed but which never ran is run', async () => {
+    primary.psql('crash', 'CREATE INDEX CONCURRENTLY base_a ON base (a);\n');
+    await primary.waitForLog('base_a');
+    const at = await positionOf('CREATE INDEX CONCURRENTLY base_a ON base (a);');
+    const key = fingerprint(path.join(primary.logDir, at.file));
+    await b.query('crash', "INSERT INTO ddl_sync.applied (source, file_key, record_offset, log_file, state, statement) VALUES ('crash-test', $1, $2, $3, 'in_flight', 'CREATE INDEX CONCURRENTLY base_a')", [key, at.offset, at.file]);
+    const res = await cli(args());
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(await b.query('crash', "SELECT indexname FROM pg_indexes WHERE indexname = 'base_a'"), [{ indexname: 'base_a' }]);
+    assert.deepEqual(await b.query('crash', "SELECT count(*)::int AS n FROM ddl_sync.applied WHERE state <> 'done'"), [{ n: 0 }]);
+    await assertInStep();
+  });
+
+  test(`${ROUNDS} runs killed with SIGKILL mid-work, then one clean run: every target in step`, async (t) => {
+    let kills = 0;
+    let finished = 0;
+    let statements = 0;
+    // How long an unkilled run takes here; kills are spread over that span, startup included.
+    let typicalMs = 500;
+    for (let round = 0; round < ROUNDS; round++) {
+      const sql: string[] = [];
+      for (let g = 0; g < GROUPS_PER_ROUND; g++) {
+        const n = `r${round}_${g}`;
+        sql.push(`CREATE TABLE t_${n} (a int);`, `ALTER TABLE t_${n} ADD COLUMN b int;`, `CREATE SEQUENCE s_${n};`);
+      }
+      sql.push(`CREATE INDEX CONCURRENTLY i_r${round} ON t_r${round}_0 (a);`);
+      if (round > 0) sql.push(`DROP TABLE t_r${round - 1}_1;`);
+      if (round % 8 === 3) sql.push(`CREATE SCHEMA sc_r${round};`);
+      statements += sql.length;
+      primary.psql('crash', `${sql.join('\n')}\n`);
+      if (round % 8 === 5) {
+        primary.psql('postgres', `CREATE DATABASE crash_r${round};\n`);
+        statements++;
+      }
+      await primary.waitForLog(sql[sql.length - 1]);
+      const killAfterMs = 100 + Math.floor(Math.random() * typicalMs * 1.2);
+      const started = Date.now();
+      const res = await cli(args(), { killAfterMs });
+      if (res.signal === 'SIGKILL') kills++;
+      else {
+        assert.equal(res.code, 0, `round ${round}: a run that was not killed failed: ${res.stderr}`);
+        finished++;
+        typicalMs = Date.now() - started;
+      }
+      // The state file is always a whole version, old or new, never torn.
+      if (fs.existsSync(stateFile)) loadState(stateFile);
+    }
+    const clean = await cli(args());
+    assert.equal(clean.code, 0, clean.stderr);
+    await assertInStep();
+    for (const s of [a, b]) {
+      for (const db of ['postgres', 'crash']) {
+        const open = await s.query(db, "SELECT count(*)::int AS n FROM ddl_sync.applied WHERE state <> 'done'");
+        assert.deepEqual(open, [{ n: 0 }], `in_flight rows left on ${s.name}/${db}`);
+      }
+    }
+    const log = readDir(toolLog);
+    const count = (re: RegExp) => (log.match(re) ?? []).length;
+    t.diagnostic(
+      `${statements} statements in ${ROUNDS} rounds; ${kills} runs killed, ${finished} finished; ` +
+        `ledger ahead of state (skipped as already applied): ${count(/already applied \(found in the target ledger\)/g)}; ` +
+        `in-flight statements completed after a kill: ${count(/had run before a crash/g)}; ` +
+        `stale locks taken over: ${count(/took over the lock/g)}`,
+    );
+    assert.ok(kills >= ROUNDS / 4, `only ${kills} of ${ROUNDS} runs were killed: the kill window missed the work`);
+  });
+});
