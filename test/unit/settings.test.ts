@@ -34,4 +34,16 @@ describe('settings', () => {
     const missing = path.join(dir, 'nope.json');
     assert.throws(() => readConfigFile(missing), new RegExp(missing));
   });
+
+  it('reads the shipped example config as the README describes it', () => {
+    const example = path.resolve(__dirname, '..', '..', '..', 'examples', 'pg-ddl-sync.json');
+    const s = resolveSettings({}, readConfigFile(example));
+    assert.equal(s.csvlogDir, '/opt/sequoiasql/postgresql/database/5432/pg_log');
+    assert.deepEqual(s.targets, [{ name: 'myinst1', url: 'postgresql://ddl_sync@localhost:5433/postgres' }]);
+    assert.equal(s.stateFile, '/var/lib/pg-ddl-sync/myinst.state.json');
+    assert.equal(s.logDir, '/var/log/pg-ddl-sync');
+    assert.equal(s.logPrefix, 'myinst');
+    assert.equal(s.sourceName, 'myinst');
+    assert.equal(s.connectTimeoutMs, 10_000);
+  });
 });

@@ -1,0 +1,11 @@
+-- On every target (here myinst1, port 5433): the role pg-ddl-sync connects as.
+--   psql -p 5433 -U postgres -f sync-user.sql
+--
+-- It must be able to run whatever DDL the primary logs: CREATE DATABASE, CREATE EXTENSION,
+-- CREATE SERVER, CREATE ROLE, ALTER on objects other roles own. In practice that is a superuser.
+-- Give it a password and put that password in the sync user's ~/.pgpass (see pgpass).
+CREATE ROLE ddl_sync LOGIN SUPERUSER PASSWORD 'change-me';
+
+-- pg_hba.conf of the target, for a sync run on another host (10.0.0.5 here):
+--   host  all  ddl_sync  10.0.0.5/32  scram-sha-256
+-- The sync user connects to every database DDL runs in, so "all" databases.
