@@ -4,7 +4,8 @@
  */
 import { redact } from '../core/redact';
 import { Unit } from '../core/transactions';
-import { TargetApplier } from '../io/applier';
+import { databaseRemovedBy } from '../core/databaseStatements';
+import { Job, TargetApplier } from '../io/applier';
 import { Logger } from '../io/logger';
 import { RunPosition, comparePositions } from '../io/position';
 import { ConnectOptions, TargetSpec } from '../io/target';
@@ -73,6 +74,21 @@ export interface ApplyContext {
   log: Logger;
 }
 
+/** What the applier needs to run a unit on a target. */
+function jobFor(ctx: ApplyContext, unit: Unit): Job {
+  const { plan } = ctx;
+  return {
+    database: unit.record.databaseName,
+    statements: unit.ddl.statements,
+    runsAlone: unit.ddl.runsAlone,
+    setsSession: unit.ddl.setsSession,
+    actsOnDatabase: unit.ddl.actsOnDatabase,
+    key: { source: ctx.source, fileKey: plan.fileKeys[unit.file], offset: unit.offset },
+    logFile: plan.files[unit.file].name,
+    shown: unit.ddl.statements.map(redact).join(';\n'),
+  };
+}
+
 /**
  * Applies a target's units in order; stops at the first that fails there.
  * @param start the target's position before the run
@@ -83,24 +99,23 @@ export async function applyToTarget(ctx: ApplyContext, spec: TargetSpec, start: 
   const outcome: TargetOutcome = { name: spec.name, position: start, applied: 0, alreadyApplied: 0 };
   const applier = new TargetApplier(spec, ctx.connect, plan.fileKeys);
   try {
-    for (const unit of unitsFor(plan, start)) {
-      const shown = unit.ddl.statements.map(redact).join(';\n');
-      const res = await applier.apply({
-        database: unit.record.databaseName,
-        statements: unit.ddl.statements,
-        runsAlone: unit.ddl.runsAlone,
-        setsSession: unit.ddl.setsSession,
-        key: { source: ctx.source, fileKey: plan.fileKeys[unit.file], offset: unit.offset },
-        logFile: plan.files[unit.file].name,
-        shown,
-      });
-      const fields = { target: spec.name, database: unit.record.databaseName, at: whereIs(plan, unit) };
+    const units = unitsFor(plan, start);
+    for (const [i, unit] of units.entries()) {
+      const job = jobFor(ctx, unit);
+      const fields = { target: spec.name, database: job.database, at: whereIs(plan, unit) };
+      const res = await applier.apply(job);
+      if (res.kind === 'failed' && res.sqlState === MISSING_DATABASE && (await removalDone(ctx, applier, units, i))) {
+        log.info('already applied (its database was dropped or renamed later by a statement the target applied)', fields);
+        outcome.alreadyApplied++;
+        outcome.position = { file: unit.file, offset: unit.end };
+        continue;
+      }
       if (res.kind === 'failed') {
         log.error('statement failed on target; the target stays at it', {
           ...fields,
           sqlstate: res.sqlState,
           error: res.message,
-          sql: head(shown),
+          sql: head(job.shown),
         });
         outcome.failure = { unit, at: fields.at, sqlState: res.sqlState, message: res.message };
         outcome.position = { file: unit.file, offset: unit.offset };
@@ -114,7 +129,7 @@ export async function applyToTarget(ctx: ApplyContext, spec: TargetSpec, start: 
         log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', {
           ...fields,
           ms: res.ms,
-          sql: head(shown),
+          sql: head(job.shown),
         });
       }
       outcome.position = { file: unit.file, offset: unit.end };
@@ -124,6 +139,20 @@ export async function applyToTarget(ctx: ApplyContext, spec: TargetSpec, start: 
   } finally {
     await applier.close();
   }
+}
+
+/** SQLSTATE invalid_catalog_name: "database … does not exist". */
+const MISSING_DATABASE = '3D000';
+
+/**
+ * For a unit whose database is not on the target: true when the statement that dropped or renamed
+ * that database on the primary, later in the log, is done on the target. A target applies in log
+ * order, so the unit was applied before it (this happens when the state file lags behind the target).
+ */
+async function removalDone(ctx: ApplyContext, applier: TargetApplier, units: Unit[], index: number): Promise<boolean> {
+  const database = units[index].record.databaseName;
+  const removal = units.slice(index + 1).find((u) => u.ddl.statements.some((sql) => databaseRemovedBy(sql) === database));
+  return removal !== undefined && (await applier.isDone(jobFor(ctx, removal)));
 }
 
 /** The first line of a statement, cut to 120 characters, for log lines. */

@@ -6,6 +6,7 @@
  * transaction control. Only DDL, and the `SET`s that shape it, reach a target; statements a `ROLLBACK`
  * inside the string undid do not.
  */
+import { actsOnDatabase } from './databaseStatements';
 import { classify } from './statementKind';
 import { SqlStatement, splitSql } from './sqlSplit';
 
@@ -16,6 +17,8 @@ export interface Extracted {
   runsAlone: boolean;
   /** True when a `SET` is among the statements: the connection needs a reset after them. */
   setsSession: boolean;
+  /** True when a statement creates, drops or alters a whole database (see databaseStatements). */
+  actsOnDatabase: boolean;
   /** Statements of the record that are not DDL and were left out. */
   leftOut: number;
 }
@@ -25,8 +28,10 @@ export function extractDdl(text: string): Extracted {
   const parts = splitSql(text);
   if (parts.length === 1) {
     const kind = classify(parts[0]);
-    if (kind.kind === 'ddl') return { statements: [text], runsAlone: kind.runsAlone, setsSession: false, leftOut: 0 };
-    return { statements: [], runsAlone: false, setsSession: false, leftOut: 1 };
+    if (kind.kind === 'ddl') {
+      return { statements: [text], runsAlone: kind.runsAlone, setsSession: false, actsOnDatabase: actsOnDatabase(parts[0].words), leftOut: 0 };
+    }
+    return { statements: [], runsAlone: false, setsSession: false, actsOnDatabase: false, leftOut: 1 };
   }
   return extractFromString(parts);
 }
@@ -43,6 +48,7 @@ function extractFromString(parts: SqlStatement[]): Extracted {
   let leftOut = 0;
   let runsAlone = false;
   let setsSession = false;
+  let onDatabase = false;
   for (const part of parts) {
     const kind = classify(part);
     const into = block ?? kept;
@@ -50,6 +56,7 @@ function extractFromString(parts: SqlStatement[]): Extracted {
       case 'ddl':
         into.push(part.text);
         runsAlone ||= kind.runsAlone;
+        onDatabase ||= actsOnDatabase(part.words);
         break;
       case 'set':
         into.push(toSetLocal(part.text));
@@ -104,6 +111,7 @@ function extractFromString(parts: SqlStatement[]): Extracted {
     statements: hasDdl ? kept : [],
     runsAlone,
     setsSession: hasDdl && setsSession,
+    actsOnDatabase: hasDdl && onDatabase,
     leftOut,
   };
 }

@@ -4,7 +4,18 @@
  */
 import type { Client } from 'pg';
 import { ConnectOptions, TargetSpec, connect } from './target';
-import { LedgerEntry, LedgerKey, ensureLedger, entryKey, loadLedger, recordEntry, removeEntry } from './ledger';
+import {
+  LedgerEntry,
+  LedgerKey,
+  claimEntry,
+  ensureLedger,
+  entryKey,
+  loadLedger,
+  markDone,
+  readEntry,
+  removeEntry,
+  withPositionLock,
+} from './ledger';
 
 export interface Job {
   database: string;
@@ -13,6 +24,8 @@ export interface Job {
   runsAlone: boolean;
   /** The statements include a `SET`: reset the connection after them. */
   setsSession: boolean;
+  /** Creates, drops or alters a whole database: no other connection of the tool may stay open. */
+  actsOnDatabase: boolean;
   key: LedgerKey;
   logFile: string;
   /** The statement as the ledger may show it: redacted. */
@@ -51,6 +64,7 @@ export class TargetApplier {
   ) {}
 
   async apply(job: Job): Promise<ApplyResult> {
+    if (job.actsOnDatabase) await this.closeAllBut(job.database);
     let link: DatabaseLink;
     try {
       link = await this.link(job.database);
@@ -59,18 +73,12 @@ export class TargetApplier {
       return failure(err, true);
     }
     const id = entryKey(job.key.fileKey, job.key.offset);
-    const entry = link.ledger.get(id);
-    if (entry === 'done') return { kind: 'already' };
+    if (link.ledger.get(id) === 'done') return { kind: 'already' };
     const started = Date.now();
     try {
-      if (job.runsAlone) {
-        const recovered = await this.applyAlone(link.client, job, entry === 'in_flight');
-        link.ledger.set(id, 'done');
-        return { kind: 'applied', ms: Date.now() - started, recovered };
-      }
-      await this.applyInTransaction(link.client, job);
+      const res = job.runsAlone ? await this.applyAlone(link.client, job) : await this.applyInTransaction(link.client, job);
       link.ledger.set(id, 'done');
-      return { kind: 'applied', ms: Date.now() - started };
+      return res === 'already' ? { kind: 'already' } : { kind: 'applied', ms: Date.now() - started, recovered: res === 'recovered' };
     } catch (err) {
       const lost = isConnectionError(err);
       if (lost) {
@@ -81,10 +89,29 @@ export class TargetApplier {
     }
   }
 
+  /**
+   * True when the target's ledger shows the job done, by this run or an earlier one. A database that
+   * is not there (yet) has no ledger: false.
+   */
+  async isDone(job: Pick<Job, 'database' | 'key'>): Promise<boolean> {
+    try {
+      const link = await this.link(job.database);
+      return link.ledger.get(entryKey(job.key.fileKey, job.key.offset)) === 'done';
+    } catch {
+      this.links.delete(job.database);
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
-    const links = [...this.links.values()];
-    this.links.clear();
-    await Promise.all(links.map((p) => p.then((l) => l.client.end()).catch(() => undefined)));
+    await this.closeAllBut(null);
+  }
+
+  /** Ends the tool's connections to every database but one, so a database can be dropped or renamed. */
+  private async closeAllBut(keep: string | null): Promise<void> {
+    const closing = [...this.links].filter(([db]) => db !== keep);
+    for (const [db] of closing) this.links.delete(db);
+    await Promise.all(closing.map(([, p]) => p.then((l) => l.client.end()).catch(() => undefined)));
   }
 
   private link(database: string): Promise<DatabaseLink> {
@@ -105,13 +132,20 @@ export class TargetApplier {
     return link;
   }
 
-  /** The statements and their ledger entry commit together, or not at all. */
-  private async applyInTransaction(client: Client, job: Job): Promise<void> {
+  /**
+   * The statements and their ledger entry commit together, or not at all. The entry is claimed first:
+   * if it is there already, another applier committed the statement and nothing runs.
+   */
+  private async applyInTransaction(client: Client, job: Job): Promise<'applied' | 'already'> {
     await client.query('BEGIN');
     try {
+      if (!(await claimEntry(client, job.key, job.logFile, 'done', job.shown))) {
+        await client.query('ROLLBACK');
+        return 'already';
+      }
       for (const sql of job.statements) await client.query(sql);
-      await recordEntry(client, job.key, job.logFile, 'done', job.shown);
       await client.query('COMMIT');
+      return 'applied';
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -123,25 +157,30 @@ export class TargetApplier {
   /**
    * A statement that cannot share a transaction with its ledger entry: an `in_flight` entry is
    * committed first, so that after a crash the retry knows the statement may have run, and only then
-   * takes that statement's own "already exists" (or "does not exist") answer as done.
-   * @returns true when the statement had already run before a crash
+   * takes that statement's own "already exists" (or "does not exist") answer as done. The position's
+   * advisory lock keeps a concurrent applier out meanwhile.
    */
-  private async applyAlone(client: Client, job: Job, wasInFlight: boolean): Promise<boolean> {
-    if (!wasInFlight) await recordEntry(client, job.key, job.logFile, 'in_flight', job.shown);
-    try {
-      await client.query(job.statements[0]);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      const verb = job.statements[0].trimStart().split(/\s+/, 1)[0].toLowerCase();
-      if (wasInFlight && code !== undefined && ALREADY_DONE[verb]?.has(code)) {
-        await recordEntry(client, job.key, job.logFile, 'done', job.shown);
-        return true;
+  private applyAlone(client: Client, job: Job): Promise<'applied' | 'already' | 'recovered'> {
+    return withPositionLock(client, job.key, async () => {
+      const entry = await readEntry(client, job.key);
+      if (entry === 'done') return 'already';
+      const wasInFlight = entry === 'in_flight';
+      if (!wasInFlight) await claimEntry(client, job.key, job.logFile, 'in_flight', job.shown);
+      try {
+        await client.query(job.statements[0]);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        const verb = job.statements[0].trimStart().split(/\s+/, 1)[0].toLowerCase();
+        if (wasInFlight && code !== undefined && ALREADY_DONE[verb]?.has(code)) {
+          await markDone(client, job.key);
+          return 'recovered';
+        }
+        if (!isConnectionError(err)) await removeEntry(client, job.key).catch(() => undefined);
+        throw err;
       }
-      if (!isConnectionError(err)) await removeEntry(client, job.key).catch(() => undefined);
-      throw err;
-    }
-    await recordEntry(client, job.key, job.logFile, 'done', job.shown);
-    return false;
+      await markDone(client, job.key);
+      return 'applied';
+    });
   }
 }
 

@@ -62,19 +62,37 @@ export function entryKey(fileKey: string, offset: number): string {
   return `${fileKey}@${offset}`;
 }
 
-/** Records a position; run inside the statement's own transaction, or alone for `in_flight`. */
-export async function recordEntry(
-  client: Client,
-  key: LedgerKey,
-  logFile: string,
-  state: LedgerEntry,
-  statement: string,
-): Promise<void> {
-  await client.query(
+/**
+ * Claims a position inside the statement's own transaction: inserts its row, or, when the row is
+ * there already, returns false. A concurrent applier of the same statement (a `replay` beside a
+ * `run`, two runs with different state files) waits on the row's key until this transaction ends,
+ * then finds it; so a statement commits on a target once, whatever the callers believed before.
+ */
+export async function claimEntry(client: Client, key: LedgerKey, logFile: string, state: LedgerEntry, statement: string): Promise<boolean> {
+  const res = await client.query(
     `INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
      VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (file_key, record_offset) DO UPDATE SET state = EXCLUDED.state, source = EXCLUDED.source, applied_at = now()`,
+     ON CONFLICT (file_key, record_offset) DO NOTHING
+     RETURNING 1`,
     [key.source, key.fileKey, key.offset, logFile, state, statement],
+  );
+  return res.rowCount === 1;
+}
+
+/** The entry of a position as committed now, or null. */
+export async function readEntry(client: Client, key: LedgerKey): Promise<LedgerEntry | null> {
+  const res = await client.query<{ state: LedgerEntry }>(
+    `SELECT state FROM ${LEDGER_SCHEMA}.applied WHERE file_key = $1 AND record_offset = $2`,
+    [key.fileKey, key.offset],
+  );
+  return res.rows[0]?.state ?? null;
+}
+
+/** Marks an `in_flight` position done, once the statement it stands for has run. */
+export async function markDone(client: Client, key: LedgerKey): Promise<void> {
+  await client.query(
+    `UPDATE ${LEDGER_SCHEMA}.applied SET state = 'done', applied_at = now() WHERE file_key = $1 AND record_offset = $2`,
+    [key.fileKey, key.offset],
   );
 }
 
@@ -84,3 +102,30 @@ export async function removeEntry(client: Client, key: LedgerKey): Promise<void>
     [key.fileKey, key.offset],
   );
 }
+
+/**
+ * Holds a session-level advisory lock on a position while a statement that cannot run in a
+ * transaction is applied: a second applier of it waits, then finds it done. A crashed applier's lock
+ * goes with its connection. The two-key form, with a class of the tool's own, keeps clear of the
+ * one-key locks applications take.
+ *
+ * The wait polls with pg_try_advisory_lock rather than blocking in pg_advisory_lock: a blocked query
+ * holds a snapshot, and `CREATE INDEX CONCURRENTLY`, which the holder may be running, waits for every
+ * older snapshot to go. Blocking would be a deadlock.
+ */
+export async function withPositionLock<T>(client: Client, key: LedgerKey, fn: () => Promise<T>): Promise<T> {
+  const args = [ADVISORY_CLASS, `${key.fileKey}@${key.offset}`];
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+    const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', args);
+    if (res.rows[0].ok) break;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  try {
+    return await fn();
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', args).catch(() => undefined);
+  }
+}
+
+/** The advisory lock class of the tool's positions: "pgds" in ASCII. */
+const ADVISORY_CLASS = 0x70676473;

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { fingerprint } from '../../src/io/logFiles';
 import { loadState } from '../../src/io/state';
 import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../helpers/cluster';
+import { assertInStep } from '../helpers/compare';
 import { cli, readDir } from '../helpers/cli';
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 25);
@@ -26,14 +27,6 @@ describe('crash: runs killed at random moments', () => {
     'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.url}`, '--target', `b=${b.url}`,
     '--state-file', stateFile, '--log-dir', toolLog,
   ];
-
-  async function assertInStep(): Promise<void> {
-    const dbs = await primary.databases();
-    for (const s of [a, b]) {
-      assert.deepEqual(await s.databases(), dbs, `databases of ${s.name}`);
-      for (const db of dbs) assert.equal(s.schemaDump(db), primary.schemaDump(db), `schema of ${db} on ${s.name}`);
-    }
-  }
 
   /** `file:offset` of the dry-run listing entry whose SQL is `sql`. */
   async function positionOf(sql: string): Promise<{ file: string; offset: number }> {
@@ -79,7 +72,7 @@ describe('crash: runs killed at random moments', () => {
     assert.equal(res.code, 0, res.stderr);
     assert.match(readDir(toolLog), /applied \(had run before a crash; ledger completed\) target=a database=postgres/);
     assert.deepEqual(await a.query('postgres', 'SELECT state FROM ddl_sync.applied WHERE file_key = $1 AND record_offset = $2', [key, at.offset]), [{ state: 'done' }]);
-    await assertInStep();
+    await assertInStep(primary, a, b);
   });
 
   test('a statement whose in_flight entry committed but which never ran is run', async () => {
@@ -92,7 +85,29 @@ describe('crash: runs killed at random moments', () => {
     assert.equal(res.code, 0, res.stderr);
     assert.deepEqual(await b.query('crash', "SELECT indexname FROM pg_indexes WHERE indexname = 'base_a'"), [{ indexname: 'base_a' }]);
     assert.deepEqual(await b.query('crash', "SELECT count(*)::int AS n FROM ddl_sync.applied WHERE state <> 'done'"), [{ n: 0 }]);
-    await assertInStep();
+    await assertInStep(primary, a, b);
+  });
+
+  test('appliers that do not share a lock (a replay beside a run, two state files) apply each statement once', async () => {
+    const sql: string[] = [];
+    for (let i = 0; i < 40; i++) sql.push(`CREATE TABLE race_${i} (a int);`, `ALTER TABLE race_${i} ADD COLUMN b int;`);
+    for (let i = 0; i < 4; i++) sql.push(`CREATE INDEX CONCURRENTLY race_i${i} ON race_${i} (a);`);
+    primary.psql('crash', `${sql.join('\n')}\n`);
+    await primary.waitForLog('race_i3');
+    const logs = ['run1', 'run2', 'replay'].map((n) => path.join(work, `race-${n}`));
+    const targets = ['--target', `a=${a.url}`, '--target', `b=${b.url}`];
+    const results = await Promise.all([
+      cli([...args(), '--log-dir', logs[0]]),
+      cli(['run', '--csvlog-dir', primary.logDir, ...targets, '--state-file', path.join(work, 'other.json'), '--log-dir', logs[1]]),
+      cli(['replay', ...targets, '--log-dir', logs[2], ...primary.csvFiles()]),
+    ]);
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    await assertInStep(primary, a, b);
+    // Each statement was applied by exactly one of the three, to each target.
+    for (const target of ['a', 'b']) {
+      const applied = logs.flatMap((d) => readDir(d).split('\n')).filter((l) => l.includes(`applied target=${target} `) && /race_/.test(l));
+      assert.equal(applied.length, sql.length, `${target}: ${applied.length} applications of ${sql.length} statements`);
+    }
   });
 
   test(`${ROUNDS} runs killed with SIGKILL mid-work, then one clean run: every target in step`, async (t) => {
@@ -131,7 +146,7 @@ describe('crash: runs killed at random moments', () => {
     }
     const clean = await cli(args());
     assert.equal(clean.code, 0, clean.stderr);
-    await assertInStep();
+    await assertInStep(primary, a, b);
     for (const s of [a, b]) {
       for (const db of ['postgres', 'crash']) {
         const open = await s.query(db, "SELECT count(*)::int AS n FROM ddl_sync.applied WHERE state <> 'done'");

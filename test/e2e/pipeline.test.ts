@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../helpers/cluster';
+import { assertInStep } from '../helpers/compare';
 import { cli, lines, readDir } from '../helpers/cli';
 import { EXPECTED_COMMITTED, EXPECTED_FAILED_OBJECTS, WORKLOAD_DB, WORKLOAD_SECRET, openSession, runWorkload } from '../helpers/workload';
 
@@ -31,15 +32,6 @@ describe('pipeline: primary and two standbys', () => {
     '--log-prefix', 'sync',
     ...extra,
   ];
-
-  /** Every standby's schema equals the primary's, database by database. */
-  async function assertInStep(...standbys: Cluster[]): Promise<void> {
-    const dbs = await primary.databases();
-    for (const s of standbys) {
-      assert.deepEqual(await s.databases(), dbs, `databases of ${s.name}`);
-      for (const db of dbs) assert.equal(s.schemaDump(db), primary.schemaDump(db), `schema of ${db} on ${s.name}`);
-    }
-  }
 
   async function tables(c: Cluster, db = WORKLOAD_DB): Promise<string[]> {
     const rows = await c.query<{ relname: string }>(db, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1");
@@ -100,7 +92,7 @@ describe('pipeline: primary and two standbys', () => {
   test('run applies exactly the committed DDL to both standbys, in the right databases', async () => {
     const res = await cli(args());
     assert.equal(res.code, 0, res.stderr);
-    await assertInStep(a, b);
+    await assertInStep(primary, a, b);
     for (const s of [a, b]) {
       const t = await tables(s);
       for (const obj of EXPECTED_FAILED_OBJECTS) assert.ok(!t.includes(obj), `${obj} reached ${s.name}`);
@@ -146,7 +138,7 @@ describe('pipeline: primary and two standbys', () => {
     await primary.waitForLog('disconnection');
     const again = await cli(args());
     assert.equal(again.code, 0, again.stderr);
-    await assertInStep(a, b);
+    await assertInStep(primary, a, b);
     assert.ok((await tables(b)).includes('pending_t'));
   });
 
@@ -162,7 +154,7 @@ describe('pipeline: primary and two standbys', () => {
     assert.equal(res.code, 0, res.stderr);
     const t = await tables(a);
     assert.ok(!t.includes('rolled_back_t') && t.includes('after_rollback'), t.join(','));
-    await assertInStep(a, b);
+    await assertInStep(primary, a, b);
   });
 
   test('a target that is down does not hold the other back, and catches up later', async () => {
@@ -180,7 +172,7 @@ describe('pipeline: primary and two standbys', () => {
     await b.restart();
     const again = await cli(args());
     assert.equal(again.code, 0, again.stderr);
-    await assertInStep(a, b);
+    await assertInStep(primary, a, b);
     assert.equal(JSON.parse(fs.readFileSync(stateFile, 'utf8')).targets.b.failure, undefined);
   });
 
@@ -206,7 +198,7 @@ describe('pipeline: primary and two standbys', () => {
     a.psql(WORKLOAD_DB, 'DROP TABLE conflict_t;\n');
     const fixed = await cli(args());
     assert.equal(fixed.code, 0, fixed.stderr);
-    await assertInStep(a, b);
+    await assertInStep(primary, a, b);
   });
 
   test('two runs started at once both exit 0 and apply each statement once', async () => {
@@ -219,7 +211,7 @@ describe('pipeline: primary and two standbys', () => {
     // Whichever run was second either found the lock or found nothing left: nothing ran twice.
     const last = await cli(args());
     assert.equal(last.code, 0, last.stderr);
-    await assertInStep(a, b);
+    await assertInStep(primary, a, b);
     const dup = await a.query(WORKLOAD_DB, "SELECT record_offset FROM ddl_sync.applied WHERE statement LIKE '%race_%' GROUP BY 1 HAVING count(*) > 1");
     assert.deepEqual(dup, []);
   });
@@ -235,18 +227,18 @@ describe('pipeline: primary and two standbys', () => {
       assert.ok(!dry.stdout.includes(WORKLOAD_SECRET));
       const res = await cli(['replay', '--target', `c=${c.url}`, '--log-dir', toolLog, ...files]);
       assert.equal(res.code, 0, res.stderr);
-      await assertInStep(c);
+      await assertInStep(primary, c);
       const rows = await c.query<{ n: number }>(WORKLOAD_DB, 'SELECT count(*)::int AS n FROM ddl_sync.applied');
       const again = await cli(['replay', '--target', `c=${c.url}`, ...files]);
       assert.equal(again.code, 0, again.stderr);
       assert.deepEqual(await c.query(WORKLOAD_DB, 'SELECT count(*)::int AS n FROM ddl_sync.applied'), rows);
-      await assertInStep(c);
+      await assertInStep(primary, c);
       // The ledger knows the files by content, not by source name: what `run` applied to a is skipped.
       const before = await a.query(WORKLOAD_DB, 'SELECT count(*)::int AS n FROM ddl_sync.applied');
       const onA = await cli(['replay', '--target', `a=${a.url}`, ...files]);
       assert.equal(onA.code, 0, onA.stderr);
       assert.deepEqual(await a.query(WORKLOAD_DB, 'SELECT count(*)::int AS n FROM ddl_sync.applied'), before);
-      await assertInStep(a);
+      await assertInStep(primary, a);
     } finally {
       await c.destroy();
     }

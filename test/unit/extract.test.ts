@@ -5,7 +5,7 @@ import { extractDdl } from '../../src/core/extract';
 describe('extractDdl', () => {
   it('sends a single DDL statement byte for byte', () => {
     const sql = 'CREATE TABLE "Ünï" (a text DEFAULT \'x\'\'y\');  ';
-    assert.deepEqual(extractDdl(sql), { statements: [sql], runsAlone: false, setsSession: false, leftOut: 0 });
+    assert.deepEqual(extractDdl(sql), { statements: [sql], runsAlone: false, setsSession: false, actsOnDatabase: false, leftOut: 0 });
   });
 
   it('leaves out statements that are not DDL', () => {
