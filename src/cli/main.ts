@@ -79,9 +79,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   let log: Logger | undefined;
   const program = new Command('pg-ddl-sync')
     .description("Replays the DDL a PostgreSQL primary logged to its csvlog on other instances: only what committed, in order, once.")
+    .version(packageVersion(), '-V, --version')
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError('(run with --help for usage)');
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      // One line, like every other error: commander's own spreads a hint over a second line.
+      outputError: (text, write) => write(`pg-ddl-sync: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
+    });
 
   addCommon(program.command('run').description('one pass: new csvlog records -> every target, then exit')).action(
     async (flags: CommonFlags) => {
@@ -133,6 +138,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     await log?.close();
   }
   return code;
+}
+
+function packageVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../../package.json') as { version: string }).version;
 }
 
 function exitFor(err: unknown, io: Io): number {

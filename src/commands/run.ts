@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { redact } from '../core/redact';
-import { UsageError } from '../errors';
+import { StateError, UsageError } from '../errors';
 import { acquireLock } from '../io/lock';
 import { LogFile, listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
@@ -46,8 +46,12 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
   const lockFile = `${settings.stateFile}.lock`;
   let lock = null;
   if (!dryRun) {
-    fs.mkdirSync(path.dirname(settings.stateFile), { recursive: true, mode: 0o700 });
-    lock = acquireLock(lockFile, (pid) => log.warn('took over the lock of a run that is gone', { lock: lockFile, pid }));
+    try {
+      fs.mkdirSync(path.dirname(settings.stateFile), { recursive: true, mode: 0o700 });
+      lock = acquireLock(lockFile, (pid) => log.warn('took over the lock of a run that is gone', { lock: lockFile, pid }));
+    } catch (err) {
+      throw new StateError(settings.stateFile, `cannot take its lock ${lockFile}: ${(err as Error).message}`);
+    }
     if (!lock) return { kind: 'locked', lockFile };
   }
   try {
@@ -86,7 +90,12 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
     const outcomes = await Promise.all(
       settings.targets.map((t) => applyToTarget(ctx, t, starts.get(t.name) as RunPosition, plan.frontier)),
     );
-    saveState(settings.stateFile, nextState(state, outcomes, files, now()));
+    try {
+      saveState(settings.stateFile, nextState(state, outcomes, files, now()));
+    } catch (err) {
+      // What the targets applied is in their ledgers: the next run skips it, whatever this file says.
+      throw new StateError(settings.stateFile, `cannot write it: ${(err as Error).message}; the targets' ledgers hold what this run applied`);
+    }
     summary.ms = Date.now() - started;
     log.info('run finished', {
       records: summary.recordsRead,
