@@ -21,6 +21,8 @@ export interface Settings {
   logLevel: LogLevel;
   /** Names this primary in the targets' ledgers. */
   sourceName: string;
+  /** The primary itself, asked about transactions its log leaves undecided. */
+  source?: TargetSpec;
   connectTimeoutMs: number;
 }
 
@@ -33,6 +35,7 @@ export interface RawSettings {
   logPrefix?: string;
   logLevel?: string;
   sourceName?: string;
+  source?: string;
   connectTimeout?: number | string;
 }
 
@@ -44,6 +47,7 @@ const CONFIG_KEYS: Record<keyof RawSettings, 'string' | 'string[]' | 'number'> =
   logPrefix: 'string',
   logLevel: 'string',
   sourceName: 'string',
+  source: 'string',
   connectTimeout: 'number',
 };
 
@@ -117,6 +121,7 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     logPrefix: pick('logPrefix') ?? 'pg-ddl-sync',
     logLevel: logLevel as LogLevel,
     sourceName: pick('sourceName') ?? `${os.hostname()}:${absDir ?? 'replay'}`,
+    source: pick('source') ? { ...parseTarget(pick('source') as string), name: 'source' } : undefined,
     connectTimeoutMs: timeout * 1000,
   };
 }

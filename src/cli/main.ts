@@ -19,6 +19,7 @@ interface CommonFlags {
   logPrefix?: string;
   logLevel?: string;
   sourceName?: string;
+  source?: string;
   connectTimeout?: string;
   dryRun?: boolean;
 }
@@ -39,6 +40,7 @@ function addCommon(cmd: Command): Command {
     .option('--log-prefix <name>', 'log file name prefix (default: pg-ddl-sync)')
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug (default: info)'))
     .option('--source-name <name>', "labels the rows this primary adds to the targets' ledgers (default: host:csvlog-dir)")
+    .option('--source <url>', 'the primary (libpq URI), asked which transactions are still running when the log does not tell')
     .option('--connect-timeout <seconds>', 'give up connecting to a target after this long (default: 10)')
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
     .addHelpText('after', EXIT_HELP);
@@ -53,6 +55,7 @@ function settingsFrom(flags: CommonFlags): Settings {
     logPrefix: flags.logPrefix,
     logLevel: flags.logLevel,
     sourceName: flags.sourceName,
+    source: flags.source,
     connectTimeout: flags.connectTimeout,
   };
   const file = flags.config ? readConfigFile(flags.config) : {};

@@ -23,7 +23,7 @@ export function failureLine(targets: TargetOutcome[]): string | null {
   const parts = failed.map((t) => {
     const f = t.failure!;
     const code = f.sqlState ? `${f.sqlState} ` : '';
-    return `${t.name} stopped at ${f.at} in database ${f.unit.record.databaseName} (${code}${f.message})`;
+    return `${t.name} stopped at ${f.at} in database ${f.database} (${code}${f.message})`;
   });
   return `${failed.length} of ${targets.length} target(s) failed and will be retried next run: ${parts.join('; ')}`;
 }

@@ -1,62 +1,138 @@
 /**
- * Reading and judging, shared by `run` and `replay`: the DDL units of the log from a position on,
- * each with its transaction's outcome, and how far the log is decided.
+ * Reading and judging, shared by `run` and `replay`: the log from where the judge stopped, through the
+ * judge, into newly committed units; with `--source`, the primary asked about what the log leaves
+ * undecided.
  */
-import { TransactionJudge, Unit } from '../core/transactions';
+import { FileRef, Judge, JudgeSnapshot, UnitSpec } from '../core/judge';
+import { loadParser } from '../core/parser';
 import { LogDataError } from '../errors';
 import { LogFile, fingerprint } from '../io/logFiles';
 import { Damage, readRecords } from '../io/logReader';
+import { Logger } from '../io/logger';
 import { RunPosition } from '../io/position';
+import { SourceAnswer } from '../io/source';
 
 export interface Plan {
   files: LogFile[];
-  units: Unit[];
-  /** Everything before this position is decided; the first open transaction, or the log's end. */
-  frontier: RunPosition;
-  /** Units whose transaction has not ended yet (at and after the frontier). */
-  waiting: Unit[];
+  judge: Judge;
+  /** Units found committed by this read, in the order targets apply them. */
+  units: UnitSpec[];
+  /** Just past the last record judged: where the next read starts. */
+  end: RunPosition;
   recordsRead: number;
   bytesRead: number;
-  droppedFailed: number;
-  notDdl: number;
-  inExplicitBlock: number;
   damage?: Damage;
-  /** The ledger identity of each file (its fingerprint), by index. */
-  fileKeys: string[];
+}
+
+export interface PlanOptions {
+  /** Asks the primary about undecided transactions (see io/source). */
+  askSource?: () => Promise<SourceAnswer>;
+  log: Logger;
+  /** How long to wait for a marker to reach the log. */
+  markerTimeoutMs?: number;
 }
 
 /**
- * Reads the log from `from` and judges every DDL statement in it.
+ * Reads the log from `from` with the judge's knowledge of what came before, and takes out the units
+ * that committed.
  * @param files the log files, oldest first
  * @param from where reading starts
+ * @param snapshot what the judge knew at `from`
  */
-export function makePlan(files: LogFile[], from: RunPosition): Plan {
-  const judge = new TransactionJudge();
+export async function makePlan(files: LogFile[], from: RunPosition, snapshot: JudgeSnapshot | undefined, opts: PlanOptions): Promise<Plan> {
+  const judge = new Judge(snapshot);
+  const refs = new FileRefs(files);
+  // The parser is loaded only when there are records to judge: an idle run never pays for it.
+  if (hasBytesAfter(files, from) || (opts.askSource && judge.hasBlocked())) await loadParser();
   let recordsRead = 0;
   const read = readRecords(files, from, (record, file) => {
     recordsRead++;
-    judge.add(record, file);
+    judge.add(record, refs.get(file));
   });
-  const firstOpen = judge.firstOpen();
-  let frontier: RunPosition = read.end;
-  if (firstOpen) frontier = { file: firstOpen.file, offset: firstOpen.offset };
-  return {
-    files,
-    units: judge.units,
-    frontier,
-    waiting: judge.units.filter((u) => u.group.outcome.kind === 'open'),
-    recordsRead,
-    bytesRead: read.bytesRead,
-    droppedFailed: judge.units.filter((u) => u.group.outcome.kind === 'failed').length,
-    notDdl: judge.counts.notDdl,
-    inExplicitBlock: judge.counts.inExplicitBlock,
-    damage: read.damage,
-    fileKeys: files.map((f) => f.fingerprint ?? fingerprint(f.path) ?? `ino-${f.ino}`),
-  };
+  const plan: Plan = { files, judge, units: [], end: read.end, recordsRead, bytesRead: read.bytesRead, damage: read.damage };
+  if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, refs, opts);
+  plan.units = judge.emit();
+  return plan;
 }
 
 /** Called once the records before a damaged one were dealt with: the run stops for a person. */
 export function throwIfDamaged(plan: Plan): void {
   if (!plan.damage) return;
   throw new LogDataError(plan.files[plan.damage.file].path, plan.damage.offset, plan.damage.problem);
+}
+
+/**
+ * Reads on to the first marker (judging), then to the second (only looking for the failures of the
+ * transactions the primary no longer runs), and hands the judge the primary's answer.
+ */
+async function settleFromSource(plan: Plan, refs: FileRefs, opts: PlanOptions): Promise<void> {
+  const { judge } = plan;
+  const { log } = opts;
+  const answer = await opts.askSource!();
+  const before = Buffer.from(answer.before);
+  const reached = await readUntil(plan, before, opts.markerTimeoutMs ?? 10_000, (record, file) => judge.add(record, refs.get(file)));
+  if (!reached) {
+    log.warn('the marker written through --source never reached the csvlog: is --source the server whose log --csvlog-dir holds, with log_min_messages at warning or lower? Undecided transactions stay undecided', {
+      marker: answer.before,
+    });
+    return;
+  }
+  const undecided = new Set(judge.undecided());
+  const failed = new Set<string>();
+  const scan = { ...plan, end: plan.end };
+  const after = Buffer.from(answer.after);
+  await readUntil(scan, after, opts.markerTimeoutMs ?? 10_000, (record) => {
+    const key = `${record.sessionId}/${record.vxid}`;
+    if (!undecided.has(key)) return;
+    if (record.kind === 'failure' || (record.kind === 'statement' && /^\s*(rollback|abort)\b(?!\s+(to|prepared)\b)/i.test(record.text))) {
+      failed.add(key);
+    }
+  });
+  judge.settleFromSource(answer.running, failed);
+}
+
+/**
+ * Reads from `plan.end` until a record holding `marker`, waiting for the log to grow; moves
+ * `plan.end` past it. False when it did not come in time.
+ */
+async function readUntil(
+  plan: Pick<Plan, 'files' | 'end' | 'recordsRead' | 'bytesRead'>,
+  marker: Buffer,
+  timeoutMs: number,
+  onRecord: (record: Parameters<Parameters<typeof readRecords>[2]>[0], file: number) => void,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const read = readRecords(plan.files, plan.end, (record, file, raw) => {
+      plan.recordsRead++;
+      onRecord(record, file);
+      return raw.includes(marker) ? 'stop' : undefined;
+    });
+    plan.end = read.end;
+    plan.bytesRead += read.bytesRead;
+    if (read.stopped) return true;
+    if (read.damage || Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function hasBytesAfter(files: LogFile[], from: RunPosition): boolean {
+  return files.slice(from.file).some((f, i) => f.size > (i === 0 ? from.offset : 0));
+}
+
+/** Each file's identity for the judge; a file's fingerprint is taken once it has a first line. */
+class FileRefs {
+  private readonly refs = new Map<number, FileRef>();
+
+  constructor(private readonly files: LogFile[]) {}
+
+  get(index: number): FileRef {
+    let ref = this.refs.get(index);
+    if (!ref) {
+      const f = this.files[index];
+      ref = { key: f.fingerprint ?? fingerprint(f.path) ?? `ino-${f.ino}`, name: f.name, ino: f.ino };
+      this.refs.set(index, ref);
+    }
+    return ref;
+  }
 }

@@ -1,18 +1,22 @@
 /**
- * `run`: one pass. New csvlog records → judged → committed DDL to every target → state saved.
+ * `run`: one pass. New csvlog records → judged → committed units into the journal → every target
+ * applies the journal from where it stands → state saved.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { redact } from '../core/redact';
+import { loadParser } from '../core/parser';
 import { StateError, UsageError } from '../errors';
 import { acquireLock } from '../io/lock';
-import { LogFile, listLogFiles } from '../io/logFiles';
+import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
-import { RunPosition, comparePositions, locate, toSaved } from '../io/position';
-import { State, TargetState, loadState, saveState } from '../io/state';
+import { RunPosition, locate, toSaved } from '../io/position';
+import { askSource } from '../io/source';
+import { JournalEntry, State, TargetState, loadState, saveState } from '../io/state';
+import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
 import { Plan, makePlan, throwIfDamaged } from './plan';
-import { Listing, TargetOutcome, applyToTarget, listUnits, unitsFor, whereIs } from './sync';
+import { reportPlan } from './report';
+import { Listing, TargetOutcome, applyToTarget, entriesFrom, listEntries } from './sync';
 
 export interface RunSummary {
   recordsRead: number;
@@ -57,41 +61,39 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
   try {
     const state = loadState(settings.stateFile);
     const files = listLogFiles(settings.csvlogDir);
-    const starts = new Map<string, RunPosition>();
-    for (const t of settings.targets) {
-      const saved = state.targets[t.name];
-      starts.set(t.name, saved ? locate(files, saved.position, t.name) : { file: 0, offset: 0 });
-    }
-    if (files.length === 0) {
-      return emptyResult(dryRun, settings, started);
-    }
-    const from = [...starts.values()].reduce<RunPosition>(
-      (min, p) => (comparePositions(p, min) < 0 ? p : min),
-      dryRun && starts.size === 0 ? { file: 0, offset: 0 } : { file: files.length - 1, offset: files[files.length - 1].size },
-    );
-    const plan = makePlan(files, from);
+    const from: RunPosition = state.log ? locate(files, state.log.position) : { file: 0, offset: 0 };
+    const source = settings.source;
+    const plan = await makePlan(files, from, state.log?.judge, {
+      log,
+      askSource: source ? () => askSource(source, { connectTimeoutMs: settings.connectTimeoutMs }) : undefined,
+    });
     // Damaged input stops the run before anything is sent: a person looks first.
     throwIfDamaged(plan);
+    const entries = [...state.journal.entries, ...numbered(plan, state.journal.nextSeq)];
+    const texts = new UnitTexts(files);
+    if (entries.length > 0) await loadParser();
+    reportPlan(plan, texts, log);
     const summary = summarize(plan, started);
-    reportWaiting(plan, log);
-    if (plan.inExplicitBlock > 0) {
-      log.warn('DDL logged inside explicit transaction blocks: under log_statement = ddl their ROLLBACK is not logged', {
-        count: plan.inExplicitBlock,
-      });
-    }
+    const firstSeq = entries[0]?.seq ?? state.journal.nextSeq + plan.units.length;
+    const nextOf = (name: string): number => state.targets[name]?.next ?? firstSeq;
     if (dryRun) {
       const listings =
         settings.targets.length === 0
-          ? [listUnits(plan, unitsFor(plan, from))]
-          : settings.targets.map((t) => listUnits(plan, unitsFor(plan, starts.get(t.name) as RunPosition), t.name));
+          ? [listEntries(entriesFrom(entries, lowestNext(state, firstSeq)), texts)]
+          : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t.name));
       return { kind: 'dry-run', listings, summary };
     }
-    const ctx = { plan, source: settings.sourceName, connect: { connectTimeoutMs: settings.connectTimeoutMs }, log };
+    const ctx = { texts, source: settings.sourceName, connect: { connectTimeoutMs: settings.connectTimeoutMs }, log };
     const outcomes = await Promise.all(
-      settings.targets.map((t) => applyToTarget(ctx, t, starts.get(t.name) as RunPosition, plan.frontier)),
+      settings.targets.map((t) =>
+        nextOf(t.name) < firstSeq
+          ? missedEntries(t.name, nextOf(t.name), firstSeq, log)
+          : applyToTarget(ctx, t, entriesFrom(entries, nextOf(t.name)), nextOf(t.name)),
+      ),
     );
+    const next = nextState(state, plan, entries, outcomes, settings.targets.map((t) => t.name), now());
     try {
-      saveState(settings.stateFile, nextState(state, outcomes, files, now()));
+      saveState(settings.stateFile, next);
     } catch (err) {
       // What the targets applied is in their ledgers: the next run skips it, whatever this file says.
       throw new StateError(settings.stateFile, `cannot write it: ${(err as Error).message}; the targets' ledgers hold what this run applied`);
@@ -111,63 +113,73 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
   }
 }
 
-function emptyResult(dryRun: boolean, settings: Settings, started: number): RunResult {
-  const summary: RunSummary = { recordsRead: 0, bytesRead: 0, droppedFailed: 0, waiting: 0, notDdl: 0, inExplicitBlock: 0, ms: Date.now() - started };
-  if (dryRun) return { kind: 'dry-run', listings: [], summary };
-  return {
-    kind: 'applied',
-    targets: settings.targets.map((t) => ({ name: t.name, position: { file: 0, offset: 0 }, applied: 0, alreadyApplied: 0 })),
-    summary,
-  };
+/**
+ * A target whose next entries were dropped from the journal, their log files gone, while it was not
+ * configured: it cannot be brought up from the log.
+ */
+async function missedEntries(name: string, next: number, firstSeq: number, log: Logger): Promise<TargetOutcome> {
+  const message = `journal entries ${next} to ${firstSeq - 1} are gone with their log files; compare the target with the primary, then start it over (README, "State file")`;
+  log.error('target is behind what the log directory still holds', { target: name, next, first: firstSeq });
+  return { name, next, applied: 0, alreadyApplied: 0, failure: { seq: next, database: '', at: '(gone)', shown: '', message } };
+}
+
+/** The plan's units as journal entries, numbered on from `nextSeq`. */
+export function numbered(plan: Plan, nextSeq: number): JournalEntry[] {
+  return plan.units.map((u, i) => ({ ...u, seq: nextSeq + i }));
+}
+
+function lowestNext(state: State, firstSeq: number): number {
+  const nexts = Object.values(state.targets).map((t) => t.next);
+  return Math.max(firstSeq, nexts.length > 0 ? Math.min(...nexts) : firstSeq);
 }
 
 function summarize(plan: Plan, started: number): RunSummary {
+  const { counts } = plan.judge;
   return {
     recordsRead: plan.recordsRead,
     bytesRead: plan.bytesRead,
-    droppedFailed: plan.droppedFailed,
-    waiting: plan.waiting.length,
-    notDdl: plan.notDdl,
-    inExplicitBlock: plan.inExplicitBlock,
+    droppedFailed: counts.failed,
+    waiting: plan.judge.waiting().length,
+    notDdl: counts.notDdl,
+    inExplicitBlock: counts.inExplicitBlock,
     ms: Date.now() - started,
   };
 }
 
-function reportWaiting(plan: Plan, log: Logger): void {
-  const first = plan.waiting[0];
-  if (!first) return;
-  log.info('waiting for transactions still open on the primary (or whose end is not logged yet)', {
-    count: plan.waiting.length,
-    first: whereIs(plan, first),
-    session: first.group.sessionId,
-    sql: redact(first.ddl.statements[0]).slice(0, 120),
-  });
-}
-
-
-function nextState(state: State, outcomes: TargetOutcome[], files: LogFile[], now: Date): State {
+/**
+ * The state after a pass: the judge where it stopped, the journal without entries every target is past
+ * and whose file is gone, each target where it stands.
+ */
+function nextState(state: State, plan: Plan, entries: JournalEntry[], outcomes: TargetOutcome[], names: string[], now: Date): State {
   const targets: Record<string, TargetState> = { ...state.targets };
   for (const o of outcomes) {
     const before = state.targets[o.name];
-    const position = toSaved(files, o.position);
     if (o.failure) {
-      const at = toSaved(files, { file: o.failure.unit.file, offset: o.failure.unit.offset });
-      const same = before?.failure && before.failure.at.offset === at.offset && before.failure.at.ino === at.ino;
+      const same = before?.failure?.seq === o.failure.seq;
       targets[o.name] = {
-        position,
+        next: o.next,
         lastSuccess: before?.lastSuccess,
         failure: {
-          statement: o.failure.unit.ddl.statements.map(redact).join(';\n'),
-          at,
-          database: o.failure.unit.record.databaseName,
+          seq: o.failure.seq,
+          statement: o.failure.shown,
+          at: o.failure.at,
+          database: o.failure.database,
           sqlState: o.failure.sqlState,
           message: o.failure.message,
           since: same && before?.failure ? before.failure.since : now.toISOString(),
         },
       };
     } else {
-      targets[o.name] = { position, lastSuccess: now.toISOString() };
+      targets[o.name] = { next: o.next, lastSuccess: now.toISOString() };
     }
   }
-  return { ...state, targets };
+  const present = new Set(plan.files.map((f) => f.fingerprint));
+  const passed = Math.min(...names.map((n) => targets[n].next));
+  const kept = entries.filter((e) => e.seq >= passed || present.has(e.file.key));
+  return {
+    version: state.version,
+    log: plan.files.length > 0 ? { position: toSaved(plan.files, plan.end), judge: plan.judge.snapshot() } : state.log,
+    journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries: kept },
+    targets,
+  };
 }

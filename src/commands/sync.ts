@@ -1,15 +1,12 @@
 /**
- * Sending a plan's committed DDL to targets, and listing it for a dry run: shared by `run` and
- * `replay`.
+ * Sending journal entries to targets, and listing them for a dry run: shared by `run` and `replay`.
  */
-import { redact } from '../core/redact';
-import { Unit } from '../core/transactions';
 import { databaseRemovedBy } from '../core/databaseStatements';
 import { Job, TargetApplier } from '../io/applier';
 import { Logger } from '../io/logger';
-import { RunPosition, comparePositions } from '../io/position';
+import { JournalEntry } from '../io/state';
 import { ConnectOptions, TargetSpec } from '../io/target';
-import { Plan } from './plan';
+import { UnitTexts } from '../io/unitText';
 
 /** One statement as a dry run lists it. */
 export interface ListedStatement {
@@ -28,113 +25,105 @@ export interface Listing {
 
 export interface TargetOutcome {
   name: string;
-  /** How far this target is now. */
-  position: RunPosition;
+  /** The journal entry this target applies next. */
+  next: number;
   applied: number;
   /** Found in the target's ledger: applied before, by a run whose state was not saved. */
   alreadyApplied: number;
-  failure?: {
-    unit: Unit;
-    /** `file:offset` of the statement. */
-    at: string;
-    sqlState?: string;
-    message: string;
-  };
+  failure?: TargetStop;
 }
 
-export function whereIs(plan: Plan, unit: Unit): string {
-  return `${plan.files[unit.file].name}:${unit.offset}`;
+/** Where and why a target stopped. */
+export interface TargetStop {
+  seq: number;
+  database: string;
+  /** `file:offset` of the statement. */
+  at: string;
+  /** The statement, redacted ('' when its text could not be read). */
+  shown: string;
+  sqlState?: string;
+  message: string;
 }
 
-/** The committed units between a target's position and the plan's frontier, in log order. */
-export function unitsFor(plan: Plan, start: RunPosition): Unit[] {
-  return plan.units.filter(
-    (u) =>
-      u.group.outcome.kind === 'committed' &&
-      comparePositions({ file: u.file, offset: u.offset }, start) >= 0 &&
-      comparePositions({ file: u.file, offset: u.offset }, plan.frontier) < 0,
-  );
+export function whereIs(entry: JournalEntry): string {
+  return `${entry.file.name}:${entry.offset}`;
 }
 
-export function listUnits(plan: Plan, units: Unit[], target?: string): Listing {
+/** The entries a target applies next, in order. */
+export function entriesFrom(entries: JournalEntry[], next: number): JournalEntry[] {
+  return entries.filter((e) => e.seq >= next);
+}
+
+export function listEntries(entries: JournalEntry[], texts: UnitTexts, target?: string): Listing {
   return {
     target,
-    statements: units.map((u) => ({
-      database: u.record.databaseName,
-      at: whereIs(plan, u),
-      sql: u.ddl.statements.map(redact).join(';\n'),
-    })),
+    statements: entries.map((e) => {
+      const text = texts.get(e);
+      return {
+        database: e.database,
+        at: whereIs(e),
+        sql: text.kind === 'ok' ? text.text.shown : `-- (not readable: ${text.problem})`,
+      };
+    }),
   };
 }
 
 export interface ApplyContext {
-  plan: Plan;
+  texts: UnitTexts;
   source: string;
   connect: ConnectOptions;
   log: Logger;
 }
 
-/** What the applier needs to run a unit on a target. */
-function jobFor(ctx: ApplyContext, unit: Unit): Job {
-  const { plan } = ctx;
+/** What the applier needs to run an entry on a target. */
+function jobFor(ctx: ApplyContext, entry: JournalEntry, statements: string[], shown: string): Job {
   return {
-    database: unit.record.databaseName,
-    statements: unit.ddl.statements,
-    runsAlone: unit.ddl.runsAlone,
-    setsSession: unit.ddl.setsSession,
-    actsOnDatabase: unit.ddl.actsOnDatabase,
-    key: { source: ctx.source, fileKey: plan.fileKeys[unit.file], offset: unit.offset },
-    logFile: plan.files[unit.file].name,
-    shown: unit.ddl.statements.map(redact).join(';\n'),
+    database: entry.database,
+    settings: entry.settings,
+    statements,
+    runsAlone: entry.runsAlone,
+    actsOnDatabase: entry.actsOnDatabase,
+    key: { source: ctx.source, fileKey: entry.file.key, offset: entry.key },
+    logFile: entry.file.name,
+    shown,
   };
 }
 
 /**
- * Applies a target's units in order; stops at the first that fails there.
- * @param start the target's position before the run
- * @param end where a target that applied everything stands afterwards
+ * Applies a target's entries in order; stops at the first that fails there.
+ * @param entries the journal entries from the target's next one on
+ * @param next the sequence number the target stands at
  */
-export async function applyToTarget(ctx: ApplyContext, spec: TargetSpec, start: RunPosition, end: RunPosition): Promise<TargetOutcome> {
-  const { plan, log } = ctx;
-  const outcome: TargetOutcome = { name: spec.name, position: start, applied: 0, alreadyApplied: 0 };
-  const applier = new TargetApplier(spec, ctx.connect, plan.fileKeys);
+export async function applyToTarget(ctx: ApplyContext, spec: TargetSpec, entries: JournalEntry[], next: number): Promise<TargetOutcome> {
+  const { log } = ctx;
+  const outcome: TargetOutcome = { name: spec.name, next, applied: 0, alreadyApplied: 0 };
+  const applier = new TargetApplier(spec, ctx.connect, [...new Set(entries.map((e) => e.file.key))]);
   try {
-    const units = unitsFor(plan, start);
-    for (const [i, unit] of units.entries()) {
-      const job = jobFor(ctx, unit);
-      const fields = { target: spec.name, database: job.database, at: whereIs(plan, unit) };
+    for (const [i, entry] of entries.entries()) {
+      const fields = { target: spec.name, database: entry.database, at: whereIs(entry) };
+      const stop = (message: string, shown: string, sqlState?: string): TargetOutcome => {
+        log.error('statement failed on target; the target stays at it', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
+        outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message };
+        return outcome;
+      };
+      const text = ctx.texts.get(entry);
+      if (text.kind === 'gone') return stop(`its statement cannot be read: ${text.problem}`, '');
+      const job = jobFor(ctx, entry, text.text.statements, text.text.shown);
       const res = await applier.apply(job);
-      if (res.kind === 'failed' && res.sqlState === MISSING_DATABASE && (await removalDone(ctx, applier, units, i))) {
+      if (res.kind === 'failed' && res.sqlState === MISSING_DATABASE && (await removalDone(ctx, applier, entries, i))) {
         log.info('already applied (its database was dropped or renamed later by a statement the target applied)', fields);
         outcome.alreadyApplied++;
-        outcome.position = { file: unit.file, offset: unit.end };
-        continue;
-      }
-      if (res.kind === 'failed') {
-        log.error('statement failed on target; the target stays at it', {
-          ...fields,
-          sqlstate: res.sqlState,
-          error: res.message,
-          sql: head(job.shown),
-        });
-        outcome.failure = { unit, at: fields.at, sqlState: res.sqlState, message: res.message };
-        outcome.position = { file: unit.file, offset: unit.offset };
-        return outcome;
-      }
-      if (res.kind === 'already') {
+      } else if (res.kind === 'failed') {
+        return stop(res.message, job.shown, res.sqlState);
+      } else if (res.kind === 'already') {
         outcome.alreadyApplied++;
         log.info('already applied (found in the target ledger)', fields);
       } else {
         outcome.applied++;
-        log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', {
-          ...fields,
-          ms: res.ms,
-          sql: head(job.shown),
-        });
+        log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', { ...fields, ms: res.ms, sql: head(job.shown) });
       }
-      outcome.position = { file: unit.file, offset: unit.end };
+      outcome.next = entry.seq + 1;
     }
-    if (comparePositions(end, outcome.position) > 0) outcome.position = end;
     return outcome;
   } finally {
     await applier.close();
@@ -145,14 +134,18 @@ export async function applyToTarget(ctx: ApplyContext, spec: TargetSpec, start: 
 const MISSING_DATABASE = '3D000';
 
 /**
- * For a unit whose database is not on the target: true when the statement that dropped or renamed
- * that database on the primary, later in the log, is done on the target. A target applies in log
- * order, so the unit was applied before it (this happens when the state file lags behind the target).
+ * For an entry whose database is not on the target: true when the statement that dropped or renamed
+ * that database on the primary, later in the journal, is done on the target. A target applies in
+ * journal order, so the entry was applied before it (the state file lagged behind the target).
  */
-async function removalDone(ctx: ApplyContext, applier: TargetApplier, units: Unit[], index: number): Promise<boolean> {
-  const database = units[index].record.databaseName;
-  const removal = units.slice(index + 1).find((u) => u.ddl.statements.some((sql) => databaseRemovedBy(sql) === database));
-  return removal !== undefined && (await applier.isDone(jobFor(ctx, removal)));
+async function removalDone(ctx: ApplyContext, applier: TargetApplier, entries: JournalEntry[], index: number): Promise<boolean> {
+  const database = entries[index].database;
+  for (const later of entries.slice(index + 1)) {
+    const text = ctx.texts.get(later);
+    if (text.kind !== 'ok' || !text.text.statements.some((sql) => databaseRemovedBy(sql) === database)) continue;
+    return applier.isDone(jobFor(ctx, later, text.text.statements, text.text.shown));
+  }
+  return false;
 }
 
 /** The first line of a statement, cut to 120 characters, for log lines. */

@@ -4,6 +4,7 @@
  * once a database is dropped or renamed, the statements logged in it before can no longer be checked
  * against the ledger that lived in it.
  */
+import { stripLeadingComments } from './sqlSplit';
 
 /** True for `CREATE DATABASE`, `DROP DATABASE` and `ALTER DATABASE`, from a statement's leading words. */
 export function actsOnDatabase(words: readonly string[]): boolean {
@@ -19,25 +20,10 @@ const RENAME = new RegExp(String.raw`^alter\s+database\s+${IDENT}\s+rename\s+to\
  * TO y`), or null.
  */
 export function databaseRemovedBy(sql: string): string | null {
-  const text = withoutLeadingComments(sql);
+  const text = stripLeadingComments(sql);
   const m = DROP.exec(text) ?? RENAME.exec(text);
   if (!m) return null;
   const ident = m[1];
   // An unquoted name is folded to lower case, as the server does.
   return ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident.toLowerCase();
-}
-
-function withoutLeadingComments(sql: string): string {
-  let s = sql.trimStart();
-  for (;;) {
-    if (s.startsWith('--')) {
-      const nl = s.indexOf('\n');
-      s = nl < 0 ? '' : s.slice(nl + 1).trimStart();
-    } else if (s.startsWith('/*')) {
-      const close = s.indexOf('*/');
-      s = close < 0 ? '' : s.slice(close + 2).trimStart();
-    } else {
-      return s;
-    }
-  }
 }

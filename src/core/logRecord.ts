@@ -53,13 +53,15 @@ export interface FailureRecord extends RecordBase {
   severity: Severity;
   sqlState: string;
   message: string;
+  /** The statement text the error was raised in (the `query` column), '' when none. */
+  query: string;
 }
 
 /** Anything else: it still proves its session had moved on to another transaction. */
 export interface OtherRecord extends RecordBase {
   kind: 'other';
-  /** `disconnection: …` and the like: the message head, for the few that end a session. */
-  endsSession: boolean;
+  /** The few that end sessions: their session's `disconnection:`, or the server's restart. */
+  event?: 'disconnection' | 'server-restart';
 }
 
 export type LogRecord = StatementRecord | FailureRecord | OtherRecord;
@@ -88,7 +90,7 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number): LogRec
       const statement = toStatement(buf, span, head);
       if (statement) return statement;
     }
-    return { kind: 'other', ...head, endsSession: fieldStartsWith(buf, span, COL.message, 'disconnection: ') };
+    return { kind: 'other', ...head, event: eventOf(buf, span) };
   }
   for (const severity of ['ERROR', 'FATAL', 'PANIC'] as const) {
     if (fieldStartsWith(buf, span, COL.severity, severity)) {
@@ -99,10 +101,30 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number): LogRec
         severity,
         sqlState: cols[COL.sqlState],
         message: cols[COL.message],
+        query: cols[COL.query] ?? '',
       };
     }
   }
-  return { kind: 'other', ...head, endsSession: false };
+  return { kind: 'other', ...head };
+}
+
+/**
+ * Messages of the postmaster and startup process that mean every session of the server is gone: a
+ * backend crashed and the others were killed, an immediate shutdown, a start after either, any start.
+ */
+const SERVER_RESTART = [
+  'terminating any other active server processes',
+  'all server processes terminated; reinitializing',
+  'received immediate shutdown request',
+  'database system was interrupted',
+  'database system was not properly shut down',
+  'database system is shut down',
+  'database system is ready to accept connections',
+];
+
+function eventOf(buf: Buffer, span: RecordSpan): OtherRecord['event'] {
+  if (fieldStartsWith(buf, span, COL.message, 'disconnection: ')) return 'disconnection';
+  return SERVER_RESTART.some((m) => fieldStartsWith(buf, span, COL.message, m)) ? 'server-restart' : undefined;
 }
 
 function toStatement(

@@ -148,3 +148,19 @@ function dollarTag(sql: string, i: number): string | null {
   if (j >= sql.length) return null;
   return sql.slice(i, j + 1);
 }
+
+/** The text from its first token on: leading white space and comments removed. */
+export function stripLeadingComments(sql: string): string {
+  let i = 0;
+  for (;;) {
+    while (i < sql.length && /\s/.test(sql[i])) i++;
+    if (sql.startsWith('--', i)) {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (sql.startsWith('/*', i)) {
+      i = skipBlockComment(sql, i);
+    } else {
+      return sql.slice(i);
+    }
+  }
+}

@@ -19,11 +19,11 @@ import {
 
 export interface Job {
   database: string;
+  /** `SET LOCAL …` statements for the primary session's settings, run first. */
+  settings: string[];
   statements: string[];
   /** Must run outside a transaction block (`CREATE DATABASE`, `… CONCURRENTLY`, …). */
   runsAlone: boolean;
-  /** The statements include a `SET`: reset the connection after them. */
-  setsSession: boolean;
   /** Creates, drops or alters a whole database: no other connection of the tool may stay open. */
   actsOnDatabase: boolean;
   key: LedgerKey;
@@ -143,14 +143,12 @@ export class TargetApplier {
         await client.query('ROLLBACK');
         return 'already';
       }
-      for (const sql of job.statements) await client.query(sql);
+      for (const sql of [...job.settings, ...job.statements]) await client.query(sql);
       await client.query('COMMIT');
       return 'applied';
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
-    } finally {
-      if (job.setsSession) await client.query('DISCARD ALL').catch(() => undefined);
     }
   }
 
@@ -167,7 +165,7 @@ export class TargetApplier {
       const wasInFlight = entry === 'in_flight';
       if (!wasInFlight) await claimEntry(client, job.key, job.logFile, 'in_flight', job.shown);
       try {
-        await client.query(job.statements[0]);
+        await runWithSessionSettings(client, job.settings, job.statements[0]);
       } catch (err) {
         const code = (err as { code?: string }).code;
         const verb = job.statements[0].trimStart().split(/\s+/, 1)[0].toLowerCase();
@@ -181,6 +179,22 @@ export class TargetApplier {
       await markDone(client, job.key);
       return 'applied';
     });
+  }
+}
+
+/**
+ * Runs a statement that cannot run in a transaction block with the primary session's settings: set
+ * for the session (SET LOCAL would need a block), then put back.
+ */
+async function runWithSessionSettings(client: Client, settings: string[], sql: string): Promise<void> {
+  try {
+    for (const set of settings) await client.query(set.replace(/^SET LOCAL /, 'SET '));
+    await client.query(sql);
+  } finally {
+    if (settings.length > 0) {
+      await client.query('SET SESSION AUTHORIZATION DEFAULT').catch(() => undefined);
+      await client.query('RESET ALL').catch(() => undefined);
+    }
   }
 }
 

@@ -23,16 +23,18 @@ export interface Lock {
  */
 export function acquireLock(file: string, onTakeOver?: (pid: number | undefined) => void): Lock | null {
   const me = currentOwner(process.pid);
-  for (let attempt = 0; attempt < 5; attempt++) {
+  // Races with another run starting or taking over at the same moment settle within a few tries; a
+  // guard left by a killed run is stale after a second.
+  for (const deadline = Date.now() + 3_000; Date.now() < deadline; ) {
     if (tryCreate(file, me)) return makeLock(file, me);
     const holder = readOwner(file);
     if (holder === 'missing') continue; // released meanwhile: try again
     if (holder !== 'unreadable' && isAlive(holder)) return null;
     if (holder === 'unreadable' && ageMs(file) < 10_000) return null; // being written right now
-    onTakeOver?.(holder === 'unreadable' ? undefined : holder.pid);
-    takeOver(file, holder);
+    if (takeOver(file, holder)) onTakeOver?.(holder === 'unreadable' ? undefined : holder.pid);
+    else sleepMs(20);
   }
-  return null;
+  throw new Error(`could not take the lock ${file} nor find a live run holding it; remove ${file}.takeover if it is there`);
 }
 
 function makeLock(file: string, me: Owner): Lock {
@@ -64,17 +66,20 @@ function tryCreate(file: string, me: Owner): boolean {
 }
 
 /**
- * Removes a dead owner's lock. Two runs may both find it dead; a second, short-lived lock makes
- * sure only one of them removes it, so neither removes the fresh lock the other just made.
+ * Removes a dead owner's lock. Two runs may both find it dead; a second, short-lived lock (the guard)
+ * makes sure only one of them removes it, so neither removes the fresh lock the other just made.
+ * @returns true when this run removed it
  */
-function takeOver(file: string, dead: Owner | 'unreadable'): void {
+function takeOver(file: string, dead: Owner | 'unreadable'): boolean {
   const guard = `${file}.takeover`;
-  if (fs.existsSync(guard) && ageMs(guard) > 60_000) fs.rmSync(guard, { force: true });
+  // The guard is held for the moment of one read and one remove: one older than a second was left by
+  // a run killed right then.
+  if (ageMs(guard) > 1_000) fs.rmSync(guard, { force: true });
   let fd: number;
   try {
     fd = fs.openSync(guard, 'wx', 0o600);
   } catch {
-    return; // another run is taking over; the caller tries again
+    return false; // another run is taking over; the caller tries again
   }
   fs.closeSync(fd);
   try {
@@ -83,9 +88,14 @@ function takeOver(file: string, dead: Owner | 'unreadable'): void {
       now === dead ||
       (now !== 'missing' && now !== 'unreadable' && dead !== 'unreadable' && now.pid === dead.pid && now.start === dead.start);
     if (same) fs.rmSync(file, { force: true });
+    return same;
   } finally {
     fs.rmSync(guard, { force: true });
   }
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function readOwner(file: string): Owner | 'missing' | 'unreadable' {

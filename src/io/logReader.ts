@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { scanRecords } from '../core/csvRecord';
-import { LogRecord, toLogRecord } from '../core/logRecord';
+import { LogRecord, StatementRecord, toLogRecord } from '../core/logRecord';
 import { LogFilesError } from '../errors';
 import { LogFile } from './logFiles';
 import { RunPosition } from './position';
@@ -17,9 +17,14 @@ export interface Damage {
   problem: string;
 }
 
+/** Receives a record, its file's index and its raw bytes; `'stop'` ends the read just after it. */
+export type OnRecord = (record: LogRecord, file: number, raw: Buffer) => void | 'stop';
+
 export interface ReadResult {
   /** Where the next run continues: just past the last complete record, or at the damage. */
   end: RunPosition;
+  /** True when onRecord stopped the read. */
+  stopped?: boolean;
   /** A record that is not csvlog, or a record cut off at the end of a file the server left. */
   damage?: Damage;
   bytesRead: number;
@@ -31,18 +36,15 @@ export interface ReadResult {
  * @param from the first record to read
  * @param onRecord receives each record and the index of its file
  */
-export function readRecords(
-  files: LogFile[],
-  from: RunPosition,
-  onRecord: (record: LogRecord, file: number) => void,
-): ReadResult {
+export function readRecords(files: LogFile[], from: RunPosition, onRecord: OnRecord): ReadResult {
   let bytesRead = 0;
   let end: RunPosition = from;
   for (let index = from.file; index < files.length; index++) {
     const start = index === from.file ? from.offset : 0;
-    const res = readFile(files[index], start, (r) => onRecord(r, index));
+    const res = readFile(files[index], start, (r, raw) => onRecord(r, index, raw));
     bytesRead += res.bytesRead;
     end = { file: index, offset: res.end };
+    if (res.stopped) return { end, stopped: true, bytesRead };
     if (res.damage) return { end, damage: { file: index, ...res.damage }, bytesRead };
     const last = index === files.length - 1;
     if (!last && res.tail > 0) {
@@ -60,13 +62,14 @@ export function readRecords(
 
 interface FileResult {
   end: number;
+  stopped?: boolean;
   /** Bytes after `end` that do not yet form a complete record. */
   tail: number;
   damage?: { offset: number; problem: string };
   bytesRead: number;
 }
 
-function readFile(file: LogFile, start: number, onRecord: (r: LogRecord) => void): FileResult {
+function readFile(file: LogFile, start: number, onRecord: (r: LogRecord, raw: Buffer) => void | 'stop'): FileResult {
   let fd: number;
   try {
     fd = fs.openSync(file.path, 'r');
@@ -90,7 +93,11 @@ function readFile(file: LogFile, start: number, onRecord: (r: LogRecord) => void
       filled += n;
       const view = buf.subarray(0, filled);
       const { records, stop } = scanRecords(view, 0);
-      for (const span of records) onRecord(toLogRecord(view, span, base));
+      for (const span of records) {
+        if (onRecord(toLogRecord(view, span, base), view.subarray(span.start, span.end)) === 'stop') {
+          return { end: base + span.end, tail: 0, stopped: true, bytesRead };
+        }
+      }
       if (stop.kind === 'damaged') {
         return { end: base + stop.at, tail: filled - stop.at, damage: { offset: base + stop.at, problem: stop.problem }, bytesRead };
       }
@@ -100,6 +107,29 @@ function readFile(file: LogFile, start: number, onRecord: (r: LogRecord) => void
       base += stop.at;
       filled -= stop.at;
     }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The statement record at `offset` of a file, read again to apply or list its unit; null when the
+ * bytes there are no longer that statement (the file changed under the same identity).
+ */
+export function readStatementAt(file: LogFile, offset: number, end: number): StatementRecord | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file.path, 'r');
+  } catch (err) {
+    throw new LogFilesError(`cannot read csvlog ${file.path}: ${(err as Error).message}`);
+  }
+  try {
+    const buf = Buffer.alloc(end - offset);
+    const n = fs.readSync(fd, buf, 0, buf.length, offset);
+    const { records } = scanRecords(buf.subarray(0, n), 0);
+    if (records.length !== 1 || records[0].end !== buf.length) return null;
+    const record = toLogRecord(buf, records[0], offset);
+    return record.kind === 'statement' ? record : null;
   } finally {
     fs.closeSync(fd);
   }

@@ -26,23 +26,20 @@ export function comparePositions(a: RunPosition, b: RunPosition): number {
  * Finds a saved position in the current list of files.
  * @param files this run's files, oldest first
  * @param saved the position from the state file
- * @param who the target, for the message
  */
-export function locate(files: LogFile[], saved: SavedPosition, who: string): RunPosition {
+export function locate(files: LogFile[], saved: SavedPosition): RunPosition {
   const index = files.findIndex((f) => f.ino === saved.ino);
   const file = files[index];
   const sameContent = file && (saved.fingerprint === null || file.fingerprint === saved.fingerprint);
   if (!file || !sameContent) {
     throw new LogFilesError(
-      `target ${who}: the csvlog file it was reading (${saved.file}, offset ${saved.offset}) is gone or was ` +
-        'truncated and reused; records after that offset may be lost. Check the target against the primary ' +
-        'and reset its position (see README, "When a log file is gone").',
+      `the csvlog file pg-ddl-sync was reading (${saved.file}, offset ${saved.offset}) is gone or was ` +
+        'truncated and reused; records after that offset may be lost. Check the targets against the primary ' +
+        'and start over (see README, "When a log file is gone").',
     );
   }
   if (file.size < saved.offset) {
-    throw new LogFilesError(
-      `target ${who}: csvlog ${file.name} is ${file.size} bytes, shorter than the saved offset ${saved.offset}`,
-    );
+    throw new LogFilesError(`csvlog ${file.name} is ${file.size} bytes, shorter than the saved offset ${saved.offset}`);
   }
   return { file: index, offset: saved.offset };
 }

@@ -1,27 +1,40 @@
 /**
- * The state file: per target, the position in the primary's log up to which everything was dealt with
- * (applied, or dropped as failed on the primary), and the target's last success or failure.
+ * The state file: how far the primary's log was read and what the judge knew there, the journal of
+ * committed DDL units in the order targets apply them, and where each target stands in the journal.
+ *
+ * The journal holds positions, never statement texts: those stay in the log files, where passwords
+ * are, and are read again when a unit is applied or listed.
  */
 import * as fs from 'node:fs';
+import type { JudgeSnapshot, UnitSpec } from '../core/judge';
 import { StateError } from '../errors';
 import { writeFileAtomic } from './atomicFile';
 import { SavedPosition } from './position';
 
 export const STATE_VERSION = 1;
 
+/** A committed unit, numbered in the order every target applies it. */
+export interface JournalEntry extends UnitSpec {
+  seq: number;
+}
+
 export interface TargetFailure {
-  /** The statement the target stopped at, redacted. */
+  /** The journal entry the target stopped at. */
+  seq: number;
+  /** The statement, redacted. */
   statement: string;
-  at: SavedPosition;
+  /** `file:offset` of its record. */
+  at: string;
   database: string;
   sqlState?: string;
   message: string;
-  /** ISO time of the first failure at this position. */
+  /** ISO time of the first failure at this entry. */
   since: string;
 }
 
 export interface TargetState {
-  position: SavedPosition;
+  /** The journal entry to apply next: everything before it is applied (or was found applied). */
+  next: number;
   /** ISO time of the last run that left this target caught up. */
   lastSuccess?: string;
   failure?: TargetFailure;
@@ -29,11 +42,21 @@ export interface TargetState {
 
 export interface State {
   version: typeof STATE_VERSION;
+  /** Absent until the first run read the log. */
+  log?: {
+    /** Just past the last complete record read. */
+    position: SavedPosition;
+    judge: JudgeSnapshot;
+  };
+  journal: {
+    nextSeq: number;
+    entries: JournalEntry[];
+  };
   targets: Record<string, TargetState>;
 }
 
 export function emptyState(): State {
-  return { version: STATE_VERSION, targets: {} };
+  return { version: STATE_VERSION, journal: { nextSeq: 0, entries: [] }, targets: {} };
 }
 
 /** Reads the state file; a missing file is a first run, anything unreadable stops the run. */
@@ -58,34 +81,53 @@ export function loadState(file: string): State {
 }
 
 export function saveState(file: string, state: State): void {
-  writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
+  writeFileAtomic(file, `${JSON.stringify(state)}\n`);
 }
 
 function validate(file: string, data: unknown): State {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new StateError(file, 'not a pg-ddl-sync state (expected a JSON object)');
-  }
-  const obj = data as Record<string, unknown>;
-  if (obj.version !== STATE_VERSION) {
+  if (!isObject(data)) throw new StateError(file, 'not a pg-ddl-sync state (expected a JSON object)');
+  if (data.version !== STATE_VERSION) {
     throw new StateError(
       file,
-      `format version ${JSON.stringify(obj.version)} is not one this pg-ddl-sync reads (${STATE_VERSION}); ` +
+      `format version ${JSON.stringify(data.version)} is not one this pg-ddl-sync reads (${STATE_VERSION}); ` +
         'was it written by another version?',
     );
   }
-  if (typeof obj.targets !== 'object' || obj.targets === null || Array.isArray(obj.targets)) {
-    throw new StateError(file, 'key "targets" must be an object');
+  const journal = data.journal;
+  if (!isObject(journal) || !isCount(journal.nextSeq) || !Array.isArray(journal.entries)) {
+    throw new StateError(file, 'key "journal" must hold "nextSeq" and "entries"');
   }
-  for (const [name, t] of Object.entries(obj.targets as Record<string, unknown>)) {
-    const pos = (t as { position?: unknown } | null)?.position as Record<string, unknown> | undefined;
-    const ok =
-      pos &&
-      typeof pos.file === 'string' &&
-      typeof pos.ino === 'number' &&
-      (typeof pos.fingerprint === 'string' || pos.fingerprint === null) &&
-      Number.isSafeInteger(pos.offset) &&
-      (pos.offset as number) >= 0;
-    if (!ok) throw new StateError(file, `key "targets.${name}.position" is not a valid log position`);
+  journal.entries.forEach((e, i) => {
+    if (!isObject(e) || !isCount(e.seq) || !isCount(e.offset) || !isObject(e.file) || !Array.isArray(e.parts)) {
+      throw new StateError(file, `key "journal.entries[${i}]" is not a journal entry`);
+    }
+  });
+  if (data.log !== undefined) {
+    if (!isObject(data.log) || !isPosition(data.log.position) || !isObject(data.log.judge)) {
+      throw new StateError(file, 'key "log" must hold a log "position" and the "judge"');
+    }
   }
-  return data as State;
+  if (!isObject(data.targets)) throw new StateError(file, 'key "targets" must be an object');
+  for (const [name, t] of Object.entries(data.targets)) {
+    if (!isObject(t) || !isCount(t.next)) throw new StateError(file, `key "targets.${name}.next" must be a journal sequence number`);
+  }
+  return data as unknown as State;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+function isPosition(v: unknown): v is SavedPosition {
+  return (
+    isObject(v) &&
+    typeof v.file === 'string' &&
+    typeof v.ino === 'number' &&
+    (typeof v.fingerprint === 'string' || v.fingerprint === null) &&
+    isCount(v.offset)
+  );
 }

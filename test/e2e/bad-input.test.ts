@@ -45,7 +45,7 @@ describe('bad input', () => {
     ['empty', '', /not valid JSON \(0 bytes\)/],
     ['garbage', '\u0000\u0001PK\u0003\u0004 binary junk', /not valid JSON/],
     ['future version', '{"version":7,"targets":{}}', /format version 7 is not one this pg-ddl-sync reads/],
-    ['bad position', '{"version":1,"targets":{"t":{"position":{"file":"x.csv","ino":1,"fingerprint":null,"offset":-3}}}}', /key "targets\.t\.position" is not a valid log position/],
+    ['bad position', '{"version":1,"journal":{"nextSeq":0,"entries":[]},"targets":{"t":{"next":-3}}}', /key "targets\.t\.next" must be a journal sequence number/],
     ['an array', '[]', /not a pg-ddl-sync state/],
   ];
   for (const [kind, content, problem] of states) {
@@ -125,11 +125,13 @@ describe('bad input', () => {
     assert.ok(dry.stdout.includes('CREATE TABLE bad_input_t'));
     // A state that points into a file which then disappears (a cleanup job, a reused name).
     const ino = fs.statSync(copy).ino;
-    fs.writeFileSync(stateFile, JSON.stringify({ version: 1, targets: { t: { position: { file: 'postgresql-1.csv', ino, fingerprint: null, offset: 100 } } } }));
+    const judge = { nextOrder: 0, nextTx: 0, sessions: [], txs: [], pending: [], prepared: {} };
+    const position = { file: 'postgresql-1.csv', ino, fingerprint: null, offset: 100 };
+    fs.writeFileSync(stateFile, JSON.stringify({ version: 1, log: { position, judge }, journal: { nextSeq: 0, entries: [] }, targets: {} }));
     fs.renameSync(copy, path.join(dir, 'postgresql-2.csv.old'));
     fs.writeFileSync(path.join(dir, 'postgresql-3.csv'), '');
     const before = fs.readFileSync(stateFile, 'utf8');
-    await assertRefused(args, /^pg-ddl-sync: target t: the csvlog file it was reading \(postgresql-1\.csv, offset 100\) is gone/);
+    await assertRefused(args, /^pg-ddl-sync: the csvlog file pg-ddl-sync was reading \(postgresql-1\.csv, offset 100\) is gone/);
     assert.equal(fs.readFileSync(stateFile, 'utf8'), before);
     fs.rmSync(dir, { recursive: true, force: true });
   });

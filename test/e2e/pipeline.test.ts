@@ -128,7 +128,7 @@ describe('pipeline: primary and two standbys', () => {
     await primary.waitForLog('after_pending');
     const res = await cli(args());
     assert.equal(res.code, 0, res.stderr);
-    assert.match(readDir(toolLog), /waiting for transactions still open .*count=1/);
+    assert.match(readDir(toolLog), /waiting for transactions still open .*count=2 held_back=2 /);
     for (const s of [a, b]) {
       const t = await tables(s);
       assert.ok(!t.includes('pending_t') && !t.includes('after_pending'), `${s.name}: ${t}`);

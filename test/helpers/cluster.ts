@@ -123,6 +123,18 @@ export const PRIMARY_SETTINGS = {
   log_file_mode: '0640',
 } as const;
 
+/** Clusters started and not yet destroyed: stopped if this process is told to end. */
+const running = new Set<Cluster>();
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    for (const c of running) c.stopNow();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+  });
+}
+process.once('exit', () => {
+  for (const c of running) c.stopNow();
+});
+
 export class Cluster {
   readonly dataDir: string;
 
@@ -131,6 +143,8 @@ export class Cluster {
     readonly port: number,
     readonly baseDir: string,
     readonly name: string,
+    /** The temp dir was made for this cluster alone: destroy() removes it. */
+    private readonly ownsBaseDir: boolean,
   ) {
     this.dataDir = path.join(baseDir, name);
   }
@@ -139,7 +153,8 @@ export class Cluster {
     const bin = findPgBin();
     const baseDir = options.baseDir ?? makeTempDir('pgds-');
     const port = await freePort();
-    const cluster = new Cluster(bin, port, baseDir, options.name ?? `pg${port}`);
+    const cluster = new Cluster(bin, port, baseDir, options.name ?? `pg${port}`, options.baseDir === undefined);
+    running.add(cluster);
     runServerTool(path.join(bin, 'initdb'), [
       '-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', `--encoding=${options.encoding ?? 'UTF8'}`,
       '--locale=C', '--no-sync',
@@ -200,7 +215,15 @@ export class Cluster {
 
   async destroy(): Promise<void> {
     await this.stop();
-    fs.rmSync(this.dataDir, { recursive: true, force: true });
+    running.delete(this);
+    fs.rmSync(this.ownsBaseDir ? this.baseDir : this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Stops the server at once, without waiting (for a process that is being killed). */
+  stopNow(): void {
+    if (!fs.existsSync(path.join(this.dataDir, 'postmaster.pid'))) return;
+    const ids = serverUid();
+    spawnSync(path.join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', 'stop'], { uid: ids?.uid, gid: ids?.gid, stdio: 'ignore' });
   }
 
   /** Runs SQL through psql, as a user would; errors are not fatal (ON_ERROR_STOP=0). */

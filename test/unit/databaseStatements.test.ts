@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { databaseRemovedBy } from '../../src/core/databaseStatements';
-import { extractDdl } from '../../src/core/extract';
+import { loadParser } from '../../src/core/parser';
+import { analyze } from '../../src/core/statements';
 
 describe('databaseRemovedBy', () => {
   it('names the database a DROP or RENAME makes disappear, as the server folds it', () => {
@@ -18,10 +19,13 @@ describe('databaseRemovedBy', () => {
     }
   });
 
-  it('marks every statement on a whole database, alone or in a string', () => {
-    for (const sql of ['CREATE DATABASE x', 'DROP DATABASE x', 'ALTER DATABASE x RENAME TO y', 'ALTER DATABASE x SET y = 1; CREATE TABLE t ()']) {
-      assert.equal(extractDdl(sql).actsOnDatabase, true, sql);
-    }
-    assert.equal(extractDdl('CREATE TABLE database (a int)').actsOnDatabase, false);
+  it('marks every statement on a whole database', async () => {
+    await loadParser();
+    const onDatabase = (sql: string) => analyze(sql).parts.map((p) => p.kind === 'ddl' && p.actsOnDatabase);
+    assert.deepEqual(onDatabase('CREATE DATABASE x'), [true]);
+    assert.deepEqual(onDatabase('DROP DATABASE x'), [true]);
+    assert.deepEqual(onDatabase('ALTER DATABASE x RENAME TO y'), [true]);
+    assert.deepEqual(onDatabase('ALTER DATABASE x SET y = 1; CREATE TABLE t ()'), [true, false]);
+    assert.deepEqual(onDatabase('CREATE TABLE database (a int)'), [false]);
   });
 });

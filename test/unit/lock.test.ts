@@ -54,4 +54,21 @@ describe('run lock', () => {
       lock.release();
     }
   });
+
+  it('takes over past the guard of a run killed while it was taking over', () => {
+    const dead = spawnSync('true').pid as number;
+    for (const [i, age] of [10, 0].entries()) {
+      const file = path.join(dir, `guarded${i}.lock`);
+      fs.writeFileSync(file, JSON.stringify({ pid: dead, start: '1', boot: bootId }));
+      fs.writeFileSync(`${file}.takeover`, '');
+      const then = Date.now() / 1000 - age;
+      fs.utimesSync(`${file}.takeover`, then, then);
+      const started = Date.now();
+      const lock = acquireLock(file);
+      assert.ok(lock, `guard ${age}s old`);
+      assert.ok(Date.now() - started < 3_000);
+      assert.equal(fs.existsSync(`${file}.takeover`), false);
+      lock.release();
+    }
+  });
 });

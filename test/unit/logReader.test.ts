@@ -22,7 +22,9 @@ function record(sql: string, line = 1): string {
 
 function readAll(dir: string, from = { file: 0, offset: 0 }): { records: LogRecord[]; end: { file: number; offset: number }; damage?: unknown } {
   const records: LogRecord[] = [];
-  const res = readRecords(listLogFiles(dir), from, (r) => records.push(r));
+  const res = readRecords(listLogFiles(dir), from, (r) => {
+    records.push(r);
+  });
   return { records, end: res.end, damage: res.damage };
 }
 
@@ -91,10 +93,10 @@ describe('positions', () => {
     const file = path.join(dir, 'a.csv');
     fs.writeFileSync(file, record('CREATE TABLE a ()') + record('CREATE TABLE b ()', 2));
     const saved = toSaved(listLogFiles(dir), { file: 0, offset: 10 });
-    assert.deepEqual(locate(listLogFiles(dir), saved, 't'), { file: 0, offset: 10 });
+    assert.deepEqual(locate(listLogFiles(dir), saved), { file: 0, offset: 10 });
     fs.writeFileSync(file, record('CREATE TABLE z ()', 5)); // same inode, new first line
-    assert.throws(() => locate(listLogFiles(dir), saved, 't'), /truncated and reused/);
+    assert.throws(() => locate(listLogFiles(dir), saved), /truncated and reused/);
     fs.rmSync(file);
-    assert.throws(() => locate(listLogFiles(dir), saved, 't'), /is gone/);
+    assert.throws(() => locate(listLogFiles(dir), saved), /is gone/);
   });
 });

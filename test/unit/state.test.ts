@@ -7,15 +7,24 @@ import { StateError } from '../../src/errors';
 import { STATE_VERSION, State, loadState, saveState } from '../../src/io/state';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-state-'));
+const entry = {
+  seq: 3, file: { key: 'abc', name: 'a.csv', ino: 7 }, offset: 40, end: 90, key: 40, parts: [0], settings: [],
+  database: 'd', user: 'u', sessionId: 's.1', runsAlone: false, actsOnDatabase: false,
+};
 const good: State = {
   version: STATE_VERSION,
-  targets: { s1: { position: { file: 'a.csv', ino: 7, fingerprint: 'abc', offset: 42 }, lastSuccess: '2026-01-01T00:00:00Z' } },
+  log: {
+    position: { file: 'a.csv', ino: 7, fingerprint: 'abc', offset: 90 },
+    judge: { nextOrder: 1, nextTx: 1, sessions: [], txs: [], pending: [], prepared: {} },
+  },
+  journal: { nextSeq: 4, entries: [entry] },
+  targets: { s1: { next: 3, lastSuccess: '2026-01-01T00:00:00Z' } },
 };
 
 describe('state file', () => {
   it('round-trips, is written 0600, and a missing file is a first run', () => {
     const file = path.join(dir, 'ok.json');
-    assert.deepEqual(loadState(file), { version: STATE_VERSION, targets: {} });
+    assert.deepEqual(loadState(file), { version: STATE_VERSION, journal: { nextSeq: 0, entries: [] }, targets: {} });
     saveState(file, good);
     assert.deepEqual(loadState(file), good);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
@@ -28,7 +37,10 @@ describe('state file', () => {
     ['garbage', '\u0000\u0001garbage', /not valid JSON/],
     ['future', JSON.stringify({ ...good, version: 99 }), /format version 99/],
     ['array', '[]', /expected a JSON object/],
-    ['bad position', JSON.stringify({ version: 1, targets: { s1: { position: { file: 'a', offset: -1 } } } }), /targets\.s1\.position/],
+    ['bad target', JSON.stringify({ ...good, targets: { s1: { next: -1 } } }), /key "targets\.s1\.next" must be a journal sequence number/],
+    ['bad log position', JSON.stringify({ ...good, log: { position: { file: 'a', offset: 1 }, judge: {} } }), /key "log" must hold/],
+    ['bad journal entry', JSON.stringify({ ...good, journal: { nextSeq: 1, entries: [{ seq: 'x' }] } }), /key "journal\.entries\[0\]" is not a journal entry/],
+    ['no journal', JSON.stringify({ version: 1, targets: {} }), /key "journal" must hold/],
   ];
   for (const [name, content, message] of bad) {
     it(`refuses a ${name} state file, naming it`, () => {

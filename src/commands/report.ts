@@ -1,0 +1,54 @@
+/**
+ * What a read of the log tells the DBA, in the tool's own log: statements waiting for their
+ * transaction, statements dropped by a crash although they may have committed, and what the log
+ * cannot show under `log_statement = 'ddl'`.
+ */
+import { UnitSpec } from '../core/judge';
+import { Logger } from '../io/logger';
+import { UnitTexts } from '../io/unitText';
+import { Plan } from './plan';
+import { head } from './sync';
+
+function sqlOf(texts: UnitTexts, unit: UnitSpec): string {
+  const text = texts.get(unit);
+  return text.kind === 'ok' ? head(text.text.shown) : '';
+}
+
+export function reportPlan(plan: Plan, texts: UnitTexts, log: Logger): void {
+  const { judge } = plan;
+  for (const { unit, vxid } of judge.crashDrops.splice(0)) {
+    log.warn('not sent: the server crashed or restarted while its transaction was ending, and its COMMIT may have been done; check the targets', {
+      database: unit.database,
+      at: `${unit.file.name}:${unit.offset}`,
+      session: unit.sessionId,
+      vxid,
+      sql: sqlOf(texts, unit),
+    });
+  }
+  const waiting = judge.waiting();
+  const blocking = waiting.filter((w) => w.blocking);
+  const first = blocking[0] ?? waiting[0];
+  if (first) {
+    log.info('waiting for transactions still open on the primary (or whose end is not logged yet)', {
+      count: waiting.length,
+      held_back: blocking.length,
+      first: `${first.unit.file.name}:${first.unit.offset}`,
+      session: first.unit.sessionId,
+      vxid: first.vxid,
+      sql: sqlOf(texts, first.unit),
+    });
+  }
+  const { counts } = judge;
+  if (counts.inExplicitBlock > 0) {
+    log.warn('DDL logged inside explicit transaction blocks: under log_statement = ddl their ROLLBACK is not logged', {
+      count: counts.inExplicitBlock,
+    });
+  }
+  if (counts.recoveredUnseen > 0) {
+    log.warn('blocks went on after an error (a ROLLBACK TO SAVEPOINT that log_statement = ddl does not log): what the savepoint undid besides the failed statement cannot be seen', {
+      count: counts.recoveredUnseen,
+    });
+  }
+  if (counts.temporary > 0) log.info('statements on temporary objects, not sent', { count: counts.temporary });
+  if (counts.unparsed > 0) log.debug('statements the parser did not read, read by their leading words', { count: counts.unparsed });
+}

@@ -1,0 +1,53 @@
+/**
+ * PostgreSQL's own parser (libpg-query, the server's grammar compiled to WebAssembly), for the few
+ * logged statements that matter: the DDL, `SET`s and transaction control. It is loaded once, on first
+ * need, so a run with nothing new to read never pays for it.
+ */
+import type { Node, ParseResult } from 'libpg-query';
+
+export type { Node };
+
+/** One statement of a parsed string: its text and its parse tree's top node. */
+export interface ParsedStatement {
+  text: string;
+  /** The node's type (`CreateStmt`, `VariableSetStmt`, …) and body. */
+  type: string;
+  node: Record<string, unknown>;
+}
+
+type ParseSync = (sql: string) => ParseResult;
+let parseSync: ParseSync | null = null;
+
+/** Loads the parser; call (and await) before `parseStatements` can use it. */
+export async function loadParser(): Promise<void> {
+  if (parseSync) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const lib = require('libpg-query') as typeof import('libpg-query');
+  await lib.loadModule();
+  parseSync = lib.parseSync;
+}
+
+/**
+ * The statements of `sql` as the server splits them, or null when the parser is not loaded or does not
+ * accept the text (a grammar newer than its own). Texts are cut by the parser's byte offsets, so
+ * non-ASCII text stays whole.
+ */
+export function parseStatements(sql: string): ParsedStatement[] | null {
+  if (!parseSync) return null;
+  let result: ParseResult;
+  try {
+    result = parseSync(sql);
+  } catch {
+    return null;
+  }
+  const bytes = Buffer.from(sql, 'utf8');
+  const out: ParsedStatement[] = [];
+  for (const raw of result.stmts ?? []) {
+    const start = raw.stmt_location ?? 0;
+    const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+    const [type, node] = Object.entries(raw.stmt ?? {})[0] ?? ['', {}];
+    const text = bytes.toString('utf8', start, end).trim();
+    if (text !== '') out.push({ text, type, node: node as Record<string, unknown> });
+  }
+  return out;
+}

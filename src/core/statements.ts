@@ -1,0 +1,238 @@
+/**
+ * Statement extraction: what one logged text (a `statement:` or `execute …:` message) holds, statement
+ * by statement, in the classes the judge needs: DDL (what `log_statement = 'ddl'` logs, as PostgreSQL's
+ * GetCommandLogLevel() decides), session settings, transaction control, and the rest.
+ *
+ * Most logged texts under `log_statement = 'all'` are queries and DML: a lexical pass (sqlSplit) tells
+ * them apart by their leading words without parsing. The others go through PostgreSQL's own parser;
+ * a text it does not accept (a grammar newer than its own) is read lexically instead.
+ */
+import { actsOnDatabase } from './databaseStatements';
+import { ParsedStatement, parseStatements } from './parser';
+import { SettingChange, toSetLocal } from './sessionSettings';
+import { SqlStatement, splitSql } from './sqlSplit';
+import { TransactionVerb, classify, runsAlone } from './statementKind';
+import { TempEffect, tempEffect } from './tempObjects';
+
+export type Part =
+  | {
+      kind: 'ddl';
+      text: string;
+      runsAlone: boolean;
+      actsOnDatabase: boolean;
+      temp: TempEffect;
+      /** Prepared statements it runs (`CREATE TABLE … AS EXECUTE name`). */
+      executes: string[];
+      /** A CREATE FUNCTION or PROCEDURE, whose body the server checks as it creates it. */
+      routine: boolean;
+    }
+  /** `PREPARE name AS …` and `DEALLOCATE [name | ALL]` (name undefined): session-scoped statements. */
+  | { kind: 'prepare'; name: string; text: string }
+  | { kind: 'deallocate'; name?: string }
+  | { kind: 'set'; text: string; change: SettingChange }
+  | { kind: 'transaction'; verb: TransactionVerb; name?: string; chain: boolean }
+  /** DISCARD ALL drops temporary objects and resets settings; DISCARD TEMP only the former. */
+  | { kind: 'discard'; all: boolean }
+  | { kind: 'other' };
+
+export interface Analysis {
+  parts: Part[];
+  /** False when the parser did not read the text (it holds no candidate, or the parser refused it). */
+  parsed: boolean;
+}
+
+const NO_TEMP: TempEffect = { creates: [], drops: [], refs: [] };
+
+/** Leading words of statements that are not DDL but change what later DDL of the session does. */
+const SESSION_WORDS = new Set(['explain', 'discard', 'prepare', 'deallocate']);
+
+/** Statements PostgreSQL does not log as DDL (GetCommandLogLevel() below LOGSTMT_DDL). */
+const NOT_DDL = new Set([
+  'InsertStmt', 'DeleteStmt', 'UpdateStmt', 'MergeStmt', 'SelectStmt', 'PLAssignStmt', 'ReturnStmt',
+  'TransactionStmt', 'DeclareCursorStmt', 'ClosePortalStmt', 'FetchStmt', 'TruncateStmt', 'CopyStmt',
+  'PrepareStmt', 'ExecuteStmt', 'DeallocateStmt', 'DoStmt', 'NotifyStmt', 'ListenStmt', 'UnlistenStmt',
+  'LoadStmt', 'CallStmt', 'VacuumStmt', 'ExplainStmt', 'VariableSetStmt', 'VariableShowStmt', 'DiscardStmt',
+  'LockStmt', 'ConstraintsSetStmt', 'CheckPointStmt', 'ReindexStmt',
+]);
+
+/**
+ * The statements of a logged text.
+ * @param text the statement text of one log record, as the client sent it
+ */
+export function analyze(text: string): Analysis {
+  const lexical = splitSql(text);
+  const candidates = lexical.some((s) => classify(s).kind !== 'other' || SESSION_WORDS.has(s.words[0] ?? ''));
+  if (!candidates) return { parts: lexical.map(() => ({ kind: 'other' })), parsed: false };
+  const parsed = parseStatements(text);
+  const parts = parsed ? parsed.map(fromParse) : lexical.map(fromWords);
+  // A lone DDL statement is sent as it was logged, byte for byte, white space and `;` included.
+  if (parts.length === 1 && parts[0].kind === 'ddl') parts[0] = { ...parts[0], text };
+  return { parts, parsed: parsed !== null };
+}
+
+function fromParse(stmt: ParsedStatement): Part {
+  const { type, node } = stmt;
+  switch (type) {
+    case 'TransactionStmt':
+      return transactionPart(node);
+    case 'VariableSetStmt':
+      return setPart(stmt);
+    case 'PrepareStmt':
+      return { kind: 'prepare', name: node.name as string, text: stmt.text };
+    case 'DeallocateStmt':
+      return { kind: 'deallocate', name: node.isall ? undefined : (node.name as string) };
+    case 'DiscardStmt':
+      return node.target === 'DISCARD_ALL' || node.target === 'DISCARD_TEMP'
+        ? { kind: 'discard', all: node.target === 'DISCARD_ALL' }
+        : { kind: 'other' };
+    case 'SelectStmt':
+      // SELECT … INTO new_table is a CREATE TABLE AS in disguise.
+      return node.intoClause ? ddlPart(stmt) : { kind: 'other' };
+    case 'ExplainStmt':
+      // EXPLAIN ANALYZE runs its statement: logged, and replayed, as that statement is.
+      return isAnalyze(node) && !NOT_DDL.has(Object.keys((node.query as object) ?? {})[0] ?? '') ? ddlPart(stmt) : { kind: 'other' };
+    default:
+      return NOT_DDL.has(type) ? { kind: 'other' } : ddlPart(stmt);
+  }
+}
+
+function ddlPart(stmt: ParsedStatement): Part {
+  const words = splitSql(stmt.text)[0]?.words ?? [];
+  return {
+    kind: 'ddl',
+    text: stmt.text,
+    runsAlone: runsAlone(words) || detachesConcurrently(stmt),
+    actsOnDatabase: actsOnDatabase(words),
+    temp: tempEffect(stmt),
+    executes: executed(stmt.node),
+    routine: stmt.type === 'CreateFunctionStmt',
+  };
+}
+
+/** ALTER TABLE … DETACH PARTITION … CONCURRENTLY refuses a transaction block too. */
+function detachesConcurrently(stmt: ParsedStatement): boolean {
+  if (stmt.type !== 'AlterTableStmt') return false;
+  const cmds = (stmt.node.cmds ?? []) as { AlterTableCmd?: { subtype?: string; def?: { PartitionCmd?: { concurrent?: boolean } } } }[];
+  return cmds.some((c) => c.AlterTableCmd?.subtype === 'AT_DetachPartition' && c.AlterTableCmd.def?.PartitionCmd?.concurrent === true);
+}
+
+/** The names of the prepared statements a parse tree executes. */
+function executed(node: Record<string, unknown>): string[] {
+  const names: string[] = [];
+  JSON.stringify(node, (key, value: unknown) => {
+    if (key === 'ExecuteStmt' && typeof (value as { name?: unknown }).name === 'string') names.push((value as { name: string }).name);
+    return value;
+  });
+  return names;
+}
+
+function isAnalyze(node: Record<string, unknown>): boolean {
+  const options = (node.options as { DefElem?: { defname?: string; arg?: unknown } }[] | undefined) ?? [];
+  return options.some((o) => o.DefElem?.defname === 'analyze' && !/"(false|off|0)"/i.test(JSON.stringify(o.DefElem?.arg ?? '')));
+}
+
+const TRANSACTION_VERBS: Record<string, TransactionVerb> = {
+  TRANS_STMT_BEGIN: 'begin',
+  TRANS_STMT_START: 'begin',
+  TRANS_STMT_COMMIT: 'commit',
+  TRANS_STMT_ROLLBACK: 'rollback',
+  TRANS_STMT_SAVEPOINT: 'savepoint',
+  TRANS_STMT_RELEASE: 'release',
+  TRANS_STMT_ROLLBACK_TO: 'rollback to',
+  TRANS_STMT_PREPARE: 'prepare transaction',
+  TRANS_STMT_COMMIT_PREPARED: 'commit prepared',
+  TRANS_STMT_ROLLBACK_PREPARED: 'rollback prepared',
+};
+
+function transactionPart(node: Record<string, unknown>): Part {
+  const verb = TRANSACTION_VERBS[node.kind as string];
+  if (!verb) return { kind: 'other' };
+  const name = (node.savepoint_name ?? node.gid) as string | undefined;
+  return { kind: 'transaction', verb, name, chain: node.chain === true };
+}
+
+function setPart(stmt: ParsedStatement): Part {
+  const node = stmt.node;
+  const name = (node.name as string | undefined)?.toLowerCase() ?? '';
+  const local = node.is_local === true;
+  switch (node.kind) {
+    case 'VAR_SET_VALUE': {
+      const none = name === 'role' && JSON.stringify(node.args ?? []).includes('"sval":"none"');
+      return {
+        kind: 'set',
+        text: stmt.text,
+        change: none ? { kind: 'reset', name, local } : { kind: 'set', name, local, statement: toSetLocal(stmt.text) },
+      };
+    }
+    case 'VAR_SET_DEFAULT':
+    case 'VAR_RESET':
+      return { kind: 'set', text: stmt.text, change: { kind: 'reset', name, local } };
+    case 'VAR_RESET_ALL':
+      return { kind: 'set', text: stmt.text, change: { kind: 'reset-all', local } };
+    default:
+      // SET … FROM CURRENT takes a value the log does not show; SET TRANSACTION and SESSION
+      // CHARACTERISTICS shape transactions, not DDL.
+      return { kind: 'other' };
+  }
+}
+
+/** The lexical reading, for a text the parser refused. */
+function fromWords(stmt: SqlStatement): Part {
+  const kind = classify(stmt);
+  switch (kind.kind) {
+    case 'ddl':
+      return {
+        kind: 'ddl',
+        text: stmt.text,
+        runsAlone: kind.runsAlone,
+        actsOnDatabase: actsOnDatabase(stmt.words),
+        temp: lexicalTemp(stmt),
+        executes: [],
+        routine: stmt.words[0] === 'create' && (stmt.words.includes('function') || stmt.words.includes('procedure')),
+      };
+    case 'transaction': {
+      const w = stmt.words;
+      const name = kind.verb === 'savepoint' || kind.verb === 'release' || kind.verb === 'rollback to' ? w[w.length - 1] : undefined;
+      return { kind: 'transaction', verb: kind.verb, name, chain: w.includes('chain') && !w.includes('no') };
+    }
+    case 'set':
+      return { kind: 'set', text: stmt.text, change: lexicalSetting(stmt) };
+    case 'other':
+      if (stmt.words[0] === 'discard' && (stmt.words[1] === 'all' || stmt.words[1] === 'temp' || stmt.words[1] === 'temporary')) {
+        return { kind: 'discard', all: stmt.words[1] === 'all' };
+      }
+      if (stmt.words[0] === 'prepare' && stmt.words[1]) return { kind: 'prepare', name: stmt.words[1], text: stmt.text };
+      if (stmt.words[0] === 'deallocate') {
+        const name = stmt.words[1] === 'prepare' ? stmt.words[2] : stmt.words[1];
+        return { kind: 'deallocate', name: name === 'all' ? undefined : name };
+      }
+      return { kind: 'other' };
+  }
+}
+
+function lexicalTemp(stmt: SqlStatement): TempEffect {
+  const m = /^create\s+(?:(?:global|local)\s+)?(?:temp|temporary)\s+(?:recursive\s+)?(?:table|view|sequence)\s+(?:if\s+not\s+exists\s+)?([A-Za-z_][A-Za-z0-9_$]*)/i.exec(
+    stmt.text,
+  );
+  return m ? { creates: [m[1].toLowerCase()], drops: [], refs: [] } : NO_TEMP;
+}
+
+function lexicalSetting(stmt: SqlStatement): SettingChange {
+  const w = stmt.words;
+  const local = w[1] === 'local';
+  const rest = w.slice(local || w[1] === 'session' ? 2 : 1);
+  if (w[0] === 'reset') return rest[0] === 'all' ? { kind: 'reset-all', local } : { kind: 'reset', name: settingName(rest), local };
+  const name = settingName(rest);
+  const value = rest[rest.length - 1];
+  if (value === 'default' || (name === 'role' && value === 'none')) return { kind: 'reset', name, local };
+  return { kind: 'set', name, local, statement: toSetLocal(stmt.text) };
+}
+
+function settingName(words: string[]): string {
+  if (words[0] === 'time' && words[1] === 'zone') return 'timezone';
+  if (words[0] === 'schema') return 'search_path';
+  if (words[0] === 'names') return 'client_encoding';
+  if (words[0] === 'xml' && words[1] === 'option') return 'xmloption';
+  if (words[0] === 'authorization' || (words[0] === 'session' && words[1] === 'authorization')) return 'session_authorization';
+  return words[0] ?? '';
+}

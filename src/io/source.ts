@@ -1,0 +1,48 @@
+/**
+ * The primary itself, asked (through `--source`) which transactions are still running, for those whose
+ * end its log does not show yet (a session idle after its last DDL, a block under
+ * `log_statement = 'ddl'`).
+ *
+ * The answer is only as good as its place in the log. So the question is bracketed by two markers
+ * written into the primary's log (`RAISE LOG`) through the same connection: what the log holds before
+ * the first was written before the answer was taken, and every error of a transaction that had ended
+ * when the answer was taken is in the log before the second (a backend logs its error before it lets
+ * go of its transaction).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from 'pg';
+import { ConnectOptions, TargetSpec, connect } from './target';
+
+export interface SourceAnswer {
+  /** Unique texts, one in each marker record. */
+  before: string;
+  after: string;
+  /** Running transactions as `session_id/virtual_xid`, the csvlog's own notation. */
+  running: Set<string>;
+}
+
+// session_id in csvlog is the backend's start time (seconds) and pid, in hex.
+const RUNNING = `
+SELECT to_hex(trunc(extract(epoch FROM a.backend_start))::bigint) || '.' || to_hex(a.pid) || '/' || l.virtualxid AS tx
+FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'virtualxid' AND l.granted AND a.backend_start IS NOT NULL`;
+
+/** Marks the primary's log, takes the running transactions, and marks it again. */
+export async function askSource(spec: TargetSpec, opts: ConnectOptions): Promise<SourceAnswer> {
+  const client = await connect(spec, undefined, opts);
+  try {
+    const before = await mark(client);
+    const rows = await client.query<{ tx: string }>(RUNNING);
+    const after = await mark(client);
+    return { before, after, running: new Set(rows.rows.map((r) => r.tx)) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function mark(client: Client): Promise<string> {
+  const text = `pg-ddl-sync marker ${randomUUID()}`;
+  // A literal, not a parameter: DO takes none. The text is ours and holds no quote.
+  await client.query(`DO $pgds$ BEGIN RAISE LOG '${text}'; END $pgds$`);
+  return text;
+}

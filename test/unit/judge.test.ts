@@ -1,0 +1,350 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { Judge, JudgeSnapshot } from '../../src/core/judge';
+import { LogRecord } from '../../src/core/logRecord';
+import { loadParser } from '../../src/core/parser';
+import { analyze } from '../../src/core/statements';
+import { makePlan } from '../../src/commands/plan';
+import { describeFiles } from '../../src/io/logFiles';
+import { silentLogger } from '../helpers/logger';
+import { UnitTexts } from '../../src/io/unitText';
+import { fixturesOf } from '../helpers/fixtures';
+import { EXPECTED_COMMITTED } from '../helpers/workload';
+
+before(loadParser);
+
+describe('the judge on csvlog written by real servers', () => {
+  for (const mode of ['ddl', 'all'] as const) {
+    for (const file of fixturesOf(mode)) {
+      const name = file.split('/').pop();
+      it(`${name}: sends exactly what committed, in order, in its database, and waits for the open session`, async () => {
+        const files = describeFiles([file]);
+        const plan = await makePlan(files, { file: 0, offset: 0 }, undefined, { log: silentLogger() });
+        const texts = new UnitTexts(files);
+        const sent = plan.units.flatMap((u) => {
+          const t = texts.get(u);
+          assert.equal(t.kind, 'ok');
+          return t.kind === 'ok' ? t.text.statements.map((sql) => ({ database: u.database, sql })) : [];
+        });
+        assert.deepEqual(sent, EXPECTED_COMMITTED);
+        const waiting = plan.judge.waiting().map((w) => texts.get(w.unit));
+        assert.deepEqual(waiting.map((t) => t.kind === 'ok' && t.text.statements), [['CREATE TABLE t_open ()']]);
+        // t_dup, t_block, t_slow, m3, t_killed, ext_failed
+        assert.equal(plan.judge.counts.failed, 6);
+      });
+    }
+  }
+});
+
+/** Builds records by hand: statements, failures and other records of sessions. */
+class Log {
+  private offset = 0;
+  readonly records: LogRecord[] = [];
+
+  stmt(session: string, vxid: string, text: string, commandTag = 'idle'): this {
+    this.records.push({
+      kind: 'statement', offset: this.offset, end: this.offset + 1, sessionId: session, vxid, logTime: '', userName: 'u',
+      databaseName: 'd', processId: 1, commandTag, applicationName: '', text,
+    });
+    this.offset += 1;
+    return this;
+  }
+
+  fail(session: string, vxid: string, query: string, severity: 'ERROR' | 'FATAL' | 'PANIC' = 'ERROR'): this {
+    this.records.push({ kind: 'failure', offset: this.offset, end: this.offset + 1, sessionId: session, vxid, severity, sqlState: 'XX000', message: 'boom', query });
+    this.offset += 1;
+    return this;
+  }
+
+  other(session: string, vxid: string, event?: 'disconnection' | 'server-restart'): this {
+    this.records.push({ kind: 'other', offset: this.offset, end: this.offset + 1, sessionId: session, vxid, event });
+    this.offset += 1;
+    return this;
+  }
+}
+
+const FILE = { key: 'k', name: 'f.csv', ino: 1 };
+
+/** What the judge sends, as `text` lines (SET LOCALs in brackets), after feeding it the records. */
+function sent(judge: Judge, log: Log, texts: Map<number, string>): string[] {
+  for (const r of log.records) {
+    if (r.kind === 'statement') texts.set(r.offset, r.text);
+    judge.add(r, FILE);
+  }
+  return judge.emit().map((u) => {
+    const parts = analyze(texts.get(u.offset)!).parts;
+    const body = u.parts.map((i) => (parts[i] as { text: string }).text).join('; ');
+    return u.settings.length > 0 ? `[${u.settings.join('; ')}] ${body}` : body;
+  });
+}
+
+function judged(log: Log): { sent: string[]; judge: Judge } {
+  const judge = new Judge();
+  return { sent: sent(judge, log, new Map()), judge };
+}
+
+describe('the judge on hand-made logs', () => {
+  it('commits a statement once its session moves on, and not before', () => {
+    const log = new Log().stmt('a', '3/1', 'CREATE TABLE x()').other('a', '3/1').other('b', '4/1', 'disconnection');
+    assert.deepEqual(judged(log).sent, []);
+    log.stmt('a', '3/2', 'SELECT 1');
+    assert.deepEqual(judged(log).sent, ['CREATE TABLE x()']);
+  });
+
+  it('an ERROR long after its statement, behind other sessions, still fails it', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE TABLE x()')
+      .stmt('b', '4/1', 'CREATE TABLE y()')
+      .other('b', '4/2')
+      .fail('a', '3/1', 'CREATE TABLE x()')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, ['CREATE TABLE y()']);
+  });
+
+  it('an error in a later transaction of the session does not undo an earlier one', () => {
+    const log = new Log().stmt('a', '3/1', 'CREATE TABLE x()').stmt('a', '3/2', 'CREATE TABLE y()').fail('a', '3/2', 'CREATE TABLE y()');
+    assert.deepEqual(judged(log).sent, ['CREATE TABLE x()']);
+  });
+
+  it("log_statement = 'ddl': an error anywhere in a block fails all of it", () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE TABLE x()', 'idle in transaction')
+      .stmt('a', '3/1', 'CREATE TABLE y()', 'idle in transaction')
+      .fail('a', '3/1', 'SELECT 1/0')
+      .stmt('a', '3/2', 'CREATE TABLE z()')
+      .other('a', '', 'disconnection');
+    const { sent: out, judge } = judged(log);
+    assert.deepEqual(out, ['CREATE TABLE z()']);
+    assert.equal(judge.counts.failed, 2);
+  });
+
+  it("log_statement = 'ddl': a block that goes on after an error drops the failed statement and says so", () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE TABLE x()', 'idle in transaction')
+      .stmt('a', '3/1', 'CREATE TABLE y()', 'idle in transaction')
+      .fail('a', '3/1', 'CREATE TABLE y()')
+      .stmt('a', '3/1', 'CREATE TABLE z()', 'idle in transaction')
+      .other('a', '', 'disconnection');
+    const { sent: out, judge } = judged(log);
+    assert.deepEqual(out, ['CREATE TABLE x()', 'CREATE TABLE z()']);
+    assert.equal(judge.counts.recoveredUnseen, 1);
+  });
+
+  it("log_statement = 'all': ROLLBACK, ABORT, and COMMIT of an aborted block send nothing", () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'BEGIN')
+      .stmt('a', '3/1', 'CREATE TABLE r1()', 'idle in transaction')
+      .stmt('a', '3/1', 'ROLLBACK', 'idle in transaction')
+      .stmt('a', '3/2', 'START TRANSACTION')
+      .stmt('a', '3/2', 'CREATE TABLE r2()', 'idle in transaction')
+      .stmt('a', '3/2', 'ABORT', 'idle in transaction')
+      .stmt('a', '3/3', 'BEGIN')
+      .stmt('a', '3/3', 'CREATE TABLE r3()', 'idle in transaction')
+      .stmt('a', '3/3', 'SELECT 1/0', 'idle in transaction')
+      .fail('a', '3/3', 'SELECT 1/0')
+      .stmt('a', '3/3', 'COMMIT', 'idle in transaction (aborted)')
+      .stmt('a', '3/4', 'CREATE TABLE kept()')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, ['CREATE TABLE kept()']);
+  });
+
+  it("log_statement = 'all': ROLLBACK TO SAVEPOINT undoes what came after it, error or not", () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'BEGIN')
+      .stmt('a', '3/1', 'CREATE TABLE a1()', 'idle in transaction')
+      .stmt('a', '3/1', 'SAVEPOINT s', 'idle in transaction')
+      .stmt('a', '3/1', 'CREATE TABLE a2()', 'idle in transaction')
+      .stmt('a', '3/1', 'ROLLBACK TO SAVEPOINT s', 'idle in transaction')
+      .stmt('a', '3/1', 'SAVEPOINT t', 'idle in transaction')
+      .stmt('a', '3/1', 'CREATE TABLE a1()', 'idle in transaction')
+      .fail('a', '3/1', 'CREATE TABLE a1()')
+      .stmt('a', '3/1', 'ROLLBACK TO t', 'idle in transaction (aborted)')
+      .stmt('a', '3/1', 'RELEASE s', 'idle in transaction')
+      .stmt('a', '3/1', 'CREATE TABLE a3()', 'idle in transaction')
+      .stmt('a', '3/1', 'COMMIT', 'idle in transaction')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, ['CREATE TABLE a1()', 'CREATE TABLE a3()']);
+  });
+
+  it("log_statement = 'all': a block still open holds back nothing; it goes once it commits", () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'BEGIN')
+      .stmt('a', '3/1', 'CREATE TABLE open_t()', 'idle in transaction')
+      .stmt('b', '4/1', 'CREATE TABLE later_t()')
+      .stmt('b', '4/2', 'SELECT 1');
+    const judge = new Judge();
+    const texts = new Map<number, string>();
+    assert.deepEqual(sent(judge, log, texts), ['CREATE TABLE later_t()']);
+    assert.deepEqual(judge.waiting().map((w) => w.blocking), [false]);
+    const rest = new Log();
+    for (let i = 0; i < 4; i++) rest.other('z', ''); // the offsets go on from the first part
+    rest.stmt('a', '3/1', 'COMMIT', 'idle in transaction').stmt('a', '3/2', 'SELECT 1');
+    assert.deepEqual(sent(judge, rest, texts), ['CREATE TABLE open_t()']);
+  });
+
+  it("log_statement = 'ddl': an undecided statement holds back every later one", () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE TABLE first_t()', 'idle in transaction')
+      .stmt('b', '4/1', 'CREATE TABLE later_t()')
+      .stmt('b', '4/2', 'CREATE TABLE more_t()');
+    const { sent: out, judge } = judged(log);
+    assert.deepEqual(out, []);
+    assert.deepEqual(judge.waiting().map((w) => w.blocking), [true, true, true]);
+  });
+
+  it('a FATAL inside a transaction fails it; a FATAL or disconnection after it commits it', () => {
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', 'CREATE TABLE x()').fail('a', '3/1', '', 'FATAL')).sent, []);
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', 'CREATE TABLE x()').fail('a', '', '', 'FATAL')).sent, ['CREATE TABLE x()']);
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', 'CREATE TABLE x()').other('a', '', 'disconnection')).sent, ['CREATE TABLE x()']);
+  });
+
+  it('a disconnection inside a logged BEGIN rolls the block back; without a logged BEGIN it is taken as committed', () => {
+    const exact = new Log().stmt('a', '3/1', 'BEGIN').stmt('a', '3/1', 'CREATE TABLE x()', 'idle in transaction').other('a', '', 'disconnection');
+    assert.deepEqual(judged(exact).sent, []);
+    const ddl = new Log().stmt('a', '3/1', 'CREATE TABLE x()', 'idle in transaction').other('a', '', 'disconnection');
+    assert.deepEqual(judged(ddl).sent, ['CREATE TABLE x()']);
+  });
+
+  it('a server crash ends every open transaction: rolled back, and reported where a COMMIT may have been done', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'BEGIN')
+      .stmt('a', '3/1', 'CREATE TABLE in_block()', 'idle in transaction')
+      .stmt('b', '4/1', 'CREATE TABLE autocommit()')
+      .stmt('c', '5/1', 'CREATE TABLE done()')
+      .stmt('c', '5/2', 'SELECT 1')
+      .other('pm', '', 'server-restart')
+      .stmt('d', '3/1', 'CREATE TABLE after_restart()')
+      .other('d', '', 'disconnection');
+    const { sent: out, judge } = judged(log);
+    assert.deepEqual(out, ['CREATE TABLE done()', 'CREATE TABLE after_restart()']);
+    assert.deepEqual(judge.crashDrops.map((d) => d.vxid), ['4/1']);
+    const panic = new Log().stmt('a', '3/1', 'CREATE TABLE x()').fail('z', '', '', 'PANIC').stmt('a', '3/2', 'SELECT 1');
+    assert.deepEqual(judged(panic).sent, []);
+  });
+
+  it('carries the session settings in force to each statement, and not those a rollback undid', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'SET search_path = s1, "S 2"')
+      .stmt('a', '3/2', 'SET statement_timeout = 5')
+      .stmt('a', '3/3', 'CREATE TABLE t1()')
+      .stmt('a', '3/4', 'BEGIN')
+      .stmt('a', '3/4', 'SET search_path = rolled_back', 'idle in transaction')
+      .stmt('a', '3/4', 'ROLLBACK', 'idle in transaction')
+      .stmt('a', '3/5', 'BEGIN')
+      .stmt('a', '3/5', 'SET LOCAL check_function_bodies = off', 'idle in transaction')
+      .stmt('a', '3/5', 'CREATE TABLE t2()', 'idle in transaction')
+      .stmt('a', '3/5', 'COMMIT', 'idle in transaction')
+      .stmt('a', '3/6', 'CREATE TABLE t3()')
+      .stmt('a', '3/7', 'RESET search_path')
+      .stmt('a', '3/8', 'SET ROLE app; CREATE TABLE t4(); SET search_path TO s4; CREATE TABLE t5()')
+      .stmt('a', '3/9', 'DISCARD ALL')
+      .stmt('a', '3/10', 'CREATE TABLE t6()')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, [
+      '[SET LOCAL search_path = s1, "S 2"] CREATE TABLE t1()',
+      '[SET LOCAL check_function_bodies = off; SET LOCAL search_path = s1, "S 2"] CREATE TABLE t2()',
+      '[SET LOCAL search_path = s1, "S 2"] CREATE TABLE t3()',
+      '[SET LOCAL ROLE app] CREATE TABLE t4(); SET search_path TO s4; CREATE TABLE t5()',
+      'CREATE TABLE t6()',
+    ]);
+  });
+
+  it('temporary objects and statements on them are not sent; a permanent one of the same name is', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE TEMP TABLE tt (a int)')
+      .stmt('a', '3/2', 'ALTER TABLE tt ADD COLUMN b int')
+      .stmt('a', '3/3', 'CREATE INDEX tt_i ON tt (a)')
+      .stmt('a', '3/4', 'DROP INDEX tt_i')
+      .stmt('a', '3/5', 'CREATE TABLE pg_temp.t2 (a int)')
+      .stmt('a', '3/6', 'COMMENT ON COLUMN t2.a IS $$x$$')
+      .stmt('a', '3/7', 'DROP TABLE tt, t2')
+      .stmt('a', '3/8', 'CREATE TABLE tt (a int)')
+      .stmt('a', '3/9', 'ALTER TABLE ONLY tt ADD COLUMN c int')
+      .stmt('b', '4/1', 'ALTER TABLE t2 ADD COLUMN z int')
+      .other('a', '', 'disconnection')
+      .other('b', '', 'disconnection');
+    const { sent: out, judge } = judged(log);
+    assert.deepEqual(out, ['CREATE TABLE tt (a int)', 'ALTER TABLE ONLY tt ADD COLUMN c int', 'ALTER TABLE t2 ADD COLUMN z int']);
+    assert.equal(judge.counts.temporary, 7);
+  });
+
+  it('a string that commits part way: an error raised in it fails only what came after its COMMIT', () => {
+    const string = 'CREATE TABLE s1(); COMMIT; CREATE TABLE s2()';
+    const failed = new Log().stmt('a', '3/1', string).fail('a', '3/2', string).stmt('a', '3/3', 'SELECT 1');
+    assert.deepEqual(judged(failed).sent, ['CREATE TABLE s1()']);
+    const ok = new Log().stmt('a', '3/1', string).fail('a', '3/2', 'SELECT 1/0').other('a', '', 'disconnection');
+    assert.deepEqual(judged(ok).sent, ['CREATE TABLE s1()', 'CREATE TABLE s2()']);
+  });
+
+  it('a COMMIT that fails (a deferred constraint) sends nothing of its block', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'BEGIN')
+      .stmt('a', '3/1', 'CREATE TABLE x()', 'idle in transaction')
+      .stmt('a', '3/1', 'COMMIT', 'idle in transaction')
+      .fail('a', '3/1', 'COMMIT')
+      .stmt('a', '3/2', 'SELECT 1');
+    assert.deepEqual(judged(log).sent, []);
+  });
+
+  it('a prepared transaction is passed over until COMMIT PREPARED, from any session, commits it', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'BEGIN')
+      .stmt('a', '3/1', 'CREATE TABLE p1()', 'idle in transaction')
+      .stmt('a', '3/1', "PREPARE TRANSACTION 'g1'", 'idle in transaction')
+      .stmt('a', '3/2', 'BEGIN')
+      .stmt('a', '3/2', 'CREATE TABLE p2()', 'idle in transaction')
+      .stmt('a', '3/2', "PREPARE TRANSACTION 'g2'", 'idle in transaction')
+      .other('a', '', 'disconnection')
+      .stmt('b', '4/1', 'CREATE TABLE other()')
+      .stmt('b', '4/2', 'SELECT 1');
+    const judge = new Judge();
+    const texts = new Map<number, string>();
+    assert.deepEqual(sent(judge, log, texts), ['CREATE TABLE other()']);
+    const rest = new Log();
+    for (let i = 0; i < log.records.length; i++) rest.other('z', '');
+    rest.stmt('b', '4/3', "COMMIT PREPARED 'g1'").stmt('b', '4/4', "ROLLBACK PREPARED 'g2'").other('b', '', 'disconnection');
+    assert.deepEqual(sent(judge, rest, texts), ['CREATE TABLE p1()']);
+    assert.deepEqual(judge.waiting(), []);
+  });
+
+  it('what the primary says about undecided transactions decides them', () => {
+    const log = new Log().stmt('a', '3/1', 'CREATE TABLE ended()').stmt('b', '4/1', 'CREATE TABLE running()').stmt('c', '5/1', 'CREATE TABLE failed()');
+    const judge = new Judge();
+    assert.deepEqual(sent(judge, log, new Map()), []);
+    assert.deepEqual(judge.undecided().sort(), ['a/3/1', 'b/4/1', 'c/5/1']);
+    judge.settleFromSource(new Set(['b/4/1']), new Set(['c/5/1']));
+    const texts = new Map(log.records.map((r) => [r.offset, r.kind === 'statement' ? r.text : '']));
+    assert.deepEqual(sent(judge, new Log(), texts), ['CREATE TABLE ended()']);
+    assert.deepEqual(judge.waiting().map((w) => w.blocking), [false]);
+  });
+
+  it('a snapshot carries everything to the next run: the same log read in two runs sends the same', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'SET search_path = s')
+      .stmt('a', '3/2', 'BEGIN')
+      .stmt('a', '3/2', 'CREATE TEMP TABLE tmp()', 'idle in transaction')
+      .stmt('a', '3/2', 'SAVEPOINT sp', 'idle in transaction')
+      .stmt('a', '3/2', 'CREATE TABLE x1()', 'idle in transaction')
+      .stmt('b', '4/1', 'CREATE TABLE y1()')
+      .stmt('b', '4/2', 'SELECT 1')
+      .stmt('a', '3/2', 'ROLLBACK TO sp', 'idle in transaction')
+      .stmt('a', '3/2', 'CREATE TABLE x2()', 'idle in transaction')
+      .stmt('a', '3/2', 'ALTER TABLE tmp ADD a int', 'idle in transaction')
+      .stmt('a', '3/2', 'COMMIT', 'idle in transaction')
+      .other('a', '', 'disconnection');
+    const whole = judged(log).sent;
+    for (let cut = 1; cut < log.records.length; cut++) {
+      const first = new Log();
+      first.records.push(...log.records.slice(0, cut));
+      const second = new Log();
+      second.records.push(...log.records.slice(cut));
+      const texts = new Map<number, string>();
+      const one = new Judge();
+      const out = sent(one, first, texts);
+      const snapshot = JSON.parse(JSON.stringify(one.snapshot())) as JudgeSnapshot;
+      out.push(...sent(new Judge(snapshot), second, texts));
+      assert.deepEqual(out, whole, `cut after record ${cut}`);
+    }
+    assert.deepEqual(whole, ['CREATE TABLE y1()', '[SET LOCAL search_path = s] CREATE TABLE x2()']);
+  });
+});
