@@ -73,7 +73,7 @@ function sent(judge: Judge, log: Log, texts: Map<number, string>): string[] {
   }
   return judge.emit().map((u) => {
     const parts = analyze(texts.get(u.offset)!).parts;
-    const body = u.parts.map((i) => (parts[i] as { text: string }).text).join('; ');
+    const body = u.parts.map((i) => u.rewrites?.[i] ?? (parts[i] as { text: string }).text).join('; ');
     return u.settings.length > 0 ? `[${u.settings.join('; ')}] ${body}` : body;
   });
 }
@@ -266,6 +266,50 @@ describe('the judge on hand-made logs', () => {
     const { sent: out, judge } = judged(log);
     assert.deepEqual(out, ['CREATE TABLE tt (a int)', 'ALTER TABLE ONLY tt ADD COLUMN c int', 'ALTER TABLE t2 ADD COLUMN z int']);
     assert.equal(judge.counts.temporary, 7);
+  });
+
+  it('a rename, a view over a temporary table, a domain over its row type, a DROP naming both kinds', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE TABLE attmp (a int)')
+      .stmt('a', '3/2', 'CREATE TEMP TABLE attmp (b int)')
+      .stmt('a', '3/3', 'ALTER TABLE attmp RENAME TO attmp_new')
+      .stmt('a', '3/4', 'ALTER TABLE attmp RENAME TO attmp_perm')
+      .stmt('a', '3/5', 'CREATE VIEW v_tmp AS SELECT * FROM attmp_new')
+      .stmt('a', '3/6', 'CREATE VIEW v_v AS SELECT * FROM v_tmp')
+      .stmt('a', '3/7', 'CREATE DOMAIN d_tmp AS attmp_new[]')
+      .stmt('a', '3/8', 'DROP TABLE IF EXISTS attmp_new, attmp_perm, "Other"."T" CASCADE')
+      .stmt('a', '3/9', 'DROP VIEW v_v')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, [
+      'CREATE TABLE attmp (a int)',
+      'ALTER TABLE attmp RENAME TO attmp_perm',
+      'DROP TABLE IF EXISTS "attmp_perm", "Other"."T" CASCADE',
+    ]);
+  });
+
+  it('a CREATE TABLE AS EXECUTE takes the PREPARE it runs along; DEALLOCATE forgets it', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'PREPARE sel1 AS SELECT 1 AS a')
+      .stmt('a', '3/2', 'CREATE TABLE as_sel AS EXECUTE sel1')
+      .stmt('a', '3/3', 'DEALLOCATE sel1')
+      .stmt('a', '3/4', 'CREATE TABLE as_sel2 AS EXECUTE sel1')
+      .other('a', '', 'disconnection');
+    const judge = new Judge();
+    for (const r of log.records) judge.add(r, FILE);
+    const units = judge.emit();
+    assert.deepEqual(units.map((u) => (u.prepares ?? []).map((p) => p.offset)), [[0], []]);
+  });
+
+  it('a function made while the session has temporary objects is made on targets without its body checked', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE FUNCTION f1() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$')
+      .stmt('a', '3/2', 'CREATE TEMP TABLE tt (a int)')
+      .stmt('a', '3/3', 'CREATE FUNCTION f2() RETURNS void LANGUAGE sql AS $$ INSERT INTO tt VALUES (1) $$')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, [
+      'CREATE FUNCTION f1() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
+      '[SET LOCAL check_function_bodies = off] CREATE FUNCTION f2() RETURNS void LANGUAGE sql AS $$ INSERT INTO tt VALUES (1) $$',
+    ]);
   });
 
   it('a string that commits part way: an error raised in it fails only what came after its COMMIT', () => {
