@@ -68,7 +68,14 @@ export function throwIfDamaged(plan: Plan): void {
 async function settleFromSource(plan: Plan, refs: FileRefs, opts: PlanOptions): Promise<void> {
   const { judge } = plan;
   const { log } = opts;
-  const answer = await opts.askSource!();
+  let answer: SourceAnswer;
+  try {
+    answer = await opts.askSource!();
+  } catch (err) {
+    // The primary being unreachable is no reason to stop: what waits goes on waiting.
+    log.warn('cannot ask the primary (--source) about undecided transactions; they stay undecided', { error: (err as Error).message });
+    return;
+  }
   const before = Buffer.from(answer.before);
   const reached = await readUntil(plan, before, opts.markerTimeoutMs ?? 10_000, (record, file) => judge.add(record, refs.get(file)));
   if (!reached) {

@@ -72,14 +72,18 @@ function describe(file: string): LogFile | null {
   };
 }
 
-/** Hash of the first line of a file (a csvlog record's first line holds its time and session). */
-export function fingerprint(file: string): string | null {
-  let fd: number;
+/** Opens a csvlog file for reading; a file that cannot be read is the log's problem, named. */
+export function openLog(file: string): number {
   try {
-    fd = fs.openSync(file, 'r');
+    return fs.openSync(file, 'r');
   } catch (err) {
     throw new LogFilesError(`cannot read csvlog ${file}: ${(err as Error).message}`);
   }
+}
+
+/** Hash of the first line of a file (a csvlog record's first line holds its time and session). */
+export function fingerprint(file: string): string | null {
+  const fd = openLog(file);
   try {
     const buf = Buffer.alloc(FINGERPRINT_BYTES);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);

@@ -5,8 +5,7 @@
 import * as fs from 'node:fs';
 import { scanRecords } from '../core/csvRecord';
 import { LogRecord, StatementRecord, toLogRecord } from '../core/logRecord';
-import { LogFilesError } from '../errors';
-import { LogFile } from './logFiles';
+import { LogFile, openLog } from './logFiles';
 import { RunPosition } from './position';
 
 const CHUNK = 4 * 1024 * 1024;
@@ -70,12 +69,7 @@ interface FileResult {
 }
 
 function readFile(file: LogFile, start: number, onRecord: (r: LogRecord, raw: Buffer) => void | 'stop'): FileResult {
-  let fd: number;
-  try {
-    fd = fs.openSync(file.path, 'r');
-  } catch (err) {
-    throw new LogFilesError(`cannot read csvlog ${file.path}: ${(err as Error).message}`);
-  }
+  const fd = openLog(file.path);
   try {
     let buf = Buffer.alloc(CHUNK);
     let filled = 0; // bytes of buf in use
@@ -117,12 +111,7 @@ function readFile(file: LogFile, start: number, onRecord: (r: LogRecord, raw: Bu
  * bytes there are no longer that statement (the file changed under the same identity).
  */
 export function readStatementAt(file: LogFile, offset: number, end: number): StatementRecord | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file.path, 'r');
-  } catch (err) {
-    throw new LogFilesError(`cannot read csvlog ${file.path}: ${(err as Error).message}`);
-  }
+  const fd = openLog(file.path);
   try {
     const buf = Buffer.alloc(end - offset);
     const n = fs.readSync(fd, buf, 0, buf.length, offset);

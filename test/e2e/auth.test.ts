@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../helpers/cluster';
+import { Cluster, makeTempDir, startPrimaryAndTargets } from '../helpers/cluster';
 import { cli, lines, readDir } from '../helpers/cli';
 
 const PASSWORD = 'sync-pw-8c1f';
@@ -25,10 +25,7 @@ describe('target passwords, as libpq finds them', () => {
   before(async () => {
     work = makeTempDir('pgds-auth-');
     toolLog = path.join(work, 'log');
-    [primary, target] = await Promise.all([
-      Cluster.start({ settings: PRIMARY_SETTINGS, name: 'primary' }),
-      Cluster.start({ name: 'target' }),
-    ]);
+    [primary, target] = await startPrimaryAndTargets(['target']);
     target.psql('postgres', `CREATE ROLE sync_user LOGIN SUPERUSER PASSWORD '${PASSWORD}';\n`);
     const hba = path.join(target.dataDir, 'pg_hba.conf');
     fs.writeFileSync(hba, `host all sync_user 127.0.0.1/32 scram-sha-256\n${fs.readFileSync(hba, 'utf8')}`);

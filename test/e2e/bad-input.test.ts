@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../helpers/cluster';
+import { Cluster, makeTempDir, startPrimaryAndTargets } from '../helpers/cluster';
 import { cli, lines } from '../helpers/cli';
 
 describe('bad input', () => {
@@ -16,10 +16,7 @@ describe('bad input', () => {
 
   before(async () => {
     work = makeTempDir('pgds-bad-');
-    [primary, target] = await Promise.all([
-      Cluster.start({ settings: PRIMARY_SETTINGS, name: 'primary' }),
-      Cluster.start({ name: 'target' }),
-    ]);
+    [primary, target] = await startPrimaryAndTargets(['target']);
     primary.psql('postgres', 'CREATE TABLE bad_input_t (a int);\n');
     await primary.waitForLog('bad_input_t');
   });

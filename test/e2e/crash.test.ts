@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fingerprint } from '../../src/io/logFiles';
 import { loadState } from '../../src/io/state';
-import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../helpers/cluster';
+import { Cluster, makeTempDir, startPrimaryAndTargets } from '../helpers/cluster';
 import { assertInStep } from '../helpers/compare';
 import { cli, readDir } from '../helpers/cli';
 
@@ -44,11 +44,7 @@ describe('crash: runs killed at random moments', () => {
     work = makeTempDir('pgds-crash-');
     stateFile = path.join(work, 'state.json');
     toolLog = path.join(work, 'log');
-    [primary, a, b] = await Promise.all([
-      Cluster.start({ settings: PRIMARY_SETTINGS, name: 'primary' }),
-      Cluster.start({ name: 'a' }),
-      Cluster.start({ name: 'b' }),
-    ]);
+    [primary, a, b] = await startPrimaryAndTargets(['a', 'b']);
     primary.psql('postgres', 'CREATE DATABASE crash;\n');
     primary.psql('crash', 'CREATE TABLE base (a int);\n');
     await primary.waitForLog('CREATE TABLE base');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../helpers/cluster';
+import { Cluster, makeTempDir, startPrimaryAndTargets } from '../helpers/cluster';
 import { cli, readDir } from '../helpers/cli';
 import { assertInStep } from '../helpers/compare';
 
@@ -29,11 +29,7 @@ describe('whole databases, and a state file that lags behind the targets', () =>
     work = makeTempDir('pgds-db-');
     stateFile = path.join(work, 'state.json');
     toolLog = path.join(work, 'log');
-    [primary, a, b] = await Promise.all([
-      Cluster.start({ settings: PRIMARY_SETTINGS, name: 'primary' }),
-      Cluster.start({ name: 'a' }),
-      Cluster.start({ name: 'b' }),
-    ]);
+    [primary, a, b] = await startPrimaryAndTargets(['a', 'b']);
     primary.psql('postgres', 'CREATE DATABASE db_keep;\n');
     primary.psql('db_keep', 'CREATE TABLE kept (a int);\n');
     await primary.waitForLog('CREATE TABLE kept');

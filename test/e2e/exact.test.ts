@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from 'pg';
-import { Cluster, PRIMARY_SETTINGS, makeTempDir, sleep } from '../helpers/cluster';
+import { Cluster, makeTempDir, sleep, startPrimaryAndTargets } from '../helpers/cluster';
 import { cli, readDir } from '../helpers/cli';
 import { assertInStep } from '../helpers/compare';
 
@@ -35,11 +35,7 @@ describe("log_statement = 'all': only what committed, in the session's settings"
   before(async () => {
     work = makeTempDir('pgds-exact-');
     toolLog = path.join(work, 'log');
-    [primary, a, b] = await Promise.all([
-      Cluster.start({ settings: { ...PRIMARY_SETTINGS, log_statement: "'all'" }, name: 'primary' }),
-      Cluster.start({ name: 'a' }),
-      Cluster.start({ name: 'b' }),
-    ]);
+    [primary, a, b] = await startPrimaryAndTargets(['a', 'b'], 'all');
   });
 
   after(async () => {
@@ -145,7 +141,7 @@ describe("log_statement = 'ddl' with --source: the primary says what still runs"
 
   before(async () => {
     work = makeTempDir('pgds-source-');
-    [primary, a] = await Promise.all([Cluster.start({ settings: PRIMARY_SETTINGS, name: 'primary' }), Cluster.start({ name: 'a' })]);
+    [primary, a] = await startPrimaryAndTargets(['a']);
   });
 
   after(async () => {
@@ -167,6 +163,11 @@ describe("log_statement = 'ddl' with --source: the primary says what still runs"
     // Without --source the log cannot tell that idle_t committed: everything waits behind it.
     const blind = await cli(args());
     assert.equal(blind.code, 0, blind.stderr);
+    assert.deepEqual(await relations(a), []);
+    // A primary that cannot be asked changes nothing either, and says so.
+    const down = await cli(args('--source', 'postgresql://postgres@127.0.0.1:1/postgres', '--connect-timeout', '2'));
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(readDir(path.join(work, 'log')), /cannot ask the primary \(--source\) about undecided transactions/);
     assert.deepEqual(await relations(a), []);
     const asked = await cli(args('--source', primary.url));
     assert.equal(asked.code, 0, asked.stderr);

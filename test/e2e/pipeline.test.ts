@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../helpers/cluster';
+import { Cluster, makeTempDir, startPrimaryAndTargets } from '../helpers/cluster';
 import { assertInStep } from '../helpers/compare';
 import { cli, lines, readDir } from '../helpers/cli';
 import { EXPECTED_COMMITTED, EXPECTED_FAILED_OBJECTS, WORKLOAD_DB, WORKLOAD_SECRET, openSession, runWorkload } from '../helpers/workload';
@@ -46,11 +46,7 @@ describe('pipeline: primary and two standbys', () => {
     work = makeTempDir('pgds-e2e-');
     stateFile = path.join(work, 'state', 'sync.state.json');
     toolLog = path.join(work, 'log');
-    [primary, a, b] = await Promise.all([
-      Cluster.start({ settings: PRIMARY_SETTINGS, name: 'primary' }),
-      Cluster.start({ name: 'standby_a' }),
-      Cluster.start({ name: 'standby_b' }),
-    ]);
+    [primary, a, b] = await startPrimaryAndTargets(['standby_a', 'standby_b']);
     await runWorkload(primary);
     await primary.waitForLog('ALTER TABLE emp ADD COLUMN dept text');
   });

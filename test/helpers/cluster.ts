@@ -123,6 +123,15 @@ export const PRIMARY_SETTINGS = {
   log_file_mode: '0640',
 } as const;
 
+/**
+ * A primary (csvlog on, the given log_statement) and targets of these names, started side by side.
+ * @returns the primary first, then the targets in the order named
+ */
+export async function startPrimaryAndTargets(targets: string[], logStatement: 'ddl' | 'all' = 'ddl'): Promise<Cluster[]> {
+  const settings = { ...PRIMARY_SETTINGS, log_statement: `'${logStatement}'` };
+  return Promise.all([Cluster.start({ settings, name: 'primary' }), ...targets.map((name) => Cluster.start({ name }))]);
+}
+
 /** Clusters started and not yet destroyed: stopped if this process is told to end. */
 const running = new Set<Cluster>();
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
