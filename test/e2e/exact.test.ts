@@ -12,7 +12,20 @@ import { Cluster, makeTempDir, sleep, startPrimaryAndTargets } from '../helpers/
 import { cli, readDir } from '../helpers/cli';
 import { assertInStep } from '../helpers/compare';
 
-const ROLLED_BACK = ['rb_t', 'ab_t', 'sp_gone', 'killed_t', 'slow_t', 'tmp_t'];
+const ROLLED_BACK = ['rb_t', 'ab_t', 'sp_gone', 'killed_t', 'slow_t', 'tmp_t', 'crash_block'];
+
+/** Waits until a server that restarted after a crash takes connections again. */
+async function waitForConnections(c: Cluster): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await c.query('postgres', 'SELECT 1');
+      return;
+    } catch (err) {
+      if (i > 100) throw err;
+      await sleep(100);
+    }
+  }
+}
 
 async function relations(c: Cluster, db = 'postgres'): Promise<string[]> {
   const rows = await c.query<{ r: string }>(db, "SELECT n.nspname || '.' || c.relname AS r FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'app') ORDER BY 1");
@@ -114,6 +127,32 @@ describe("log_statement = 'all': only what committed, in the session's settings"
     assert.equal(afterwards.code, 0, afterwards.stderr);
     await assertInStep(primary, a, b);
     assert.ok((await relations(a)).includes('public.behind_slow'));
+  });
+
+  test('a crash of the primary rolls back what was open in it', async () => {
+    const inBlock = await primary.connect();
+    inBlock.on('error', () => undefined);
+    await inBlock.query('BEGIN');
+    await inBlock.query('CREATE TABLE crash_block (a int)');
+    primary.psql('postgres', 'CREATE TABLE before_crash (a int);\n');
+    // A backend killed outright: the postmaster ends every other session and restarts.
+    const victim = await primary.connect();
+    victim.on('error', () => undefined);
+    process.kill((victim as unknown as { processID: number }).processID, 'SIGKILL');
+    await primary.waitForLog('database system is ready to accept connections', 30_000);
+    await inBlock.end().catch(() => undefined);
+    await victim.end().catch(() => undefined);
+    await waitForConnections(primary);
+    primary.psql('postgres', 'CREATE TABLE after_crash (a int);\n');
+    await primary.waitForLog('after_crash');
+    const logged = readDir(toolLog).length;
+    const res = await cli(args());
+    assert.equal(res.code, 0, res.stderr);
+    // The block is over, not waiting: the restart in the log ended it.
+    assert.match(readDir(toolLog).slice(logged), /run finished .* waiting=0 /);
+    await assertInStep(primary, a, b);
+    const rels = await relations(a);
+    assert.ok(rels.includes('public.before_crash') && rels.includes('public.after_crash') && !rels.includes('public.crash_block'), rels.join(','));
   });
 
   test('nothing rolled back ever reached a target', async () => {
