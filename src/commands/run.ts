@@ -70,12 +70,15 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
     // Damaged input stops the run before anything is sent: a person looks first.
     throwIfDamaged(plan);
     const entries = [...state.journal.entries, ...numbered(plan, state.journal.nextSeq)];
-    const texts = new UnitTexts(files);
-    if (entries.length > 0) await loadParser();
-    reportPlan(plan, texts, log);
-    const summary = summarize(plan, started);
     const firstSeq = entries[0]?.seq ?? state.journal.nextSeq + plan.units.length;
     const nextOf = (name: string): number => state.targets[name]?.next ?? firstSeq;
+    // Statement texts are read (and parsed) again only where something is to be applied, listed or
+    // reported: an idle run does without.
+    const texts = new UnitTexts(files);
+    const work = settings.targets.some((t) => entriesFrom(entries, nextOf(t.name)).length > 0);
+    if (work || dryRun || plan.judge.crashDrops.length > 0 || plan.judge.waiting().length > 0) await loadParser();
+    reportPlan(plan, texts, log);
+    const summary = summarize(plan, started);
     if (dryRun) {
       const listings =
         settings.targets.length === 0
