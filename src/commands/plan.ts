@@ -3,7 +3,8 @@
  * judge, into newly committed units; with `--source`, the primary asked about what the log leaves
  * undecided.
  */
-import { FileRef, Judge, JudgeSnapshot, UnitSpec } from '../core/judge';
+import { FileRef, Judge, JudgeSnapshot, LaterFailure, UnitSpec, hashText } from '../core/judge';
+import { analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
 import { LogDataError } from '../errors';
 import { LogFile, fingerprint } from '../io/logFiles';
@@ -84,18 +85,24 @@ async function settleFromSource(plan: Plan, refs: FileRefs, opts: PlanOptions): 
     });
     return;
   }
-  const undecided = new Set(judge.undecided());
-  const failed = new Set<string>();
+  // Up to the second marker, only the failures: the judge goes on from the first next run.
+  const later: LaterFailure[] = [];
   const scan = { ...plan, end: plan.end };
   const after = Buffer.from(answer.after);
-  await readUntil(scan, after, opts.markerTimeoutMs ?? 10_000, (record) => {
-    const key = `${record.sessionId}/${record.vxid}`;
-    if (!undecided.has(key)) return;
-    if (record.kind === 'failure' || (record.kind === 'statement' && /^\s*(rollback|abort)\b(?!\s+(to|prepared)\b)/i.test(record.text))) {
-      failed.add(key);
-    }
+  const complete = await readUntil(scan, after, opts.markerTimeoutMs ?? 10_000, (record) => {
+    if (record.kind === 'failure') later.push({ sessionId: record.sessionId, vxid: record.vxid, queryHash: hashText(record.query) });
+    else if (record.kind === 'statement' && isRollback(record.text)) later.push({ sessionId: record.sessionId, vxid: record.vxid, queryHash: '' });
   });
-  judge.settleFromSource(answer.running, failed);
+  if (!complete) {
+    log.warn('the second marker written through --source did not reach the csvlog in time; undecided transactions stay undecided', { marker: answer.after });
+    return;
+  }
+  judge.settleFromSource(answer.running, answer.busy, later);
+}
+
+/** A ROLLBACK or ABORT (of a whole block) anywhere in a logged text. */
+function isRollback(text: string): boolean {
+  return analyze(text).parts.some((p) => p.kind === 'transaction' && p.verb === 'rollback');
 }
 
 /**

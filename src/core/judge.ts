@@ -72,10 +72,11 @@ export interface Place {
 }
 
 /**
- * running: may still do anything; aborted: an error hit it inside a block; committing: ended, or its
- * COMMIT was logged, and no error yet; prepared: waits for COMMIT/ROLLBACK PREPARED.
+ * running: may still do anything; aborted: an error hit it inside a block (or what may be one);
+ * committing: ended, or its COMMIT was logged, and no error yet; preparing: its PREPARE TRANSACTION
+ * was logged; prepared: waits for COMMIT/ROLLBACK PREPARED.
  */
-type TxStatus = 'running' | 'aborted' | 'committing' | 'committed' | 'failed' | 'prepared';
+type TxStatus = 'running' | 'aborted' | 'committing' | 'preparing' | 'prepared' | 'committed' | 'failed';
 
 interface SessionView {
   settings: SettingValues;
@@ -94,14 +95,21 @@ interface Savepoint {
 interface Tx {
   id: number;
   session: string;
-  /** '' until known: the transaction a multi-statement string starts after its own COMMIT. */
+  /** The backend's pid: with the virtual xid, what the primary is asked about (see io/source). */
+  pid: number;
   vxid: string;
-  /** For such a transaction, the hash of the string: an ERROR raised in that string names it. */
-  startedIn?: string;
+  /**
+   * For a transaction a multi-statement string went on in after its own COMMIT, ROLLBACK or PREPARE:
+   * the string's record, and which of its transactions this is (1, 2, …).
+   */
+  origin?: string;
+  segment: number;
   /** While aborted: the hash of the statement the error was raised in. */
   abortedBy?: string;
   explicit: boolean;
   beginSeen: boolean;
+  /** Its statements were sent with the extended protocol, whose records do not tell a block. */
+  blockUnknown: boolean;
   status: TxStatus;
   view: SessionView;
   before: SessionView;
@@ -109,9 +117,14 @@ interface Tx {
   savepoints: Savepoint[];
   /** Orders of its units still pending. */
   units: number[];
+  /** Runs a statement that commits transactions of its own (CREATE INDEX CONCURRENTLY, …). */
+  multi: boolean;
+  /** Temporary tables made ON COMMIT DROP. */
+  dropOnCommit: string[];
   gid?: string;
-  /** For a prepared transaction: the transaction of its COMMIT PREPARED; it commits when that does. */
+  /** For a prepared transaction: the transaction of its COMMIT (ROLLBACK) PREPARED; decided with it. */
   commitBy?: number;
+  rollbackBy?: number;
   /** Undecided when the server crashed, with a COMMIT under way: taken as rolled back, reported. */
   ambiguous?: boolean;
   /** The primary said it is running (see `settleFromSource`); true for this run only. */
@@ -120,6 +133,7 @@ interface Tx {
 
 interface Session {
   id: string;
+  pid: number;
   /** The session logs transaction control (`log_statement = 'all'`). */
   exact: boolean;
   /** Undecided transactions, oldest first; the last is the current one. */
@@ -128,6 +142,15 @@ interface Session {
   view: SessionView;
   /** Its prepared statements (which no rollback undoes), by name. */
   prepared: Record<string, Place>;
+  /** Its last statement record: an error raised in it names its text. */
+  last?: { tx: number; textHash: string; record: string };
+}
+
+/** A failure the log shows after what the judge read, for `settleFromSource`. */
+export interface LaterFailure {
+  sessionId: string;
+  vxid: string;
+  queryHash: string;
 }
 
 interface PendingUnit extends UnitSpec {
@@ -194,7 +217,7 @@ export class Judge {
   constructor(snapshot?: JudgeSnapshot) {
     this.nextOrder = snapshot?.nextOrder ?? 0;
     this.nextTx = snapshot?.nextTx ?? 0;
-    for (const s of snapshot?.sessions ?? []) this.sessions.set(s.id, { ...s, prepared: s.prepared ?? {} });
+    for (const s of snapshot?.sessions ?? []) this.sessions.set(s.id, s);
     for (const t of snapshot?.txs ?? []) this.txs.set(t.id, { ...t, knownRunning: undefined });
     for (const u of snapshot?.pending ?? []) this.pending.set(u.order, u);
     for (const [gid, id] of Object.entries(snapshot?.prepared ?? {})) this.prepared.set(gid, id);
@@ -219,24 +242,31 @@ export class Judge {
   }
 
   /**
-   * Decides with what the primary said: transactions in `running` are still running; the other
-   * undecided ones ended, and `failed` names those whose ERROR or ROLLBACK came in the log after what
-   * was read. Keys are `session/vxid`.
+   * Decides with what the primary said (io/source). `running` holds `pid/vxid` of the transactions it
+   * runs, `busy` the pids running any. `later` are the failures its log shows after what was read, up
+   * to the moment it was asked. A transaction that is not running ended: committed if it was ending or
+   * its block's end cannot be logged (log_statement = 'ddl'), failed if it was aborted or failed
+   * later; a block whose BEGIN was logged waits for its COMMIT or ROLLBACK in the log.
    */
-  settleFromSource(running: ReadonlySet<string>, failed: ReadonlySet<string>): void {
-    for (const tx of this.txs.values()) {
-      if (!isUndecided(tx) || tx.vxid === '') continue;
-      const key = `${tx.session}/${tx.vxid}`;
-      if (running.has(key)) tx.knownRunning = true;
-      else this.decide(tx, failed.has(key) ? 'failed' : 'committed');
+  settleFromSource(running: ReadonlySet<string>, busy: ReadonlySet<number>, later: LaterFailure[]): void {
+    for (const f of later) {
+      const session = this.sessions.get(f.sessionId);
+      const tx = session && this.failingTx(session, f.vxid, f.queryHash);
+      if (tx) this.decide(tx, 'failed');
     }
-  }
-
-  /** The undecided transactions, as `session/vxid` keys, for asking the primary. */
-  undecided(): string[] {
-    return [...this.txs.values()]
-      .filter((t) => isUndecided(t) && t.vxid !== '' && t.units.length > 0)
-      .map((t) => `${t.session}/${t.vxid}`);
+    for (const tx of [...this.txs.values()]) {
+      if (!isUndecided(tx)) continue;
+      const runs = tx.multi ? busy.has(tx.pid) : running.has(`${tx.pid}/${tx.vxid}`);
+      if (runs) {
+        tx.knownRunning = true;
+      } else if (tx.status === 'aborted') {
+        this.decide(tx, 'failed');
+      } else if (tx.status === 'committing' || tx.status === 'preparing') {
+        this.decide(tx, 'committed');
+      } else if (!(tx.beginSeen && this.sessions.get(tx.session)?.exact)) {
+        this.decide(tx, 'committed');
+      }
+    }
   }
 
   /** True when some unit waits on a transaction the log has not decided. */
@@ -285,17 +315,18 @@ export class Judge {
   // --- reading records ---------------------------------------------------------------------------
 
   private onStatement(r: StatementRecord, file: FileRef): void {
-    const session = this.session(r.sessionId);
-    this.moveOn(session, r.vxid, true);
+    const session = this.session(r.sessionId, r.processId);
+    this.moveOn(session, r.vxid);
     let tx = this.current(session, r.vxid);
     const textHash = hashText(r.text);
-    if (r.commandTag.startsWith('idle in transaction')) {
-      tx.explicit = true;
-      // A block that logged an error and goes on (not "aborted"): a ROLLBACK TO SAVEPOINT the log
-      // does not show recovered it. The statement that failed is undone; what else the savepoint
-      // undid cannot be seen.
-      if (tx.status === 'aborted' && r.commandTag === 'idle in transaction') this.recoverUnseen(tx);
-    }
+    const record = `${file.key}@${r.offset}`;
+    session.last = { tx: tx.id, textHash, record };
+    if (r.commandTag.startsWith('idle in transaction')) tx.explicit = true;
+    else if (r.commandTag !== 'idle') tx.blockUnknown = true;
+    // A block that logged an error and goes on (not "aborted"): a ROLLBACK TO SAVEPOINT the log does
+    // not show recovered it. The statement that failed is undone; what else the savepoint undid
+    // cannot be seen. (Under 'all' the ROLLBACK TO itself is logged and recovers it.)
+    if (tx.status === 'aborted' && !session.exact && !r.commandTag.endsWith('(aborted)')) this.recoverUnseen(tx);
     const { parts, parsed } = analyze(r.text);
     if (!parsed && parts.some((p) => p.kind !== 'other')) this.counts.unparsed++;
     let unit: PendingUnit | null = null;
@@ -315,6 +346,7 @@ export class Judge {
           if (sent !== 'all') unit.rewrites = { ...unit.rewrites, [index]: sent.rewrite };
           unit.runsAlone ||= part.runsAlone;
           unit.actsOnDatabase ||= part.actsOnDatabase;
+          tx.multi ||= part.runsAlone;
           for (const name of part.executes) {
             const prepared = session.prepared[name];
             if (prepared && !unit.prepares?.includes(prepared)) unit.prepares = [...(unit.prepares ?? []), prepared];
@@ -348,7 +380,7 @@ export class Judge {
           break;
         case 'transaction':
           session.exact = true;
-          tx = this.onTransactionVerb(session, tx, part, index < parts.length - 1, textHash);
+          tx = this.onTransactionVerb(session, tx, part, index < parts.length - 1, record);
           unit = null;
           break;
       }
@@ -356,6 +388,7 @@ export class Judge {
     // Outside a block, a statement (or a multi-statement string) is its own transaction: it commits
     // as it ends. Whether it did is known once the session moves on.
     if (!tx.explicit && tx.status === 'running') tx.status = 'committing';
+    session.last.tx = tx.id;
   }
 
   private applySetting(tx: Tx, change: SettingChange): void {
@@ -380,7 +413,7 @@ export class Judge {
   }
 
   /** @returns the session's current transaction after the verb */
-  private onTransactionVerb(session: Session, tx: Tx, part: Extract<Part, { kind: 'transaction' }>, more: boolean, textHash: string): Tx {
+  private onTransactionVerb(session: Session, tx: Tx, part: Extract<Part, { kind: 'transaction' }>, more: boolean, record: string): Tx {
     switch (part.verb) {
       case 'begin':
         tx.explicit = true;
@@ -390,10 +423,10 @@ export class Judge {
         // COMMIT of an aborted block rolls it back.
         if (tx.status === 'aborted') this.decide(tx, 'failed');
         else tx.status = 'committing';
-        return part.chain || more ? this.continuation(session, tx, part.chain, textHash) : tx;
+        return part.chain || more ? this.continuation(session, tx, part.chain, record) : tx;
       case 'rollback':
         this.decide(tx, 'failed');
-        return part.chain || more ? this.continuation(session, tx, part.chain, textHash) : tx;
+        return part.chain || more ? this.continuation(session, tx, part.chain, record) : tx;
       case 'savepoint':
         tx.savepoints.push({
           name: part.name ?? '',
@@ -409,38 +442,47 @@ export class Judge {
         return tx;
       }
       case 'rollback to':
-        this.rollbackTo(tx, part.name ?? '');
-        if (tx.status === 'aborted') {
+        if (this.rollbackTo(tx, part.name ?? '') && tx.status === 'aborted') {
           tx.status = 'running';
           tx.abortedBy = undefined;
         }
         return tx;
       case 'prepare transaction':
-        // The transaction leaves the session; a COMMIT PREPARED, in any session, decides it later.
+        // Outside a block it prepares nothing (a warning). Inside, the transaction leaves the session
+        // once its PREPARE is done: when the session moves on without an error.
+        if (!tx.explicit) return tx;
         if (tx.status === 'aborted') {
           this.decide(tx, 'failed');
         } else {
-          tx.status = 'prepared';
+          tx.status = 'preparing';
           tx.gid = part.name;
-          if (part.name !== undefined) this.prepared.set(part.name, tx.id);
-          session.txs = session.txs.filter((id) => id !== tx.id);
         }
-        return this.continuation(session, tx, false, textHash);
+        return more ? this.continuation(session, tx, false, record) : tx;
       case 'commit prepared':
       case 'rollback prepared': {
-        const prepared = this.txs.get(this.prepared.get(part.name ?? '') ?? -1);
-        if (prepared && part.verb === 'rollback prepared') this.decide(prepared, 'failed');
-        else if (prepared) prepared.commitBy = tx.id;
+        // Decided when this statement's own transaction is: a COMMIT PREPARED can fail.
+        const prepared = this.preparedTx(part.name ?? '');
+        if (prepared && part.verb === 'commit prepared') prepared.commitBy = tx.id;
+        else if (prepared) prepared.rollbackBy = tx.id;
         return tx;
       }
     }
   }
 
-  private rollbackTo(tx: Tx, name: string): void {
+  /** The prepared transaction of a gid, or the one whose PREPARE is not proven yet. */
+  private preparedTx(gid: string): Tx | undefined {
+    const known = this.txs.get(this.prepared.get(gid) ?? -1);
+    if (known) return known;
+    return [...this.txs.values()].reverse().find((t) => t.status === 'preparing' && t.gid === gid);
+  }
+
+  /** @returns false when the savepoint is unknown and the statement changed nothing */
+  private rollbackTo(tx: Tx, name: string): boolean {
     const at = tx.savepoints.map((s) => s.name).lastIndexOf(name);
-    const mark: Savepoint =
-      at >= 0 ? tx.savepoints[at] : { name, units: 0, parts: 0, view: tx.before, local: {} };
-    // A savepoint set before the judge's first record: everything seen of the block is after it.
+    // A savepoint this block set before the judge's first record: everything seen of it is after the
+    // savepoint. In a block whose BEGIN was seen, an unknown name is an error on the primary.
+    if (at < 0 && tx.beginSeen) return false;
+    const mark: Savepoint = at >= 0 ? tx.savepoints[at] : { name, units: 0, parts: 0, view: tx.before, local: {} };
     for (const order of tx.units.slice(mark.units)) {
       const u = this.pending.get(order);
       if (u) u.dropped = true;
@@ -450,30 +492,59 @@ export class Judge {
     tx.view = mark.view;
     tx.local = mark.local;
     if (at >= 0) tx.savepoints.length = at + 1;
+    return true;
   }
 
   private onFailure(sessionId: string, vxid: string, severity: Exclude<Severity, 'PANIC'>, queryHash: string): void {
     const session = this.sessions.get(sessionId);
     if (!session) return;
-    const open = session.txs.map((id) => this.txs.get(id)!);
-    let failing = open.find((t) => t.vxid === vxid && vxid !== '');
-    const last = open[open.length - 1];
-    if (!failing && last && last.vxid === '' && last.startedIn === queryHash) {
-      // Raised in the string that started this transaction after its own COMMIT.
-      last.vxid = vxid;
-      failing = last;
-    }
+    const failing = this.failingTx(session, vxid, queryHash);
     if (failing) {
-      if (severity !== 'ERROR' || !failing.explicit || (failing.status !== 'running' && failing.status !== 'aborted')) {
-        this.decide(failing, 'failed');
-      } else if (failing.status === 'running') {
+      if (severity === 'ERROR' && this.mayRecover(session, failing)) {
         // Later errors in the aborted block ("current transaction is aborted") change nothing.
-        failing.status = 'aborted';
-        failing.abortedBy = queryHash;
+        if (failing.status !== 'aborted') {
+          failing.status = 'aborted';
+          failing.abortedBy = queryHash;
+        }
+      } else {
+        this.decide(failing, 'failed');
       }
+      this.failLaterSegments(session, failing);
     }
     if (severity === 'FATAL') this.endSession(sessionId, vxid);
-    else this.moveOn(session, vxid, true);
+    else this.moveOn(session, vxid);
+  }
+
+  /**
+   * The transaction an error was raised in: by its virtual xid, or, for a statement that commits
+   * transactions of its own (CREATE INDEX CONCURRENTLY), by the text of the session's last statement.
+   */
+  private failingTx(session: Session, vxid: string, queryHash: string): Tx | undefined {
+    const byVxid = session.txs.map((id) => this.txs.get(id)!).find((t) => t.vxid === vxid && vxid !== '');
+    if (byVxid) return byVxid;
+    const last = session.last && this.txs.get(session.last.tx);
+    if (last && last.multi && isUndecided(last) && session.last?.textHash === queryHash) return last;
+    return undefined;
+  }
+
+  /**
+   * Whether an error leaves the transaction only aborted, for a ROLLBACK TO SAVEPOINT to recover: in
+   * a block, or in what may be one (the extended protocol under log_statement = 'ddl').
+   */
+  private mayRecover(session: Session, tx: Tx): boolean {
+    if (tx.multi) return false;
+    if (tx.explicit) return tx.status === 'running' || tx.status === 'aborted';
+    return !session.exact && tx.blockUnknown && tx.status === 'committing';
+  }
+
+  /** An error stops a string where it was raised: the transactions the string had yet to start never ran. */
+  private failLaterSegments(session: Session, failed: Tx): void {
+    const record = session.last?.record;
+    if (record === undefined) return;
+    const segment = failed.origin === record ? failed.segment : 0;
+    for (const tx of this.txs.values()) {
+      if (tx.origin === record && tx.segment > segment) this.decide(tx, 'failed');
+    }
   }
 
   /**
@@ -487,7 +558,7 @@ export class Judge {
       const tx = this.txs.get(id)!;
       if (tx.status === 'aborted') {
         this.decide(tx, 'failed');
-      } else if (tx.status === 'committing' || vxid !== null) {
+      } else if (tx.status === 'committing' || tx.status === 'preparing' || vxid !== null) {
         // A FATAL names the transaction it hit (failed above); any other had ended before it.
         this.decide(tx, 'committed');
       } else if (tx.status === 'running') {
@@ -505,7 +576,7 @@ export class Judge {
       for (const id of session.txs) {
         const tx = this.txs.get(id)!;
         if (!isUndecided(tx)) continue;
-        if (tx.status === 'committing') {
+        if (tx.status === 'committing' || tx.status === 'preparing') {
           tx.ambiguous = true;
           for (const order of tx.units) {
             const u = this.pending.get(order);
@@ -521,44 +592,39 @@ export class Judge {
   /** A record that is neither a statement nor a failure: it shows only which transaction is on. */
   private observe(sessionId: string, vxid: string): void {
     const session = this.sessions.get(sessionId);
-    const last = session && this.txs.get(session.txs[session.txs.length - 1]);
-    // A transaction a string started after its COMMIT may be the one this record comes from: it
-    // proves nothing about it.
-    if (!session || !last || last.vxid === '') return;
-    this.moveOn(session, vxid, false);
+    const current = session && this.txs.get(session.txs[session.txs.length - 1]);
+    // A statement that commits transactions of its own shows their virtual xids while it runs.
+    if (!session || current?.multi) return;
+    this.moveOn(session, vxid);
   }
 
   /**
    * The session shows virtual xid `vxid`: its other transactions ended, and without an error they
-   * committed (an aborted block failed). A new statement, or an error raised outside it, also ends
-   * a transaction a string started after its own COMMIT.
+   * committed (an aborted block failed).
    */
-  private moveOn(session: Session | undefined, vxid: string, newStatement: boolean): void {
+  private moveOn(session: Session | undefined, vxid: string): void {
     if (!session || vxid === '') return;
     for (const id of [...session.txs]) {
       const tx = this.txs.get(id)!;
-      if (tx.vxid === '' && newStatement && tx.beginSeen) {
-        // The block a COMMIT AND CHAIN opened goes on in the session's next statements.
-        tx.vxid = vxid;
-        continue;
-      }
-      if (tx.vxid === vxid || (tx.vxid === '' && !newStatement)) continue;
-      if (tx.status === 'aborted') this.decide(tx, 'failed');
-      else if (tx.status === 'running' || tx.status === 'committing') this.decide(tx, 'committed');
+      if (tx.vxid === vxid) continue;
+      this.decide(tx, tx.status === 'aborted' ? 'failed' : 'committed');
     }
   }
 
   private current(session: Session, vxid: string): Tx {
     const last = this.txs.get(session.txs[session.txs.length - 1]);
-    if (last && last.vxid === vxid) return last;
+    if (last && last.vxid === vxid && isUndecided(last) && last.status !== 'preparing') return last;
     return this.newTx(session, vxid, false, this.viewAfter(session));
   }
 
-  /** The transaction a string goes on in after its own COMMIT, ROLLBACK or PREPARE (or AND CHAIN). */
-  private continuation(session: Session, ended: Tx, chained: boolean, textHash: string): Tx {
-    const view = ended.status === 'failed' ? ended.before : ended.view;
-    const tx = this.newTx(session, '', chained, view, chained);
-    tx.startedIn = textHash;
+  /**
+   * The transaction a string goes on in after its own COMMIT, ROLLBACK or PREPARE (or AND CHAIN). A
+   * backend numbers its transactions in turn: it is the next virtual xid.
+   */
+  private continuation(session: Session, ended: Tx, chained: boolean, record: string): Tx {
+    const tx = this.newTx(session, nextVxid(ended.vxid), chained, this.viewAfterTx(ended), chained);
+    tx.origin = record;
+    tx.segment = (ended.origin === record ? ended.segment : 0) + 1;
     return tx;
   }
 
@@ -566,15 +632,20 @@ export class Judge {
     const tx: Tx = {
       id: this.nextTx++,
       session: session.id,
+      pid: session.pid,
       vxid,
+      segment: 0,
       explicit,
       beginSeen,
+      blockUnknown: false,
       status: 'running',
       view,
       before: view,
       local: {},
       savepoints: [],
       units: [],
+      multi: false,
+      dropOnCommit: [],
     };
     this.txs.set(tx.id, tx);
     session.txs.push(tx.id);
@@ -584,14 +655,20 @@ export class Judge {
   /** Settings and temporary objects the session's next transaction starts with. */
   private viewAfter(session: Session): SessionView {
     const last = this.txs.get(session.txs[session.txs.length - 1]);
-    if (!last) return session.view;
-    return last.status === 'failed' ? last.before : last.view;
+    return last ? this.viewAfterTx(last) : session.view;
   }
 
-  private session(id: string): Session {
+  /** What a transaction leaves the session with, if it ends as it stands. */
+  private viewAfterTx(tx: Tx): SessionView {
+    if (tx.status === 'failed') return tx.before;
+    if (tx.dropOnCommit.length === 0) return tx.view;
+    return { ...tx.view, temp: tx.view.temp.filter((t) => !tx.dropOnCommit.includes(t)) };
+  }
+
+  private session(id: string, pid: number): Session {
     let s = this.sessions.get(id);
     if (!s) {
-      s = { id, exact: false, txs: [], view: EMPTY_VIEW, prepared: {} };
+      s = { id, pid, exact: false, txs: [], view: EMPTY_VIEW, prepared: {} };
       this.sessions.set(id, s);
     }
     return s;
@@ -646,6 +723,7 @@ export class Judge {
     const onTemp = refs.some((r) => temp.includes(r));
     if (creates.length === 0 && !onTemp) return 'all';
     setTemp([...temp.filter((t) => !drops.includes(t)), ...creates, ...(onTemp && dependent ? [dependent] : [])]);
+    if (part.temp.onCommitDrop) tx.dropOnCommit.push(...creates);
     return 'none';
   }
 
@@ -653,23 +731,34 @@ export class Judge {
 
   private decide(tx: Tx, outcome: 'committed' | 'failed'): void {
     if (tx.status === 'committed' || tx.status === 'failed') return;
-    if (tx.status === 'prepared' && outcome === 'committed') return; // decided by COMMIT PREPARED only
-    tx.status = outcome;
+    // Only a COMMIT PREPARED or ROLLBACK PREPARED decides a prepared transaction.
+    if (tx.status === 'prepared' && outcome === 'committed') return;
     const session = this.sessions.get(tx.session);
     if (session) {
-      if (outcome === 'committed') session.view = tx.view;
       session.txs = session.txs.filter((id) => id !== tx.id);
-      if (session.txs.length === 0 && outcome === 'failed') session.view = tx.before;
+      if (outcome === 'committed' || session.txs.length === 0) session.view = outcome === 'committed' ? this.viewAfterTx(tx) : tx.before;
     }
+    if (tx.status === 'preparing' && outcome === 'committed') {
+      // The PREPARE is done: the transaction is prepared, under its gid.
+      tx.status = 'prepared';
+      if (tx.gid !== undefined) this.prepared.set(tx.gid, tx.id);
+      return;
+    }
+    tx.status = outcome;
     if (tx.gid !== undefined && this.prepared.get(tx.gid) === tx.id) this.prepared.delete(tx.gid);
-    // A COMMIT PREPARED that committed commits the prepared transaction; one that failed leaves it.
+    // A COMMIT (ROLLBACK) PREPARED that committed decides its prepared transaction; one that failed
+    // leaves it prepared.
     for (const p of this.txs.values()) {
-      if (p.commitBy !== tx.id) continue;
+      if (p.commitBy !== tx.id && p.rollbackBy !== tx.id) continue;
       if (outcome === 'committed') {
-        p.status = 'committed';
-        if (p.gid !== undefined) this.prepared.delete(p.gid);
+        const decided: 'committed' | 'failed' = p.commitBy === tx.id ? 'committed' : 'failed';
+        p.status = decided;
+        if (p.gid !== undefined && this.prepared.get(p.gid) === p.id) this.prepared.delete(p.gid);
+        const owner = this.sessions.get(p.session);
+        if (owner) owner.txs = owner.txs.filter((id) => id !== p.id);
       } else {
         p.commitBy = undefined;
+        p.rollbackBy = undefined;
       }
     }
   }
@@ -691,8 +780,8 @@ export class Judge {
 
   /** A transaction still running, which later units cannot depend on (see the module comment). */
   private isPassedOver(tx: Tx): boolean {
-    if (tx.status === 'prepared') return tx.commitBy === undefined;
-    if (tx.knownRunning) return true;
+    if (tx.status === 'prepared') return tx.commitBy === undefined && tx.rollbackBy === undefined;
+    if (tx.status === 'preparing' || tx.knownRunning) return true;
     return (tx.status === 'running' || tx.status === 'aborted') && tx.beginSeen && this.sessions.get(tx.session)?.exact === true;
   }
 
@@ -717,14 +806,23 @@ export class Judge {
 }
 
 function isUndecided(tx: Tx): boolean {
-  return tx.status === 'running' || tx.status === 'aborted' || tx.status === 'committing';
+  return tx.status === 'running' || tx.status === 'aborted' || tx.status === 'committing' || tx.status === 'preparing';
+}
+
+/** The virtual xid a backend gives its next transaction: `3/41` → `3/42`. */
+function nextVxid(vxid: string): string {
+  const m = /^(\d+)\/(\d+)$/.exec(vxid);
+  if (!m) return '';
+  // Local transaction ids are 32 bits, and 0 is never used.
+  const next = (Number(m[2]) + 1) % 2 ** 32 || 1;
+  return `${m[1]}/${next}`;
 }
 
 /**
  * A short hash of a statement text, enough to tell texts apart. Taken of the redacted text, so the
  * state holds nothing to guess a password against.
  */
-function hashText(text: string): string {
+export function hashText(text: string): string {
   return createHash('sha256').update(redact(text)).digest('base64').slice(0, 16);
 }
 

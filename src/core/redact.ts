@@ -1,10 +1,11 @@
 /**
- * Redaction: statements as the tool shows them (dry-run listings, its log, its state). The statement
- * sent to a target is never redacted; only what people and files see.
+ * Redaction: statements as the tool shows them (dry-run listings, its log, the ledger, the state). The
+ * statement sent to a target is never redacted; only what people and files see.
  *
- * Hidden: the string after a `PASSWORD` word (`CREATE ROLE … PASSWORD '…'`, user mapping and server
- * `OPTIONS (password '…')`), and `password=…` inside any string (a conninfo, as in
- * `CREATE SUBSCRIPTION … CONNECTION '…'`).
+ * Hidden: the literal after a `PASSWORD` keyword or a `"password"` option name (`CREATE ROLE …
+ * PASSWORD '…'`, user mapping and server `OPTIONS (password '…')`), and, inside any literal, a
+ * conninfo's `password=…` and a URI's `user:password@` (`CREATE SUBSCRIPTION … CONNECTION '…'`,
+ * `OPTIONS (… 'postgresql://u:p@h/db')`).
  */
 
 export const MASK = '********';
@@ -22,33 +23,37 @@ export function redact(sql: string): string {
   };
   while (i < n) {
     const c = sql[i];
+    const literal = literalAt(sql, i);
     if (c === '-' && sql[i + 1] === '-') {
       const nl = sql.indexOf('\n', i);
       i = nl < 0 ? n : nl + 1;
     } else if (c === '/' && sql[i + 1] === '*') {
       const close = sql.indexOf('*/', i + 2);
       i = close < 0 ? n : close + 2;
-    } else if (c === "'" || (c === '$' && dollarTag(sql, i) !== null)) {
-      const [bodyStart, bodyEnd, end] = literalBounds(sql, i);
+    } else if (literal) {
+      const [bodyStart, bodyEnd, end] = literal;
       if (afterPassword) {
         emit(bodyStart, bodyEnd, MASK);
       } else {
         const body = sql.slice(bodyStart, bodyEnd);
-        const masked = body.replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)/gi, `$1${MASK}`);
-        if (masked !== body) emit(bodyStart, bodyEnd, masked);
+        const quoted = sql[i] !== '$';
+        // A quoted literal doubles its quotes: mask what the string says, then quote it again.
+        const value = quoted ? body.replace(/''/g, "'") : body;
+        const masked = maskInString(value);
+        if (masked !== value) emit(bodyStart, bodyEnd, quoted ? masked.replace(/'/g, "''") : masked);
       }
       afterPassword = false;
       i = end;
     } else if (c === '"') {
-      const close = sql.indexOf('"', i + 1);
-      i = close < 0 ? n : close + 1;
-      afterPassword = false;
+      let j = i + 1;
+      while (j < n && !(sql[j] === '"' && sql[j + 1] !== '"')) j += sql[j] === '"' ? 2 : 1;
+      // OPTIONS ("password" '…'): a quoted option name.
+      afterPassword = sql.slice(i + 1, j).toLowerCase() === 'password';
+      i = j + 1;
     } else if (/[A-Za-z_]/.test(c)) {
       let j = i + 1;
       while (j < n && /[A-Za-z0-9_$]/.test(sql[j])) j++;
-      const word = sql.slice(i, j).toLowerCase();
-      // E'…' strings: the E is a prefix, not a word; keep the PASSWORD flag across it.
-      if (!(word === 'e' && sql[j] === "'")) afterPassword = word === 'password';
+      afterPassword = sql.slice(i, j).toLowerCase() === 'password';
       i = j;
     } else {
       if (!/\s/.test(c)) afterPassword = false;
@@ -58,26 +63,43 @@ export function redact(sql: string): string {
   return out + sql.slice(copied);
 }
 
-/** [body start, body end, end] of the literal ('…' or $tag$…$tag$) at i. */
-function literalBounds(sql: string, i: number): [number, number, number] {
-  if (sql[i] === "'") {
-    const backslash = i > 0 && (sql[i - 1] === 'E' || sql[i - 1] === 'e');
-    let j = i + 1;
-    while (j < sql.length) {
-      if (backslash && sql[j] === '\\') j += 2;
-      else if (sql[j] === "'" && sql[j + 1] === "'") j += 2;
-      else if (sql[j] === "'") return [i + 1, j, j + 1];
-      else j++;
-    }
-    return [i + 1, sql.length, sql.length];
-  }
-  const tag = dollarTag(sql, i) as string;
-  const close = sql.indexOf(tag, i + tag.length);
-  if (close < 0) return [i + tag.length, sql.length, sql.length];
-  return [i + tag.length, close, close + tag.length];
+/** Passwords inside a string's value: a conninfo's `password=…`, a URI's `user:password@`. */
+function maskInString(value: string): string {
+  return value
+    .replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi, `$1${MASK}`)
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s@:]*:)([^@\s/]*)@/gi, `$1${MASK}@`);
 }
 
-function dollarTag(sql: string, i: number): string | null {
-  const m = /^\$([A-Za-z_][A-Za-z_0-9]*)?\$/.exec(sql.slice(i, i + 64));
-  return m ? m[0] : null;
+/**
+ * [body start, body end, end] of the literal at i: '…', E'…', U&'…' (a prefix letter included) or
+ * $tag$…$tag$; null when no literal starts there.
+ */
+function literalAt(sql: string, i: number): [number, number, number] | null {
+  let q = i;
+  let backslash = false;
+  if (/[Ee]/.test(sql[i]) && sql[i + 1] === "'" && !isIdentChar(sql[i - 1])) {
+    q = i + 1;
+    backslash = true;
+  } else if (/[Uu]/.test(sql[i]) && sql[i + 1] === '&' && sql[i + 2] === "'" && !isIdentChar(sql[i - 1])) {
+    q = i + 2;
+  } else if (sql[i] === '$') {
+    const m = /^\$([A-Za-z_][A-Za-z_0-9]*)?\$/.exec(sql.slice(i, i + 64));
+    if (!m || isIdentChar(sql[i - 1])) return null;
+    const close = sql.indexOf(m[0], i + m[0].length);
+    return close < 0 ? [i + m[0].length, sql.length, sql.length] : [i + m[0].length, close, close + m[0].length];
+  } else if (sql[i] !== "'") {
+    return null;
+  }
+  let j = q + 1;
+  while (j < sql.length) {
+    if (backslash && sql[j] === '\\') j += 2;
+    else if (sql[j] === "'" && sql[j + 1] === "'") j += 2;
+    else if (sql[j] === "'") return [q + 1, j, j + 1];
+    else j++;
+  }
+  return [q + 1, sql.length, sql.length];
+}
+
+function isIdentChar(c: string | undefined): boolean {
+  return c !== undefined && /[A-Za-z0-9_$]/.test(c);
 }

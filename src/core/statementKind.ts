@@ -72,7 +72,6 @@ export function runsAlone(words: string[]): boolean {
   if ((w0 === 'create' || w0 === 'drop' || w0 === 'alter') && w1 === 'subscription') return true;
   if (w0 === 'alter' && w1 === 'system') return true;
   if (w0 === 'cluster' && words.length === 1) return true;
-  if (w0 === 'alter' && w1 === 'type' && words.includes('add') && words.includes('value')) return true;
   if (w0 === 'alter' && w1 === 'database' && words.includes('tablespace')) return true;
   if ((w0 === 'create' || w0 === 'drop') && words.includes('concurrently')) {
     return words.includes('index') && words.indexOf('index') < words.indexOf('concurrently');

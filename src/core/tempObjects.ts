@@ -25,6 +25,8 @@ export interface TempEffect {
   rename?: [string, string];
   /** A DROP of relations, in parts, so one that also names temporary ones can be sent without them. */
   drop?: DropSpec;
+  /** A temporary table made `ON COMMIT DROP`: gone when its transaction commits. */
+  onCommitDrop?: boolean;
 }
 
 export interface DropSpec {
@@ -59,7 +61,8 @@ interface RangeVarLike {
 export function tempEffect(stmt: ParsedStatement): TempEffect {
   const created = createdRelation(stmt);
   const creates: string[] = [];
-  if (created && isTemp(created)) creates.push(created.relname);
+  // A temporary table makes, unnamed, its serial sequences and its constraints' indexes: temporary too.
+  if (created && isTemp(created)) creates.push(created.relname, ...implicitNames(created.relname, stmt));
   const refs: string[] = [];
   walk(stmt.node, (rv) => {
     if (rv !== created && (rv.schemaname === undefined || isTempSchema(rv.schemaname))) refs.push(rv.relname);
@@ -73,13 +76,54 @@ export function tempEffect(stmt: ParsedStatement): TempEffect {
   const drop = dropSpec(stmt);
   const dependent = dependentName(stmt, created);
   if (creates.length + refs.length + drops.length + commented.length === 0 && !rename) return NONE;
-  return { creates, drops, refs: [...refs, ...drops, ...commented], dependent, rename, drop };
+  const onCommitDrop = creates.length > 0 && stmt.node.oncommit === 'ONCOMMIT_DROP';
+  return { creates, drops, refs: [...refs, ...drops, ...commented], dependent, rename, drop, onCommitDrop };
+}
+
+/**
+ * The names PostgreSQL gives what a CREATE TABLE makes without a name (ChooseRelationName): serial
+ * and identity sequences `t_col_seq`, constraint indexes `t_pkey`, `t_col_key`, `t_col_excl`. Names
+ * cut to 63 bytes or made unique with a number are not foreseen.
+ */
+function implicitNames(table: string, stmt: ParsedStatement): string[] {
+  const names: string[] = [];
+  const constraint = (c: Record<string, unknown>, columns: string[]): void => {
+    if (typeof c.conname === 'string') names.push(c.conname);
+    else if (c.contype === 'CONSTR_PRIMARY') names.push(`${table}_pkey`);
+    else if (c.contype === 'CONSTR_UNIQUE') names.push(`${table}_${columns.join('_')}_key`);
+    else if (c.contype === 'CONSTR_EXCLUSION') names.push(`${table}_${columns.join('_')}_excl`);
+  };
+  for (const elt of (stmt.node.tableElts as Record<string, Record<string, unknown>>[]) ?? []) {
+    const col = elt.ColumnDef;
+    if (col && typeof col.colname === 'string') {
+      const type = lastName((col.typeName as { names?: unknown })?.names);
+      const constraints = ((col.constraints as { Constraint: Record<string, unknown> }[]) ?? []).map((c) => c.Constraint);
+      if (type && /^(small|big)?serial[248]?$/.test(type)) names.push(`${table}_${col.colname}_seq`);
+      for (const c of constraints) {
+        if (c.contype === 'CONSTR_IDENTITY') names.push(`${table}_${col.colname}_seq`);
+        else constraint(c, [col.colname]);
+      }
+    } else if (elt.Constraint) {
+      constraint(elt.Constraint, ((elt.Constraint.keys as unknown[]) ?? []).map((k) => (k as { String?: { sval?: string } }).String?.sval ?? ''));
+    }
+  }
+  return names;
+}
+
+/** The name CREATE INDEX gives an index it is not given one for: `t_a_lower_idx`. */
+function defaultIndexName(stmt: ParsedStatement): string | undefined {
+  const table = (stmt.node.relation as RangeVarLike | undefined)?.relname;
+  if (!table) return undefined;
+  const columns = ((stmt.node.indexParams as { IndexElem?: { name?: string; expr?: { FuncCall?: { funcname?: unknown } } } }[]) ?? []).map(
+    (p) => p.IndexElem?.name ?? lastName(p.IndexElem?.expr?.FuncCall?.funcname) ?? 'expr',
+  );
+  return `${table}_${columns.join('_')}_idx`;
 }
 
 /** The index, view, domain or composite type a statement makes. */
 function dependentName(stmt: ParsedStatement, created: RangeVarLike | undefined): string | undefined {
   const n = stmt.node;
-  if (stmt.type === 'IndexStmt' && typeof n.idxname === 'string') return n.idxname;
+  if (stmt.type === 'IndexStmt') return typeof n.idxname === 'string' ? n.idxname : defaultIndexName(stmt);
   if (stmt.type === 'ViewStmt' || stmt.type === 'CompositeTypeStmt') return created?.relname;
   if (stmt.type === 'CreateDomainStmt') return lastName(n.domainname);
   return undefined;

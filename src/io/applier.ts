@@ -76,7 +76,7 @@ export class TargetApplier {
     if (link.ledger.get(id) === 'done') return { kind: 'already' };
     const started = Date.now();
     try {
-      const res = job.runsAlone ? await this.applyAlone(link.client, job) : await this.applyInTransaction(link.client, job);
+      const res = job.runsAlone ? await this.applyAlone(link.client, job) : await this.inTransactionOrAlone(link.client, job);
       link.ledger.set(id, 'done');
       return res === 'already' ? { kind: 'already' } : { kind: 'applied', ms: Date.now() - started, recovered: res === 'recovered' };
     } catch (err) {
@@ -164,34 +164,56 @@ export class TargetApplier {
       if (entry === 'done') return 'already';
       const wasInFlight = entry === 'in_flight';
       if (!wasInFlight) await claimEntry(client, job.key, job.logFile, 'in_flight', job.shown);
+      let recovered = false;
       try {
-        await runWithSessionSettings(client, job.settings, job.statements[0]);
+        await withSessionSettings(client, job, async () => {
+          for (const sql of job.statements) {
+            try {
+              await client.query(sql.replace(/^SET LOCAL /, 'SET '));
+            } catch (err) {
+              const code = (err as { code?: string }).code;
+              const verb = sql.trimStart().split(/\s+/, 1)[0].toLowerCase();
+              if (!wasInFlight || code === undefined || !ALREADY_DONE[verb]?.has(code)) throw err;
+              recovered = true; // it had run before the crash
+            }
+          }
+        });
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        const verb = job.statements[0].trimStart().split(/\s+/, 1)[0].toLowerCase();
-        if (wasInFlight && code !== undefined && ALREADY_DONE[verb]?.has(code)) {
-          await markDone(client, job.key);
-          return 'recovered';
-        }
         if (!isConnectionError(err)) await removeEntry(client, job.key).catch(() => undefined);
         throw err;
       }
       await markDone(client, job.key);
-      return 'applied';
+      return recovered ? 'recovered' : 'applied';
     });
+  }
+
+  /**
+   * In a transaction; or alone, when the target refuses the statement in a transaction block (an
+   * older server: ALTER TYPE … ADD VALUE before 12), as the primary did not.
+   */
+  private async inTransactionOrAlone(client: Client, job: Job): Promise<'applied' | 'already' | 'recovered'> {
+    try {
+      return await this.applyInTransaction(client, job);
+    } catch (err) {
+      if ((err as { code?: string }).code !== ACTIVE_SQL_TRANSACTION) throw err;
+      return this.applyAlone(client, job);
+    }
   }
 }
 
+/** SQLSTATE 25001: "… cannot run inside a transaction block". */
+const ACTIVE_SQL_TRANSACTION = '25001';
+
 /**
- * Runs a statement that cannot run in a transaction block with the primary session's settings: set
- * for the session (SET LOCAL would need a block), then put back.
+ * Runs statements that cannot run in a transaction block with the primary session's settings: set for
+ * the session (SET LOCAL would need a block), then put back.
  */
-async function runWithSessionSettings(client: Client, settings: string[], sql: string): Promise<void> {
+async function withSessionSettings(client: Client, job: Job, fn: () => Promise<void>): Promise<void> {
   try {
-    for (const set of settings) await client.query(set.replace(/^SET LOCAL /, 'SET '));
-    await client.query(sql);
+    for (const set of job.settings) await client.query(set.replace(/^SET LOCAL /, 'SET '));
+    await fn();
   } finally {
-    if (settings.length > 0) {
+    if (job.settings.length > 0 || job.statements.some((sql) => /^SET /i.test(sql))) {
       await client.query('SET SESSION AUTHORIZATION DEFAULT').catch(() => undefined);
       await client.query('RESET ALL').catch(() => undefined);
     }

@@ -17,24 +17,28 @@ export interface SourceAnswer {
   /** Unique texts, one in each marker record. */
   before: string;
   after: string;
-  /** Running transactions as `session_id/virtual_xid`, the csvlog's own notation. */
+  /** Running transactions as `pid/virtual_xid`, the csvlog's own notation for the latter. */
   running: Set<string>;
+  /** The pids running a transaction. */
+  busy: Set<number>;
 }
 
-// session_id in csvlog is the backend's start time (seconds) and pid, in hex.
-const RUNNING = `
-SELECT to_hex(trunc(extract(epoch FROM a.backend_start))::bigint) || '.' || to_hex(a.pid) || '/' || l.virtualxid AS tx
-FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'virtualxid' AND l.granted AND a.backend_start IS NOT NULL`;
+// Every transaction holds a lock on its own virtual xid; pg_locks shows every backend's to any user.
+const RUNNING = `SELECT pid, virtualxid FROM pg_catalog.pg_locks WHERE locktype = 'virtualxid' AND granted`;
 
 /** Marks the primary's log, takes the running transactions, and marks it again. */
 export async function askSource(spec: TargetSpec, opts: ConnectOptions): Promise<SourceAnswer> {
   const client = await connect(spec, undefined, opts);
   try {
     const before = await mark(client);
-    const rows = await client.query<{ tx: string }>(RUNNING);
+    const rows = await client.query<{ pid: number; virtualxid: string }>(RUNNING);
     const after = await mark(client);
-    return { before, after, running: new Set(rows.rows.map((r) => r.tx)) };
+    return {
+      before,
+      after,
+      running: new Set(rows.rows.map((r) => `${r.pid}/${r.virtualxid}`)),
+      busy: new Set(rows.rows.map((r) => r.pid)),
+    };
   } finally {
     await client.end().catch(() => undefined);
   }

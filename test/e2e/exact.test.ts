@@ -75,6 +75,9 @@ describe("log_statement = 'all': only what committed, in the session's settings"
     primary.psql('postgres', 'CREATE SCHEMA app;\nSET search_path = app;\nCREATE TABLE in_app (a int);\nRESET search_path;\nCREATE TABLE in_public (a int);\n');
     const driver = await primary.connect();
     await driver.query('CREATE TABLE mix_t (a int); INSERT INTO mix_t VALUES (1); CREATE INDEX mix_i ON mix_t (a); SELECT 1');
+    // Two statements PostgreSQL 12+ runs in one block: both reach the targets.
+    await driver.query("CREATE TYPE mood AS ENUM ('a')");
+    await driver.query("ALTER TYPE mood ADD VALUE 'b'; ALTER TYPE mood ADD VALUE 'c'");
     await driver.end();
     primary.psql('postgres', 'CREATE TEMP TABLE tmp_t (a int);\nALTER TABLE tmp_t ADD COLUMN b int;\nCREATE INDEX tmp_i ON tmp_t (a);\nCREATE TABLE perm_t (a int);\nDROP TABLE tmp_t;\n');
     await primary.waitForLog('DROP TABLE tmp_t');

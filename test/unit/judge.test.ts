@@ -36,6 +36,9 @@ describe('the judge on csvlog written by real servers', () => {
   }
 });
 
+/** Each hand-made session's backend pid: the code of its name's first letter. */
+const pidOf = (session: string): number => session.charCodeAt(0);
+
 /** Builds records by hand: statements, failures and other records of sessions. */
 class Log {
   private offset = 0;
@@ -44,7 +47,7 @@ class Log {
   stmt(session: string, vxid: string, text: string, commandTag = 'idle'): this {
     this.records.push({
       kind: 'statement', offset: this.offset, end: this.offset + 1, sessionId: session, vxid, logTime: '', userName: 'u',
-      databaseName: 'd', processId: 1, commandTag, applicationName: '', text,
+      databaseName: 'd', processId: pidOf(session), commandTag, applicationName: '', text,
     });
     this.offset += 1;
     return this;
@@ -312,12 +315,104 @@ describe('the judge on hand-made logs', () => {
     ]);
   });
 
-  it('a string that commits part way: an error raised in it fails only what came after its COMMIT', () => {
-    const string = 'CREATE TABLE s1(); COMMIT; CREATE TABLE s2()';
-    const failed = new Log().stmt('a', '3/1', string).fail('a', '3/2', string).stmt('a', '3/3', 'SELECT 1');
-    assert.deepEqual(judged(failed).sent, ['CREATE TABLE s1()']);
-    const ok = new Log().stmt('a', '3/1', string).fail('a', '3/2', 'SELECT 1/0').other('a', '', 'disconnection');
-    assert.deepEqual(judged(ok).sent, ['CREATE TABLE s1()', 'CREATE TABLE s2()']);
+  it('a string that commits part way: its transactions take the next virtual xids; an error stops it there', () => {
+    const s1 = 'CREATE TABLE s1(); COMMIT; CREATE TABLE s2()';
+    // The first transaction fails: the second never ran.
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', s1).fail('a', '3/1', s1).stmt('a', '3/2', 'SELECT 1')).sent, []);
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', s1).fail('a', '3/1', s1, 'FATAL')).sent, []);
+    // The second fails: the first stands.
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', s1).fail('a', '3/2', s1).stmt('a', '3/3', 'SELECT 1')).sent, ['CREATE TABLE s1()']);
+    // An error of a later statement: both stand.
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', s1).fail('a', '3/3', 'SELECT 1/0').other('a', '', 'disconnection')).sent, [
+      'CREATE TABLE s1()',
+      'CREATE TABLE s2()',
+    ]);
+    const s2 = 'CREATE TABLE s1(); COMMIT; CREATE TABLE s2(); COMMIT; CREATE TABLE s3()';
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', s2).fail('a', '3/2', s2).stmt('a', '3/4', 'SELECT 1')).sent, ['CREATE TABLE s1()']);
+  });
+
+  it('COMMIT AND CHAIN: the chained block is the next virtual xid, decided like any block', () => {
+    const chained = 'BEGIN; CREATE TABLE a(); COMMIT AND CHAIN; CREATE TABLE b()';
+    // The chained block goes on in the next records, and commits.
+    const on = new Log().stmt('a', '3/1', chained).stmt('a', '3/2', 'CREATE TABLE c()', 'idle in transaction').stmt('a', '3/2', 'COMMIT', 'idle in transaction').stmt('a', '3/3', 'SELECT 1');
+    assert.deepEqual(judged(on).sent, ['CREATE TABLE a()', 'CREATE TABLE b()', 'CREATE TABLE c()']);
+    // Ended by an idle-in-transaction timeout (FATAL in it): rolled back.
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', chained).fail('a', '3/2', '', 'FATAL')).sent, ['CREATE TABLE a()']);
+    // A later failing statement does not touch a chained block that committed.
+    const closed = 'BEGIN; CREATE TABLE a(); COMMIT AND CHAIN; CREATE TABLE b(); COMMIT';
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', closed).stmt('a', '3/3', 'CREATE TABLE a()').fail('a', '3/3', 'CREATE TABLE a()').stmt('a', '3/4', 'SELECT 1')).sent, [
+      'CREATE TABLE a()',
+      'CREATE TABLE b()',
+    ]);
+    // COMMIT AND CHAIN outside a block is an error: nothing after it ran.
+    const implicit = 'CREATE TABLE a(); COMMIT AND CHAIN; CREATE TABLE b()';
+    assert.deepEqual(judged(new Log().stmt('a', '3/1', implicit).fail('a', '3/1', implicit).stmt('a', '3/2', 'SELECT 1')).sent, []);
+  });
+
+  it('a CREATE INDEX CONCURRENTLY that fails in one of its own transactions is not sent', () => {
+    const cic = 'CREATE UNIQUE INDEX CONCURRENTLY u ON t (a)';
+    // Its transactions show while it runs; none of them proves it ended.
+    const failed = new Log().stmt('a', '3/103', cic).other('a', '3/104').fail('a', '3/104', cic).stmt('a', '3/105', 'SELECT 1');
+    assert.deepEqual(judged(failed).sent, []);
+    const done = new Log().stmt('a', '3/103', cic).other('a', '3/104').stmt('a', '3/106', 'SELECT 1');
+    assert.deepEqual(judged(done).sent, [cic]);
+  });
+
+  it('a PREPARE TRANSACTION counts once it is done; a ROLLBACK PREPARED once it is', () => {
+    const block = (table: string) => ['BEGIN', `CREATE TABLE ${table}()`, "PREPARE TRANSACTION 'g1'"];
+    const log = new Log();
+    const [b1, c1, p1] = block('p1');
+    log.stmt('a', '3/1', b1).stmt('a', '3/1', c1, 'idle in transaction').stmt('a', '3/1', p1, 'idle in transaction');
+    // The same gid again: the PREPARE fails, the second block rolls back.
+    const [b2, c2, p2] = block('p2');
+    log.stmt('a', '3/2', b2).stmt('a', '3/2', c2, 'idle in transaction').stmt('a', '3/2', p2, 'idle in transaction').fail('a', '3/2', p2);
+    // A ROLLBACK PREPARED that fails (inside a block) changes nothing; the COMMIT PREPARED commits p1.
+    log.stmt('b', '4/1', 'BEGIN').stmt('b', '4/1', "ROLLBACK PREPARED 'g1'", 'idle in transaction').fail('b', '4/1', "ROLLBACK PREPARED 'g1'").stmt('b', '4/1', 'ROLLBACK', 'idle in transaction (aborted)');
+    log.stmt('b', '4/2', "COMMIT PREPARED 'g1'").stmt('b', '4/3', 'SELECT 1');
+    // Outside a block, PREPARE TRANSACTION prepares nothing.
+    log.stmt('c', '5/1', 'CREATE TABLE q()').stmt('c', '5/2', "PREPARE TRANSACTION 'g1'").stmt('c', '5/3', 'SELECT 1');
+    assert.deepEqual(judged(log).sent, ['CREATE TABLE p1()', 'CREATE TABLE q()']);
+  });
+
+  it('ROLLBACK TO an unknown savepoint in a block whose BEGIN was seen changes nothing', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'BEGIN')
+      .stmt('a', '3/1', 'CREATE TABLE a1()', 'idle in transaction')
+      .stmt('a', '3/1', 'SAVEPOINT s', 'idle in transaction')
+      .stmt('a', '3/1', 'CREATE TABLE a2()', 'idle in transaction')
+      .stmt('a', '3/1', 'ROLLBACK TO typo', 'idle in transaction')
+      .fail('a', '3/1', 'ROLLBACK TO typo')
+      .stmt('a', '3/1', 'ROLLBACK TO s', 'idle in transaction (aborted)')
+      .stmt('a', '3/1', 'COMMIT', 'idle in transaction')
+      .stmt('a', '3/2', 'SELECT 1');
+    assert.deepEqual(judged(log).sent, ['CREATE TABLE a1()']);
+  });
+
+  it("log_statement = 'ddl' and the extended protocol: a block that goes on after an error keeps what came before", () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE TABLE a1()', 'CREATE TABLE')
+      .stmt('a', '3/1', 'CREATE TABLE a2()', 'CREATE TABLE')
+      .fail('a', '3/1', 'CREATE TABLE a2()')
+      .stmt('a', '3/1', 'CREATE TABLE a3()', 'CREATE TABLE')
+      .stmt('a', '3/2', 'CREATE TABLE z()', 'CREATE TABLE')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, ['CREATE TABLE a1()', 'CREATE TABLE a3()', 'CREATE TABLE z()']);
+  });
+
+  it('temporary objects PostgreSQL names itself, and ON COMMIT DROP', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE TEMP TABLE tt (id serial PRIMARY KEY, a int UNIQUE)')
+      .stmt('a', '3/2', 'CREATE INDEX ON tt (a, lower(b))')
+      .stmt('a', '3/3', 'DROP INDEX tt_a_lower_idx')
+      .stmt('a', '3/4', 'ALTER SEQUENCE tt_id_seq RESTART')
+      .stmt('a', '3/5', 'ALTER INDEX tt_a_key RENAME TO k')
+      .stmt('a', '3/6', 'BEGIN')
+      .stmt('a', '3/6', 'CREATE TEMP TABLE gone (a int) ON COMMIT DROP', 'idle in transaction')
+      .stmt('a', '3/6', 'COMMIT', 'idle in transaction')
+      .stmt('a', '3/7', 'CREATE TABLE gone (a int)')
+      .stmt('a', '3/8', 'ALTER TABLE gone ADD COLUMN b int')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, ['CREATE TABLE gone (a int)', 'ALTER TABLE gone ADD COLUMN b int']);
   });
 
   it('a COMMIT that fails (a deferred constraint) sends nothing of its block', () => {
@@ -352,14 +447,26 @@ describe('the judge on hand-made logs', () => {
   });
 
   it('what the primary says about undecided transactions decides them', () => {
-    const log = new Log().stmt('a', '3/1', 'CREATE TABLE ended()').stmt('b', '4/1', 'CREATE TABLE running()').stmt('c', '5/1', 'CREATE TABLE failed()');
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE TABLE ended()')
+      .stmt('b', '4/1', 'CREATE TABLE running()')
+      .stmt('c', '5/1', 'CREATE TABLE failed()')
+      .stmt('d', '6/1', 'BEGIN')
+      .stmt('d', '6/1', 'CREATE TABLE aborted()', 'idle in transaction')
+      .fail('d', '6/1', 'SELECT 1/0')
+      .stmt('e', '7/1', 'BEGIN')
+      .stmt('e', '7/1', 'CREATE TABLE block_ended()', 'idle in transaction')
+      .stmt('f', '8/1', 'CREATE INDEX CONCURRENTLY cic ON t (a)');
     const judge = new Judge();
     assert.deepEqual(sent(judge, log, new Map()), []);
-    assert.deepEqual(judge.undecided().sort(), ['a/3/1', 'b/4/1', 'c/5/1']);
-    judge.settleFromSource(new Set(['b/4/1']), new Set(['c/5/1']));
+    // b still runs; c's error came after what was read; d is aborted; e's block began with a logged
+    // BEGIN, so its COMMIT or ROLLBACK will be in the log; f's statement runs in transactions of its own.
+    judge.settleFromSource(new Set([`${pidOf('b')}/4/1`, `${pidOf('f')}/8/4`]), new Set([pidOf('b'), pidOf('f')]), [
+      { sessionId: 'c', vxid: '5/1', queryHash: '' },
+    ]);
     const texts = new Map(log.records.map((r) => [r.offset, r.kind === 'statement' ? r.text : '']));
     assert.deepEqual(sent(judge, new Log(), texts), ['CREATE TABLE ended()']);
-    assert.deepEqual(judge.waiting().map((w) => w.blocking), [false]);
+    assert.deepEqual(judge.waiting().map((w) => [w.vxid, w.blocking]), [['4/1', false], ['7/1', false], ['8/1', false]]);
   });
 
   it('a snapshot carries everything to the next run: the same log read in two runs sends the same', () => {

@@ -16,6 +16,17 @@ describe('redact', () => {
       "CREATE SUBSCRIPTION s CONNECTION 'host=h password=pw dbname=d' PUBLICATION p",
       `CREATE SUBSCRIPTION s CONNECTION 'host=h password=${MASK} dbname=d' PUBLICATION p`,
     ],
+    [
+      "CREATE SUBSCRIPTION s CONNECTION 'postgresql://rep:S3cret@db1/app' PUBLICATION p",
+      `CREATE SUBSCRIPTION s CONNECTION 'postgresql://rep:${MASK}@db1/app' PUBLICATION p`,
+    ],
+    [
+      "CREATE SUBSCRIPTION s CONNECTION 'host=db1 password=''my secret'' user=rep' PUBLICATION p",
+      `CREATE SUBSCRIPTION s CONNECTION 'host=db1 password=${MASK} user=rep' PUBLICATION p`,
+    ],
+    [String.raw`CREATE ROLE r PASSWORD U&'d\0061t\+000061'`, `CREATE ROLE r PASSWORD U&'${MASK}'`],
+    ['CREATE USER MAPPING FOR u SERVER s OPTIONS ("password" \'x\', "user" \'bob\')', `CREATE USER MAPPING FOR u SERVER s OPTIONS ("password" '${MASK}', "user" 'bob')`],
+    ["CREATE SERVER f FOREIGN DATA WRAPPER w OPTIONS (dsn 'postgresql://db1:5432/app')", "CREATE SERVER f FOREIGN DATA WRAPPER w OPTIONS (dsn 'postgresql://db1:5432/app')"],
     ['CREATE ROLE r PASSWORD NULL', 'CREATE ROLE r PASSWORD NULL'],
     ["COMMENT ON TABLE password IS 'not a secret'", "COMMENT ON TABLE password IS 'not a secret'"],
     ["CREATE TABLE t (\"password\" text DEFAULT 'x')", "CREATE TABLE t (\"password\" text DEFAULT 'x')"],
