@@ -7,18 +7,43 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from './errors';
+import { DataDirFacts, readDataDir, socketUri } from './io/dataDir';
 import { TargetSpec, parseTarget } from './io/target';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+export type LogFormat = 'text' | 'json';
+
+/** What of the primary's DDL a target takes, and under which database names. */
+export interface Filters {
+  /** When not empty, only these databases (the primary's names). */
+  includeDatabases: string[];
+  excludeDatabases: string[];
+  /** Command tags (`CREATE ROLE`, `GRANT`), upper case. When `includeCommands` is not empty, only those. */
+  includeCommands: string[];
+  excludeCommands: string[];
+  /** Statements matching any of these are left out. */
+  excludeMatching: RegExp[];
+  /** A primary database name → the name it has on the target. */
+  databaseMap: Record<string, string>;
+}
+
+export interface TargetSettings extends TargetSpec {
+  filters: Filters;
+}
 
 export interface Settings {
   csvlogDir?: string;
-  targets: TargetSpec[];
+  /** The primary's data directory, when given, and what it tells. */
+  dataDir?: DataDirFacts;
+  targets: TargetSettings[];
   stateFile: string;
   logDir?: string;
   logPrefix: string;
   logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** A Prometheus text file written after each run (node_exporter's textfile collector). */
+  metricsFile?: string;
   /** Names this primary in the targets' ledgers. */
   sourceName: string;
   /** The primary itself, asked about transactions its log leaves undecided. */
@@ -26,30 +51,94 @@ export interface Settings {
   connectTimeoutMs: number;
 }
 
+type FilterKeys = 'includeDatabases' | 'excludeDatabases' | 'includeCommands' | 'excludeCommands' | 'excludeMatching';
+
+/** A target in the config file: a `[NAME=]URL` string, or an object with its own filters. */
+export type RawTarget = string | ({ name?: string; url: string; databaseMap?: Record<string, string> } & Partial<Record<FilterKeys, string[]>>);
+
 /** What flags and the config file may set; every key is optional until defaults fill it. */
-export interface RawSettings {
+export interface RawSettings extends Partial<Record<FilterKeys, string[]>> {
   csvlogDir?: string;
-  targets?: string[];
+  dataDir?: string;
+  targets?: RawTarget[];
   stateFile?: string;
   logDir?: string;
   logPrefix?: string;
   logLevel?: string;
+  logFormat?: string;
+  metricsFile?: string;
   sourceName?: string;
   source?: string;
   connectTimeout?: number | string;
+  databaseMap?: Record<string, string>;
 }
 
-const CONFIG_KEYS: Record<keyof RawSettings, 'string' | 'string[]' | 'number'> = {
+type KeyType = 'string' | 'string[]' | 'number' | 'map' | 'targets';
+
+const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   csvlogDir: 'string',
-  targets: 'string[]',
+  dataDir: 'string',
+  targets: 'targets',
   stateFile: 'string',
   logDir: 'string',
   logPrefix: 'string',
   logLevel: 'string',
+  logFormat: 'string',
+  metricsFile: 'string',
   sourceName: 'string',
   source: 'string',
   connectTimeout: 'number',
+  includeDatabases: 'string[]',
+  excludeDatabases: 'string[]',
+  includeCommands: 'string[]',
+  excludeCommands: 'string[]',
+  excludeMatching: 'string[]',
+  databaseMap: 'map',
 };
+
+const TARGET_KEYS: Record<string, KeyType> = {
+  name: 'string',
+  url: 'string',
+  includeDatabases: 'string[]',
+  excludeDatabases: 'string[]',
+  includeCommands: 'string[]',
+  excludeCommands: 'string[]',
+  excludeMatching: 'string[]',
+  databaseMap: 'map',
+};
+
+const TYPE_NAMES: Record<KeyType, string> = {
+  string: 'a string',
+  'string[]': 'an array of strings',
+  number: 'a number',
+  map: 'an object of strings',
+  targets: 'an array of "[NAME=]URL" strings or {"url": …} objects',
+};
+
+function isType(value: unknown, type: KeyType): boolean {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'number':
+      return typeof value === 'number';
+    case 'string[]':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    case 'map':
+      return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+    case 'targets':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v)));
+  }
+}
+
+/** Checks an object's keys against a table; names the file and the key path on the first bad one. */
+function checkKeys(file: string, prefix: string, data: Record<string, unknown>, keys: Record<string, KeyType>): void {
+  for (const [key, value] of Object.entries(data)) {
+    if (key.startsWith('//') || key === '$comment') continue;
+    const type = keys[key];
+    if (!type) throw new UsageError(`config file ${file}: unknown key "${prefix}${key}" (known: ${Object.keys(keys).join(', ')})`);
+    if (!isType(value, type)) throw new UsageError(`config file ${file}: key "${prefix}${key}" must be ${TYPE_NAMES[type]}`);
+  }
+}
 
 /** Reads a JSON config file; its relative paths are taken from the file's own directory. */
 export function readConfigFile(file: string): RawSettings {
@@ -68,25 +157,20 @@ export function readConfigFile(file: string): RawSettings {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new UsageError(`config file ${file}: expected a JSON object`);
   }
-  const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(data)) {
-    if (key.startsWith('//') || key === '$comment') continue;
-    const type = CONFIG_KEYS[key as keyof RawSettings];
-    if (!type) throw new UsageError(`config file ${file}: unknown key "${key}" (known: ${Object.keys(CONFIG_KEYS).join(', ')})`);
-    const ok =
-      type === 'string'
-        ? typeof value === 'string'
-        : type === 'number'
-          ? typeof value === 'number'
-          : Array.isArray(value) && value.every((v) => typeof v === 'string');
-    if (!ok) throw new UsageError(`config file ${file}: key "${key}" must be ${type === 'string[]' ? 'an array of strings' : `a ${type}`}`);
-    raw[key] = value;
-  }
+  const raw = data as Record<string, unknown>;
+  checkKeys(file, '', raw, CONFIG_KEYS);
+  ((raw.targets as RawTarget[] | undefined) ?? []).forEach((t, i) => {
+    if (typeof t === 'string') return;
+    checkKeys(file, `targets[${i}].`, t as Record<string, unknown>, TARGET_KEYS);
+    if (typeof t.url !== 'string') throw new UsageError(`config file ${file}: key "targets[${i}].url" is missing`);
+  });
   const dir = path.dirname(path.resolve(file));
-  for (const key of ['csvlogDir', 'stateFile', 'logDir'] as const) {
-    if (typeof raw[key] === 'string') raw[key] = path.resolve(dir, raw[key] as string);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) if (!key.startsWith('//') && key !== '$comment') out[key] = value;
+  for (const key of ['csvlogDir', 'dataDir', 'stateFile', 'logDir', 'metricsFile'] as const) {
+    if (typeof out[key] === 'string') out[key] = path.resolve(dir, out[key] as string);
   }
-  return raw as RawSettings;
+  return out as RawSettings;
 }
 
 /**
@@ -96,9 +180,15 @@ export function readConfigFile(file: string): RawSettings {
  */
 export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Settings {
   const pick = <K extends keyof RawSettings>(k: K): RawSettings[K] => (flags[k] !== undefined ? flags[k] : file[k]);
-  const csvlogDir = pick('csvlogDir');
+  const list = (k: FilterKeys): string[] => (flags[k] && flags[k]!.length > 0 ? flags[k]! : (file[k] ?? []));
+  const dataDir = pick('dataDir') ? readDataDir(pick('dataDir') as string) : undefined;
+  const csvlogDir = pick('csvlogDir') ? path.resolve(pick('csvlogDir') as string) : dataDir?.csvlogDir;
+  const global: Filters = filtersOf(
+    { includeDatabases: list('includeDatabases'), excludeDatabases: list('excludeDatabases'), includeCommands: list('includeCommands'), excludeCommands: list('excludeCommands'), excludeMatching: list('excludeMatching') },
+    { ...file.databaseMap, ...flags.databaseMap },
+  );
   const targetArgs = flags.targets && flags.targets.length > 0 ? flags.targets : (file.targets ?? []);
-  const targets = targetArgs.map(parseTarget);
+  const targets = targetArgs.map((t) => targetSettings(t, global));
   const names = new Set<string>();
   for (const t of targets) {
     if (names.has(t.name)) throw new UsageError(`target name "${t.name}" is given twice; name them (NAME=URL)`);
@@ -108,22 +198,74 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new UsageError(`log level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
+  const logFormat = pick('logFormat') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`log format "${logFormat}" is not one of text, json`);
   const timeout = Number(pick('connectTimeout') ?? 10);
   if (!Number.isFinite(timeout) || timeout <= 0) {
     throw new UsageError(`connect timeout "${pick('connectTimeout')}" must be a positive number of seconds`);
   }
-  const absDir = csvlogDir ? path.resolve(csvlogDir) : undefined;
+  const sourceUrl = pick('source') ?? (dataDir?.socket ? socketUri(dataDir.socket) : undefined);
   return {
-    csvlogDir: absDir,
+    csvlogDir,
+    dataDir,
     targets,
-    stateFile: path.resolve(pick('stateFile') ?? defaultStateFile(absDir)),
+    stateFile: path.resolve(pick('stateFile') ?? defaultStateFile(csvlogDir)),
     logDir: pick('logDir') ? path.resolve(pick('logDir') as string) : undefined,
     logPrefix: pick('logPrefix') ?? 'pg-ddl-sync',
     logLevel: logLevel as LogLevel,
-    sourceName: pick('sourceName') ?? `${os.hostname()}:${absDir ?? 'replay'}`,
-    source: pick('source') ? { ...parseTarget(pick('source') as string), name: 'source' } : undefined,
+    logFormat,
+    metricsFile: pick('metricsFile') ? path.resolve(pick('metricsFile') as string) : undefined,
+    sourceName: pick('sourceName') ?? `${os.hostname()}:${csvlogDir ?? 'replay'}`,
+    source: sourceUrl ? { ...parseTarget(sourceUrl), name: 'source' } : undefined,
     connectTimeoutMs: timeout * 1000,
   };
+}
+
+/** A target's settings: its own filters on top of everyone's. */
+function targetSettings(raw: RawTarget, global: Filters): TargetSettings {
+  if (typeof raw === 'string') return { ...parseTarget(raw), filters: global };
+  const spec = parseTarget(raw.name !== undefined ? `${raw.name}=${raw.url}` : raw.url);
+  const own = filtersOf(raw, raw.databaseMap ?? {});
+  return {
+    ...spec,
+    filters: {
+      includeDatabases: own.includeDatabases.length > 0 ? own.includeDatabases : global.includeDatabases,
+      excludeDatabases: [...global.excludeDatabases, ...own.excludeDatabases],
+      includeCommands: own.includeCommands.length > 0 ? own.includeCommands : global.includeCommands,
+      excludeCommands: [...global.excludeCommands, ...own.excludeCommands],
+      excludeMatching: [...global.excludeMatching, ...own.excludeMatching],
+      databaseMap: { ...global.databaseMap, ...own.databaseMap },
+    },
+  };
+}
+
+function filtersOf(raw: Partial<Record<FilterKeys, string[]>>, databaseMap: Record<string, string>): Filters {
+  const tags = (v: string[] | undefined): string[] => (v ?? []).map((t) => t.trim().replace(/\s+/g, ' ').toUpperCase());
+  return {
+    includeDatabases: raw.includeDatabases ?? [],
+    excludeDatabases: raw.excludeDatabases ?? [],
+    includeCommands: tags(raw.includeCommands),
+    excludeCommands: tags(raw.excludeCommands),
+    excludeMatching: (raw.excludeMatching ?? []).map((source) => {
+      try {
+        return new RegExp(source, 'i');
+      } catch (err) {
+        throw new UsageError(`exclude-matching "${source}": ${(err as Error).message}`);
+      }
+    }),
+    databaseMap,
+  };
+}
+
+/** `FROM=TO` pairs of --map-database. */
+export function parseDatabaseMap(pairs: string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const pair of pairs) {
+    const m = /^([^=]+)=([^=]+)$/.exec(pair);
+    if (!m) throw new UsageError(`--map-database "${pair}": expected PRIMARY_DB=TARGET_DB`);
+    map[m[1]] = m[2];
+  }
+  return map;
 }
 
 /** One state file per csvlog directory, under the user's state directory. */

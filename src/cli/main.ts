@@ -2,26 +2,38 @@
  * The command line: commander wiring, one settings step, and the one place where results and errors
  * become output and exit codes (0 caught up, 1 a target failed or is behind, 2 needs a person).
  */
-import { Command, CommanderError, Option } from 'commander';
-import { run } from '../commands/run';
+import { Command, CommanderError } from 'commander';
+import { check, checkExitCode } from '../commands/check';
 import { replay } from '../commands/replay';
+import { run } from '../commands/run';
+import { skip } from '../commands/skip';
+import { status, statusExitCode } from '../commands/status';
 import { SyncError } from '../errors';
 import { Logger, createLogger } from '../io/logger';
-import { RawSettings, Settings, readConfigFile, resolveSettings } from '../settings';
-import { failureLine, formatListings } from './print';
+import { RawSettings, Settings, parseDatabaseMap, readConfigFile, resolveSettings } from '../settings';
+import { askYesNo } from './ask';
+import { failureLine, formatFindings, formatListings, formatSkip, formatStatus } from './print';
 
 interface CommonFlags {
   config?: string;
   csvlogDir?: string;
+  dataDir?: string;
   target?: string[];
   stateFile?: string;
   logDir?: string;
   logPrefix?: string;
   logLevel?: string;
+  logFormat?: string;
+  metricsFile?: string;
   sourceName?: string;
   source?: string;
   connectTimeout?: string;
-  dryRun?: boolean;
+  includeDatabase?: string[];
+  excludeDatabase?: string[];
+  includeCommand?: string[];
+  excludeCommand?: string[];
+  excludeMatching?: string[];
+  mapDatabase?: string[];
 }
 
 const EXIT_HELP = `
@@ -30,33 +42,53 @@ Exit codes:
   1  a target failed or is behind; it is retried next run
   2  bad usage, config, state or log data: needs a person`;
 
-function addCommon(cmd: Command): Command {
-  return cmd
+const repeat = (v: string, acc: string[] = []): string[] => [...acc, v];
+
+function addCommon(cmd: Command, withTargets = true): Command {
+  cmd
     .option('-c, --config <file>', 'JSON config file (flags beat its keys)')
     .option('--csvlog-dir <dir>', "the primary's csvlog directory")
-    .option('--target <[name=]url>', 'a target server (libpq URI); repeatable', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--data-dir <dir>', "the primary's data directory: finds the csvlog directory and, while it runs, the primary for --source");
+  if (withTargets) cmd.option('--target <[name=]url>', 'a target server (libpq URI); repeatable', repeat);
+  return cmd
     .option('--state-file <file>', 'where positions are kept (default: ~/.local/state/pg-ddl-sync/<csvlog dir>.state.json)')
+    .option('--source <url>', 'the primary (libpq URI), asked which transactions are still running when the log does not tell')
+    .option('--source-name <name>', "labels the rows this primary adds to the targets' ledgers (default: host:csvlog-dir)")
+    .option('--include-database <db>', "only DDL of this primary database; repeatable", repeat)
+    .option('--exclude-database <db>', 'leave out DDL of this primary database; repeatable', repeat)
+    .option('--include-command <tag>', "only statements of this command tag ('CREATE TABLE'); repeatable", repeat)
+    .option('--exclude-command <tag>', "leave out statements of this command tag ('CREATE ROLE', 'GRANT'); repeatable", repeat)
+    .option('--exclude-matching <regex>', 'leave out statements matching this regular expression; repeatable', repeat)
+    .option('--map-database <primary=target>', 'run the DDL of a primary database in a database of another name; repeatable', repeat)
     .option('--log-dir <dir>', "directory for the tool's own daily log files (default: stderr)")
     .option('--log-prefix <name>', 'log file name prefix (default: pg-ddl-sync)')
-    .addOption(new Option('--log-level <level>', 'error, warn, info or debug (default: info)'))
-    .option('--source-name <name>', "labels the rows this primary adds to the targets' ledgers (default: host:csvlog-dir)")
-    .option('--source <url>', 'the primary (libpq URI), asked which transactions are still running when the log does not tell')
-    .option('--connect-timeout <seconds>', 'give up connecting to a target after this long (default: 10)')
-    .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
+    .option('--log-level <level>', 'error, warn, info or debug (default: info)')
+    .option('--log-format <format>', 'text or json (default: text)')
+    .option('--metrics-file <file>', 'write Prometheus metrics here after each run (node_exporter textfile collector)')
+    .option('--connect-timeout <seconds>', 'give up connecting to a server after this long (default: 10)')
     .addHelpText('after', EXIT_HELP);
 }
 
 function settingsFrom(flags: CommonFlags): Settings {
   const raw: RawSettings = {
     csvlogDir: flags.csvlogDir,
+    dataDir: flags.dataDir,
     targets: flags.target,
     stateFile: flags.stateFile,
     logDir: flags.logDir,
     logPrefix: flags.logPrefix,
     logLevel: flags.logLevel,
+    logFormat: flags.logFormat,
+    metricsFile: flags.metricsFile,
     sourceName: flags.sourceName,
     source: flags.source,
     connectTimeout: flags.connectTimeout,
+    includeDatabases: flags.includeDatabase,
+    excludeDatabases: flags.excludeDatabase,
+    includeCommands: flags.includeCommand,
+    excludeCommands: flags.excludeCommand,
+    excludeMatching: flags.excludeMatching,
+    databaseMap: flags.mapDatabase ? parseDatabaseMap(flags.mapDatabase) : undefined,
   };
   const file = flags.config ? readConfigFile(flags.config) : {};
   return resolveSettings(raw, file);
@@ -65,11 +97,14 @@ function settingsFrom(flags: CommonFlags): Settings {
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Asks a yes/no question at the terminal; undefined when there is none. */
+  ask?: (question: string) => Promise<boolean>;
 }
 
 const processIo: Io = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
+  ask: process.stdin.isTTY ? askYesNo : undefined,
 };
 
 /**
@@ -80,6 +115,11 @@ const processIo: Io = {
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   let code = 0;
   let log: Logger | undefined;
+  const setUp = (flags: CommonFlags): Settings => {
+    const settings = settingsFrom(flags);
+    log = createLogger({ level: settings.logLevel, format: settings.logFormat, logDir: settings.logDir, prefix: settings.logPrefix });
+    return settings;
+  };
   const program = new Command('pg-ddl-sync')
     .description("Replays the DDL a PostgreSQL primary logged to its csvlog on other instances: only what committed, in order, once.")
     .version(packageVersion(), '-V, --version')
@@ -91,13 +131,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       outputError: (text, write) => write(`pg-ddl-sync: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
     });
 
-  addCommon(program.command('run').description('one pass: new csvlog records -> every target, then exit')).action(
-    async (flags: CommonFlags) => {
-      const settings = settingsFrom(flags);
-      log = createLogger({ level: settings.logLevel, logDir: settings.logDir, prefix: settings.logPrefix });
-      const res = await run(settings, flags.dryRun === true, { log });
+  addCommon(program.command('run').description('one pass: new csvlog records -> every target, then exit'))
+    .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
+    .action(async (flags: CommonFlags & { dryRun?: boolean }) => {
+      const settings = setUp(flags);
+      const res = await run(settings, flags.dryRun === true, { log: log! });
       if (res.kind === 'locked') {
-        log.info('another run holds the lock; nothing done', { lock: res.lockFile });
+        log!.info('another run holds the lock; nothing done', { lock: res.lockFile });
         return;
       }
       if (res.kind === 'dry-run') {
@@ -109,29 +149,77 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         io.stderr(`pg-ddl-sync: ${line}\n`);
         code = 1;
       }
-    },
-  );
+    });
 
   addCommon(
     program
       .command('replay')
       .argument('<file...>', 'csvlog files, replayed in the order given')
       .description('the DDL of these csvlog files, from their start, without reading or writing the state file'),
-  ).action(async (files: string[], flags: CommonFlags) => {
-    const settings = settingsFrom(flags);
-    log = createLogger({ level: settings.logLevel, logDir: settings.logDir, prefix: settings.logPrefix });
-    const res = await replay(settings, files, flags.dryRun === true, log);
-    if (res.kind === 'dry-run') {
-      io.stdout(formatListings(res.listings));
-      if (res.waiting > 0) io.stdout(`-- ${res.waiting} statement(s) left out: their transaction's end is not in these files\n`);
-      return;
-    }
-    const line = failureLine(res.targets);
-    if (line) {
-      io.stderr(`pg-ddl-sync: ${line}\n`);
-      code = 1;
-    }
-  });
+  )
+    .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
+    .action(async (files: string[], flags: CommonFlags & { dryRun?: boolean }) => {
+      const settings = setUp(flags);
+      const res = await replay(settings, files, flags.dryRun === true, log!);
+      if (res.kind === 'dry-run') {
+        io.stdout(formatListings(res.listings));
+        if (res.waiting > 0) io.stdout(`-- ${res.waiting} statement(s) left out: their transaction's end is not in these files\n`);
+        return;
+      }
+      const line = failureLine(res.targets);
+      if (line) {
+        io.stderr(`pg-ddl-sync: ${line}\n`);
+        code = 1;
+      }
+    });
+
+  addCommon(program.command('status').description('where each target stands; exit 0 when all are caught up, 1 when any is behind or stuck'))
+    .option('--json', 'the documented JSON form, for monitoring')
+    .action(async (flags: CommonFlags & { json?: boolean }) => {
+      const settings = setUp(flags);
+      const res = await status(settings);
+      io.stdout(flags.json ? `${JSON.stringify(res, null, 2)}\n` : formatStatus(res));
+      code = statusExitCode(res);
+    });
+
+  addCommon(program.command('skip').description('move a stopped target past the one statement it fails on, after showing it'), false)
+    .requiredOption('--target <name>', 'the stopped target')
+    .option('-y, --yes', 'skip without asking')
+    .option('--reason <text>', 'why, kept with the skipped statement')
+    .action(async (flags: Omit<CommonFlags, 'target'> & { target: string; yes?: boolean; reason?: string }) => {
+      const settings = setUp({ ...flags, target: undefined });
+      const name = flags.target;
+      const ask = io.ask;
+      const res = await skip(settings, name, {
+        yes: flags.yes === true,
+        reason: flags.reason,
+        log: log!,
+        confirm: ask
+          ? async (failure) => {
+              io.stdout(formatSkip(name, failure));
+              return ask(`Skip it on ${name}? [y/N] `);
+            }
+          : undefined,
+      });
+      if (res.kind === 'locked') {
+        io.stderr(`pg-ddl-sync: a run holds the lock ${res.lockFile}; try again when it is done\n`);
+        code = 1;
+      } else if (res.kind === 'declined') {
+        io.stdout('Nothing skipped.\n');
+        code = 1;
+      } else {
+        if (flags.yes) io.stdout(formatSkip(res.target, res.failure));
+        io.stdout(`Skipped on ${res.target}; recorded in ${res.record}. The next run goes on from the statement after it.\n`);
+      }
+    });
+
+  addCommon(program.command('check').description("check the config, the primary's logging settings, the files, the targets and the password file"))
+    .action(async (flags: CommonFlags) => {
+      const settings = setUp(flags);
+      const findings = await check(settings);
+      io.stdout(formatFindings(findings));
+      code = checkExitCode(findings);
+    });
 
   try {
     await program.parseAsync(argv);
@@ -162,5 +250,3 @@ function exitFor(err: unknown, io: Io): number {
   if (process.env.PG_DDL_SYNC_DEBUG) io.stderr(`${e?.stack}\n`);
   return 2;
 }
-
-

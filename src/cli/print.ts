@@ -1,5 +1,8 @@
-/** How the CLI shows command results: dry-run listings on stdout, one-line reasons for exits. */
+/** How the CLI shows command results: listings, status, findings on stdout; one-line reasons for exits. */
+import { Finding } from '../commands/check';
+import { Status } from '../commands/status';
 import { Listing, TargetOutcome } from '../commands/sync';
+import { TargetFailure } from '../io/state';
 
 /** A dry-run listing, as SQL a person can read (and psql could run). */
 export function formatListings(listings: Listing[]): string {
@@ -26,4 +29,66 @@ export function failureLine(targets: TargetOutcome[]): string | null {
     return `${t.name} stopped at ${f.at} in database ${f.database} (${code}${f.message})`;
   });
   return `${failed.length} of ${targets.length} target(s) failed and will be retried next run: ${parts.join('; ')}`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function indent(text: string, by = '    '): string {
+  return text
+    .split('\n')
+    .map((l) => `${by}${l}`)
+    .join('\n');
+}
+
+/** `status` for people: a line a target, then what a stuck target is stuck on, then what waits. */
+export function formatStatus(s: Status): string {
+  const out: string[] = [];
+  const read = s.log.file ? `${s.log.file}:${s.log.offset}` : 'nothing yet';
+  out.push(`log read up to ${read} (${bytes(s.log.unreadBytes)} written since), last run ${s.log.lastRun ?? 'never'}`);
+  const rows = s.targets.map((t) => [
+    t.name + (t.configured ? '' : ' (not configured)'),
+    t.state,
+    String(t.pending),
+    `${bytes(t.behindBytes)}${t.behindFiles > 0 ? `, ${t.behindFiles} file(s)` : ''}`,
+    t.lastApplied ? `${t.lastApplied.loggedAt} (${t.lastApplied.at})` : '-',
+    t.lastSuccess ?? 'never',
+  ]);
+  const head = ['TARGET', 'STATE', 'PENDING', 'BEHIND', 'LAST APPLIED (logged at, where)', 'LAST SUCCESS'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [head, ...rows]) out.push(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  for (const t of s.targets) {
+    if (!t.failure) continue;
+    const f = t.failure;
+    out.push('', `${t.name} is stuck since ${f.since} at ${f.at} in database ${f.database}:`, indent(f.statement), `    ${f.sqlState ? `${f.sqlState} ` : ''}${f.error}`);
+    out.push(`    fix the cause on ${t.name} and the next run applies it, or: pg-ddl-sync skip --target ${t.name}`);
+  }
+  if (s.waiting.length > 0) {
+    out.push('', `${s.waiting.length} statement(s) wait for their transaction to end on the primary:`);
+    for (const w of s.waiting) {
+      out.push(`    ${w.at} database ${w.database} session ${w.session} vxid ${w.vxid}${w.holdsBack ? ' (holds back what follows)' : ''}: ${w.sql}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** What `skip` is about to skip. */
+export function formatSkip(target: string, f: TargetFailure): string {
+  return [
+    `${target} is stopped at ${f.at} in database ${f.database} (since ${f.since}):`,
+    indent(f.statement),
+    `    ${f.sqlState ? `${f.sqlState} ` : ''}${f.message}`,
+    '',
+  ].join('\n');
+}
+
+/** `check`'s findings, a line each. */
+export function formatFindings(findings: Finding[]): string {
+  const lines = findings.map((f) => `${f.level.padEnd(7)} ${f.subject}: ${f.message}`);
+  const bad = findings.filter((f) => f.level !== 'ok').length;
+  lines.push(bad === 0 ? 'all is well' : `${bad} finding(s) to look at`);
+  return `${lines.join('\n')}\n`;
 }

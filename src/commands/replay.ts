@@ -35,7 +35,7 @@ export async function replay(settings: Settings, paths: string[], dryRun: boolea
     const listings =
       settings.targets.length === 0
         ? [listEntries(entries, texts)]
-        : settings.targets.map((t) => listEntries(entries, texts, t.name));
+        : settings.targets.map((t) => listEntries(entries, texts, t));
     return { kind: 'dry-run', listings, waiting };
   }
   const ctx = { texts, source: settings.sourceName, connect: { connectTimeoutMs: settings.connectTimeoutMs }, log };

@@ -2,11 +2,8 @@
  * `run`: one pass. New csvlog records → judged → committed units into the journal → every target
  * applies the journal from where it stands → state saved.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { loadParser } from '../core/parser';
 import { StateError, UsageError } from '../errors';
-import { acquireLock } from '../io/lock';
 import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { RunPosition, locate, toSaved } from '../io/position';
@@ -15,7 +12,10 @@ import { JournalEntry, State, TargetState, loadState, saveState } from '../io/st
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
 import { Plan, makePlan, throwIfDamaged } from './plan';
+import { writeMetrics } from '../io/metrics';
 import { reportPlan } from './report';
+import { withRunLock } from './runLock';
+import { status } from './status';
 import { Listing, TargetOutcome, applyToTarget, entriesFrom, listEntries } from './sync';
 
 export interface RunSummary {
@@ -47,72 +47,96 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
   if (!dryRun && settings.targets.length === 0) {
     throw new UsageError('no target: give --target [NAME=]URL (or "targets" in the config file), or use --dry-run');
   }
-  const lockFile = `${settings.stateFile}.lock`;
-  let lock = null;
-  if (!dryRun) {
-    try {
-      fs.mkdirSync(path.dirname(settings.stateFile), { recursive: true, mode: 0o700 });
-      lock = acquireLock(lockFile, (pid) => log.warn('took over the lock of a run that is gone', { lock: lockFile, pid }));
-    } catch (err) {
-      throw new StateError(settings.stateFile, `cannot take its lock ${lockFile}: ${(err as Error).message}`);
-    }
-    if (!lock) return { kind: 'locked', lockFile };
+  const csvlogDir = settings.csvlogDir;
+  const pass = () => runPass(settings, csvlogDir, dryRun, log, started, now);
+  return dryRun ? pass() : withRunLock(settings.stateFile, log, pass);
+}
+
+async function runPass(settings: Settings, csvlogDir: string, dryRun: boolean, log: Logger, started: number, now: () => Date): Promise<RunResult> {
+  const state = loadState(settings.stateFile);
+  const files = listLogFiles(csvlogDir);
+  const from: RunPosition = state.log ? locate(files, state.log.position) : { file: 0, offset: 0 };
+  const source = settings.source;
+  const plan = await makePlan(files, from, state.log?.judge, {
+    log,
+    askSource: source ? () => askSource(source, { connectTimeoutMs: settings.connectTimeoutMs }) : undefined,
+  });
+  // Damaged input stops the run before anything is sent: a person looks first.
+  throwIfDamaged(plan);
+  const entries = [...state.journal.entries, ...numbered(plan, state.journal.nextSeq)];
+  const firstSeq = entries[0]?.seq ?? state.journal.nextSeq + plan.units.length;
+  const nextOf = (name: string): number => state.targets[name]?.next ?? firstSeq;
+  // Statement texts are read (and parsed) again only where something is to be applied, listed or
+  // reported: an idle run does without.
+  const texts = new UnitTexts(files);
+  const work = settings.targets.some((t) => entriesFrom(entries, nextOf(t.name)).length > 0);
+  if (work || dryRun || plan.judge.crashDrops.length > 0 || plan.judge.waiting().length > 0) await loadParser();
+  reportPlan(plan, texts, log);
+  const summary = summarize(plan, started);
+  if (dryRun) {
+    const listings =
+      settings.targets.length === 0
+        ? [listEntries(entriesFrom(entries, lowestNext(state, firstSeq)), texts)]
+        : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t));
+    return { kind: 'dry-run', listings, summary };
   }
+  const ctx = { texts, source: settings.sourceName, connect: { connectTimeoutMs: settings.connectTimeoutMs }, log };
+  const outcomes = await Promise.all(
+    settings.targets.map((t) =>
+      nextOf(t.name) < firstSeq
+        ? missedEntries(t.name, nextOf(t.name), firstSeq, log)
+        : applyToTarget(ctx, t, entriesFrom(entries, nextOf(t.name)), nextOf(t.name)),
+    ),
+  );
+  const next = nextState(state, plan, entries, outcomes, settings.targets.map((t) => t.name), now());
   try {
-    const state = loadState(settings.stateFile);
-    const files = listLogFiles(settings.csvlogDir);
-    const from: RunPosition = state.log ? locate(files, state.log.position) : { file: 0, offset: 0 };
-    const source = settings.source;
-    const plan = await makePlan(files, from, state.log?.judge, {
-      log,
-      askSource: source ? () => askSource(source, { connectTimeoutMs: settings.connectTimeoutMs }) : undefined,
+    saveState(settings.stateFile, next);
+  } catch (err) {
+    // What the targets applied is in their ledgers: the next run skips it, whatever this file says.
+    throw new StateError(settings.stateFile, `cannot write it: ${(err as Error).message}; the targets' ledgers hold what this run applied`);
+  }
+  summary.ms = Date.now() - started;
+  if (settings.metricsFile) await saveMetrics(settings, settings.metricsFile, next, summary, log);
+  log.info('run finished', {
+    records: summary.recordsRead,
+    bytes: summary.bytesRead,
+    dropped_failed: summary.droppedFailed,
+    waiting: summary.waiting,
+    ...Object.fromEntries(outcomes.map((o) => [`applied[${o.name}]`, o.applied])),
+    ...Object.fromEntries(outcomes.filter((o) => o.filtered > 0).map((o) => [`filtered[${o.name}]`, o.filtered])),
+    ms: summary.ms,
+  });
+  return { kind: 'applied', targets: outcomes, summary };
+}
+
+/** Writes the metrics file from the state just saved; a failure to write it is only logged. */
+async function saveMetrics(settings: Settings, file: string, state: State, summary: RunSummary, log: Logger): Promise<void> {
+  try {
+    const s = await status(settings, new Date(), false);
+    writeMetrics(file, {
+      finishedAt: new Date(),
+      durationMs: summary.ms,
+      waiting: s.waiting.length,
+      unreadBytes: s.log.unreadBytes,
+      targets: s.targets
+        .filter((t) => t.configured)
+        .map((t) => {
+          const totals = state.targets[t.name]?.totals;
+          return {
+            name: t.name,
+            pending: t.pending,
+            behindBytes: t.behindBytes,
+            stuck: t.state === 'stuck',
+            lastSuccess: t.lastSuccess,
+            applied: totals?.applied ?? 0,
+            filtered: totals?.filtered ?? 0,
+            failedRuns: totals?.failedRuns ?? 0,
+            skipped: totals?.skipped ?? 0,
+          };
+        }),
     });
-    // Damaged input stops the run before anything is sent: a person looks first.
-    throwIfDamaged(plan);
-    const entries = [...state.journal.entries, ...numbered(plan, state.journal.nextSeq)];
-    const firstSeq = entries[0]?.seq ?? state.journal.nextSeq + plan.units.length;
-    const nextOf = (name: string): number => state.targets[name]?.next ?? firstSeq;
-    // Statement texts are read (and parsed) again only where something is to be applied, listed or
-    // reported: an idle run does without.
-    const texts = new UnitTexts(files);
-    const work = settings.targets.some((t) => entriesFrom(entries, nextOf(t.name)).length > 0);
-    if (work || dryRun || plan.judge.crashDrops.length > 0 || plan.judge.waiting().length > 0) await loadParser();
-    reportPlan(plan, texts, log);
-    const summary = summarize(plan, started);
-    if (dryRun) {
-      const listings =
-        settings.targets.length === 0
-          ? [listEntries(entriesFrom(entries, lowestNext(state, firstSeq)), texts)]
-          : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t.name));
-      return { kind: 'dry-run', listings, summary };
-    }
-    const ctx = { texts, source: settings.sourceName, connect: { connectTimeoutMs: settings.connectTimeoutMs }, log };
-    const outcomes = await Promise.all(
-      settings.targets.map((t) =>
-        nextOf(t.name) < firstSeq
-          ? missedEntries(t.name, nextOf(t.name), firstSeq, log)
-          : applyToTarget(ctx, t, entriesFrom(entries, nextOf(t.name)), nextOf(t.name)),
-      ),
-    );
-    const next = nextState(state, plan, entries, outcomes, settings.targets.map((t) => t.name), now());
-    try {
-      saveState(settings.stateFile, next);
-    } catch (err) {
-      // What the targets applied is in their ledgers: the next run skips it, whatever this file says.
-      throw new StateError(settings.stateFile, `cannot write it: ${(err as Error).message}; the targets' ledgers hold what this run applied`);
-    }
-    summary.ms = Date.now() - started;
-    log.info('run finished', {
-      records: summary.recordsRead,
-      bytes: summary.bytesRead,
-      dropped_failed: summary.droppedFailed,
-      waiting: summary.waiting,
-      ...Object.fromEntries(outcomes.map((o) => [`applied[${o.name}]`, o.applied])),
-      ms: summary.ms,
-    });
-    return { kind: 'applied', targets: outcomes, summary };
-  } finally {
-    lock?.release();
+  } catch (err) {
+    log.warn('cannot write the metrics file', { file, error: (err as Error).message });
   }
 }
 
@@ -123,7 +147,7 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
 async function missedEntries(name: string, next: number, firstSeq: number, log: Logger): Promise<TargetOutcome> {
   const message = `journal entries ${next} to ${firstSeq - 1} are gone with their log files; compare the target with the primary, then start it over (README, "State file")`;
   log.error('target is behind what the log directory still holds', { target: name, next, first: firstSeq });
-  return { name, next, applied: 0, alreadyApplied: 0, failure: { seq: next, database: '', at: '(gone)', shown: '', message } };
+  return { name, next, applied: 0, alreadyApplied: 0, filtered: 0, failure: { seq: next, database: '', at: '(gone)', shown: '', message } };
 }
 
 /** The plan's units as journal entries, numbered on from `nextSeq`. */
@@ -157,10 +181,16 @@ function nextState(state: State, plan: Plan, entries: JournalEntry[], outcomes: 
   const targets: Record<string, TargetState> = { ...state.targets };
   for (const o of outcomes) {
     const before = state.targets[o.name];
+    const totals = before?.totals ?? { applied: 0, filtered: 0, failedRuns: 0, skipped: 0 };
+    const common = {
+      next: o.next,
+      lastApplied: o.lastApplied ?? before?.lastApplied,
+      totals: { ...totals, applied: totals.applied + o.applied, filtered: totals.filtered + o.filtered, failedRuns: totals.failedRuns + (o.failure ? 1 : 0) },
+    };
     if (o.failure) {
       const same = before?.failure?.seq === o.failure.seq;
       targets[o.name] = {
-        next: o.next,
+        ...common,
         lastSuccess: before?.lastSuccess,
         failure: {
           seq: o.failure.seq,
@@ -173,7 +203,7 @@ function nextState(state: State, plan: Plan, entries: JournalEntry[], outcomes: 
         },
       };
     } else {
-      targets[o.name] = { next: o.next, lastSuccess: now.toISOString() };
+      targets[o.name] = { ...common, lastSuccess: now.toISOString() };
     }
   }
   const present = new Set(plan.files.map((f) => f.fingerprint));
@@ -184,5 +214,6 @@ function nextState(state: State, plan: Plan, entries: JournalEntry[], outcomes: 
     log: plan.files.length > 0 ? { position: toSaved(plan.files, plan.end), judge: plan.judge.snapshot() } : state.log,
     journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries: kept },
     targets,
+    lastRun: now.toISOString(),
   };
 }

@@ -1,12 +1,13 @@
 /**
  * Sending journal entries to targets, and listing them for a dry run: shared by `run` and `replay`.
  */
-import { databaseRemovedBy } from '../core/databaseStatements';
+import { databaseActedOn, databaseRemovedBy } from '../core/databaseStatements';
 import { Job, TargetApplier } from '../io/applier';
 import { Logger } from '../io/logger';
 import { JournalEntry } from '../io/state';
-import { ConnectOptions, TargetSpec } from '../io/target';
-import { UnitTexts } from '../io/unitText';
+import { ConnectOptions } from '../io/target';
+import { UnitText, UnitTexts, shownOf } from '../io/unitText';
+import { Filters, TargetSettings } from '../settings';
 
 /** One statement as a dry run lists it. */
 export interface ListedStatement {
@@ -30,6 +31,10 @@ export interface TargetOutcome {
   applied: number;
   /** Found in the target's ledger: applied before, by a run whose state was not saved. */
   alreadyApplied: number;
+  /** Left out by the target's filters. */
+  filtered: number;
+  /** The last entry this run applied. */
+  lastApplied?: { seq: number; at: string; logTime: string };
   failure?: TargetStop;
 }
 
@@ -54,18 +59,22 @@ export function entriesFrom(entries: JournalEntry[], next: number): JournalEntry
   return entries.filter((e) => e.seq >= next);
 }
 
-export function listEntries(entries: JournalEntry[], texts: UnitTexts, target?: string): Listing {
-  return {
-    target,
-    statements: entries.map((e) => {
-      const text = texts.get(e);
-      return {
-        database: e.database,
-        at: whereIs(e),
-        sql: text.kind === 'ok' ? text.text.shown : `-- (not readable: ${text.problem})`,
-      };
-    }),
-  };
+/** The entries a dry run shows for a target (its filters applied), or for every target. */
+export function listEntries(entries: JournalEntry[], texts: UnitTexts, target?: TargetSettings): Listing {
+  const statements: ListedStatement[] = [];
+  for (const e of entries) {
+    const text = texts.get(e);
+    const at = whereIs(e);
+    if (text.kind === 'gone') {
+      statements.push({ database: e.database, at, sql: `-- (not readable: ${text.problem})` });
+      continue;
+    }
+    const sent = target ? selectFor(target.filters, e, text.text) : undefined;
+    if (sent?.kind === 'skip') continue;
+    if (sent?.kind === 'refuse') statements.push({ database: e.database, at, sql: `-- (refused: ${sent.reason})\n-- ${text.text.shown}` });
+    else statements.push({ database: sent?.kind === 'send' ? sent.database : e.database, at, sql: sent?.kind === 'send' ? sent.shown : text.text.shown });
+  }
+  return { target: target?.name, statements };
 }
 
 export interface ApplyContext {
@@ -75,17 +84,51 @@ export interface ApplyContext {
   log: Logger;
 }
 
+/** What a target runs of an entry, after its filters: or why it takes none of it. */
+type Selection =
+  | { kind: 'send'; database: string; statements: string[]; shown: string }
+  | { kind: 'skip'; reason: string }
+  | { kind: 'refuse'; reason: string };
+
+/**
+ * An entry as a target takes it: the database it runs in (mapped), and the statements its filters
+ * keep. A statement on a whole database that the target maps to another name is refused: the tool
+ * does not rewrite database names inside statements.
+ */
+export function selectFor(filters: Filters, entry: JournalEntry, text: UnitText): Selection {
+  const included = (db: string): boolean =>
+    (filters.includeDatabases.length === 0 || filters.includeDatabases.includes(db)) && !filters.excludeDatabases.includes(db);
+  if (!included(entry.database)) return { kind: 'skip', reason: `database ${entry.database} is filtered out` };
+  const kept: UnitText['statements'] = [];
+  for (const st of text.statements) {
+    if (st.tag === undefined) {
+      kept.push(st);
+      continue;
+    }
+    const named = entry.actsOnDatabase ? databaseActedOn(st.sql) : null;
+    if (named !== null && !included(named)) continue;
+    if (named !== null && filters.databaseMap[named] !== undefined) {
+      return { kind: 'refuse', reason: `it acts on database ${named}, which this target maps to ${filters.databaseMap[named]}; run it there by hand, then skip it` };
+    }
+    if (filters.includeCommands.length > 0 && !filters.includeCommands.includes(st.tag)) continue;
+    if (filters.excludeCommands.includes(st.tag) || filters.excludeMatching.some((re) => re.test(st.sql))) continue;
+    kept.push(st);
+  }
+  if (!kept.some((st) => st.tag !== undefined)) return { kind: 'skip', reason: 'its statements are filtered out' };
+  return { kind: 'send', database: filters.databaseMap[entry.database] ?? entry.database, statements: kept.map((st) => st.sql), shown: shownOf(kept) };
+}
+
 /** What the applier needs to run an entry on a target. */
-function jobFor(ctx: ApplyContext, entry: JournalEntry, statements: string[], shown: string): Job {
+function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection, { kind: 'send' }>): Job {
   return {
-    database: entry.database,
+    database: sent.database,
     settings: entry.settings,
-    statements,
+    statements: sent.statements,
     runsAlone: entry.runsAlone,
     actsOnDatabase: entry.actsOnDatabase,
     key: { source: ctx.source, fileKey: entry.file.key, offset: entry.key },
     logFile: entry.file.name,
-    shown,
+    shown: sent.shown,
   };
 }
 
@@ -94,13 +137,13 @@ function jobFor(ctx: ApplyContext, entry: JournalEntry, statements: string[], sh
  * @param entries the journal entries from the target's next one on
  * @param next the sequence number the target stands at
  */
-export async function applyToTarget(ctx: ApplyContext, spec: TargetSpec, entries: JournalEntry[], next: number): Promise<TargetOutcome> {
+export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, entries: JournalEntry[], next: number): Promise<TargetOutcome> {
   const { log } = ctx;
-  const outcome: TargetOutcome = { name: spec.name, next, applied: 0, alreadyApplied: 0 };
-  const applier = new TargetApplier(spec, ctx.connect, [...new Set(entries.map((e) => e.file.key))]);
+  const outcome: TargetOutcome = { name: target.name, next, applied: 0, alreadyApplied: 0, filtered: 0 };
+  const applier = new TargetApplier(target, ctx.connect, [...new Set(entries.map((e) => e.file.key))]);
   try {
     for (const [i, entry] of entries.entries()) {
-      const fields = { target: spec.name, database: entry.database, at: whereIs(entry) };
+      const fields = { target: target.name, database: entry.database, at: whereIs(entry) };
       const stop = (message: string, shown: string, sqlState?: string): TargetOutcome => {
         log.error('statement failed on target; the target stays at it', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
         outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message };
@@ -108,9 +151,17 @@ export async function applyToTarget(ctx: ApplyContext, spec: TargetSpec, entries
       };
       const text = ctx.texts.get(entry);
       if (text.kind === 'gone') return stop(`its statement cannot be read: ${text.problem}`, '');
-      const job = jobFor(ctx, entry, text.text.statements, text.text.shown);
+      const sent = selectFor(target.filters, entry, text.text);
+      if (sent.kind === 'refuse') return stop(`not sent: ${sent.reason}`, text.text.shown);
+      if (sent.kind === 'skip') {
+        log.debug('left out by a filter', { ...fields, reason: sent.reason, sql: head(text.text.shown) });
+        outcome.filtered++;
+        outcome.next = entry.seq + 1;
+        continue;
+      }
+      const job = jobFor(ctx, entry, sent);
       const res = await applier.apply(job);
-      if (res.kind === 'failed' && res.sqlState === MISSING_DATABASE && (await removalDone(ctx, applier, entries, i))) {
+      if (res.kind === 'failed' && res.sqlState === MISSING_DATABASE && (await removalDone(ctx, target, applier, entries, i))) {
         log.info('already applied (its database was dropped or renamed later by a statement the target applied)', fields);
         outcome.alreadyApplied++;
       } else if (res.kind === 'failed') {
@@ -120,6 +171,7 @@ export async function applyToTarget(ctx: ApplyContext, spec: TargetSpec, entries
         log.info('already applied (found in the target ledger)', fields);
       } else {
         outcome.applied++;
+        outcome.lastApplied = { seq: entry.seq, at: fields.at, logTime: entry.logTime };
         log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', { ...fields, ms: res.ms, sql: head(job.shown) });
       }
       outcome.next = entry.seq + 1;
@@ -138,12 +190,13 @@ const MISSING_DATABASE = '3D000';
  * that database on the primary, later in the journal, is done on the target. A target applies in
  * journal order, so the entry was applied before it (the state file lagged behind the target).
  */
-async function removalDone(ctx: ApplyContext, applier: TargetApplier, entries: JournalEntry[], index: number): Promise<boolean> {
+async function removalDone(ctx: ApplyContext, target: TargetSettings, applier: TargetApplier, entries: JournalEntry[], index: number): Promise<boolean> {
   const database = entries[index].database;
   for (const later of entries.slice(index + 1)) {
     const text = ctx.texts.get(later);
-    if (text.kind !== 'ok' || !text.text.statements.some((sql) => databaseRemovedBy(sql) === database)) continue;
-    return applier.isDone(jobFor(ctx, later, text.text.statements, text.text.shown));
+    if (text.kind !== 'ok' || !text.text.statements.some((st) => databaseRemovedBy(st.sql) === database)) continue;
+    const sent = selectFor(target.filters, later, text.text);
+    return sent.kind === 'send' && applier.isDone(jobFor(ctx, later, sent));
   }
   return false;
 }

@@ -14,6 +14,7 @@ export function actsOnDatabase(words: readonly string[]): boolean {
 const IDENT = String.raw`("(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*)`;
 const DROP = new RegExp(String.raw`^drop\s+database\s+(?:if\s+exists\s+)?${IDENT}`, 'i');
 const RENAME = new RegExp(String.raw`^alter\s+database\s+${IDENT}\s+rename\s+to\s`, 'i');
+const ANY = new RegExp(String.raw`^(?:create|alter)\s+database\s+${IDENT}`, 'i');
 
 /**
  * The name of the database a statement makes disappear (`DROP DATABASE x`, `ALTER DATABASE x RENAME
@@ -22,8 +23,17 @@ const RENAME = new RegExp(String.raw`^alter\s+database\s+${IDENT}\s+rename\s+to\
 export function databaseRemovedBy(sql: string): string | null {
   const text = stripLeadingComments(sql);
   const m = DROP.exec(text) ?? RENAME.exec(text);
-  if (!m) return null;
-  const ident = m[1];
-  // An unquoted name is folded to lower case, as the server does.
+  return m ? identName(m[1]) : null;
+}
+
+/** The name of the database a CREATE, ALTER or DROP DATABASE acts on, or null. */
+export function databaseActedOn(sql: string): string | null {
+  const text = stripLeadingComments(sql);
+  const m = DROP.exec(text) ?? ANY.exec(text);
+  return m ? identName(m[1]) : null;
+}
+
+/** An unquoted name is folded to lower case, as the server does. */
+function identName(ident: string): string {
   return ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident.toLowerCase();
 }

@@ -55,6 +55,8 @@ export interface UnitSpec {
   database: string;
   user: string;
   sessionId: string;
+  /** When the statement was logged (the record's log_time). */
+  logTime: string;
   runsAlone: boolean;
   actsOnDatabase: boolean;
   /** `PREPARE` statements of the session that its statements execute, run before them. */
@@ -685,6 +687,7 @@ export class Judge {
       database: r.databaseName,
       user: r.userName,
       sessionId: r.sessionId,
+      logTime: r.logTime,
       runsAlone: false,
       actsOnDatabase: false,
       order: this.nextOrder++,

@@ -64,7 +64,7 @@ export function redact(sql: string): string {
 }
 
 /** Passwords inside a string's value: a conninfo's `password=…`, a URI's `user:password@`. */
-function maskInString(value: string): string {
+export function maskInString(value: string): string {
   return value
     .replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi, `$1${MASK}`)
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s@:]*:)([^@\s/]*)@/gi, `$1${MASK}@`);

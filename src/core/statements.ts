@@ -7,6 +7,7 @@
  * them apart by their leading words without parsing. The others go through PostgreSQL's own parser;
  * a text it does not accept (a grammar newer than its own) is read lexically instead.
  */
+import { commandTag } from './commandTag';
 import { actsOnDatabase } from './databaseStatements';
 import { ParsedStatement, parseStatements } from './parser';
 import { SettingChange, toSetLocal } from './sessionSettings';
@@ -25,6 +26,8 @@ export type Part =
       executes: string[];
       /** A CREATE FUNCTION or PROCEDURE, whose body the server checks as it creates it. */
       routine: boolean;
+      /** Its command tag: `CREATE TABLE`, `GRANT`, … */
+      tag: string;
     }
   /** `PREPARE name AS …` and `DEALLOCATE [name | ALL]` (name undefined): session-scoped statements. */
   | { kind: 'prepare'; name: string; text: string }
@@ -106,6 +109,7 @@ function ddlPart(stmt: ParsedStatement): Part {
     temp: tempEffect(stmt),
     executes: executed(stmt.node),
     routine: stmt.type === 'CreateFunctionStmt',
+    tag: commandTag(stmt, words),
   };
 }
 
@@ -189,6 +193,7 @@ function fromWords(stmt: SqlStatement): Part {
         temp: lexicalTemp(stmt),
         executes: [],
         routine: stmt.words[0] === 'create' && (stmt.words.includes('function') || stmt.words.includes('procedure')),
+        tag: stmt.words.slice(0, 2).join(' ').toUpperCase(),
       };
     case 'transaction': {
       const w = stmt.words;

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LogLevel } from '../settings';
+import type { LogFormat, LogLevel } from '../settings';
 
 export type Fields = Record<string, string | number | boolean | undefined>;
 
@@ -20,6 +20,8 @@ export interface Logger {
 
 export interface LoggerOptions {
   level: LogLevel;
+  /** `text`: `time level message key=value …`; `json`: one JSON object a line. */
+  format?: LogFormat;
   logDir?: string;
   prefix: string;
   now?: () => Date;
@@ -45,7 +47,7 @@ export function createLogger(opts: LoggerOptions): Logger {
         .map(([k, v]) => `${k}=${formatValue(v)}`);
       return [timestamp, String(level).padEnd(5), message, ...kv].join(' ');
     });
-    const format = winston.format.combine(winston.format.timestamp(), line);
+    const format = winston.format.combine(winston.format.timestamp(), opts.format === 'json' ? winston.format.json() : line);
     let transport: import('winston').transport;
     if (opts.logDir) {
       fs.mkdirSync(opts.logDir, { recursive: true, mode: 0o700 });

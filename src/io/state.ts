@@ -37,7 +37,19 @@ export interface TargetState {
   next: number;
   /** ISO time of the last run that left this target caught up. */
   lastSuccess?: string;
+  /** The last entry applied: where it is in the log, and when the primary logged it. */
+  lastApplied?: { seq: number; at: string; logTime: string };
   failure?: TargetFailure;
+  /** Counts since the target was first synced, for metrics. */
+  totals?: TargetTotals;
+}
+
+export interface TargetTotals {
+  applied: number;
+  filtered: number;
+  /** Runs that ended with this target stopped at a statement. */
+  failedRuns: number;
+  skipped: number;
 }
 
 export interface State {
@@ -53,6 +65,8 @@ export interface State {
     entries: JournalEntry[];
   };
   targets: Record<string, TargetState>;
+  /** ISO time of the last run that saved this file. */
+  lastRun?: string;
 }
 
 export function emptyState(): State {

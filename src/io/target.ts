@@ -5,6 +5,7 @@
  */
 import { parse as parseUri } from 'pg-connection-string';
 import type { Client, ClientConfig } from 'pg';
+import { maskInString } from '../core/redact';
 import { UsageError } from '../errors';
 
 export interface TargetSpec {
@@ -22,14 +23,16 @@ export const APPLICATION_NAME = 'pg-ddl-sync';
 export function parseTarget(arg: string): TargetSpec {
   const named = /^([^=:/]+)=(postgres(?:ql)?:\/\/.*)$/.exec(arg);
   const url = named ? named[2] : arg;
+  // The argument may hold a password: it never shows in a message.
+  const shown = maskInString(arg);
   if (!/^postgres(ql)?:\/\//.test(url)) {
-    throw new UsageError(`target "${arg}": expected [NAME=]postgresql://[user@]host[:port][/database]`);
+    throw new UsageError(`target "${shown}": expected [NAME=]postgresql://[user@]host[:port][/database]`);
   }
   let parts: ReturnType<typeof parseUri>;
   try {
     parts = parseUri(url);
   } catch (err) {
-    throw new UsageError(`target "${arg}": ${(err as Error).message}`);
+    throw new UsageError(`target "${shown}": ${maskInString((err as Error).message)}`);
   }
   const host = parts.host || process.env.PGHOST || 'localhost';
   const port = parts.port || process.env.PGPORT || '5432';

@@ -10,9 +10,9 @@ import { LogFile } from './logFiles';
 import { readStatementAt } from './logReader';
 
 export interface UnitText {
-  /** What the target runs, in order, after the unit's settings. */
-  statements: string[];
-  /** The statements as people and files may see them: redacted, joined. */
+  /** What the target runs, in order, after the unit's settings; a DDL statement with its command tag. */
+  statements: { sql: string; tag?: string }[];
+  /** The DDL statements as people and files may see them: redacted, joined. */
   shown: string;
 }
 
@@ -49,19 +49,22 @@ export class UnitTexts {
       if (part.kind !== 'prepare') return notTheSame(place);
       prepares.push(part);
     }
-    const statements: string[] = [];
+    const statements: UnitText['statements'] = [];
     for (const index of unit.parts) {
       const rewrite = unit.rewrites?.[index];
-      const part = rewrite === undefined ? this.partAt({ ...unit, part: index }) : undefined;
-      if (part?.kind === 'gone') return part;
-      if (rewrite !== undefined) statements.push(rewrite);
-      else if (part?.kind === 'ddl') statements.push(part.text);
-      else if (part?.kind === 'set') statements.push(toSetLocal(part.text));
+      const part = this.partAt({ ...unit, part: index });
+      if (part.kind === 'gone') return part;
+      if (part.kind === 'ddl') statements.push({ sql: rewrite ?? part.text, tag: part.tag });
+      else if (part.kind === 'set') statements.push({ sql: toSetLocal(part.text) });
       else return notTheSame(unit);
     }
     // The session's prepared statements the unit executes: prepared before it, let go after it.
-    const all = [...prepares.map((p) => p.text), ...statements, ...prepares.map((p) => `DEALLOCATE "${p.name.replace(/"/g, '""')}"`)];
-    return { kind: 'ok', text: { statements: all, shown: statements.map(redact).join(';\n') } };
+    const all = [
+      ...prepares.map((p) => ({ sql: p.text })),
+      ...statements,
+      ...prepares.map((p) => ({ sql: `DEALLOCATE "${p.name.replace(/"/g, '""')}"` })),
+    ];
+    return { kind: 'ok', text: { statements: all, shown: shownOf(all) } };
   }
 
   /** One statement of a logged record, read again. */
@@ -84,4 +87,12 @@ export class UnitTexts {
 
 function notTheSame(place: { file: { name: string }; offset: number }): Extract<UnitTextResult, { kind: 'gone' }> {
   return { kind: 'gone', problem: `${place.file.name} at byte ${place.offset} no longer reads as the statement it was` };
+}
+
+/** The DDL statements of a unit as people and files may see them: redacted, joined. */
+export function shownOf(statements: UnitText['statements']): string {
+  return statements
+    .filter((s) => s.tag !== undefined)
+    .map((s) => redact(s.sql))
+    .join(';\n');
 }

@@ -24,11 +24,11 @@ describe('the judge on csvlog written by real servers', () => {
         const sent = plan.units.flatMap((u) => {
           const t = texts.get(u);
           assert.equal(t.kind, 'ok');
-          return t.kind === 'ok' ? t.text.statements.map((sql) => ({ database: u.database, sql })) : [];
+          return t.kind === 'ok' ? t.text.statements.map((st) => ({ database: u.database, sql: st.sql })) : [];
         });
         assert.deepEqual(sent, EXPECTED_COMMITTED);
         const waiting = plan.judge.waiting().map((w) => texts.get(w.unit));
-        assert.deepEqual(waiting.map((t) => t.kind === 'ok' && t.text.statements), [['CREATE TABLE t_open ()']]);
+        assert.deepEqual(waiting.map((t) => t.kind === 'ok' && t.text.statements.map((st) => st.sql)), [['CREATE TABLE t_open ()']]);
         // t_dup, t_block, t_slow, m3, t_killed, ext_failed
         assert.equal(plan.judge.counts.failed, 6);
       });

@@ -27,7 +27,11 @@ describe('settings', () => {
 
   it('names the unknown key, the bad value and the file', () => {
     assert.throws(() => readConfigFile(config({ csvlogdir: 'x' })), /unknown key "csvlogdir"/);
-    assert.throws(() => readConfigFile(config({ targets: 'postgresql://h' })), /key "targets" must be an array of strings/);
+    assert.throws(() => readConfigFile(config({ targets: 'postgresql://h' })), /key "targets" must be an array of "\[NAME=\]URL" strings or \{"url": …\} objects/);
+    assert.throws(() => readConfigFile(config({ targets: [{ url: 'postgresql://h', excludeDatabase: ['x'] }] })), /unknown key "targets\[0\]\.excludeDatabase"/);
+    assert.throws(() => readConfigFile(config({ databaseMap: { a: 1 } })), /key "databaseMap" must be an object of strings/);
+    assert.throws(() => resolveSettings({ excludeMatching: ['(unclosed'] }), /exclude-matching "\(unclosed"/);
+    assert.throws(() => resolveSettings({ targets: ['a=postgres://u:pw-secret@h:99999999/x'] }), (err: Error) => !err.message.includes('pw-secret'));
     assert.throws(() => resolveSettings({ logLevel: 'loud' }), /log level "loud"/);
     assert.throws(() => resolveSettings({ targets: ['mysql://h'] }), /target "mysql:\/\/h"/);
     assert.throws(() => resolveSettings({ targets: ['postgresql://h', 'postgresql://h:5432/x'] }), /given twice/);
@@ -39,11 +43,28 @@ describe('settings', () => {
     const example = path.resolve(__dirname, '..', '..', '..', 'examples', 'pg-ddl-sync.json');
     const s = resolveSettings({}, readConfigFile(example));
     assert.equal(s.csvlogDir, '/opt/sequoiasql/postgresql/database/5432/pg_log');
-    assert.deepEqual(s.targets, [{ name: 'myinst1', url: 'postgresql://ddl_sync@localhost:5433/postgres' }]);
+    assert.deepEqual(s.targets.map((t) => ({ name: t.name, url: t.url })), [{ name: 'myinst1', url: 'postgresql://ddl_sync@localhost:5433/postgres' }]);
     assert.equal(s.stateFile, '/var/lib/pg-ddl-sync/myinst.state.json');
     assert.equal(s.logDir, '/var/log/pg-ddl-sync');
     assert.equal(s.logPrefix, 'myinst');
     assert.equal(s.sourceName, 'myinst');
     assert.equal(s.connectTimeoutMs, 10_000);
+  });
+
+  it("merges filters: everyone's, a target's own on top; a map names the database on the target", () => {
+    const file = config({
+      excludeCommands: ['create role'],
+      databaseMap: { company: 'company_a' },
+      targets: ['a=postgresql://h1/x', { name: 'b', url: 'postgresql://h2/x', excludeDatabases: ['scratch'], includeCommands: ['CREATE  TABLE'], databaseMap: { company: 'company_b' } }],
+    });
+    const s = resolveSettings({ excludeMatching: ['^grant'] }, readConfigFile(file));
+    const [a, b] = s.targets;
+    assert.deepEqual(a.filters.excludeCommands, ['CREATE ROLE']);
+    assert.deepEqual(a.filters.databaseMap, { company: 'company_a' });
+    assert.deepEqual(b.filters.excludeDatabases, ['scratch']);
+    assert.deepEqual(b.filters.includeCommands, ['CREATE TABLE']);
+    assert.deepEqual(b.filters.excludeCommands, ['CREATE ROLE']);
+    assert.deepEqual(b.filters.databaseMap, { company: 'company_b' });
+    assert.ok(b.filters.excludeMatching[0].test('GRANT SELECT ON t TO r'));
   });
 });

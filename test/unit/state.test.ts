@@ -9,7 +9,7 @@ import { STATE_VERSION, State, loadState, saveState } from '../../src/io/state';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-state-'));
 const entry = {
   seq: 3, file: { key: 'abc', name: 'a.csv', ino: 7 }, offset: 40, end: 90, key: 40, parts: [0], settings: [],
-  database: 'd', user: 'u', sessionId: 's.1', runsAlone: false, actsOnDatabase: false,
+  database: 'd', user: 'u', sessionId: 's.1', logTime: '2026-01-01 00:00:00.000 UTC', runsAlone: false, actsOnDatabase: false,
 };
 const good: State = {
   version: STATE_VERSION,

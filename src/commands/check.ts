@@ -1,0 +1,209 @@
+/**
+ * `check`: is everything in place for runs to work? The config (already validated by the settings
+ * step), the primary's logging settings (through --source, or --data-dir's configuration files), the
+ * csvlog directory and the state file, every target and every database it will be sent DDL for, and
+ * the password file as libpq reads it.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isOn } from '../core/pgConf';
+import { listLogFiles } from '../io/logFiles';
+import { loadState } from '../io/state';
+import { connect } from '../io/target';
+import { Settings } from '../settings';
+
+export interface Finding {
+  level: 'ok' | 'warning' | 'error';
+  /** What was checked: a setting, a target, a file. */
+  subject: string;
+  message: string;
+}
+
+const LOGGING = [
+  'logging_collector', 'log_destination', 'log_directory', 'log_filename', 'log_statement', 'log_disconnections',
+  'log_truncate_on_rotation', 'lc_messages', 'log_min_messages',
+] as const;
+
+/** What the server uses when a setting is not set anywhere. */
+const DEFAULTS: Record<string, string> = {
+  logging_collector: 'off',
+  log_destination: 'stderr',
+  log_directory: 'log',
+  log_filename: 'postgresql-%Y-%m-%d_%H%M%S.log',
+  log_statement: 'none',
+  log_disconnections: 'off',
+  log_truncate_on_rotation: 'off',
+  lc_messages: '',
+  log_min_messages: 'warning',
+};
+
+export interface CheckDeps {
+  /** Where libpq looks for the password file when PGPASSFILE is not set. */
+  home?: string;
+}
+
+/** Every finding, in order: what is fine, what is risky, what is wrong. */
+export async function check(settings: Settings, deps: CheckDeps = {}): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  await primarySettings(settings, findings);
+  files(settings, findings);
+  passwordFile(deps.home ?? os.homedir(), findings);
+  await targets(settings, findings);
+  return findings;
+}
+
+/** 0 only when there is nothing but `ok`. */
+export function checkExitCode(findings: Finding[]): 0 | 1 {
+  return findings.every((f) => f.level === 'ok') ? 0 : 1;
+}
+
+async function primarySettings(settings: Settings, findings: Finding[]): Promise<void> {
+  let values: Record<string, string> | undefined;
+  let from = '';
+  if (settings.source) {
+    try {
+      const client = await connect(settings.source, undefined, { connectTimeoutMs: settings.connectTimeoutMs });
+      try {
+        const rows = await client.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_catalog.pg_settings WHERE name = ANY($1)', [[...LOGGING]]);
+        values = Object.fromEntries(rows.rows.map((r) => [r.name, r.setting]));
+        from = 'the primary (--source)';
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    } catch (err) {
+      findings.push({ level: 'error', subject: 'primary', message: `cannot connect through --source: ${(err as Error).message}` });
+    }
+  }
+  if (!values && settings.dataDir) {
+    values = { ...DEFAULTS, ...pick(settings.dataDir.settings) };
+    from = `the configuration files of ${settings.dataDir.dir}`;
+  }
+  if (!values) {
+    findings.push({ level: 'warning', subject: 'primary', message: "its settings were not checked: give --source URL or --data-dir DIR" });
+    return;
+  }
+  const v = (name: string): string => values![name] ?? DEFAULTS[name];
+  const finding = (ok: boolean, subject: string, good: string, bad: string, level: Finding['level'] = 'error'): void => {
+    findings.push(ok ? { level: 'ok', subject, message: `${good} (read from ${from})` } : { level, subject, message: bad });
+  };
+  finding(isOn(v('logging_collector')), 'logging_collector', 'on', `is ${v('logging_collector')}: no csvlog is written; set logging_collector = on (needs a restart)`);
+  const destinations = v('log_destination').toLowerCase().split(/\s*,\s*/);
+  finding(destinations.includes('csvlog'), 'log_destination', `'${v('log_destination')}'`, `is '${v('log_destination')}', without csvlog; add csvlog (log_destination = 'csvlog')`);
+  finding(['ddl', 'mod', 'all'].includes(v('log_statement')), 'log_statement', `'${v('log_statement')}'`, `is '${v('log_statement')}': DDL is not logged; set log_statement = 'ddl' or 'all'`);
+  finding(
+    isOn(v('log_disconnections')),
+    'log_disconnections',
+    'on',
+    `is ${v('log_disconnections')}: the last DDL of a session waits until the session logs again${settings.source ? ' or --source settles it' : ''}; set log_disconnections = on`,
+    settings.source ? 'warning' : 'error',
+  );
+  const lc = v('lc_messages');
+  finding(lc === '' || /^(C|POSIX|en[_.-]|en$)/i.test(lc), 'lc_messages', `'${lc || 'C'}'`, `is '${lc}': the log's messages are not in English and the tool does not recognise them; set lc_messages = 'C'`);
+  finding(
+    !['fatal', 'panic'].includes(v('log_min_messages').toLowerCase()),
+    'log_min_messages',
+    `'${v('log_min_messages')}'`,
+    `is '${v('log_min_messages')}': statements (logged at LOG) are not written; set it to warning`,
+  );
+  const name = v('log_filename');
+  // A name comes round again unless it holds the whole date (or the epoch).
+  const repeats = !(/%s/.test(name) || (/%[YyG]/.test(name) && (/%j/.test(name) || (/%[mbB]/.test(name) && /%[de]/.test(name)))));
+  finding(
+    !(repeats && isOn(v('log_truncate_on_rotation'))),
+    'log_filename',
+    `'${name}'`,
+    `'${name}' with log_truncate_on_rotation = on: a file is emptied when its name comes round again, maybe before the tool read it; keep log_truncate_on_rotation = off or put the date in the name`,
+    'warning',
+  );
+  if (settings.dataDir && settings.csvlogDir && path.resolve(settings.csvlogDir) !== settings.dataDir.csvlogDir) {
+    findings.push({ level: 'error', subject: 'csvlog directory', message: `--csvlog-dir ${settings.csvlogDir} is not where ${settings.dataDir.dir} logs (${settings.dataDir.csvlogDir})` });
+  }
+}
+
+function pick(settings: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(LOGGING.filter((n) => settings[n] !== undefined).map((n) => [n, settings[n]]));
+}
+
+function files(settings: Settings, findings: Finding[]): void {
+  if (!settings.csvlogDir) {
+    findings.push({ level: 'error', subject: 'csvlog directory', message: 'none given: give --csvlog-dir DIR or --data-dir DIR' });
+  } else {
+    try {
+      const logs = listLogFiles(settings.csvlogDir);
+      const unreadable = logs.filter((f) => {
+        try {
+          fs.accessSync(f.path, fs.constants.R_OK);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      if (unreadable.length > 0) findings.push({ level: 'error', subject: 'csvlog directory', message: `cannot read ${unreadable.map((f) => f.name).join(', ')}` });
+      else findings.push({ level: logs.length > 0 ? 'ok' : 'warning', subject: 'csvlog directory', message: `${settings.csvlogDir}: ${logs.length} csvlog file(s)` });
+    } catch (err) {
+      findings.push({ level: 'error', subject: 'csvlog directory', message: (err as Error).message });
+    }
+  }
+  try {
+    loadState(settings.stateFile);
+    fs.mkdirSync(path.dirname(settings.stateFile), { recursive: true, mode: 0o700 });
+    fs.accessSync(path.dirname(settings.stateFile), fs.constants.W_OK);
+    findings.push({ level: 'ok', subject: 'state file', message: settings.stateFile });
+  } catch (err) {
+    findings.push({ level: 'error', subject: 'state file', message: (err as Error).message });
+  }
+}
+
+/** libpq ignores a password file that group or others can read. */
+function passwordFile(home: string, findings: Finding[]): void {
+  const file = process.env.PGPASSFILE || path.join(home, '.pgpass');
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+  } catch {
+    return;
+  }
+  if ((mode & 0o077) !== 0) {
+    findings.push({ level: 'warning', subject: 'password file', message: `${file} has mode ${(mode & 0o777).toString(8)}: libpq ignores it unless it is 0600 or stricter (chmod 0600 ${file})` });
+  } else {
+    findings.push({ level: 'ok', subject: 'password file', message: `${file} (mode ${(mode & 0o777).toString(8)})` });
+  }
+}
+
+async function targets(settings: Settings, findings: Finding[]): Promise<void> {
+  if (settings.targets.length === 0) findings.push({ level: 'error', subject: 'targets', message: 'none given: give --target [NAME=]URL' });
+  let state;
+  try {
+    state = loadState(settings.stateFile);
+  } catch {
+    state = undefined;
+  }
+  await Promise.all(
+    settings.targets.map(async (t) => {
+      // The databases it will be sent DDL for: those of the entries it has yet to apply, and its own.
+      const next = state?.targets[t.name]?.next ?? 0;
+      const pending = (state?.journal.entries ?? []).filter((e) => e.seq >= next).map((e) => t.filters.databaseMap[e.database] ?? e.database);
+      const databases: (string | undefined)[] = [undefined, ...new Set(pending)];
+      for (const db of databases) {
+        const subject = `target ${t.name}${db ? ` database ${db}` : ''}`;
+        try {
+          const client = await connect(t, db, { connectTimeoutMs: settings.connectTimeoutMs });
+          try {
+            const who = await client.query<{ usr: string; su: boolean; db: string }>('SELECT current_user AS usr, rolsuper AS su, current_database() AS db FROM pg_roles WHERE rolname = current_user');
+            const r = who.rows[0];
+            findings.push(
+              r.su
+                ? { level: 'ok', subject, message: `connected as ${r.usr} (superuser) to ${r.db}` }
+                : { level: 'warning', subject, message: `connected as ${r.usr} to ${r.db}, not a superuser: it must own whatever the primary's DDL alters` },
+            );
+          } finally {
+            await client.end().catch(() => undefined);
+          }
+        } catch (err) {
+          findings.push({ level: 'error', subject, message: `cannot connect: ${(err as Error).message}` });
+        }
+      }
+    }),
+  );
+}

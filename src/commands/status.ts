@@ -1,0 +1,128 @@
+/**
+ * `status`: where each target stands, from the state file and the log directory, without connecting
+ * to anything. Its JSON form (`--json`) is documented in the README and kept stable for monitoring.
+ */
+import { Judge } from '../core/judge';
+import { loadParser } from '../core/parser';
+import { LogFile, listLogFiles } from '../io/logFiles';
+import { RunPosition, locate } from '../io/position';
+import { JournalEntry, State, loadState } from '../io/state';
+import { UnitTexts } from '../io/unitText';
+import { Settings } from '../settings';
+import { head } from './sync';
+
+export const STATUS_VERSION = 1;
+
+export interface TargetStatus {
+  name: string;
+  /** caught-up: nothing pending; behind: statements pending; stuck: stopped at a statement; new: never run. */
+  state: 'caught-up' | 'behind' | 'stuck' | 'new';
+  /** In the configuration (false: only in the state file). */
+  configured: boolean;
+  /** Journal entries the primary committed that the target has not taken yet. */
+  pending: number;
+  /** Log bytes from the target's next statement (or from where the log was read) to the log's end. */
+  behindBytes: number;
+  /** Log files after the one that holds its next statement. */
+  behindFiles: number;
+  lastApplied: { at: string; loggedAt: string } | null;
+  lastSuccess: string | null;
+  failure: { statement: string; database: string; at: string; sqlState: string | null; error: string; since: string } | null;
+}
+
+export interface WaitingStatus {
+  at: string;
+  database: string;
+  session: string;
+  vxid: string;
+  /** True when later statements wait behind it; false when they were passed over to. */
+  holdsBack: boolean;
+  loggedAt: string;
+  /** Redacted. */
+  sql: string;
+}
+
+export interface Status {
+  version: typeof STATUS_VERSION;
+  checkedAt: string;
+  stateFile: string;
+  /** How far the log was read and judged, and what it has grown by since. */
+  log: { file: string | null; offset: number; unreadBytes: number; lastRun: string | null };
+  waiting: WaitingStatus[];
+  targets: TargetStatus[];
+}
+
+/**
+ * Reads the state and the log directory into a Status.
+ * @param withText read the waiting statements' text from the log (false: leave `sql` empty)
+ */
+export async function status(settings: Settings, now = new Date(), withText = true): Promise<Status> {
+  const state = loadState(settings.stateFile);
+  const files = settings.csvlogDir ? listLogFiles(settings.csvlogDir) : [];
+  const read: RunPosition | null = state.log && files.length > 0 ? locate(files, state.log.position) : null;
+  const unread = read ? bytesFrom(files, read) : files.reduce((n, f) => n + f.size, 0);
+  const firstSeq = state.journal.entries[0]?.seq ?? state.journal.nextSeq;
+  const names = [...new Set([...settings.targets.map((t) => t.name), ...Object.keys(state.targets)])];
+  const targets = names.map((name) => targetStatus(name, state, files, read, unread, firstSeq, settings.targets.some((t) => t.name === name)));
+  const judge = new Judge(state.log?.judge);
+  const waitingUnits = judge.waiting();
+  if (withText && waitingUnits.length > 0) await loadParser();
+  const texts = new UnitTexts(files);
+  const waiting = waitingUnits.map((w) => {
+    const text = withText ? texts.get(w.unit) : ({ kind: 'gone' } as const);
+    return {
+      at: `${w.unit.file.name}:${w.unit.offset}`,
+      database: w.unit.database,
+      session: w.unit.sessionId,
+      vxid: w.vxid,
+      holdsBack: w.blocking,
+      loggedAt: w.unit.logTime,
+      sql: text.kind === 'ok' ? head(text.text.shown) : '',
+    };
+  });
+  return {
+    version: STATUS_VERSION,
+    checkedAt: now.toISOString(),
+    stateFile: settings.stateFile,
+    log: { file: state.log?.position.file ?? null, offset: state.log?.position.offset ?? 0, unreadBytes: unread, lastRun: state.lastRun ?? null },
+    waiting,
+    targets,
+  };
+}
+
+function targetStatus(name: string, state: State, files: LogFile[], read: RunPosition | null, unread: number, firstSeq: number, configured: boolean): TargetStatus {
+  const t = state.targets[name];
+  const next = t?.next ?? firstSeq;
+  const pendingEntries = state.journal.entries.filter((e) => e.seq >= next);
+  const first = pendingEntries[0];
+  const from = first ? positionOf(files, first) : null;
+  const behindBytes = from ? bytesFrom(files, from) : unread;
+  const behindFiles = from ? files.length - 1 - from.file : read ? files.length - 1 - read.file : Math.max(files.length - 1, 0);
+  const f = t?.failure;
+  return {
+    name,
+    state: !t ? 'new' : f ? 'stuck' : pendingEntries.length > 0 ? 'behind' : 'caught-up',
+    configured,
+    pending: pendingEntries.length,
+    behindBytes,
+    behindFiles,
+    lastApplied: t?.lastApplied ? { at: t.lastApplied.at, loggedAt: t.lastApplied.logTime } : null,
+    lastSuccess: t?.lastSuccess ?? null,
+    failure: f ? { statement: f.statement, database: f.database, at: f.at, sqlState: f.sqlState ?? null, error: f.message, since: f.since } : null,
+  };
+}
+
+function positionOf(files: LogFile[], entry: JournalEntry): RunPosition | null {
+  const index = files.findIndex((f) => f.fingerprint === entry.file.key);
+  return index < 0 ? null : { file: index, offset: entry.offset };
+}
+
+/** Bytes of the log from a position to its end. */
+function bytesFrom(files: LogFile[], from: RunPosition): number {
+  return files.slice(from.file).reduce((n, f, i) => n + f.size - (i === 0 ? from.offset : 0), 0);
+}
+
+/** 0 when every configured target is caught up, 1 when any is behind, stuck or new. */
+export function statusExitCode(s: Status): 0 | 1 {
+  return s.targets.every((t) => !t.configured || t.state === 'caught-up') ? 0 : 1;
+}

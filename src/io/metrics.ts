@@ -1,0 +1,61 @@
+/**
+ * The metrics file (`--metrics-file`): Prometheus text format, for node_exporter's textfile
+ * collector, written whole after each run (temp file, rename) so a scrape never sees half of it.
+ */
+import { writeFileAtomic } from './atomicFile';
+
+export interface TargetMetrics {
+  name: string;
+  pending: number;
+  behindBytes: number;
+  stuck: boolean;
+  lastSuccess: string | null;
+  applied: number;
+  filtered: number;
+  failedRuns: number;
+  skipped: number;
+}
+
+export interface RunMetrics {
+  finishedAt: Date;
+  durationMs: number;
+  waiting: number;
+  unreadBytes: number;
+  targets: TargetMetrics[];
+}
+
+function label(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** The file's text. */
+export function metricsText(m: RunMetrics): string {
+  const out: string[] = [];
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, rows: [string, number][]): void => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
+  };
+  const per = (f: (t: TargetMetrics) => number): [string, number][] => m.targets.map((t) => [`{target="${label(t.name)}"}`, f(t)]);
+  metric('pg_ddl_sync_last_run_timestamp_seconds', 'gauge', 'When the last run finished.', [['', m.finishedAt.getTime() / 1000]]);
+  metric('pg_ddl_sync_last_run_duration_seconds', 'gauge', 'How long the last run took.', [['', m.durationMs / 1000]]);
+  metric('pg_ddl_sync_waiting_statements', 'gauge', 'DDL statements waiting for their transaction to end on the primary.', [['', m.waiting]]);
+  metric('pg_ddl_sync_unread_log_bytes', 'gauge', 'Bytes of csvlog not read yet.', [['', m.unreadBytes]]);
+  metric('pg_ddl_sync_target_pending_statements', 'gauge', 'Committed DDL statements the target has not taken yet.', per((t) => t.pending));
+  metric('pg_ddl_sync_target_lag_bytes', 'gauge', "Bytes of the primary's log from the target's next statement to the end.", per((t) => t.behindBytes));
+  metric('pg_ddl_sync_target_stuck', 'gauge', '1 when the target is stopped at a statement that fails there.', per((t) => (t.stuck ? 1 : 0)));
+  metric(
+    'pg_ddl_sync_target_last_success_timestamp_seconds',
+    'gauge',
+    'When a run last left the target caught up (0: never).',
+    per((t) => (t.lastSuccess ? Date.parse(t.lastSuccess) / 1000 : 0)),
+  );
+  metric('pg_ddl_sync_target_applied_total', 'counter', 'DDL statements applied to the target.', per((t) => t.applied));
+  metric('pg_ddl_sync_target_filtered_total', 'counter', "DDL statements the target's filters left out.", per((t) => t.filtered));
+  metric('pg_ddl_sync_target_failed_runs_total', 'counter', 'Runs that ended with the target stopped at a statement.', per((t) => t.failedRuns));
+  metric('pg_ddl_sync_target_skipped_total', 'counter', 'Statements skipped on the target by `skip`.', per((t) => t.skipped));
+  return `${out.join('\n')}\n`;
+}
+
+export function writeMetrics(file: string, m: RunMetrics): void {
+  writeFileAtomic(file, metricsText(m), 0o644);
+}
