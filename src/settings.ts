@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from './errors';
 import { DataDirFacts, readDataDir, socketUri } from './io/dataDir';
-import { TargetSpec, parseTarget } from './io/target';
+import { ConnectOptions, TargetSpec, parseTarget } from './io/target';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
@@ -49,6 +49,9 @@ export interface Settings {
   /** The primary itself, asked about transactions its log leaves undecided. */
   source?: TargetSpec;
   connectTimeoutMs: number;
+  /** On targets: how long a statement may wait for a lock (0: as long as it takes), and run. */
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
 }
 
 type FilterKeys = 'includeDatabases' | 'excludeDatabases' | 'includeCommands' | 'excludeCommands' | 'excludeMatching';
@@ -70,6 +73,8 @@ export interface RawSettings extends Partial<Record<FilterKeys, string[]>> {
   sourceName?: string;
   source?: string;
   connectTimeout?: number | string;
+  lockTimeout?: number | string;
+  statementTimeout?: number | string;
   databaseMap?: Record<string, string>;
 }
 
@@ -88,6 +93,8 @@ const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   sourceName: 'string',
   source: 'string',
   connectTimeout: 'number',
+  lockTimeout: 'number',
+  statementTimeout: 'number',
   includeDatabases: 'string[]',
   excludeDatabases: 'string[]',
   includeCommands: 'string[]',
@@ -200,10 +207,14 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
   }
   const logFormat = pick('logFormat') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`log format "${logFormat}" is not one of text, json`);
-  const timeout = Number(pick('connectTimeout') ?? 10);
-  if (!Number.isFinite(timeout) || timeout <= 0) {
-    throw new UsageError(`connect timeout "${pick('connectTimeout')}" must be a positive number of seconds`);
-  }
+  const seconds = (key: 'connectTimeout' | 'lockTimeout' | 'statementTimeout', fallback: number, zeroOk: boolean): number => {
+    const v = Number(pick(key) ?? fallback);
+    if (!Number.isFinite(v) || v < 0 || (v === 0 && !zeroOk)) {
+      const what = key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+      throw new UsageError(`${what} "${pick(key)}" must be a ${zeroOk ? 'number of seconds (0: no limit)' : 'positive number of seconds'}`);
+    }
+    return Math.round(v * 1000);
+  };
   const sourceUrl = pick('source') ?? (dataDir?.socket ? socketUri(dataDir.socket) : undefined);
   return {
     csvlogDir,
@@ -217,7 +228,9 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     metricsFile: pick('metricsFile') ? path.resolve(pick('metricsFile') as string) : undefined,
     sourceName: pick('sourceName') ?? `${os.hostname()}:${csvlogDir ?? 'replay'}`,
     source: sourceUrl ? { ...parseTarget(sourceUrl), name: 'source' } : undefined,
-    connectTimeoutMs: timeout * 1000,
+    connectTimeoutMs: seconds('connectTimeout', 10, false),
+    lockTimeoutMs: seconds('lockTimeout', 10, true),
+    statementTimeoutMs: seconds('statementTimeout', 0, true),
   };
 }
 
@@ -273,4 +286,9 @@ function defaultStateFile(csvlogDir: string | undefined): string {
   const base = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
   const slug = (csvlogDir ?? 'default').replace(/^\/+/, '').replace(/[^A-Za-z0-9._-]+/g, '-');
   return path.join(base, 'pg-ddl-sync', `${slug}.state.json`);
+}
+
+/** How the tool connects to targets, from the settings. */
+export function connectOptions(s: Settings): ConnectOptions {
+  return { connectTimeoutMs: s.connectTimeoutMs, lockTimeoutMs: s.lockTimeoutMs, statementTimeoutMs: s.statementTimeoutMs };
 }

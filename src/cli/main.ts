@@ -28,6 +28,8 @@ interface CommonFlags {
   sourceName?: string;
   source?: string;
   connectTimeout?: string;
+  lockTimeout?: string;
+  statementTimeout?: string;
   includeDatabase?: string[];
   excludeDatabase?: string[];
   includeCommand?: string[];
@@ -43,6 +45,9 @@ Exit codes:
   2  bad usage, config, state or log data: needs a person`;
 
 const repeat = (v: string, acc: string[] = []): string[] => [...acc, v];
+
+/** A run that has held the lock for this long makes the next one exit 1. */
+const STUCK_RUN_MINUTES = 10;
 
 function addCommon(cmd: Command, withTargets = true): Command {
   cmd
@@ -66,6 +71,8 @@ function addCommon(cmd: Command, withTargets = true): Command {
     .option('--log-format <format>', 'text or json (default: text)')
     .option('--metrics-file <file>', 'write Prometheus metrics here after each run (node_exporter textfile collector)')
     .option('--connect-timeout <seconds>', 'give up connecting to a server after this long (default: 10)')
+    .option('--lock-timeout <seconds>', 'on targets, a statement waits this long for a lock, then fails and is retried next run (default: 10; 0: no limit)')
+    .option('--statement-timeout <seconds>', 'on targets, a statement may run this long (default: 0, no limit)')
     .addHelpText('after', EXIT_HELP);
 }
 
@@ -83,6 +90,8 @@ function settingsFrom(flags: CommonFlags): Settings {
     sourceName: flags.sourceName,
     source: flags.source,
     connectTimeout: flags.connectTimeout,
+    lockTimeout: flags.lockTimeout,
+    statementTimeout: flags.statementTimeout,
     includeDatabases: flags.includeDatabase,
     excludeDatabases: flags.excludeDatabase,
     includeCommands: flags.includeCommand,
@@ -137,7 +146,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       const settings = setUp(flags);
       const res = await run(settings, flags.dryRun === true, { log: log! });
       if (res.kind === 'locked') {
-        log!.info('another run holds the lock; nothing done', { lock: res.lockFile });
+        // A run that holds the lock this long is stuck somewhere: say so instead of exiting 0 forever.
+        const minutes = Math.floor(res.heldForMs / 60_000);
+        if (minutes >= STUCK_RUN_MINUTES) {
+          io.stderr(`pg-ddl-sync: a run has held the lock ${res.lockFile} for ${minutes} minutes; see what it waits for in the tool's log and on the targets (pg_stat_activity, application_name pg-ddl-sync)\n`);
+          code = 1;
+        } else {
+          log!.info('another run holds the lock; nothing done', { lock: res.lockFile });
+        }
         return;
       }
       if (res.kind === 'dry-run') {
@@ -158,9 +174,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       .description('the DDL of these csvlog files, from their start, without reading or writing the state file'),
   )
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
-    .action(async (files: string[], flags: CommonFlags & { dryRun?: boolean }) => {
+    .option('--force', 'replay onto a target that run keeps in step (its state file names it)')
+    .action(async (files: string[], flags: CommonFlags & { dryRun?: boolean; force?: boolean }) => {
       const settings = setUp(flags);
-      const res = await replay(settings, files, flags.dryRun === true, log!);
+      const res = await replay(settings, files, flags.dryRun === true, log!, flags.force === true);
       if (res.kind === 'dry-run') {
         io.stdout(formatListings(res.listings));
         if (res.waiting > 0) io.stdout(`-- ${res.waiting} statement(s) left out: their transaction's end is not in these files\n`);

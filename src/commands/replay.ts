@@ -6,8 +6,9 @@ import { loadParser } from '../core/parser';
 import { UsageError } from '../errors';
 import { describeFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
+import { loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
-import { Settings } from '../settings';
+import { Settings, connectOptions } from '../settings';
 import { makePlan, throwIfDamaged } from './plan';
 import { reportPlan } from './report';
 import { numbered } from './run';
@@ -17,9 +18,10 @@ export type ReplayResult =
   | { kind: 'dry-run'; listings: Listing[]; waiting: number }
   | { kind: 'applied'; targets: TargetOutcome[]; waiting: number };
 
-export async function replay(settings: Settings, paths: string[], dryRun: boolean, log: Logger): Promise<ReplayResult> {
+export async function replay(settings: Settings, paths: string[], dryRun: boolean, log: Logger, force = false): Promise<ReplayResult> {
   if (paths.length === 0) throw new UsageError('replay needs at least one csvlog file');
   if (!dryRun && settings.targets.length === 0) throw new UsageError('no target: give --target [NAME=]URL, or use --dry-run');
+  if (!dryRun && !force) refuseSyncedTargets(settings);
   const files = describeFiles(paths);
   const plan = await makePlan(files, { file: 0, offset: 0 }, undefined, { log });
   throwIfDamaged(plan);
@@ -38,7 +40,22 @@ export async function replay(settings: Settings, paths: string[], dryRun: boolea
         : settings.targets.map((t) => listEntries(entries, texts, t));
     return { kind: 'dry-run', listings, waiting };
   }
-  const ctx = { texts, source: settings.sourceName, connect: { connectTimeoutMs: settings.connectTimeoutMs }, log };
+  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log };
   const targets = await Promise.all(settings.targets.map((t) => applyToTarget(ctx, t, entries, 0)));
   return { kind: 'applied', targets, waiting };
+}
+
+/**
+ * A target that `run` keeps in step takes the primary's DDL in journal order, from its place; a replay
+ * of some files, from their start, would apply statements out of that order (and without the settings
+ * of sessions begun before them), and the ledger would then keep `run` from correcting it.
+ */
+function refuseSyncedTargets(settings: Settings): void {
+  const state = loadState(settings.stateFile);
+  const synced = settings.targets.filter((t) => state.targets[t.name] !== undefined).map((t) => t.name);
+  if (synced.length > 0) {
+    throw new UsageError(
+      `target ${synced.join(', ')} is kept in step by run (state file ${settings.stateFile}): a replay onto it would apply statements out of order; replay onto another target, or give --force`,
+    );
+  }
 }

@@ -10,11 +10,11 @@ import { RunPosition, locate, toSaved } from '../io/position';
 import { askSource } from '../io/source';
 import { JournalEntry, State, TargetState, loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
-import { Settings } from '../settings';
+import { Settings, connectOptions } from '../settings';
 import { Plan, makePlan, throwIfDamaged } from './plan';
 import { writeMetrics } from '../io/metrics';
 import { reportPlan } from './report';
-import { withRunLock } from './runLock';
+import { Locked, withRunLock } from './runLock';
 import { status } from './status';
 import { Listing, TargetOutcome, applyToTarget, entriesFrom, listEntries } from './sync';
 
@@ -29,7 +29,7 @@ export interface RunSummary {
 }
 
 export type RunResult =
-  | { kind: 'locked'; lockFile: string }
+  | Locked
   | { kind: 'dry-run'; listings: Listing[]; summary: RunSummary }
   | { kind: 'applied'; targets: TargetOutcome[]; summary: RunSummary };
 
@@ -65,7 +65,10 @@ async function runPass(settings: Settings, csvlogDir: string, dryRun: boolean, l
   throwIfDamaged(plan);
   const entries = [...state.journal.entries, ...numbered(plan, state.journal.nextSeq)];
   const firstSeq = entries[0]?.seq ?? state.journal.nextSeq + plan.units.length;
-  const nextOf = (name: string): number => state.targets[name]?.next ?? firstSeq;
+  // A new target starts at the first entry whose log file is still here: what came before is gone.
+  const present = new Set(files.map((f) => f.fingerprint));
+  const startSeq = entries.find((e) => present.has(e.file.key))?.seq ?? state.journal.nextSeq + plan.units.length;
+  const nextOf = (name: string): number => state.targets[name]?.next ?? startSeq;
   // Statement texts are read (and parsed) again only where something is to be applied, listed or
   // reported: an idle run does without.
   const texts = new UnitTexts(files);
@@ -76,25 +79,35 @@ async function runPass(settings: Settings, csvlogDir: string, dryRun: boolean, l
   if (dryRun) {
     const listings =
       settings.targets.length === 0
-        ? [listEntries(entriesFrom(entries, lowestNext(state, firstSeq)), texts)]
+        ? [listEntries(entriesFrom(entries, lowestNext(state, startSeq)), texts)]
         : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t));
     return { kind: 'dry-run', listings, summary };
   }
-  const ctx = { texts, source: settings.sourceName, connect: { connectTimeoutMs: settings.connectTimeoutMs }, log };
-  const outcomes = await Promise.all(
-    settings.targets.map((t) =>
-      nextOf(t.name) < firstSeq
-        ? missedEntries(t.name, nextOf(t.name), firstSeq, log)
-        : applyToTarget(ctx, t, entriesFrom(entries, nextOf(t.name)), nextOf(t.name)),
-    ),
-  );
-  const next = nextState(state, plan, entries, outcomes, settings.targets.map((t) => t.name), now());
-  try {
-    saveState(settings.stateFile, next);
-  } catch (err) {
-    // What the targets applied is in their ledgers: the next run skips it, whatever this file says.
-    throw new StateError(settings.stateFile, `cannot write it: ${(err as Error).message}; the targets' ledgers hold what this run applied`);
+  for (const t of settings.targets) {
+    if (!state.targets[t.name] && startSeq > firstSeq) {
+      log.warn('new target: it starts at the first statement whose log file is still in the directory', { target: t.name, skipped: startSeq - firstSeq });
+    }
   }
+  // What was read is saved first, then each target's place as soon as it is done: a target that
+  // hangs holds back no other's progress, and a run killed meanwhile loses nothing the next run
+  // cannot find again (the ledgers keep what was applied).
+  let current: State = { ...state, log: files.length > 0 ? { position: toSaved(files, plan.end), judge: plan.judge.snapshot() } : state.log };
+  current = { ...current, journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries }, lastRun: now().toISOString() };
+  save(settings.stateFile, current);
+  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log };
+  const outcomes = await Promise.all(
+    settings.targets.map(async (t) => {
+      const outcome =
+        nextOf(t.name) < firstSeq
+          ? await missedEntries(t.name, nextOf(t.name), firstSeq, log)
+          : await applyToTarget(ctx, t, entriesFrom(entries, nextOf(t.name)), nextOf(t.name));
+      current = withOutcome(current, outcome, now());
+      save(settings.stateFile, current);
+      return outcome;
+    }),
+  );
+  const next = pruned(current, present, settings.targets.map((t) => t.name));
+  save(settings.stateFile, next);
   summary.ms = Date.now() - started;
   if (settings.metricsFile) await saveMetrics(settings, settings.metricsFile, next, summary, log);
   log.info('run finished', {
@@ -173,47 +186,54 @@ function summarize(plan: Plan, started: number): RunSummary {
   };
 }
 
-/**
- * The state after a pass: the judge where it stopped, the journal without entries every target is past
- * and whose file is gone, each target where it stands.
- */
-function nextState(state: State, plan: Plan, entries: JournalEntry[], outcomes: TargetOutcome[], names: string[], now: Date): State {
-  const targets: Record<string, TargetState> = { ...state.targets };
-  for (const o of outcomes) {
-    const before = state.targets[o.name];
-    const totals = before?.totals ?? { applied: 0, filtered: 0, failedRuns: 0, skipped: 0 };
-    const common = {
-      next: o.next,
-      lastApplied: o.lastApplied ?? before?.lastApplied,
-      totals: { ...totals, applied: totals.applied + o.applied, filtered: totals.filtered + o.filtered, failedRuns: totals.failedRuns + (o.failure ? 1 : 0) },
-    };
-    if (o.failure) {
-      const same = before?.failure?.seq === o.failure.seq;
-      targets[o.name] = {
-        ...common,
-        lastSuccess: before?.lastSuccess,
-        failure: {
-          seq: o.failure.seq,
-          statement: o.failure.shown,
-          at: o.failure.at,
-          database: o.failure.database,
-          sqlState: o.failure.sqlState,
-          message: o.failure.message,
-          since: same && before?.failure ? before.failure.since : now.toISOString(),
-        },
-      };
-    } else {
-      targets[o.name] = { ...common, lastSuccess: now.toISOString() };
-    }
-  }
-  const present = new Set(plan.files.map((f) => f.fingerprint));
-  const passed = Math.min(...names.map((n) => targets[n].next));
-  const kept = entries.filter((e) => e.seq >= passed || present.has(e.file.key));
-  return {
-    version: state.version,
-    log: plan.files.length > 0 ? { position: toSaved(plan.files, plan.end), judge: plan.judge.snapshot() } : state.log,
-    journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries: kept },
-    targets,
-    lastRun: now.toISOString(),
+/** A target's place after a pass. */
+function withOutcome(state: State, o: TargetOutcome, now: Date): State {
+  const before = state.targets[o.name];
+  const totals = before?.totals ?? { applied: 0, filtered: 0, failedRuns: 0, skipped: 0 };
+  const common = {
+    next: o.next,
+    lastApplied: o.lastApplied ?? before?.lastApplied,
+    totals: { ...totals, applied: totals.applied + o.applied, filtered: totals.filtered + o.filtered, failedRuns: totals.failedRuns + (o.failure ? 1 : 0) },
   };
+  let target: TargetState;
+  if (o.failure) {
+    const same = before?.failure?.seq === o.failure.seq;
+    target = {
+      ...common,
+      lastSuccess: before?.lastSuccess,
+      failure: {
+        seq: o.failure.seq,
+        statement: o.failure.shown,
+        at: o.failure.at,
+        database: o.failure.database,
+        sqlState: o.failure.sqlState,
+        message: o.failure.message,
+        since: same && before?.failure ? before.failure.since : now.toISOString(),
+      },
+    };
+  } else {
+    target = { ...common, lastSuccess: now.toISOString() };
+  }
+  return { ...state, targets: { ...state.targets, [o.name]: target } };
+}
+
+/**
+ * The journal without the entries every configured target is past and whose log file is gone. Only a
+ * run of them from the start goes: a gap would let a target that comes back skip an entry unseen.
+ */
+function pruned(state: State, present: ReadonlySet<string | null>, names: string[]): State {
+  const passed = Math.min(...names.map((n) => state.targets[n]?.next ?? 0));
+  const entries = state.journal.entries;
+  let keepFrom = 0;
+  while (keepFrom < entries.length && entries[keepFrom].seq < passed && !present.has(entries[keepFrom].file.key)) keepFrom++;
+  return keepFrom === 0 ? state : { ...state, journal: { ...state.journal, entries: entries.slice(keepFrom) } };
+}
+
+function save(file: string, state: State): void {
+  try {
+    saveState(file, state);
+  } catch (err) {
+    // What the targets applied is in their ledgers: the next run skips it, whatever this file says.
+    throw new StateError(file, `cannot write it: ${(err as Error).message}; the targets' ledgers hold what this run applied`);
+  }
 }

@@ -8,11 +8,26 @@ import { StateError } from '../errors';
 import { acquireLock } from '../io/lock';
 import { Logger } from '../io/logger';
 
+/** Another live run holds the lock; it took it `heldForMs` ago. */
+export interface Locked {
+  kind: 'locked';
+  lockFile: string;
+  heldForMs: number;
+}
+
+function heldFor(lockFile: string): number {
+  try {
+    return Date.now() - fs.statSync(lockFile).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * Runs fn holding the lock of `stateFile`; `{ kind: 'locked' }` when another live run holds it.
  * @param stateFile the state file whose lock is taken (`STATE_FILE.lock`)
  */
-export async function withRunLock<T>(stateFile: string, log: Logger, fn: () => Promise<T>): Promise<T | { kind: 'locked'; lockFile: string }> {
+export async function withRunLock<T>(stateFile: string, log: Logger, fn: () => Promise<T>): Promise<T | Locked> {
   const lockFile = `${stateFile}.lock`;
   let lock;
   try {
@@ -21,7 +36,7 @@ export async function withRunLock<T>(stateFile: string, log: Logger, fn: () => P
   } catch (err) {
     throw new StateError(stateFile, `cannot take its lock ${lockFile}: ${(err as Error).message}`);
   }
-  if (!lock) return { kind: 'locked', lockFile };
+  if (!lock) return { kind: 'locked', lockFile, heldForMs: heldFor(lockFile) };
   try {
     return await fn();
   } finally {

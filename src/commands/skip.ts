@@ -9,12 +9,12 @@ import { StateError, UsageError } from '../errors';
 import { Logger } from '../io/logger';
 import { TargetFailure, loadState, saveState } from '../io/state';
 import { Settings } from '../settings';
-import { withRunLock } from './runLock';
+import { Locked, withRunLock } from './runLock';
 
 export type SkipResult =
   | { kind: 'skipped'; target: string; failure: TargetFailure; record: string }
   | { kind: 'declined'; target: string; failure: TargetFailure }
-  | { kind: 'locked'; lockFile: string };
+  | Locked;
 
 export interface SkipOptions {
   /** Skips without asking. */

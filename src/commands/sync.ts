@@ -126,7 +126,7 @@ function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection,
     statements: sent.statements,
     runsAlone: entry.runsAlone,
     actsOnDatabase: entry.actsOnDatabase,
-    key: { source: ctx.source, fileKey: entry.file.key, offset: entry.key },
+    key: keyOf(ctx, entry),
     logFile: entry.file.name,
     shown: sent.shown,
   };
@@ -141,6 +141,8 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
   const { log } = ctx;
   const outcome: TargetOutcome = { name: target.name, next, applied: 0, alreadyApplied: 0, filtered: 0 };
   const applier = new TargetApplier(target, ctx.connect, [...new Set(entries.map((e) => e.file.key))]);
+  const removals = laterRemovals(ctx, entries);
+  const removalDone = new Map<number, Promise<boolean>>();
   try {
     for (const [i, entry] of entries.entries()) {
       const fields = { target: target.name, database: entry.database, at: whereIs(entry) };
@@ -149,8 +151,30 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
         outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message };
         return outcome;
       };
+      const done = (how: string): void => {
+        log.info(`already applied (${how})`, fields);
+        outcome.alreadyApplied++;
+        outcome.next = entry.seq + 1;
+      };
+      // A database dropped or renamed later, by a statement this target has done: the entry was done
+      // before it, in that database (a database of the same name now is another one).
+      const removal = removals.get(i);
+      if (removal !== undefined) {
+        if (!removalDone.has(removal)) removalDone.set(removal, isDoneOn(ctx, target, applier, entries[removal]));
+        if (await removalDone.get(removal)) {
+          done('its database was dropped or renamed later by a statement the target applied');
+          continue;
+        }
+      }
       const text = ctx.texts.get(entry);
-      if (text.kind === 'gone') return stop(`its statement cannot be read: ${text.problem}`, '');
+      if (text.kind === 'gone') {
+        const database = target.filters.databaseMap[entry.database] ?? entry.database;
+        if (await applier.isDone({ database, key: keyOf(ctx, entry) })) {
+          done('found in the target ledger; its log file is gone');
+          continue;
+        }
+        return stop(`its statement cannot be read: ${text.problem}`, '');
+      }
       const sent = selectFor(target.filters, entry, text.text);
       if (sent.kind === 'refuse') return stop(`not sent: ${sent.reason}`, text.text.shown);
       if (sent.kind === 'skip') {
@@ -161,19 +185,14 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
       }
       const job = jobFor(ctx, entry, sent);
       const res = await applier.apply(job);
-      if (res.kind === 'failed' && res.sqlState === MISSING_DATABASE && (await removalDone(ctx, target, applier, entries, i))) {
-        log.info('already applied (its database was dropped or renamed later by a statement the target applied)', fields);
-        outcome.alreadyApplied++;
-      } else if (res.kind === 'failed') {
-        return stop(res.message, job.shown, res.sqlState);
-      } else if (res.kind === 'already') {
-        outcome.alreadyApplied++;
-        log.info('already applied (found in the target ledger)', fields);
-      } else {
-        outcome.applied++;
-        outcome.lastApplied = { seq: entry.seq, at: fields.at, logTime: entry.logTime };
-        log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', { ...fields, ms: res.ms, sql: head(job.shown) });
+      if (res.kind === 'failed') return stop(res.message, job.shown, res.sqlState);
+      if (res.kind === 'already') {
+        done('found in the target ledger');
+        continue;
       }
+      outcome.applied++;
+      outcome.lastApplied = { seq: entry.seq, at: fields.at, logTime: entry.logTime };
+      log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', { ...fields, ms: res.ms, sql: head(job.shown) });
       outcome.next = entry.seq + 1;
     }
     return outcome;
@@ -182,23 +201,36 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
   }
 }
 
-/** SQLSTATE invalid_catalog_name: "database … does not exist". */
-const MISSING_DATABASE = '3D000';
+function keyOf(ctx: ApplyContext, entry: JournalEntry): Job['key'] {
+  return { source: ctx.source, fileKey: entry.file.key, offset: entry.key };
+}
 
 /**
- * For an entry whose database is not on the target: true when the statement that dropped or renamed
- * that database on the primary, later in the journal, is done on the target. A target applies in
- * journal order, so the entry was applied before it (the state file lagged behind the target).
+ * For each entry, the first later entry that drops or renames the database it runs in (by index).
  */
-async function removalDone(ctx: ApplyContext, target: TargetSettings, applier: TargetApplier, entries: JournalEntry[], index: number): Promise<boolean> {
-  const database = entries[index].database;
-  for (const later of entries.slice(index + 1)) {
-    const text = ctx.texts.get(later);
-    if (text.kind !== 'ok' || !text.text.statements.some((st) => databaseRemovedBy(st.sql) === database)) continue;
-    const sent = selectFor(target.filters, later, text.text);
-    return sent.kind === 'send' && applier.isDone(jobFor(ctx, later, sent));
+function laterRemovals(ctx: ApplyContext, entries: JournalEntry[]): Map<number, number> {
+  const out = new Map<number, number>();
+  const nearest = new Map<string, number>();
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const later = nearest.get(entries[i].database);
+    if (later !== undefined) out.set(i, later);
+    if (!entries[i].actsOnDatabase) continue;
+    const text = ctx.texts.get(entries[i]);
+    if (text.kind !== 'ok') continue;
+    for (const st of text.text.statements) {
+      const removed = databaseRemovedBy(st.sql);
+      if (removed !== null) nearest.set(removed, i);
+    }
   }
-  return false;
+  return out;
+}
+
+/** Whether the target's ledger shows this entry done, as the target would take it. */
+async function isDoneOn(ctx: ApplyContext, target: TargetSettings, applier: TargetApplier, entry: JournalEntry): Promise<boolean> {
+  const text = ctx.texts.get(entry);
+  if (text.kind !== 'ok') return false;
+  const sent = selectFor(target.filters, entry, text.text);
+  return sent.kind === 'send' && applier.isDone(jobFor(ctx, entry, sent));
 }
 
 /** The first line of a statement, cut to 120 characters, for log lines. */

@@ -136,12 +136,15 @@ export class TargetApplier {
    * The statements and their ledger entry commit together, or not at all. The entry is claimed first:
    * if it is there already, another applier committed the statement and nothing runs.
    */
-  private async applyInTransaction(client: Client, job: Job): Promise<'applied' | 'already'> {
+  private async applyInTransaction(client: Client, job: Job): Promise<'applied' | 'already' | 'in_flight'> {
     await client.query('BEGIN');
     try {
       if (!(await claimEntry(client, job.key, job.logFile, 'done', job.shown))) {
+        // Claimed already: committed by another applier, or left in flight by a crash of a run
+        // that had fallen back to running it alone (see inTransactionOrAlone).
+        const entry = await readEntry(client, job.key);
         await client.query('ROLLBACK');
-        return 'already';
+        return entry === 'in_flight' ? 'in_flight' : 'already';
       }
       for (const sql of [...job.settings, ...job.statements]) await client.query(sql);
       await client.query('COMMIT');
@@ -159,7 +162,7 @@ export class TargetApplier {
    * advisory lock keeps a concurrent applier out meanwhile.
    */
   private applyAlone(client: Client, job: Job): Promise<'applied' | 'already' | 'recovered'> {
-    return withPositionLock(client, job.key, async () => {
+    return withPositionLock(client, job.key, this.opts.lockTimeoutMs, async () => {
       const entry = await readEntry(client, job.key);
       if (entry === 'done') return 'already';
       const wasInFlight = entry === 'in_flight';
@@ -168,14 +171,9 @@ export class TargetApplier {
       try {
         await withSessionSettings(client, job, async () => {
           for (const sql of job.statements) {
-            try {
-              await client.query(sql.replace(/^SET LOCAL /, 'SET '));
-            } catch (err) {
-              const code = (err as { code?: string }).code;
-              const verb = sql.trimStart().split(/\s+/, 1)[0].toLowerCase();
-              if (!wasInFlight || code === undefined || !ALREADY_DONE[verb]?.has(code)) throw err;
-              recovered = true; // it had run before the crash
-            }
+            const ran = await runAlone(client, sql.replace(/^SET LOCAL /, 'SET '));
+            if (ran.kind === 'there' && !wasInFlight) throw ran.error;
+            if (ran.kind === 'there') recovered = true; // it had run before the crash
           }
         });
       } catch (err) {
@@ -193,12 +191,50 @@ export class TargetApplier {
    */
   private async inTransactionOrAlone(client: Client, job: Job): Promise<'applied' | 'already' | 'recovered'> {
     try {
-      return await this.applyInTransaction(client, job);
+      const res = await this.applyInTransaction(client, job);
+      return res === 'in_flight' ? await this.applyAlone(client, job) : res;
     } catch (err) {
       if ((err as { code?: string }).code !== ACTIVE_SQL_TRANSACTION) throw err;
       return this.applyAlone(client, job);
     }
   }
+}
+
+/** A statement run alone: it ran, or it answered that what it makes (or drops) is there (not). */
+type AloneOutcome = { kind: 'ran' } | { kind: 'there'; error: unknown };
+
+/**
+ * Runs one statement outside a transaction block. Its own "already exists" / "does not exist" answer
+ * comes back as `there`: the caller decides whether that is a statement that ran before a crash. An
+ * index that `CREATE INDEX CONCURRENTLY` left INVALID when it was cut off (a crash, a cancel, a
+ * deadlock) is not what the primary has: it is dropped and the statement run again.
+ */
+async function runAlone(client: Client, sql: string): Promise<AloneOutcome> {
+  try {
+    await client.query(sql);
+    return { kind: 'ran' };
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const verb = sql.trimStart().split(/\s+/, 1)[0].toLowerCase();
+    if (code === undefined || !ALREADY_DONE[verb]?.has(code)) throw err;
+    const name = /"([^"]+)" already exists/.exec((err as Error).message)?.[1];
+    if (verb === 'create' && /\bconcurrently\b/i.test(sql) && name && (await dropIfInvalid(client, name))) {
+      await client.query(sql);
+      return { kind: 'ran' };
+    }
+    return { kind: 'there', error: err };
+  }
+}
+
+/** Drops the index of this name if it is INVALID; true when it did. */
+async function dropIfInvalid(client: Client, name: string): Promise<boolean> {
+  const res = await client.query<{ idx: string }>(
+    'SELECT i.indexrelid::regclass::text AS idx FROM pg_catalog.pg_index i WHERE i.indexrelid = to_regclass(quote_ident($1)) AND NOT i.indisvalid',
+    [name],
+  );
+  if (res.rows.length === 0) return false;
+  await client.query(`DROP INDEX CONCURRENTLY ${res.rows[0].idx}`);
+  return true;
 }
 
 /** SQLSTATE 25001: "… cannot run inside a transaction block". */
@@ -227,7 +263,8 @@ function failure(err: unknown, connection: boolean): ApplyResult {
 
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  if (e.code && /^08/.test(e.code)) return true;
+  // Class 08 (connection exception) and 57P01-57P03 (the server shut down or crashed under it).
+  if (e.code && /^(08|57P0[123])/.test(e.code)) return true;
   if (e.code && /^(ECONN|EPIPE|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)/.test(e.code)) return true;
   return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message ?? '');
 }

@@ -113,11 +113,18 @@ export async function removeEntry(client: Client, key: LedgerKey): Promise<void>
  * holds a snapshot, and `CREATE INDEX CONCURRENTLY`, which the holder may be running, waits for every
  * older snapshot to go. Blocking would be a deadlock.
  */
-export async function withPositionLock<T>(client: Client, key: LedgerKey, fn: () => Promise<T>): Promise<T> {
+export async function withPositionLock<T>(client: Client, key: LedgerKey, timeoutMs: number | undefined, fn: () => Promise<T>): Promise<T> {
   const args = [ADVISORY_CLASS, `${key.fileKey}@${key.offset}`];
+  // Waited for as long as a lock is (the lock timeout); 0 or none: as long as it takes.
+  const deadline = timeoutMs ? Date.now() + timeoutMs : Infinity;
   for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
     const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', args);
     if (res.rows[0].ok) break;
+    if (Date.now() > deadline) {
+      throw Object.assign(new Error('another applier of this statement (a replay, or a run with another state file) holds it; retried next run'), {
+        code: LOCK_NOT_AVAILABLE,
+      });
+    }
     await new Promise((resolve) => setTimeout(resolve, pause));
   }
   try {
@@ -126,6 +133,9 @@ export async function withPositionLock<T>(client: Client, key: LedgerKey, fn: ()
     await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', args).catch(() => undefined);
   }
 }
+
+/** SQLSTATE 55P03, as a lock timeout reports it. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** The advisory lock class of the tool's positions: "pgds" in ASCII. */
 const ADVISORY_CLASS = 0x70676473;

@@ -83,14 +83,26 @@ function takeOver(file: string, dead: Owner | 'unreadable'): boolean {
   }
   fs.closeSync(fd);
   try {
+    const ino = inodeOf(file);
     const now = readOwner(file);
     const same =
       now === dead ||
       (now !== 'missing' && now !== 'unreadable' && dead !== 'unreadable' && now.pid === dead.pid && now.start === dead.start);
-    if (same) fs.rmSync(file, { force: true });
-    return same;
+    // Still the same file as read: a run stalled here past the guard's second must not remove the
+    // fresh lock of a run that took over meanwhile.
+    if (!same || inodeOf(file) !== ino) return false;
+    fs.rmSync(file, { force: true });
+    return true;
   } finally {
     fs.rmSync(guard, { force: true });
+  }
+}
+
+function inodeOf(file: string): number | null {
+  try {
+    return fs.statSync(file).ino;
+  } catch {
+    return null;
   }
 }
 

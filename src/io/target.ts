@@ -41,6 +41,13 @@ export function parseTarget(arg: string): TargetSpec {
 
 export interface ConnectOptions {
   connectTimeoutMs: number;
+  /**
+   * Session limits for what the tool runs on a target: how long a statement may wait for a lock, and
+   * run (0: no limit). A replayed ALTER TABLE then never stalls a busy target's other sessions for
+   * longer than the lock timeout; it fails and is retried next run.
+   */
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
 }
 
 /** The client settings to reach `database` on a target (the URI's own database is only a default). */
@@ -61,6 +68,11 @@ export function clientConfig(spec: TargetSpec, database: string | undefined, opt
     options: nonEmpty(parts.options),
     application_name: APPLICATION_NAME,
     connectionTimeoutMillis: opts.connectTimeoutMs,
+    lock_timeout: opts.lockTimeoutMs,
+    statement_timeout: opts.statementTimeoutMs,
+    // A host that vanishes mid-statement is noticed instead of hanging a cron run.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     // pg treats undefined as "no password"; the types say string, so the cast is the honest one.
     password: (async () => uriPassword ?? process.env.PGPASSWORD ?? (await pgpassPassword(host, port, db, user))) as () => Promise<string>,
   };

@@ -85,6 +85,21 @@ describe('crash: runs killed at random moments', () => {
     await assertInStep(primary, a, b);
   });
 
+  test('an index a cut-off CREATE INDEX CONCURRENTLY left INVALID on a target is made again', async () => {
+    primary.psql('crash', 'CREATE TABLE dup (a int);\n');
+    await primary.waitForLog('CREATE TABLE dup');
+    assert.equal((await cli(args())).code, 0);
+    // On a, a build that failed (a crash, a cancel, a deadlock) left an INVALID index of the name to come.
+    a.psql('crash', 'INSERT INTO dup VALUES (1), (1);\nCREATE UNIQUE INDEX CONCURRENTLY dup_i ON dup (a);\nDELETE FROM dup;\n');
+    assert.deepEqual(await a.query('crash', "SELECT indisvalid FROM pg_index WHERE indexrelid = 'dup_i'::regclass"), [{ indisvalid: false }]);
+    primary.psql('crash', 'CREATE INDEX CONCURRENTLY dup_i ON dup (a);\n');
+    await primary.waitForLog('CONCURRENTLY dup_i');
+    const res = await cli(args());
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(await a.query('crash', "SELECT indisvalid FROM pg_index WHERE indexrelid = 'dup_i'::regclass"), [{ indisvalid: true }]);
+    await assertInStep(primary, a, b);
+  });
+
   test('appliers that do not share a lock (a replay beside a run, two state files) apply each statement once', async () => {
     const sql: string[] = [];
     for (let i = 0; i < 40; i++) sql.push(`CREATE TABLE race_${i} (a int);`, `ALTER TABLE race_${i} ADD COLUMN b int;`);

@@ -69,6 +69,22 @@ describe('whole databases, and a state file that lags behind the targets', () =>
     assert.match(readDir(toolLog), /run finished .*applied\[a\]=0 applied\[b\]=0/);
   });
 
+  test('a database dropped and made again: what ran in the old one never lands in the new one', async () => {
+    primary.psql('postgres', 'CREATE DATABASE db_again;\n');
+    primary.psql('db_again', 'CREATE TABLE t_old (a int);\n');
+    primary.psql('postgres', 'DROP DATABASE db_again;\nCREATE DATABASE db_again;\n');
+    primary.psql('db_again', 'CREATE TABLE t_new (a int);\n');
+    await primary.waitForLog('t_new');
+    const saved = fs.readFileSync(stateFile);
+    assert.equal((await cli(args())).code, 0);
+    // The state lags behind the targets: the old database's statement must not go to the new one.
+    fs.writeFileSync(stateFile, saved);
+    const res = await cli(args());
+    assert.equal(res.code, 0, res.stderr);
+    await assertInStep(primary, a, b);
+    assert.deepEqual(await a.query('db_again', "SELECT relname FROM pg_class WHERE relname LIKE 't\\_%' ORDER BY 1"), [{ relname: 't_new' }]);
+  });
+
   test('a database that is missing on a target for no reason the log shows stops that target', async () => {
     primary.psql('postgres', 'CREATE DATABASE db_lost;\n');
     primary.psql('db_lost', 'CREATE TABLE t (a int);\n');
