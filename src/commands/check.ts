@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { isOn } from '../core/pgConf';
 import { listLogFiles } from '../io/logFiles';
 import { loadState } from '../io/state';
-import { connect } from '../io/target';
+import { clientConfig, connect } from '../io/target';
 import { Settings } from '../settings';
 
 export interface Finding {
@@ -184,7 +184,8 @@ async function targets(settings: Settings, findings: Finding[]): Promise<void> {
       // The databases it will be sent DDL for: those of the entries it has yet to apply, and its own.
       const next = state?.targets[t.name]?.next ?? 0;
       const pending = (state?.journal.entries ?? []).filter((e) => e.seq >= next).map((e) => t.filters.databaseMap[e.database] ?? e.database);
-      const databases: (string | undefined)[] = [undefined, ...new Set(pending)];
+      const own = clientConfig(t, undefined, { connectTimeoutMs: settings.connectTimeoutMs }).database;
+      const databases: (string | undefined)[] = [undefined, ...new Set(pending.filter((db) => db !== own))];
       for (const db of databases) {
         const subject = `target ${t.name}${db ? ` database ${db}` : ''}`;
         try {

@@ -107,11 +107,11 @@ export function selectFor(filters: Filters, entry: JournalEntry, text: UnitText)
     }
     const named = entry.actsOnDatabase ? databaseActedOn(st.sql) : null;
     if (named !== null && !included(named)) continue;
+    if (filters.includeCommands.length > 0 && !filters.includeCommands.includes(st.tag)) continue;
+    if (filters.excludeCommands.includes(st.tag) || filters.excludeMatching.some((re) => re.test(st.sql))) continue;
     if (named !== null && filters.databaseMap[named] !== undefined) {
       return { kind: 'refuse', reason: `it acts on database ${named}, which this target maps to ${filters.databaseMap[named]}; run it there by hand, then skip it` };
     }
-    if (filters.includeCommands.length > 0 && !filters.includeCommands.includes(st.tag)) continue;
-    if (filters.excludeCommands.includes(st.tag) || filters.excludeMatching.some((re) => re.test(st.sql))) continue;
     kept.push(st);
   }
   if (!kept.some((st) => st.tag !== undefined)) return { kind: 'skip', reason: 'its statements are filtered out' };
