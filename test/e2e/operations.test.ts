@@ -130,6 +130,30 @@ describe('operations: status, skip, check, filters', () => {
     assert.ok(after.status.targets.every((t) => t.state === 'caught-up'), JSON.stringify(after.status.targets));
   });
 
+  test('a target busy with a lock: the run does not wait past the lock timeout, the others go on', async () => {
+    const holder = await b.connect('company');
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE emp IN ACCESS SHARE MODE');
+    try {
+      primary.psql('company', 'ALTER TABLE emp ADD COLUMN busy int;\n');
+      await primary.waitForLog('ADD COLUMN busy');
+      const started = Date.now();
+      const res = await run('--lock-timeout', '1');
+      const ms = Date.now() - started;
+      assert.equal(res.code, 1, res.stderr);
+      assert.match(res.stderr, /b stopped at .* \(55P03 canceling statement due to lock timeout\)/);
+      assert.ok(ms < 8000, `the run took ${ms} ms`);
+      assert.deepEqual(await a.query('company', "SELECT 1 AS x FROM pg_attribute WHERE attrelid = 'emp'::regclass AND attname = 'busy'"), [{ x: 1 }]);
+      const { status } = await statusJson();
+      assert.equal(status.targets.find((t) => t.name === 'a')?.state, 'caught-up');
+    } finally {
+      await holder.query('COMMIT');
+      await holder.end();
+    }
+    const again = await run();
+    assert.equal(again.code, 0, again.stderr);
+  });
+
   test('skipping nothing is an error', async () => {
     const res = await cli(['skip', '-c', config, '--target', 'a', '--yes']);
     assert.equal(res.code, 2);
