@@ -80,6 +80,16 @@ export interface RawSettings extends Partial<Record<FilterKeys, string[]>> {
 
 type KeyType = 'string' | 'string[]' | 'number' | 'map' | 'targets';
 
+/** The filters, which a target may have of its own too. */
+const FILTER_KEYS: Record<FilterKeys | 'databaseMap', KeyType> = {
+  includeDatabases: 'string[]',
+  excludeDatabases: 'string[]',
+  includeCommands: 'string[]',
+  excludeCommands: 'string[]',
+  excludeMatching: 'string[]',
+  databaseMap: 'map',
+};
+
 const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   csvlogDir: 'string',
   dataDir: 'string',
@@ -95,24 +105,10 @@ const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   connectTimeout: 'number',
   lockTimeout: 'number',
   statementTimeout: 'number',
-  includeDatabases: 'string[]',
-  excludeDatabases: 'string[]',
-  includeCommands: 'string[]',
-  excludeCommands: 'string[]',
-  excludeMatching: 'string[]',
-  databaseMap: 'map',
+  ...FILTER_KEYS,
 };
 
-const TARGET_KEYS: Record<string, KeyType> = {
-  name: 'string',
-  url: 'string',
-  includeDatabases: 'string[]',
-  excludeDatabases: 'string[]',
-  includeCommands: 'string[]',
-  excludeCommands: 'string[]',
-  excludeMatching: 'string[]',
-  databaseMap: 'map',
-};
+const TARGET_KEYS: Record<string, KeyType> = { name: 'string', url: 'string', ...FILTER_KEYS };
 
 const TYPE_NAMES: Record<KeyType, string> = {
   string: 'a string',
