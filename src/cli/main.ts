@@ -6,13 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { check, checkExitCode } from '../commands/check';
 import { replay } from '../commands/replay';
 import { run } from '../commands/run';
-import { skip } from '../commands/skip';
+import { acknowledgeGaps, skip } from '../commands/skip';
 import { status, statusExitCode } from '../commands/status';
-import { SyncError } from '../errors';
+import { SyncError, UsageError } from '../errors';
 import { Logger, createLogger } from '../io/logger';
 import { RawSettings, Settings, parseDatabaseMap, readConfigFile, resolveSettings } from '../settings';
 import { askYesNo } from './ask';
-import { failureLine, formatFindings, formatListings, formatSkip, formatStatus } from './print';
+import { failureLine, formatFindings, formatListings, formatSkip, formatStatus, gapLine } from './print';
 
 interface CommonFlags {
   config?: string;
@@ -142,9 +142,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 
   addCommon(program.command('run').description('one pass: new csvlog records -> every target, then exit'))
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
-    .action(async (flags: CommonFlags & { dryRun?: boolean }) => {
+    .option('--skip-malformed', 'go on past a malformed csvlog record, at the next record start (logs what it skips)')
+    .action(async (flags: CommonFlags & { dryRun?: boolean; skipMalformed?: boolean }) => {
       const settings = setUp(flags);
-      const res = await run(settings, flags.dryRun === true, { log: log! });
+      const res = await run(settings, flags.dryRun === true, { log: log! }, flags.skipMalformed === true);
       if (res.kind === 'locked') {
         // A run that holds the lock this long is stuck somewhere: say so instead of exiting 0 forever.
         const minutes = Math.floor(res.heldForMs / 60_000);
@@ -158,13 +159,15 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
       if (res.kind === 'dry-run') {
         io.stdout(formatListings(res.listings));
+        code = damaged(res.damage) ?? 0;
         return;
       }
-      const line = failureLine(res.targets);
+      const line = failureLine(res.targets) ?? gapLine(res.gaps);
       if (line) {
         io.stderr(`pg-ddl-sync: ${line}\n`);
         code = 1;
       }
+      code = damaged(res.damage) ?? code;
     });
 
   addCommon(
@@ -175,12 +178,15 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   )
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
     .option('--force', 'replay onto a target that run keeps in step (its state file names it)')
-    .action(async (files: string[], flags: CommonFlags & { dryRun?: boolean; force?: boolean }) => {
+    .option('--skip-malformed', 'go on past a malformed csvlog record, at the next record start (logs what it skips)')
+    .action(async (files: string[], flags: CommonFlags & { dryRun?: boolean; force?: boolean; skipMalformed?: boolean }) => {
       const settings = setUp(flags);
-      const res = await replay(settings, files, flags.dryRun === true, log!, flags.force === true);
+      const opts = { dryRun: flags.dryRun === true, force: flags.force === true, skipMalformed: flags.skipMalformed === true };
+      const res = await replay(settings, files, opts, log!);
       if (res.kind === 'dry-run') {
         io.stdout(formatListings(res.listings));
         if (res.waiting > 0) io.stdout(`-- ${res.waiting} statement(s) left out: their transaction's end is not in these files\n`);
+        code = damaged(res.damage) ?? 0;
         return;
       }
       const line = failureLine(res.targets);
@@ -188,6 +194,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         io.stderr(`pg-ddl-sync: ${line}\n`);
         code = 1;
       }
+      code = damaged(res.damage) ?? code;
     });
 
   addCommon(program.command('status').description('where each target stands; exit 0 when all are caught up, 1 when any is behind or stuck'))
@@ -199,12 +206,24 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       code = statusExitCode(res);
     });
 
-  addCommon(program.command('skip').description('move a stopped target past the one statement it fails on, after showing it'), false)
-    .requiredOption('--target <name>', 'the stopped target')
+  addCommon(program.command('skip').description('move a stopped target past the one statement it fails on, after showing it; or acknowledge lost log records'), false)
+    .option('--target <name>', 'the stopped target')
+    .option('--gaps', 'acknowledge the log records lost before they were read (status lists them), once the targets were checked')
     .option('-y, --yes', 'skip without asking')
     .option('--reason <text>', 'why, kept with the skipped statement')
-    .action(async (flags: Omit<CommonFlags, 'target'> & { target: string; yes?: boolean; reason?: string }) => {
+    .action(async (flags: Omit<CommonFlags, 'target'> & { target?: string; gaps?: boolean; yes?: boolean; reason?: string }) => {
       const settings = setUp({ ...flags, target: undefined });
+      if (flags.gaps) {
+        const res = await acknowledgeGaps(settings, { yes: flags.yes === true, reason: flags.reason, log: log! });
+        if (res.kind === 'locked') {
+          io.stderr(`pg-ddl-sync: a run holds the lock ${res.lockFile}; try again when it is done\n`);
+          code = 1;
+        } else {
+          io.stdout(`Acknowledged ${res.count} gap(s); recorded in ${res.record}.\n`);
+        }
+        return;
+      }
+      if (!flags.target) throw new UsageError('skip needs --target NAME (or --gaps)');
       const name = flags.target;
       const ask = io.ask;
       const res = await skip(settings, name, {
@@ -237,6 +256,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.stdout(formatFindings(findings));
       code = checkExitCode(findings);
     });
+
+  /** Damage the read stopped at: said last, after what was done before it; the run needs a person. */
+  function damaged(err: SyncError | undefined): number | undefined {
+    if (!err) return undefined;
+    io.stderr(`pg-ddl-sync: ${err.message}\n`);
+    return err.exitCode;
+  }
 
   try {
     await program.parseAsync(argv);

@@ -2,6 +2,7 @@
 import { Finding } from '../commands/check';
 import { Status } from '../commands/status';
 import { Listing, TargetOutcome } from '../commands/sync';
+import { Gap } from '../io/fileMarks';
 import { TargetFailure } from '../io/state';
 
 /** A dry-run listing, as SQL a person can read (and psql could run). */
@@ -66,6 +67,11 @@ export function formatStatus(s: Status): string {
     out.push('', `${t.name} is stuck since ${f.since} at ${f.at} in database ${f.database}:`, indent(f.statement), `    ${f.sqlState ? `${f.sqlState} ` : ''}${f.error}`);
     out.push(`    fix the cause on ${t.name} and the next run applies it, or: pg-ddl-sync skip --target ${t.name}`);
   }
+  if (s.gaps.length > 0) {
+    out.push('', `${s.gaps.length} gap(s) in the log, records that went before they were read:`);
+    for (const g of s.gaps) out.push(`    ${g.file} ${g.problem} (read up to byte ${g.offset} of ${g.size}; found ${g.foundAt})`);
+    out.push('    check the targets against the primary, then: pg-ddl-sync skip --gaps');
+  }
   if (s.waiting.length > 0) {
     out.push('', `${s.waiting.length} statement(s) wait for their transaction to end on the primary:`);
     for (const w of s.waiting) {
@@ -91,4 +97,11 @@ export function formatFindings(findings: Finding[]): string {
   const bad = findings.filter((f) => f.level !== 'ok').length;
   lines.push(bad === 0 ? 'all is well' : `${bad} finding(s) to look at`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The one line that says why a run exits 1 for records lost from the log, or null. */
+export function gapLine(gaps: Gap[]): string | null {
+  if (gaps.length === 0) return null;
+  const parts = gaps.map((g) => `${g.file} ${g.problem}${g.size > g.offset ? ` (bytes ${g.offset} to ${g.size} never read)` : ''}`);
+  return `records may be lost from the log: ${parts.join('; ')}; check the targets against the primary, then: pg-ddl-sync skip --gaps`;
 }

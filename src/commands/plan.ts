@@ -8,9 +8,9 @@ import { analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
 import { LogDataError } from '../errors';
 import { LogFile, fingerprint } from '../io/logFiles';
-import { Damage, readRecords } from '../io/logReader';
+import { Damage, Skipped, readRecords } from '../io/logReader';
 import { Logger } from '../io/logger';
-import { RunPosition } from '../io/position';
+import { unreadBytes } from '../io/fileMarks';
 import { SourceAnswer } from '../io/source';
 
 export interface Plan {
@@ -18,11 +18,14 @@ export interface Plan {
   judge: Judge;
   /** Units found committed by this read, in the order targets apply them. */
   units: UnitSpec[];
-  /** Just past the last record judged: where the next read starts. */
-  end: RunPosition;
+  /** Just past the last record judged in each file: where the next read starts. */
+  ends: number[];
   recordsRead: number;
   bytesRead: number;
+  /** Where reading stopped at a record that is not csvlog: what came before it is in the plan. */
   damage?: Damage;
+  /** Damage passed over (--skip-malformed). */
+  skipped: Skipped[];
 }
 
 export interface PlanOptions {
@@ -31,35 +34,59 @@ export interface PlanOptions {
   log: Logger;
   /** How long to wait for a marker to reach the log. */
   markerTimeoutMs?: number;
+  /** Pass over damage to the next record instead of stopping there. */
+  skipMalformed?: boolean;
 }
 
 /**
- * Reads the log from `from` with the judge's knowledge of what came before, and takes out the units
- * that committed.
- * @param files the log files, oldest first
- * @param from where reading starts
- * @param snapshot what the judge knew at `from`
+ * Reads the log from where each file was read to, with the judge's knowledge of what came before,
+ * and takes out the units that committed.
+ * @param files the log files, oldest write first
+ * @param starts where reading starts in each file
+ * @param snapshot what the judge knew there
  */
-export async function makePlan(files: LogFile[], from: RunPosition, snapshot: JudgeSnapshot | undefined, opts: PlanOptions): Promise<Plan> {
+export async function makePlan(files: LogFile[], starts: readonly number[], snapshot: JudgeSnapshot | undefined, opts: PlanOptions): Promise<Plan> {
   const judge = new Judge(snapshot);
   const refs = new FileRefs(files);
   // The parser is loaded only when there are records to judge: an idle run never pays for it.
-  if (hasBytesAfter(files, from) || (opts.askSource && judge.hasBlocked())) await loadParser();
+  if (unreadBytes(files, starts) > 0 || (opts.askSource && judge.hasBlocked())) await loadParser();
   let recordsRead = 0;
-  const read = readRecords(files, from, (record, file) => {
-    recordsRead++;
-    judge.add(record, refs.get(file));
-  });
-  const plan: Plan = { files, judge, units: [], end: read.end, recordsRead, bytesRead: read.bytesRead, damage: read.damage };
+  const skipped: Skipped[] = [];
+  const onSkip = opts.skipMalformed
+    ? (s: Skipped): void => {
+        skipped.push(s);
+        // Only where: the bytes may hold a password.
+        opts.log.warn('skipped a malformed stretch of the csvlog (--skip-malformed); a statement or an error there is lost', {
+          file: files[s.file].path,
+          offset: s.offset,
+          bytes: s.end - s.offset,
+          problem: s.problem,
+        });
+      }
+    : undefined;
+  const read = readRecords(
+    files,
+    starts,
+    (record, file) => {
+      recordsRead++;
+      judge.add(record, refs.get(file));
+    },
+    { onSkip },
+  );
+  const plan: Plan = { files, judge, units: [], ends: read.ends, recordsRead, bytesRead: read.bytesRead, damage: read.damage, skipped };
   if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, refs, opts);
   plan.units = judge.emit();
   return plan;
 }
 
-/** Called once the records before a damaged one were dealt with: the run stops for a person. */
-export function throwIfDamaged(plan: Plan): void {
-  if (!plan.damage) return;
-  throw new LogDataError(plan.files[plan.damage.file].path, plan.damage.offset, plan.damage.problem);
+/**
+ * The damage the read stopped at, as the error the run ends with once the records before it were
+ * dealt with: a person looks, then resumes past it with --skip-malformed.
+ */
+export function damageError(plan: Plan): LogDataError | undefined {
+  if (!plan.damage) return undefined;
+  const { file, offset, problem } = plan.damage;
+  return new LogDataError(plan.files[file].path, offset, `${problem}; what came before it was read, nothing after it; once it is looked at, --skip-malformed goes on at the next record`);
 }
 
 /**
@@ -87,7 +114,7 @@ async function settleFromSource(plan: Plan, refs: FileRefs, opts: PlanOptions): 
   }
   // Up to the second marker, only the failures: the judge goes on from the first next run.
   const later: LaterFailure[] = [];
-  const scan = { ...plan, end: plan.end };
+  const scan = { ...plan, ends: [...plan.ends] };
   const after = Buffer.from(answer.after);
   const complete = await readUntil(scan, after, opts.markerTimeoutMs ?? 10_000, (record) => {
     if (record.kind === 'failure') later.push({ sessionId: record.sessionId, vxid: record.vxid, queryHash: hashText(record.query) });
@@ -106,32 +133,28 @@ function isRollback(text: string): boolean {
 }
 
 /**
- * Reads from `plan.end` until a record holding `marker`, waiting for the log to grow; moves
- * `plan.end` past it. False when it did not come in time.
+ * Reads from `plan.ends` until a record holding `marker`, waiting for the log to grow; moves
+ * `plan.ends` past it. False when it did not come in time.
  */
 async function readUntil(
-  plan: Pick<Plan, 'files' | 'end' | 'recordsRead' | 'bytesRead'>,
+  plan: Pick<Plan, 'files' | 'ends' | 'recordsRead' | 'bytesRead'>,
   marker: Buffer,
   timeoutMs: number,
   onRecord: (record: Parameters<Parameters<typeof readRecords>[2]>[0], file: number) => void,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const read = readRecords(plan.files, plan.end, (record, file, raw) => {
+    const read = readRecords(plan.files, plan.ends, (record, file, raw) => {
       plan.recordsRead++;
       onRecord(record, file);
       return raw.includes(marker) ? 'stop' : undefined;
     });
-    plan.end = read.end;
+    plan.ends = read.ends;
     plan.bytesRead += read.bytesRead;
     if (read.stopped) return true;
     if (read.damage || Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-function hasBytesAfter(files: LogFile[], from: RunPosition): boolean {
-  return files.slice(from.file).some((f, i) => f.size > (i === 0 ? from.offset : 0));
 }
 
 /** Each file's identity for the judge; a file's fingerprint is taken once it has a first line. */

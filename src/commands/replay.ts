@@ -3,28 +3,36 @@
  * keep their ledgers, so a statement a run already applied from the same file is not applied again.
  */
 import { loadParser } from '../core/parser';
-import { UsageError } from '../errors';
+import { LogDataError, UsageError } from '../errors';
 import { describeFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings, connectOptions } from '../settings';
-import { makePlan, throwIfDamaged } from './plan';
+import { damageError, makePlan } from './plan';
 import { reportPlan } from './report';
-import { numbered } from './run';
+import { numbered, sourceEncodings } from './run';
 import { Listing, TargetOutcome, applyToTarget, listEntries } from './sync';
 
 export type ReplayResult =
-  | { kind: 'dry-run'; listings: Listing[]; waiting: number }
-  | { kind: 'applied'; targets: TargetOutcome[]; waiting: number };
+  | { kind: 'dry-run'; listings: Listing[]; waiting: number; damage?: LogDataError }
+  | { kind: 'applied'; targets: TargetOutcome[]; waiting: number; damage?: LogDataError };
 
-export async function replay(settings: Settings, paths: string[], dryRun: boolean, log: Logger, force = false): Promise<ReplayResult> {
+export interface ReplayOptions {
+  dryRun: boolean;
+  /** Onto targets that run keeps in step. */
+  force: boolean;
+  skipMalformed: boolean;
+}
+
+export async function replay(settings: Settings, paths: string[], opts: ReplayOptions, log: Logger): Promise<ReplayResult> {
+  const { dryRun, force } = opts;
   if (paths.length === 0) throw new UsageError('replay needs at least one csvlog file');
   if (!dryRun && settings.targets.length === 0) throw new UsageError('no target: give --target [NAME=]URL, or use --dry-run');
   if (!dryRun && !force) refuseSyncedTargets(settings);
   const files = describeFiles(paths);
-  const plan = await makePlan(files, { file: 0, offset: 0 }, undefined, { log });
-  throwIfDamaged(plan);
+  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed });
+  const damage = damageError(plan);
   await loadParser();
   const texts = new UnitTexts(files);
   reportPlan(plan, texts, log);
@@ -38,11 +46,12 @@ export async function replay(settings: Settings, paths: string[], dryRun: boolea
       settings.targets.length === 0
         ? [listEntries(entries, texts)]
         : settings.targets.map((t) => listEntries(entries, texts, t));
-    return { kind: 'dry-run', listings, waiting };
+    return { kind: 'dry-run', listings, waiting, damage };
   }
-  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log };
+  const primaryEncodings = settings.source ? await sourceEncodings(settings.source, settings, log) : undefined;
+  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings };
   const targets = await Promise.all(settings.targets.map((t) => applyToTarget(ctx, t, entries, 0)));
-  return { kind: 'applied', targets, waiting };
+  return { kind: 'applied', targets, waiting, damage };
 }
 
 /**

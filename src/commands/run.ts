@@ -3,15 +3,16 @@
  * applies the journal from where it stands → state saved.
  */
 import { loadParser } from '../core/parser';
-import { StateError, UsageError } from '../errors';
+import { LogDataError, StateError, UsageError } from '../errors';
 import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
-import { RunPosition, locate, toSaved } from '../io/position';
-import { askSource } from '../io/source';
+import { Gap, marksAfter, readStarts } from '../io/fileMarks';
+import { askSource, databaseEncodings } from '../io/source';
 import { JournalEntry, State, TargetState, loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
+import { TargetSpec } from '../io/target';
 import { Settings, connectOptions } from '../settings';
-import { Plan, makePlan, throwIfDamaged } from './plan';
+import { Plan, damageError, makePlan } from './plan';
 import { writeMetrics } from '../io/metrics';
 import { reportPlan } from './report';
 import { Locked, withRunLock } from './runLock';
@@ -30,8 +31,8 @@ export interface RunSummary {
 
 export type RunResult =
   | Locked
-  | { kind: 'dry-run'; listings: Listing[]; summary: RunSummary }
-  | { kind: 'applied'; targets: TargetOutcome[]; summary: RunSummary };
+  | { kind: 'dry-run'; listings: Listing[]; summary: RunSummary; damage?: LogDataError }
+  | { kind: 'applied'; targets: TargetOutcome[]; summary: RunSummary; gaps: Gap[]; damage?: LogDataError };
 
 export interface RunDeps {
   log: Logger;
@@ -39,7 +40,7 @@ export interface RunDeps {
 }
 
 /** Runs one pass (or, with dryRun, lists what it would send). */
-export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): Promise<RunResult> {
+export async function run(settings: Settings, dryRun: boolean, deps: RunDeps, skipMalformed = false): Promise<RunResult> {
   const started = Date.now();
   const now = deps.now ?? (() => new Date());
   const { log } = deps;
@@ -48,21 +49,31 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps): P
     throw new UsageError('no target: give --target [NAME=]URL (or "targets" in the config file), or use --dry-run');
   }
   const csvlogDir = settings.csvlogDir;
-  const pass = () => runPass(settings, csvlogDir, dryRun, log, started, now);
+  const pass = () => runPass(settings, csvlogDir, dryRun, skipMalformed, log, started, now);
   return dryRun ? pass() : withRunLock(settings.stateFile, log, pass);
 }
 
-async function runPass(settings: Settings, csvlogDir: string, dryRun: boolean, log: Logger, started: number, now: () => Date): Promise<RunResult> {
+async function runPass(
+  settings: Settings,
+  csvlogDir: string,
+  dryRun: boolean,
+  skipMalformed: boolean,
+  log: Logger,
+  started: number,
+  now: () => Date,
+): Promise<RunResult> {
   const state = loadState(settings.stateFile);
   const files = listLogFiles(csvlogDir);
-  const from: RunPosition = state.log ? locate(files, state.log.position) : { file: 0, offset: 0 };
+  const { starts, gaps } = readStarts(files, state.log?.files, { markedAt: state.lastRun ? new Date(state.lastRun) : undefined, now: now() });
   const source = settings.source;
-  const plan = await makePlan(files, from, state.log?.judge, {
+  const plan = await makePlan(files, starts, state.log?.judge, {
     log,
     askSource: source ? () => askSource(source, { connectTimeoutMs: settings.connectTimeoutMs }) : undefined,
+    skipMalformed,
   });
-  // Damaged input stops the run before anything is sent: a person looks first.
-  throwIfDamaged(plan);
+  // Damage ends the read there: what came before it is sent, then the run exits for a person.
+  const damage = damageError(plan);
+  if (damage) log.error('the csvlog holds a malformed record; reading stops there until it is looked at', { file: damage.file, offset: damage.offset });
   const entries = [...state.journal.entries, ...numbered(plan, state.journal.nextSeq)];
   const firstSeq = entries[0]?.seq ?? state.journal.nextSeq + plan.units.length;
   // A new target starts at the first entry whose log file is still here: what came before is gone.
@@ -81,7 +92,7 @@ async function runPass(settings: Settings, csvlogDir: string, dryRun: boolean, l
       settings.targets.length === 0
         ? [listEntries(entriesFrom(entries, lowestNext(state, startSeq)), texts)]
         : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t));
-    return { kind: 'dry-run', listings, summary };
+    return { kind: 'dry-run', listings, summary, damage };
   }
   for (const t of settings.targets) {
     if (!state.targets[t.name] && startSeq > firstSeq) {
@@ -91,10 +102,16 @@ async function runPass(settings: Settings, csvlogDir: string, dryRun: boolean, l
   // What was read is saved first, then each target's place as soon as it is done: a target that
   // hangs holds back no other's progress, and a run killed meanwhile loses nothing the next run
   // cannot find again (the ledgers keep what was applied).
-  let current: State = { ...state, log: files.length > 0 ? { position: toSaved(files, plan.end), judge: plan.judge.snapshot() } : state.log };
+  let current: State = { ...state, log: { files: marksAfter(files, plan.ends), judge: plan.judge.snapshot() } };
   current = { ...current, journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries }, lastRun: now().toISOString() };
+  if (gaps.length > 0) {
+    for (const g of gaps) log.error('a csvlog file went before it was read to its end: records there may never reach the targets', { ...g });
+    const foundAt = now().toISOString();
+    current = { ...current, gaps: [...(state.gaps ?? []), ...gaps.map((g) => ({ ...g, foundAt }))] };
+  }
   save(settings.stateFile, current);
-  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log };
+  const primaryEncodings = work && source ? await sourceEncodings(source, settings, log) : undefined;
+  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings };
   const outcomes = await Promise.all(
     settings.targets.map(async (t) => {
       const outcome =
@@ -119,7 +136,7 @@ async function runPass(settings: Settings, csvlogDir: string, dryRun: boolean, l
     ...Object.fromEntries(outcomes.filter((o) => o.filtered > 0).map((o) => [`filtered[${o.name}]`, o.filtered])),
     ms: summary.ms,
   });
-  return { kind: 'applied', targets: outcomes, summary };
+  return { kind: 'applied', targets: outcomes, summary, gaps, damage };
 }
 
 /** Writes the metrics file from the state just saved; a failure to write it is only logged. */
@@ -235,5 +252,15 @@ function save(file: string, state: State): void {
   } catch (err) {
     // What the targets applied is in their ledgers: the next run skips it, whatever this file says.
     throw new StateError(file, `cannot write it: ${(err as Error).message}; the targets' ledgers hold what this run applied`);
+  }
+}
+
+/** The encodings of the primary's databases, or none (with a warning) when it cannot be asked. */
+export async function sourceEncodings(source: TargetSpec, settings: Settings, log: Logger): Promise<Map<string, string> | undefined> {
+  try {
+    return await databaseEncodings(source, { connectTimeoutMs: settings.connectTimeoutMs });
+  } catch (err) {
+    log.warn("cannot ask the primary (--source) for its databases' encodings; each target's own are used", { error: (err as Error).message });
+    return undefined;
   }
 }

@@ -84,3 +84,29 @@ export async function skip(settings: Settings, target: string, opts: SkipOptions
   });
   return res;
 }
+
+export type AcknowledgeResult = { kind: 'acknowledged'; count: number; record: string } | Locked;
+
+/**
+ * `skip --gaps`: a person checked the targets after records went from the log before they were read;
+ * the gaps leave the state (so status is clean again) for the skipped-statements file.
+ */
+export async function acknowledgeGaps(settings: Settings, opts: Omit<SkipOptions, 'confirm'>): Promise<AcknowledgeResult> {
+  return withRunLock(settings.stateFile, opts.log, async () => {
+    const state = loadState(settings.stateFile);
+    const gaps = state.gaps ?? [];
+    if (gaps.length === 0) throw new UsageError(`the state file ${settings.stateFile} records no gap: there is nothing to acknowledge`);
+    if (!opts.yes) throw new UsageError('give --yes to acknowledge the gaps status lists');
+    const file = skippedFile(settings.stateFile);
+    const now = (opts.now ?? (() => new Date()))().toISOString();
+    const lines = gaps.map((g) => JSON.stringify({ acknowledgedAt: now, gap: g, reason: opts.reason ?? null, by: os.userInfo().username }));
+    try {
+      fs.appendFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+    } catch (err) {
+      throw new StateError(settings.stateFile, `cannot record the acknowledged gaps in ${file}: ${(err as Error).message}`);
+    }
+    saveState(settings.stateFile, { ...state, gaps: undefined });
+    opts.log.warn('gaps in the log acknowledged', { count: gaps.length, reason: opts.reason });
+    return { kind: 'acknowledged' as const, count: gaps.length, record: file };
+  });
+}

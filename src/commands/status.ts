@@ -5,7 +5,7 @@
 import { Judge } from '../core/judge';
 import { loadParser } from '../core/parser';
 import { LogFile, listLogFiles } from '../io/logFiles';
-import { RunPosition, locate } from '../io/position';
+import { readStarts, unreadBytes } from '../io/fileMarks';
 import { JournalEntry, State, loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
@@ -46,8 +46,10 @@ export interface Status {
   version: typeof STATUS_VERSION;
   checkedAt: string;
   stateFile: string;
-  /** How far the log was read and judged, and what it has grown by since. */
+  /** How far the log was read and judged (its newest file), and what it has grown by since. */
   log: { file: string | null; offset: number; unreadBytes: number; lastRun: string | null };
+  /** Records that went from the log before they were read, until acknowledged (`skip --gaps`). */
+  gaps: { file: string; offset: number; size: number; problem: string; foundAt: string }[];
   waiting: WaitingStatus[];
   targets: TargetStatus[];
 }
@@ -59,11 +61,12 @@ export interface Status {
 export async function status(settings: Settings, now = new Date(), withText = true): Promise<Status> {
   const state = loadState(settings.stateFile);
   const files = settings.csvlogDir ? listLogFiles(settings.csvlogDir) : [];
-  const read: RunPosition | null = state.log && files.length > 0 ? locate(files, state.log.position) : null;
-  const unread = read ? bytesFrom(files, read) : files.reduce((n, f) => n + f.size, 0);
+  const { starts } = readStarts(files, state.log?.files);
+  const unread = unreadBytes(files, starts);
+  const newest = state.log?.files[state.log.files.length - 1];
   const firstSeq = state.journal.entries[0]?.seq ?? state.journal.nextSeq;
   const names = [...new Set([...settings.targets.map((t) => t.name), ...Object.keys(state.targets)])];
-  const targets = names.map((name) => targetStatus(name, state, files, read, unread, firstSeq, settings.targets.some((t) => t.name === name)));
+  const targets = names.map((name) => targetStatus(name, state, files, unread, firstSeq, settings.targets.some((t) => t.name === name)));
   const judge = new Judge(state.log?.judge);
   const waitingUnits = judge.waiting();
   if (withText && waitingUnits.length > 0) await loadParser();
@@ -84,20 +87,21 @@ export async function status(settings: Settings, now = new Date(), withText = tr
     version: STATUS_VERSION,
     checkedAt: now.toISOString(),
     stateFile: settings.stateFile,
-    log: { file: state.log?.position.file ?? null, offset: state.log?.position.offset ?? 0, unreadBytes: unread, lastRun: state.lastRun ?? null },
+    log: { file: newest?.name ?? null, offset: newest?.offset ?? 0, unreadBytes: unread, lastRun: state.lastRun ?? null },
+    gaps: (state.gaps ?? []).map((g) => ({ file: g.file, offset: g.offset, size: g.size, problem: g.problem, foundAt: g.foundAt })),
     waiting,
     targets,
   };
 }
 
-function targetStatus(name: string, state: State, files: LogFile[], read: RunPosition | null, unread: number, firstSeq: number, configured: boolean): TargetStatus {
+function targetStatus(name: string, state: State, files: LogFile[], unread: number, firstSeq: number, configured: boolean): TargetStatus {
   const t = state.targets[name];
   const next = t?.next ?? firstSeq;
   const pendingEntries = state.journal.entries.filter((e) => e.seq >= next);
   const first = pendingEntries[0];
   const from = first ? positionOf(files, first) : null;
   const behindBytes = from ? bytesFrom(files, from) : unread;
-  const behindFiles = from ? files.length - 1 - from.file : read ? files.length - 1 - read.file : Math.max(files.length - 1, 0);
+  const behindFiles = from ? files.length - 1 - from.file : 0;
   const f = t?.failure;
   return {
     name,
@@ -112,6 +116,12 @@ function targetStatus(name: string, state: State, files: LogFile[], read: RunPos
   };
 }
 
+/** A place in this run's files: which file, what offset. */
+interface RunPosition {
+  file: number;
+  offset: number;
+}
+
 function positionOf(files: LogFile[], entry: JournalEntry): RunPosition | null {
   const index = files.findIndex((f) => f.fingerprint === entry.file.key);
   return index < 0 ? null : { file: index, offset: entry.offset };
@@ -122,7 +132,7 @@ function bytesFrom(files: LogFile[], from: RunPosition): number {
   return files.slice(from.file).reduce((n, f, i) => n + f.size - (i === 0 ? from.offset : 0), 0);
 }
 
-/** 0 when every configured target is caught up, 1 when any is behind, stuck or new. */
+/** 0 when every configured target is caught up and no gap is unacknowledged; 1 otherwise. */
 export function statusExitCode(s: Status): 0 | 1 {
-  return s.targets.every((t) => !t.configured || t.state === 'caught-up') ? 0 : 1;
+  return s.gaps.length === 0 && s.targets.every((t) => !t.configured || t.state === 'caught-up') ? 0 : 1;
 }

@@ -65,7 +65,7 @@ export function listEntries(entries: JournalEntry[], texts: UnitTexts, target?: 
   for (const e of entries) {
     const text = texts.get(e);
     const at = whereIs(e);
-    if (text.kind === 'gone') {
+    if (text.kind !== 'ok') {
       statements.push({ database: e.database, at, sql: `-- (not readable: ${text.problem})` });
       continue;
     }
@@ -79,6 +79,8 @@ export function listEntries(entries: JournalEntry[], texts: UnitTexts, target?: 
 
 export interface ApplyContext {
   texts: UnitTexts;
+  /** The encoding of each database of the primary, when --source tells it. */
+  primaryEncodings?: ReadonlyMap<string, string>;
   source: string;
   connect: ConnectOptions;
   log: Logger;
@@ -96,8 +98,7 @@ type Selection =
  * does not rewrite database names inside statements.
  */
 export function selectFor(filters: Filters, entry: JournalEntry, text: UnitText): Selection {
-  const included = (db: string): boolean =>
-    (filters.includeDatabases.length === 0 || filters.includeDatabases.includes(db)) && !filters.excludeDatabases.includes(db);
+  const included = (db: string): boolean => databaseIncluded(filters, db);
   if (!included(entry.database)) return { kind: 'skip', reason: `database ${entry.database} is filtered out` };
   const kept: UnitText['statements'] = [];
   for (const st of text.statements) {
@@ -116,6 +117,10 @@ export function selectFor(filters: Filters, entry: JournalEntry, text: UnitText)
   }
   if (!kept.some((st) => st.tag !== undefined)) return { kind: 'skip', reason: 'its statements are filtered out' };
   return { kind: 'send', database: filters.databaseMap[entry.database] ?? entry.database, statements: kept.map((st) => st.sql), shown: shownOf(kept) };
+}
+
+function databaseIncluded(filters: Filters, db: string): boolean {
+  return (filters.includeDatabases.length === 0 || filters.includeDatabases.includes(db)) && !filters.excludeDatabases.includes(db);
 }
 
 /** What the applier needs to run an entry on a target. */
@@ -166,15 +171,26 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
           continue;
         }
       }
-      const text = ctx.texts.get(entry);
+      if (!databaseIncluded(target.filters, entry.database)) {
+        log.debug('left out by a filter', { ...fields, reason: `database ${entry.database} is filtered out` });
+        outcome.filtered++;
+        outcome.next = entry.seq + 1;
+        continue;
+      }
+      // The statement's bytes are in its database's encoding: the primary's when --source tells it,
+      // else the target's (the same, when the database was made by a synced CREATE DATABASE).
+      const database = target.filters.databaseMap[entry.database] ?? entry.database;
+      const there = await applier.encodingOf(database);
+      if (there.kind === 'failed') return stop(there.message, '', there.sqlState);
+      const text = ctx.texts.get(entry, ctx.primaryEncodings?.get(entry.database) ?? there.encoding);
       if (text.kind === 'gone') {
-        const database = target.filters.databaseMap[entry.database] ?? entry.database;
         if (await applier.isDone({ database, key: keyOf(ctx, entry) })) {
           done('found in the target ledger; its log file is gone');
           continue;
         }
         return stop(`its statement cannot be read: ${text.problem}`, '');
       }
+      if (text.kind === 'undecodable') return stop(`not sent: ${text.problem}`, '');
       const sent = selectFor(target.filters, entry, text.text);
       if (sent.kind === 'refuse') return stop(`not sent: ${sent.reason}`, text.text.shown);
       if (sent.kind === 'skip') {

@@ -62,6 +62,28 @@ export function scanRecords(buf: Buffer, from: number): ScanResult {
   }
 }
 
+/**
+ * The next place at or after `from` where a line starts a well-formed record: where reading resumes
+ * past damage. `more` when the buffer ends before that is decided; `from` is where to look again
+ * with more bytes (a newline whose line is undecided, or the buffer's end).
+ */
+export function nextRecordStart(buf: Buffer, from: number): { kind: 'found'; at: number } | { kind: 'more'; from: number } {
+  let pos = from;
+  for (;;) {
+    const nl = buf.indexOf(NEWLINE, pos);
+    if (nl < 0) return { kind: 'more', from: buf.length };
+    const at = nl + 1;
+    const head = checkRecordStart(buf, at);
+    if (head === 'short') return { kind: 'more', from: nl };
+    if (head === 'ok') {
+      const span = scanOne(buf, at);
+      if (span === null) return { kind: 'more', from: nl };
+      if (typeof span !== 'string' && KNOWN_COLUMN_COUNTS.has(span.fields.length / 2)) return { kind: 'found', at };
+    }
+    pos = at;
+  }
+}
+
 /** Scans one record at pos: its span, null if the buffer ends inside it, or what is wrong with it. */
 function scanOne(buf: Buffer, start: number): RecordSpan | null | string {
   const fields: number[] = [];
@@ -124,6 +146,25 @@ export function fieldText(buf: Buffer, span: RecordSpan, i: number): string {
     return inner.includes('"') ? inner.replace(/""/g, '"') : inner;
   }
   return buf.toString('latin1', s, e);
+}
+
+/**
+ * Field i of a scanned record as bytes: quotes removed, doubled quotes undone, not decoded. Safe in
+ * every server encoding: all are ASCII-safe, so a `"` byte is always a quote.
+ */
+export function fieldBytes(buf: Buffer, span: RecordSpan, i: number): Buffer {
+  const s = span.fields[2 * i];
+  const e = span.fields[2 * i + 1];
+  if (e <= s || buf[s] !== QUOTE) return buf.subarray(s, e);
+  const inner = buf.subarray(s + 1, e - 1);
+  if (!inner.includes(QUOTE)) return inner;
+  const out = Buffer.alloc(inner.length);
+  let n = 0;
+  for (let k = 0; k < inner.length; k++) {
+    out[n++] = inner[k];
+    if (inner[k] === QUOTE) k++;
+  }
+  return out.subarray(0, n);
 }
 
 /** True when field i starts with the ASCII text `prefix` (after its opening quote). */

@@ -3,7 +3,8 @@
  * errors) are decoded in full; for the rest the columns that settle a transaction are enough.
  */
 import { parse } from 'csv-parse/sync';
-import { RecordSpan, fieldStartsWith, fieldText } from './csvRecord';
+import { RecordSpan, fieldBytes, fieldStartsWith, fieldText } from './csvRecord';
+import { Decoder } from './encoding';
 
 // Column positions common to every csvlog format (13 and 14 only appended columns).
 const COL = {
@@ -146,6 +147,14 @@ function toStatement(
     applicationName: cols[COL.applicationName],
     text,
   };
+}
+
+/**
+ * The statement of a statement record, its bytes decoded with its database's encoding (the record's
+ * `text` reads them as UTF-8). Throws an EncodingError where they are not valid in it.
+ */
+export function decodedStatementText(buf: Buffer, span: RecordSpan, decode: Decoder): string | null {
+  return statementText(decode(fieldBytes(buf, span, COL.message)));
 }
 
 /**

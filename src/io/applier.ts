@@ -48,6 +48,8 @@ const ALREADY_DONE: Record<string, ReadonlySet<string>> = {
 interface DatabaseLink {
   client: Client;
   ledger: Map<string, LedgerEntry>;
+  /** The database's server_encoding. */
+  encoding: string;
 }
 
 export class TargetApplier {
@@ -103,6 +105,16 @@ export class TargetApplier {
     }
   }
 
+  /** The encoding of a database on the target, or why it cannot be reached. */
+  async encodingOf(database: string): Promise<{ kind: 'ok'; encoding: string } | Extract<ApplyResult, { kind: 'failed' }>> {
+    try {
+      return { kind: 'ok', encoding: (await this.link(database)).encoding };
+    } catch (err) {
+      this.links.delete(database);
+      return failure(err, true);
+    }
+  }
+
   async close(): Promise<void> {
     await this.closeAllBut(null);
   }
@@ -121,7 +133,8 @@ export class TargetApplier {
         const client = await connect(this.spec, database, this.opts);
         try {
           await ensureLedger(client);
-          return { client, ledger: await loadLedger(client, this.fileKeys) };
+          const encoding = (await client.query<{ server_encoding: string }>('SHOW server_encoding')).rows[0].server_encoding;
+          return { client, ledger: await loadLedger(client, this.fileKeys), encoding };
         } catch (err) {
           await client.end().catch(() => undefined);
           throw err;
@@ -256,7 +269,7 @@ async function withSessionSettings(client: Client, job: Job, fn: () => Promise<v
   }
 }
 
-function failure(err: unknown, connection: boolean): ApplyResult {
+function failure(err: unknown, connection: boolean): Extract<ApplyResult, { kind: 'failed' }> {
   const e = err as { code?: string; message?: string };
   return { kind: 'failed', sqlState: e.code && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined, message: e.message ?? String(err), connection };
 }

@@ -15,6 +15,8 @@ export interface LogFile {
   mtimeNs: bigint;
   /** Hash of the file's first line, or null while it has none: tells a reused inode or name apart. */
   fingerprint: string | null;
+  /** The log_time of its first record as written, without its zone; null while it has none. */
+  firstLogTime: string | null;
 }
 
 const FINGERPRINT_BYTES = 4096;
@@ -62,13 +64,15 @@ function describe(file: string): LogFile | null {
     return null;
   }
   if (!st.isFile()) return null;
+  const head = readHead(file);
   return {
     name: path.basename(file),
     path: file,
     ino: Number(st.ino),
     size: Number(st.size),
     mtimeNs: st.mtimeNs,
-    fingerprint: fingerprint(file),
+    fingerprint: head?.fingerprint ?? null,
+    firstLogTime: head?.firstLogTime ?? null,
   };
 }
 
@@ -83,6 +87,11 @@ export function openLog(file: string): number {
 
 /** Hash of the first line of a file (a csvlog record's first line holds its time and session). */
 export function fingerprint(file: string): string | null {
+  return readHead(file)?.fingerprint ?? null;
+}
+
+/** What a file's first line tells: its identity and when the file was begun; null before it is whole. */
+export function readHead(file: string): { fingerprint: string; firstLogTime: string | null } | null {
   const fd = openLog(file);
   try {
     const buf = Buffer.alloc(FINGERPRINT_BYTES);
@@ -90,7 +99,11 @@ export function fingerprint(file: string): string | null {
     const nl = buf.subarray(0, n).indexOf(0x0a);
     const line = nl >= 0 ? buf.subarray(0, nl) : n === buf.length ? buf : null;
     if (line === null) return null;
-    return createHash('sha256').update(line).digest('hex').slice(0, 16);
+    const time = line.toString('latin1', 0, 23);
+    return {
+      fingerprint: createHash('sha256').update(line).digest('hex').slice(0, 16),
+      firstLogTime: /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(time) ? time : null,
+    };
   } finally {
     fs.closeSync(fd);
   }

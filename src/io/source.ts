@@ -50,3 +50,16 @@ async function mark(client: Client): Promise<string> {
   await client.query(`DO $pgds$ BEGIN RAISE LOG '${text}'; END $pgds$`);
   return text;
 }
+
+/** The encoding of each database of the primary: the encoding its statements are logged in. */
+export async function databaseEncodings(spec: TargetSpec, opts: ConnectOptions): Promise<Map<string, string>> {
+  const client = await connect(spec, undefined, opts);
+  try {
+    const rows = await client.query<{ datname: string; encoding: string }>(
+      'SELECT datname, pg_catalog.pg_encoding_to_char(encoding) AS encoding FROM pg_catalog.pg_database',
+    );
+    return new Map(rows.rows.map((r) => [r.datname, r.encoding]));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -9,13 +9,18 @@ import * as fs from 'node:fs';
 import type { JudgeSnapshot, UnitSpec } from '../core/judge';
 import { StateError } from '../errors';
 import { writeFileAtomic } from './atomicFile';
-import { SavedPosition } from './position';
+import { FileMark, Gap } from './fileMarks';
 
 export const STATE_VERSION = 1;
 
 /** A committed unit, numbered in the order every target applies it. */
 export interface JournalEntry extends UnitSpec {
   seq: number;
+}
+
+export interface RecordedGap extends Gap {
+  /** ISO time of the run that found it. */
+  foundAt: string;
 }
 
 export interface TargetFailure {
@@ -56,10 +61,12 @@ export interface State {
   version: typeof STATE_VERSION;
   /** Absent until the first run read the log. */
   log?: {
-    /** Just past the last complete record read. */
-    position: SavedPosition;
+    /** How far each file was read, oldest write first. */
+    files: FileMark[];
     judge: JudgeSnapshot;
   };
+  /** Records lost from the log before they were read, until a person acknowledges them. */
+  gaps?: RecordedGap[];
   journal: {
     nextSeq: number;
     entries: JournalEntry[];
@@ -117,10 +124,11 @@ function validate(file: string, data: unknown): State {
     }
   });
   if (data.log !== undefined) {
-    if (!isObject(data.log) || !isPosition(data.log.position) || !isObject(data.log.judge)) {
-      throw new StateError(file, 'key "log" must hold a log "position" and the "judge"');
+    if (!isObject(data.log) || !Array.isArray(data.log.files) || !data.log.files.every(isMark) || !isObject(data.log.judge)) {
+      throw new StateError(file, 'key "log" must hold the "files" read and the "judge"');
     }
   }
+  if (data.gaps !== undefined && !Array.isArray(data.gaps)) throw new StateError(file, 'key "gaps" must be an array');
   if (!isObject(data.targets)) throw new StateError(file, 'key "targets" must be an object');
   for (const [name, t] of Object.entries(data.targets)) {
     if (!isObject(t) || !isCount(t.next)) throw new StateError(file, `key "targets.${name}.next" must be a journal sequence number`);
@@ -136,12 +144,14 @@ function isCount(v: unknown): v is number {
   return Number.isSafeInteger(v) && (v as number) >= 0;
 }
 
-function isPosition(v: unknown): v is SavedPosition {
+function isMark(v: unknown): v is FileMark {
   return (
     isObject(v) &&
-    typeof v.file === 'string' &&
+    typeof v.name === 'string' &&
     typeof v.ino === 'number' &&
     (typeof v.fingerprint === 'string' || v.fingerprint === null) &&
-    isCount(v.offset)
+    (typeof v.firstLogTime === 'string' || v.firstLogTime === null) &&
+    isCount(v.offset) &&
+    isCount(v.size)
   );
 }

@@ -2,7 +2,9 @@
  * The statements of a journal entry, read again from the primary's log: the journal keeps positions
  * only, so a password in a statement lives in the log file alone, never in the tool's files.
  */
+import { Decoder, EncodingError, decoderFor } from '../core/encoding';
 import { Place, UnitSpec } from '../core/judge';
+import { StatementRecord } from '../core/logRecord';
 import { redact } from '../core/redact';
 import { toSetLocal } from '../core/sessionSettings';
 import { Part, analyze } from '../core/statements';
@@ -16,7 +18,13 @@ export interface UnitText {
   shown: string;
 }
 
-export type UnitTextResult = { kind: 'ok'; text: UnitText } | { kind: 'gone'; problem: string };
+export type UnitTextResult =
+  | { kind: 'ok'; text: UnitText }
+  | { kind: 'gone'; problem: string }
+  /** Its bytes are not valid in the encoding they were read with. */
+  | { kind: 'undecodable'; problem: string };
+
+type Failed = Exclude<UnitTextResult, { kind: 'ok' }>;
 
 /** Reads units' texts once per run, whichever targets need them. */
 export class UnitTexts {
@@ -30,30 +38,34 @@ export class UnitTexts {
     for (const f of files) if (f.fingerprint) this.byKey.set(f.fingerprint, f);
   }
 
-  /** The parser must be loaded (core/parser), as it was when the unit was judged. */
-  get(unit: UnitSpec): UnitTextResult {
-    const id = `${unit.file.key}@${unit.key}`;
+  /**
+   * The parser must be loaded (core/parser), as it was when the unit was judged.
+   * @param encoding the encoding of the unit's database (`SHOW server_encoding`); without it the
+   *   bytes are read as UTF-8, good for listing and for finding statements, not for sending
+   */
+  get(unit: UnitSpec, encoding?: string): UnitTextResult {
+    const id = `${unit.file.key}@${unit.key}@${encoding ?? ''}`;
     let res = this.cache.get(id);
     if (!res) {
-      res = this.read(unit);
+      res = this.read(unit, encoding);
       this.cache.set(id, res);
     }
     return res;
   }
 
-  private read(unit: UnitSpec): UnitTextResult {
+  private read(unit: UnitSpec, encoding: string | undefined): UnitTextResult {
     const prepares: Extract<Part, { kind: 'prepare' }>[] = [];
     for (const place of unit.prepares ?? []) {
-      const part = this.partAt(place);
-      if (part.kind === 'gone') return part;
+      const part = this.partAt(place, encoding);
+      if (part.kind === 'gone' || part.kind === 'undecodable') return part;
       if (part.kind !== 'prepare') return notTheSame(place);
       prepares.push(part);
     }
     const statements: UnitText['statements'] = [];
     for (const index of unit.parts) {
       const rewrite = unit.rewrites?.[index];
-      const part = this.partAt({ ...unit, part: index });
-      if (part.kind === 'gone') return part;
+      const part = this.partAt({ ...unit, part: index }, encoding);
+      if (part.kind === 'gone' || part.kind === 'undecodable') return part;
       if (part.kind === 'ddl') statements.push({ sql: rewrite ?? part.text, tag: part.tag });
       else if (part.kind === 'set') statements.push({ sql: toSetLocal(part.text) });
       else return notTheSame(unit);
@@ -68,15 +80,27 @@ export class UnitTexts {
   }
 
   /** One statement of a logged record, read again. */
-  private partAt(place: Place): Part | Extract<UnitTextResult, { kind: 'gone' }> {
+  private partAt(place: Place, encoding: string | undefined): Part | Failed {
     const file = this.byKey.get(place.file.key);
     if (!file) {
       return { kind: 'gone', problem: `the csvlog file that holds it (${place.file.name}) is gone from the log directory` };
     }
-    const id = `${place.file.key}@${place.offset}`;
+    const id = `${place.file.key}@${place.offset}@${encoding ?? ''}`;
     let parts = this.parts.get(id);
     if (!parts) {
-      const record = readStatementAt(file, place.offset, place.end);
+      let decode: Decoder | undefined;
+      if (encoding !== undefined) {
+        const found = decoderFor(encoding);
+        if (!found) return { kind: 'undecodable', problem: `its database's encoding ${encoding} is not one this tool can read` };
+        decode = found;
+      }
+      let record: StatementRecord | null;
+      try {
+        record = readStatementAt(file, place.offset, place.end, decode);
+      } catch (err) {
+        if (!(err instanceof EncodingError)) throw err;
+        return { kind: 'undecodable', problem: `${file.name} at byte ${place.offset} is not valid ${encoding} (${err.message}): the database must have the same encoding on the primary and on the target` };
+      }
       if (!record) return { kind: 'gone', problem: `${file.name} no longer holds its record at byte ${place.offset}` };
       parts = analyze(record.text).parts;
       this.parts.set(id, parts);

@@ -93,43 +93,4 @@ describe('bad input', () => {
     assert.equal(res.code, 2);
     assert.deepEqual(lines(res.stderr), ["pg-ddl-sync: unknown option '--csvlog-directory' (see --help)"]);
   });
-
-  test('a damaged record: exit 2 naming file and offset, before anything is applied', async () => {
-    const dir = makeTempDir('pgds-damaged-');
-    const good = fs.readFileSync(primary.csvFiles()[0]);
-    const cut = good.indexOf('CREATE TABLE bad_input_t');
-    // The record's quoted message loses its closing quote: the rest of the file no longer parses.
-    const damaged = Buffer.concat([good.subarray(0, cut), Buffer.from('CREATE TABLE bad_input_t (a int);,,,,,,,,,"",\n'), Buffer.from('garbage"line\n'), good.subarray(cut)]);
-    const file = path.join(dir, 'postgresql-damaged.csv');
-    fs.writeFileSync(file, damaged);
-    const stateFile = path.join(work, 'damaged.state.json');
-    await assertRefused(
-      ['run', '--csvlog-dir', dir, '--target', `t=${target.url}`, '--state-file', stateFile],
-      new RegExp(`^pg-ddl-sync: csvlog ${file} at byte \\d+: `),
-    );
-    assert.ok(!fs.existsSync(stateFile), 'state written for a damaged log');
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  test('a log file the state points into is gone', async () => {
-    const dir = makeTempDir('pgds-gone-');
-    const copy = path.join(dir, 'postgresql-1.csv');
-    fs.copyFileSync(primary.csvFiles()[0], copy);
-    const stateFile = path.join(work, 'gone.state.json');
-    const args = ['run', '--csvlog-dir', dir, '--target', `t=${target.url}`, '--state-file', stateFile];
-    const dry = await cli([...args, '--dry-run']);
-    assert.equal(dry.code, 0, dry.stderr);
-    assert.ok(dry.stdout.includes('CREATE TABLE bad_input_t'));
-    // A state that points into a file which then disappears (a cleanup job, a reused name).
-    const ino = fs.statSync(copy).ino;
-    const judge = { nextOrder: 0, nextTx: 0, sessions: [], txs: [], pending: [], prepared: {} };
-    const position = { file: 'postgresql-1.csv', ino, fingerprint: null, offset: 100 };
-    fs.writeFileSync(stateFile, JSON.stringify({ version: 1, log: { position, judge }, journal: { nextSeq: 0, entries: [] }, targets: {} }));
-    fs.renameSync(copy, path.join(dir, 'postgresql-2.csv.old'));
-    fs.writeFileSync(path.join(dir, 'postgresql-3.csv'), '');
-    const before = fs.readFileSync(stateFile, 'utf8');
-    await assertRefused(args, /^pg-ddl-sync: the csvlog file pg-ddl-sync was reading \(postgresql-1\.csv, offset 100\) is gone/);
-    assert.equal(fs.readFileSync(stateFile, 'utf8'), before);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
 });

@@ -19,7 +19,7 @@ describe('the judge on csvlog written by real servers', () => {
       const name = file.split('/').pop();
       it(`${name}: sends exactly what committed, in order, in its database, and waits for the open session`, async () => {
         const files = describeFiles([file]);
-        const plan = await makePlan(files, { file: 0, offset: 0 }, undefined, { log: silentLogger() });
+        const plan = await makePlan(files, [0], undefined, { log: silentLogger() });
         const texts = new UnitTexts(files);
         const sent = plan.units.flatMap((u) => {
           const t = texts.get(u);

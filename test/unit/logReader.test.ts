@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { LogRecord } from '../../src/core/logRecord';
 import { listLogFiles } from '../../src/io/logFiles';
 import { readRecords } from '../../src/io/logReader';
-import { locate, toSaved } from '../../src/io/position';
+import { FileMark, marksAfter, readStarts } from '../../src/io/fileMarks';
 import { fixture } from '../helpers/fixtures';
 
 const REAL = fs.readFileSync(fixture('pg15-ddl.csv'));
@@ -15,27 +15,32 @@ function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-unit-'));
 }
 
-function record(sql: string, line = 1): string {
+/** A statement record; its log_time is `atMs` after 2026-01-01 00:00 (by default, a millisecond a line). */
+function record(sql: string, line = 1, atMs = line): string {
   const quoted = `"statement: ${sql.replace(/"/g, '""')}"`;
-  return `2026-01-01 00:00:0${line % 10}.000 UTC,"u","d",1,"h:1",s.1,${line},"idle",2026-01-01 00:00:00 UTC,3/${line},0,LOG,00000,${quoted},,,,,,,,,"psql","client backend",,0\n`;
+  const time = new Date(Date.UTC(2026, 0, 1) + atMs).toISOString().replace('T', ' ').slice(0, 23);
+  return `${time} UTC,"u","d",1,"h:1",s.1,${line},"idle",2026-01-01 00:00:00 UTC,3/${line},0,LOG,00000,${quoted},,,,,,,,,"psql","client backend",,0\n`;
 }
 
-function readAll(dir: string, from = { file: 0, offset: 0 }): { records: LogRecord[]; end: { file: number; offset: number }; damage?: unknown } {
+/** Reads a directory from the marks of an earlier read (none: from the start of every file). */
+function readAll(dir: string, marks?: FileMark[]): { records: LogRecord[]; marks: FileMark[]; damage?: unknown } {
+  const files = listLogFiles(dir);
   const records: LogRecord[] = [];
-  const res = readRecords(listLogFiles(dir), from, (r) => {
+  const res = readRecords(files, readStarts(files, marks).starts, (r) => {
     records.push(r);
   });
-  return { records, end: res.end, damage: res.damage };
+  return { records, marks: marksAfter(files, res.ends), damage: res.damage };
 }
 
 describe('readRecords', () => {
   it('reads a real log from any record offset on, the same records as a whole read', () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'a.csv'), REAL);
-    const whole = readAll(dir).records;
-    for (const r of whole) {
-      const rest = readAll(dir, { file: 0, offset: r.offset }).records;
-      assert.deepEqual(rest, whole.filter((w) => w.offset >= r.offset));
+    const whole = readAll(dir);
+    for (const r of whole.records) {
+      const marks = whole.marks.map((m) => ({ ...m, offset: r.offset }));
+      const rest = readAll(dir, marks).records;
+      assert.deepEqual(rest, whole.records.filter((w) => w.offset >= r.offset));
     }
   });
 
@@ -46,10 +51,10 @@ describe('readRecords', () => {
     fs.writeFileSync(file, record('CREATE TABLE a ()') + second.slice(0, 150));
     let res = readAll(dir);
     assert.equal(res.records.length, 1);
-    assert.equal(res.end.offset, record('CREATE TABLE a ()').length);
+    assert.equal(res.marks[0].offset, record('CREATE TABLE a ()').length);
     assert.equal(res.damage, undefined);
     fs.appendFileSync(file, second.slice(150));
-    res = readAll(dir, res.end);
+    res = readAll(dir, res.marks);
     assert.equal(res.records.length, 1);
     assert.equal(res.records[0].kind === 'statement' && res.records[0].text, 'CREATE TABLE "x\n;y" ()');
   });
@@ -76,6 +81,53 @@ describe('readRecords', () => {
     assert.deepEqual(res.damage, { file: 0, offset: record('CREATE TABLE a ()').length, problem: 'a record cut off at the end of a rotated file' });
   });
 
+  it('with onSkip, passes over damage to the next whole record, and reports what it passed over', () => {
+    const dir = tempDir();
+    const a = record('CREATE TABLE a ()');
+    const cut = record('CREATE TABLE cut ()', 2).slice(0, 90);
+    // A line inside a quoted field that starts with a timestamp is not taken for a record start.
+    const garbage = '\u0000\u0000 garbage from a crashed writer\n2026-01-01 00:00:00.004 UTC,"not a whole record\n';
+    const b = record('CREATE TABLE b ()', 5);
+    const c = record('CREATE TABLE c ()', 6);
+    fs.writeFileSync(path.join(dir, 'a.csv'), `${a}${cut}\n${b}${garbage}${c}`);
+    const skipped: unknown[] = [];
+    const files = listLogFiles(dir);
+    const texts: string[] = [];
+    const res = readRecords(files, [0], (r) => void (r.kind === 'statement' && texts.push(r.text)), { onSkip: (s) => skipped.push(s) });
+    assert.deepEqual(texts, ['CREATE TABLE a ()', 'CREATE TABLE b ()', 'CREATE TABLE c ()']);
+    assert.deepEqual(skipped, [
+      { file: 0, offset: a.length, end: a.length + cut.length + 1, problem: 'a record of 12 columns (csvlog has 23, 24 or 26)' },
+      { file: 0, offset: a.length + cut.length + 1 + b.length, end: a.length + cut.length + 1 + b.length + garbage.length, problem: 'a record must start with a timestamp' },
+    ]);
+    assert.equal(res.damage, undefined);
+    assert.deepEqual(res.ends, [fs.statSync(path.join(dir, 'a.csv')).size]);
+  });
+
+  it('with onSkip, passes over a record cut off at the end of a rotated file and reads the next file', () => {
+    const dir = tempDir();
+    const a = record('CREATE TABLE a ()');
+    const cut = record('CREATE TABLE b ()', 2).slice(0, 60);
+    fs.writeFileSync(path.join(dir, 'a.csv'), a + cut);
+    fs.utimesSync(path.join(dir, 'a.csv'), 1000, 1000);
+    fs.writeFileSync(path.join(dir, 'b.csv'), record('CREATE TABLE c ()', 3));
+    const skipped: unknown[] = [];
+    const texts: string[] = [];
+    readRecords(listLogFiles(dir), [0, 0], (r) => void (r.kind === 'statement' && texts.push(r.text)), { onSkip: (s) => skipped.push(s) });
+    assert.deepEqual(texts, ['CREATE TABLE a ()', 'CREATE TABLE c ()']);
+    assert.deepEqual(skipped, [{ file: 0, offset: a.length, end: a.length + cut.length, problem: 'a record cut off at the end of a rotated file' }]);
+  });
+
+  it('with onSkip, garbage to the end of the file is passed over to the end', () => {
+    const dir = tempDir();
+    const a = record('CREATE TABLE a ()');
+    fs.writeFileSync(path.join(dir, 'a.csv'), `${a}garbage\nmore garbage\n`);
+    const skipped: { end: number }[] = [];
+    const res = readRecords(listLogFiles(dir), [0], () => undefined, { onSkip: (s) => skipped.push(s) });
+    assert.equal(skipped.length, 1);
+    assert.equal(skipped[0].end, a.length + 'garbage\nmore garbage\n'.length);
+    assert.deepEqual(res.ends, [skipped[0].end]);
+  });
+
   it('reads a 5 MB statement intact', () => {
     const dir = tempDir();
     const big = `CREATE TYPE e AS ENUM (${Array.from({ length: 600_000 }, (_, i) => `'v${i}'`).join(',')})`;
@@ -87,16 +139,170 @@ describe('readRecords', () => {
   });
 });
 
-describe('positions', () => {
-  it('finds a saved position again, and refuses a file that was truncated and reused', () => {
+describe('file marks', () => {
+  it('finds a file again by inode and first line, and reads a reused name from its start, with the gap', () => {
     const dir = tempDir();
     const file = path.join(dir, 'a.csv');
     fs.writeFileSync(file, record('CREATE TABLE a ()') + record('CREATE TABLE b ()', 2));
-    const saved = toSaved(listLogFiles(dir), { file: 0, offset: 10 });
-    assert.deepEqual(locate(listLogFiles(dir), saved), { file: 0, offset: 10 });
-    fs.writeFileSync(file, record('CREATE TABLE z ()', 5)); // same inode, new first line
-    assert.throws(() => locate(listLogFiles(dir), saved), /truncated and reused/);
+    const first = readAll(dir);
+    assert.equal(first.records.length, 2);
+    fs.appendFileSync(file, record('CREATE TABLE c ()', 3));
+    assert.deepEqual(readAll(dir, first.marks).records.map((r) => r.kind === 'statement' && r.text), ['CREATE TABLE c ()']);
+    // The same name and inode, emptied and written again (log_truncate_on_rotation): read from its
+    // start; the record c it held, never read, is reported lost.
+    fs.writeFileSync(file, record('CREATE TABLE z ()', 5));
+    const files = listLogFiles(dir);
+    const { starts, gaps } = readStarts(files, first.marks);
+    assert.deepEqual(starts, [0]);
+    assert.deepEqual(gaps.map((g) => [g.file, g.offset, g.size]), [['a.csv', first.marks[0].offset, first.marks[0].size]]);
     fs.rmSync(file);
-    assert.throws(() => locate(listLogFiles(dir), saved), /is gone/);
+    assert.match(readStarts(listLogFiles(dir), first.marks).gaps[0].problem, /gone/);
+  });
+
+  it('a file written again after a newer one (a name that comes round, appended to) is read on, last', () => {
+    const dir = tempDir();
+    const mon = path.join(dir, 'postgresql-Mon.csv');
+    const tue = path.join(dir, 'postgresql-Tue.csv');
+    fs.writeFileSync(mon, record('CREATE TABLE mon1 ()', 1));
+    fs.utimesSync(mon, 1000, 1000);
+    fs.writeFileSync(tue, record('CREATE TABLE tue1 ()', 2));
+    fs.utimesSync(tue, 2000, 2000);
+    const first = readAll(dir);
+    assert.deepEqual(first.records.map((r) => r.kind === 'statement' && r.text), ['CREATE TABLE mon1 ()', 'CREATE TABLE tue1 ()']);
+    fs.appendFileSync(tue, record('CREATE TABLE tue2 ()', 3));
+    fs.utimesSync(tue, 3000, 3000);
+    fs.appendFileSync(mon, record('CREATE TABLE mon2 ()', 4));
+    fs.utimesSync(mon, 4000, 4000);
+    const next = readAll(dir, first.marks);
+    assert.deepEqual(next.records.map((r) => r.kind === 'statement' && r.text), ['CREATE TABLE tue2 ()', 'CREATE TABLE mon2 ()']);
+    assert.deepEqual(readStarts(listLogFiles(dir), next.marks).gaps, []);
+  });
+});
+
+describe('the reader against a model of the log directory', () => {
+  /**
+   * Random writes, rotations (a new file, or a name that comes round: appended to, or emptied, as
+   * log_truncate_on_rotation says), half written records, deletions of old files, and reads between
+   * them. Checked against what the model
+   * knows was written: every record read once, in the order written, except those that went before
+   * they were read, which the reader must report as gaps.
+   */
+  it('reads every record once, in order, and reports every loss', () => {
+    let seed = 20261125;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 40; round++) {
+      const dir = tempDir();
+      const names = ['f0.csv', 'f1.csv', 'f2.csv'];
+      // The server empties a file whose name comes round only on a time-based rotation, and then
+      // every time (log_truncate_on_rotation = on); else it appends to it.
+      const truncateOnRotation = random(2) === 0;
+      // Log time, in ms: a time-based rotation comes at the next whole period, so a name comes round
+      // once every names.length periods.
+      const PERIOD = 1000;
+      let clock = 0;
+      let clockAtRead: number | undefined;
+      const dateOf = (ms: number): Date => new Date(Date.UTC(2026, 0, 1) + ms);
+      let current = path.join(dir, names[0]);
+      let time = 1000;
+      let line = 0;
+      let pendingTail = '';
+      const written: string[] = [];
+      const lost = new Set<string>();
+      const unreadIn = new Map<string, string[]>(); // file -> records written there not read yet
+      let marks: FileMark[] | undefined;
+      const read: string[] = [];
+      let gapsReported = 0;
+      let gapsExpected = 0;
+      // Files that lost records not read yet since the last read, where the reader can know it: each
+      // must be reported. It can know of a file it saw at the last read that was then being written,
+      // or is emptied and written again; not of one made and deleted between two reads.
+      let lostSinceRead = new Set<string>();
+      let seenAtRead = new Set<string>();
+      let writingAtRead = '';
+      const lose = (file: string, emptied: boolean): void => {
+        const gone = unreadIn.get(file) ?? [];
+        for (const sql of gone) lost.add(sql);
+        if (gone.length > 0 && seenAtRead.has(file) && (emptied || file === writingAtRead)) lostSinceRead.add(file);
+      };
+      const touch = (file: string): void => {
+        time += 10;
+        if (fs.existsSync(file)) fs.utimesSync(file, time, time);
+      };
+      const write = (): void => {
+        const sql = `CREATE TABLE t${++line} ()`;
+        const rec = record(sql, line, (clock += 1));
+        // Sometimes half of a record now, the rest at the next write (the collector writes line by line).
+        const cut = random(4) === 0 ? random(rec.length - 1) + 1 : rec.length;
+        fs.appendFileSync(current, pendingTail + rec.slice(0, cut));
+        pendingTail = rec.slice(cut);
+        touch(current);
+        written.push(sql);
+        unreadIn.set(current, [...(unreadIn.get(current) ?? []), sql]);
+      };
+      const finishRecord = (): void => {
+        if (pendingTail) fs.appendFileSync(current, pendingTail);
+        pendingTail = '';
+        touch(current);
+      };
+      const readNow = (): void => {
+        const files = listLogFiles(dir);
+        const start = readStarts(files, marks, { markedAt: clockAtRead === undefined ? undefined : dateOf(clockAtRead), now: dateOf(clock) });
+        clockAtRead = clock;
+        gapsReported += start.gaps.length;
+        gapsExpected += lostSinceRead.size;
+        lostSinceRead = new Set();
+        seenAtRead = new Set(files.map((f) => f.path));
+        writingAtRead = current;
+        const got: string[] = [];
+        const res = readRecords(files, start.starts, (r) => {
+          if (r.kind === 'statement') got.push(r.text);
+        });
+        assert.equal(res.damage, undefined, `round ${round}: ${JSON.stringify(res.damage)}`);
+        marks = marksAfter(files, res.ends);
+        read.push(...got);
+        for (const [file, pending] of unreadIn) unreadIn.set(file, pending.filter((sql) => !got.includes(sql)));
+      };
+      for (let step = 0; step < 60; step++) {
+        const what = random(10);
+        if (what < 6) {
+          write();
+        } else if (what < 8) {
+          readNow();
+        } else {
+          // Rotation: the record being written is finished first (rotation happens between records).
+          finishRecord();
+          const next = truncateOnRotation
+            ? path.join(dir, names[(names.indexOf(path.basename(current)) + 1) % names.length])
+            : path.join(dir, names[random(names.length)]);
+          if (truncateOnRotation) clock = (Math.floor(clock / PERIOD) + 1) * PERIOD;
+          if (next !== current && fs.existsSync(next) && truncateOnRotation) {
+            // Emptied and written again: what it held and was not read is lost.
+            lose(next, true);
+            fs.writeFileSync(next, '');
+            unreadIn.set(next, []);
+          } else if (random(3) === 0) {
+            // A cleanup job deletes an old file, read or not.
+            const victim = path.join(dir, names[random(names.length)]);
+            if (victim !== current && fs.existsSync(victim)) {
+              lose(victim, false);
+              fs.rmSync(victim);
+              unreadIn.delete(victim);
+            }
+          }
+          current = next;
+        }
+      }
+      finishRecord();
+      readNow();
+      const expected = written.filter((sql) => !lost.has(sql));
+      assert.deepEqual(read, expected, `round ${round}`);
+      // Every loss is reported (a file emptied while it was the one being written may be reported
+      // although nothing of it was lost: what it gained after the last read cannot be known).
+      assert.ok(gapsReported >= gapsExpected, `round ${round}: ${gapsReported} gaps reported, ${gapsExpected} losses`);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

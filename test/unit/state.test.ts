@@ -14,7 +14,7 @@ const entry = {
 const good: State = {
   version: STATE_VERSION,
   log: {
-    position: { file: 'a.csv', ino: 7, fingerprint: 'abc', offset: 90 },
+    files: [{ name: 'a.csv', ino: 7, fingerprint: 'abc', firstLogTime: '2026-01-01 00:00:00.000', offset: 90, size: 120 }],
     judge: { nextOrder: 1, nextTx: 1, sessions: [], txs: [], pending: [], prepared: {} },
   },
   journal: { nextSeq: 4, entries: [entry] },
@@ -38,7 +38,7 @@ describe('state file', () => {
     ['future', JSON.stringify({ ...good, version: 99 }), /format version 99/],
     ['array', '[]', /expected a JSON object/],
     ['bad target', JSON.stringify({ ...good, targets: { s1: { next: -1 } } }), /key "targets\.s1\.next" must be a journal sequence number/],
-    ['bad log position', JSON.stringify({ ...good, log: { position: { file: 'a', offset: 1 }, judge: {} } }), /key "log" must hold/],
+    ['bad log position', JSON.stringify({ ...good, log: { files: [{ name: 'a', offset: 1 }], judge: {} } }), /key "log" must hold/],
     ['bad journal entry', JSON.stringify({ ...good, journal: { nextSeq: 1, entries: [{ seq: 'x' }] } }), /key "journal\.entries\[0\]" is not a journal entry/],
     ['no journal', JSON.stringify({ version: 1, targets: {} }), /key "journal" must hold/],
   ];
