@@ -78,7 +78,7 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
           c.tail = 0;
           opts.onSkip({ ...damage, end: c.end });
         }
-        if (head && (!next || head.key < next.head()!.key)) next = c;
+        if (head && (!next || writtenBefore(head, c, next.head()!, next))) next = c;
       }
       if (!next) return result();
       const { record, raw } = next.head()!;
@@ -90,10 +90,20 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
   }
 }
 
+/**
+ * Whether one file's next record was written before another's. By log_time while both carry the same
+ * zone; across a change of zone (the hour that repeats when summer time ends, a new log_timezone) the
+ * times do not compare, and the file the server wrote to first comes first.
+ */
+function writtenBefore(a: Head, aCursor: LogCursor, b: Head, bCursor: LogCursor): boolean {
+  if (a.key.slice(23) !== b.key.slice(23)) return aCursor.index < bCursor.index;
+  return a.key < b.key;
+}
+
 interface Head {
   record: LogRecord;
   raw: Buffer;
-  /** The record's log_time as written (`YYYY-MM-DD HH:MM:SS.mmm`): it orders records across files. */
+  /** The record's log_time as written (`YYYY-MM-DD HH:MM:SS.mmm ZONE`): it orders records across files. */
   key: string;
 }
 
@@ -135,7 +145,7 @@ class LogCursor {
     this.current = {
       record: toLogRecord(view, span, this.base),
       raw: view.subarray(span.start, span.end),
-      key: view.toString('latin1', span.start, span.start + 23),
+      key: view.toString('latin1', span.start, span.fields[1]),
     };
     return this.current;
   }

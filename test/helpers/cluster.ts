@@ -33,6 +33,46 @@ export function findPgBin(): string {
   throw new Error('no PostgreSQL server found: set PG_BIN, install Debian\'s postgresql, or run npm install');
 }
 
+/** A server install of one major version. */
+export interface ServerBin {
+  major: number;
+  bin: string;
+}
+
+/** Where `npm run test:matrix` installs one server per major (test/matrix/package.json). */
+const MATRIX_MODULES = path.join(PROJECT_ROOT, 'test', 'matrix', 'node_modules');
+
+/**
+ * One server per major: the default one (findPgBin), those the project's dev dependencies install
+ * under aliases (`pg12`: two majors with different csvlog columns in every test run), and, when
+ * PG_DDL_SYNC_MATRIX is set, every major `npm run test:matrix` installs.
+ */
+export function serverBins(): ServerBin[] {
+  const found = new Map<number, string>();
+  const add = (bin: string): void => {
+    const major = majorOf(bin);
+    if (!found.has(major)) found.set(major, bin);
+  };
+  add(findPgBin());
+  const dirs = [path.join(PROJECT_ROOT, 'node_modules'), ...(process.env.PG_DDL_SYNC_MATRIX ? [MATRIX_MODULES] : [])];
+  for (const dir of dirs) {
+    if (!fs.existsSync(dir)) continue;
+    for (const name of fs.readdirSync(dir).filter((n) => /^pg\d+$/.test(n))) {
+      const install = path.join(dir, name, 'native');
+      if (fs.existsSync(path.join(install, 'bin', 'postgres'))) add(reachableByServerUser(install));
+    }
+  }
+  return [...found].map(([major, bin]) => ({ major, bin })).sort((a, b) => a.major - b.major);
+}
+
+function majorOf(bin: string): number {
+  const version = execFileSync(path.join(bin, 'postgres'), ['--version']).toString();
+  const m = /\) (\d+)(?:\.(\d+))?/.exec(version);
+  if (!m) throw new Error(`cannot read the version of ${bin}: ${version}`);
+  const major = Number(m[1]);
+  return major >= 10 ? major : Number(`${m[1]}.${m[2]}`);
+}
+
 const asRoot = process.getuid?.() === 0;
 
 /**
@@ -110,6 +150,8 @@ export interface ClusterOptions {
   baseDir?: string;
   name?: string;
   encoding?: string;
+  /** The server's bin directory (default: findPgBin). */
+  bin?: string;
 }
 
 /** Settings of a primary whose DDL pg-ddl-sync replays. */
@@ -127,9 +169,9 @@ export const PRIMARY_SETTINGS = {
  * A primary (csvlog on, the given log_statement) and targets of these names, started side by side.
  * @returns the primary first, then the targets in the order named
  */
-export async function startPrimaryAndTargets(targets: string[], logStatement: 'ddl' | 'all' = 'ddl'): Promise<Cluster[]> {
+export async function startPrimaryAndTargets(targets: string[], logStatement: 'ddl' | 'all' = 'ddl', bin?: string): Promise<Cluster[]> {
   const settings = { ...PRIMARY_SETTINGS, log_statement: `'${logStatement}'` };
-  return Promise.all([Cluster.start({ settings, name: 'primary' }), ...targets.map((name) => Cluster.start({ name }))]);
+  return Promise.all([Cluster.start({ settings, name: 'primary', bin }), ...targets.map((name) => Cluster.start({ name, bin }))]);
 }
 
 /** Clusters started and not yet destroyed: stopped if this process is told to end. */
@@ -159,7 +201,7 @@ export class Cluster {
   }
 
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
-    const bin = findPgBin();
+    const bin = options.bin ?? findPgBin();
     const baseDir = options.baseDir ?? makeTempDir('pgds-');
     const port = await freePort();
     const cluster = new Cluster(bin, port, baseDir, options.name ?? `pg${port}`, options.baseDir === undefined);

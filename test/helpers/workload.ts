@@ -3,6 +3,7 @@
  * protocol, one statement per message) and through a driver (multi-statement strings, extended
  * protocol), with `EXPECTED_COMMITTED`: what committed, which is exactly what a target must receive.
  */
+import assert from 'node:assert/strict';
 import { Client } from 'pg';
 import { Cluster } from './cluster';
 
@@ -106,4 +107,22 @@ export async function openSession(primary: Cluster, sql: string, database = WORK
   client.on('error', () => undefined);
   await client.query(sql);
   return client;
+}
+
+/**
+ * Asserts that a dry run's listing holds every committed statement of the workload, in log order, each
+ * under its database, the secret masked, and none of the failed ones.
+ */
+export function assertListsCommitted(listing: string): void {
+  let from = 0;
+  for (const { database, sql } of EXPECTED_COMMITTED) {
+    const shown = sql.replace(`'${WORKLOAD_SECRET}'`, "'********'");
+    const at = listing.indexOf(shown, from);
+    assert.ok(at >= 0, `dry run lacks (in order): ${shown}`);
+    const header = listing.slice(listing.lastIndexOf('-- database ', at)).split('\n', 1)[0];
+    assert.match(header, new RegExp(`^-- database ${database}, from postgresql-[0-9_-]+\\.csv:[0-9]+$`));
+    from = at + shown.length;
+  }
+  for (const obj of EXPECTED_FAILED_OBJECTS) assert.ok(!listing.includes(obj), `dry run shows failed ${obj}`);
+  assert.ok(!listing.includes(WORKLOAD_SECRET), 'dry run shows the secret');
 }

@@ -128,6 +128,42 @@ describe('readRecords', () => {
     assert.deepEqual(res.ends, [skipped[0].end]);
   });
 
+  it('reads an upgrade: 23-column records then 26-column ones, in one file or in two', () => {
+    const old = fs.readFileSync(fixture('pg12-ddl.csv'));
+    const now = fs.readFileSync(fixture('pg15-ddl.csv'));
+    const statements = (dir: string, starts: number[]): string[] => {
+      const out: string[] = [];
+      const res = readRecords(listLogFiles(dir), starts, (r) => void (r.kind === 'statement' && out.push(r.text)));
+      assert.equal(res.damage, undefined);
+      return out;
+    };
+    const one = (buf: Buffer): string[] => {
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, 'a.csv'), buf);
+      return statements(dir, [0]);
+    };
+    const expected = [...one(old), ...one(now)];
+    assert.ok(one(old).length > 5 && one(now).length > 5);
+    assert.deepEqual(one(Buffer.concat([old, now])), expected);
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'postgresql-Mon.csv'), old);
+    fs.utimesSync(path.join(dir, 'postgresql-Mon.csv'), 1000, 1000);
+    fs.writeFileSync(path.join(dir, 'postgresql-Tue.csv'), now);
+    assert.deepEqual(statements(dir, [0, 0]), expected);
+  });
+
+  it('across the hour that repeats when summer time ends, keeps the order the files were written in', () => {
+    const dir = tempDir();
+    const at = (rec: string, time: string): string => rec.replace(/^[^,]+/, time);
+    // 02:59 CEST is written before 02:00 CET, an hour later; the strings sort the other way.
+    fs.writeFileSync(path.join(dir, 'postgresql-02.csv'), at(record('CREATE TABLE before_fallback ()'), '2026-10-25 02:59:59.000 CEST'));
+    fs.utimesSync(path.join(dir, 'postgresql-02.csv'), 1000, 1000);
+    fs.writeFileSync(path.join(dir, 'postgresql-03.csv'), at(record('CREATE TABLE after_fallback ()', 2), '2026-10-25 02:00:01.000 CET'));
+    const texts: string[] = [];
+    readRecords(listLogFiles(dir), [0, 0], (r) => void (r.kind === 'statement' && texts.push(r.text)));
+    assert.deepEqual(texts, ['CREATE TABLE before_fallback ()', 'CREATE TABLE after_fallback ()']);
+  });
+
   it('reads a 5 MB statement intact', () => {
     const dir = tempDir();
     const big = `CREATE TYPE e AS ENUM (${Array.from({ length: 600_000 }, (_, i) => `'v${i}'`).join(',')})`;
