@@ -105,7 +105,7 @@ async function runPass(
   let current: State = { ...state, log: { files: marksAfter(files, plan.ends), judge: plan.judge.snapshot() } };
   current = { ...current, journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries }, lastRun: now().toISOString() };
   if (gaps.length > 0) {
-    for (const g of gaps) log.error('a csvlog file went before it was read to its end: records there may never reach the targets', { ...g });
+    for (const g of gaps) log.error('a csvlog file went, or was emptied, with records the runs may not have read: they may never reach the targets', { ...g });
     const foundAt = now().toISOString();
     current = { ...current, gaps: [...(state.gaps ?? []), ...gaps.map((g) => ({ ...g, foundAt }))] };
   }
