@@ -7,7 +7,8 @@ import { FileRef, Judge, JudgeSnapshot, LaterFailure, UnitSpec, hashText } from 
 import { analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
 import { LogDataError } from '../errors';
-import { LogFile, fingerprint } from '../io/logFiles';
+import * as fs from 'node:fs';
+import { LogFile, readHead } from '../io/logFiles';
 import { Damage, Skipped, readRecords } from '../io/logReader';
 import { Logger } from '../io/logger';
 import { unreadBytes } from '../io/fileMarks';
@@ -36,6 +37,8 @@ export interface PlanOptions {
   markerTimeoutMs?: number;
   /** Pass over damage to the next record instead of stopping there. */
   skipMalformed?: boolean;
+  /** Files the server came back to (see fileMarks): merged by log_time. */
+  returned?: readonly boolean[];
 }
 
 /**
@@ -48,7 +51,11 @@ export interface PlanOptions {
 export async function makePlan(files: LogFile[], starts: readonly number[], snapshot: JudgeSnapshot | undefined, opts: PlanOptions): Promise<Plan> {
   const judge = new Judge(snapshot);
   const refs = new FileRefs(files);
-  // The parser is loaded only when there are records to judge: an idle run never pays for it.
+  // The parser is loaded only when there are records to judge: an idle run never pays for it. The
+  // newest file is read up to its size now, so that what it gains meanwhile waits for the next run
+  // rather than being judged without the parser.
+  const newest = files.length - 1;
+  if (newest >= 0) files[newest].size = currentSize(files[newest]);
   if (unreadBytes(files, starts) > 0 || (opts.askSource && judge.hasBlocked())) await loadParser();
   let recordsRead = 0;
   const skipped: Skipped[] = [];
@@ -71,12 +78,23 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
       recordsRead++;
       judge.add(record, refs.get(file));
     },
-    { onSkip },
+    { onSkip, returned: opts.returned, newestLimit: newest >= 0 ? files[newest].size : undefined },
   );
   const plan: Plan = { files, judge, units: [], ends: read.ends, recordsRead, bytesRead: read.bytesRead, damage: read.damage, skipped };
   if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, refs, opts);
   plan.units = judge.emit();
+  // A file listed before its first line was whole has one now: its identity, for what follows.
+  for (const [i, f] of files.entries()) if (f.fingerprint === null && plan.ends[i] > 0) refs.identify(i);
   return plan;
+}
+
+/** A file's size now; its listed size if it is gone meanwhile (reading it then says so). */
+function currentSize(file: LogFile): number {
+  try {
+    return Math.max(file.size, fs.statSync(file.path).size);
+  } catch {
+    return file.size;
+  }
 }
 
 /**
@@ -137,7 +155,7 @@ function isRollback(text: string): boolean {
  * `plan.ends` past it. False when it did not come in time.
  */
 async function readUntil(
-  plan: Pick<Plan, 'files' | 'ends' | 'recordsRead' | 'bytesRead'>,
+  plan: Pick<Plan, 'files' | 'ends' | 'recordsRead' | 'bytesRead' | 'damage'>,
   marker: Buffer,
   timeoutMs: number,
   onRecord: (record: Parameters<Parameters<typeof readRecords>[2]>[0], file: number) => void,
@@ -152,7 +170,11 @@ async function readUntil(
     plan.ends = read.ends;
     plan.bytesRead += read.bytesRead;
     if (read.stopped) return true;
-    if (read.damage || Date.now() > deadline) return false;
+    if (read.damage) {
+      plan.damage = read.damage;
+      return false;
+    }
+    if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -166,10 +188,20 @@ class FileRefs {
   get(index: number): FileRef {
     let ref = this.refs.get(index);
     if (!ref) {
-      const f = this.files[index];
-      ref = { key: f.fingerprint ?? fingerprint(f.path) ?? `ino-${f.ino}`, name: f.name, ino: f.ino };
+      const f = this.identify(index);
+      ref = { key: f.fingerprint ?? `ino-${f.ino}`, name: f.name, ino: f.ino };
       this.refs.set(index, ref);
     }
     return ref;
+  }
+
+  /** The file, with its identity taken if the listing found no first line yet. */
+  identify(index: number): LogFile {
+    const f = this.files[index];
+    if (f.fingerprint === null) {
+      const head = readHead(f.path);
+      if (head) Object.assign(f, head);
+    }
+    return f;
   }
 }

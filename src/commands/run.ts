@@ -4,7 +4,7 @@
  */
 import { loadParser } from '../core/parser';
 import { LogDataError, StateError, UsageError } from '../errors';
-import { listLogFiles } from '../io/logFiles';
+import { listLogFilesSettled } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { Gap, marksAfter, readStarts } from '../io/fileMarks';
 import { askSource, databaseEncodings } from '../io/source';
@@ -63,13 +63,16 @@ async function runPass(
   now: () => Date,
 ): Promise<RunResult> {
   const state = loadState(settings.stateFile);
-  const files = listLogFiles(csvlogDir);
-  const { starts, gaps } = readStarts(files, state.log?.files, { markedAt: state.lastRun ? new Date(state.lastRun) : undefined, now: now() });
+  const listedAt = now();
+  const files = listLogFilesSettled(csvlogDir);
+  const markedAt = state.log?.listedAt ? new Date(state.log.listedAt) : undefined;
+  const { starts, returned, gaps } = readStarts(files, state.log?.files, { markedAt, now: listedAt });
   const source = settings.source;
   const plan = await makePlan(files, starts, state.log?.judge, {
     log,
     askSource: source ? () => askSource(source, { connectTimeoutMs: settings.connectTimeoutMs }) : undefined,
     skipMalformed,
+    returned,
   });
   // Damage ends the read there: what came before it is sent, then the run exits for a person.
   const damage = damageError(plan);
@@ -102,7 +105,7 @@ async function runPass(
   // What was read is saved first, then each target's place as soon as it is done: a target that
   // hangs holds back no other's progress, and a run killed meanwhile loses nothing the next run
   // cannot find again (the ledgers keep what was applied).
-  let current: State = { ...state, log: { files: marksAfter(files, plan.ends), judge: plan.judge.snapshot() } };
+  let current: State = { ...state, log: { files: marksAfter(files, plan.ends), listedAt: listedAt.toISOString(), judge: plan.judge.snapshot() } };
   current = { ...current, journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries }, lastRun: now().toISOString() };
   if (gaps.length > 0) {
     for (const g of gaps) log.error('a csvlog file went, or was emptied, with records the runs may not have read: they may never reach the targets', { ...g });

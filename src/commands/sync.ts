@@ -88,7 +88,7 @@ export interface ApplyContext {
 
 /** What a target runs of an entry, after its filters: or why it takes none of it. */
 type Selection =
-  | { kind: 'send'; database: string; statements: string[]; shown: string }
+  | { kind: 'send'; database: string; settings: string[]; statements: string[]; shown: string }
   | { kind: 'skip'; reason: string }
   | { kind: 'refuse'; reason: string };
 
@@ -116,7 +116,13 @@ export function selectFor(filters: Filters, entry: JournalEntry, text: UnitText)
     kept.push(st);
   }
   if (!kept.some((st) => st.tag !== undefined)) return { kind: 'skip', reason: 'its statements are filtered out' };
-  return { kind: 'send', database: filters.databaseMap[entry.database] ?? entry.database, statements: kept.map((st) => st.sql), shown: shownOf(kept) };
+  return {
+    kind: 'send',
+    database: filters.databaseMap[entry.database] ?? entry.database,
+    settings: text.settings,
+    statements: kept.map((st) => st.sql),
+    shown: shownOf(kept),
+  };
 }
 
 function databaseIncluded(filters: Filters, db: string): boolean {
@@ -127,7 +133,7 @@ function databaseIncluded(filters: Filters, db: string): boolean {
 function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection, { kind: 'send' }>): Job {
   return {
     database: sent.database,
-    settings: entry.settings,
+    settings: sent.settings,
     statements: sent.statements,
     runsAlone: entry.runsAlone,
     actsOnDatabase: entry.actsOnDatabase,
@@ -173,6 +179,15 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
       }
       if (!databaseIncluded(target.filters, entry.database)) {
         log.debug('left out by a filter', { ...fields, reason: `database ${entry.database} is filtered out` });
+        outcome.filtered++;
+        outcome.next = entry.seq + 1;
+        continue;
+      }
+      // Filters first, on the text read as UTF-8: a statement left out needs no connection.
+      const shown = ctx.texts.get(entry);
+      const first = shown.kind === 'ok' ? selectFor(target.filters, entry, shown.text) : null;
+      if (first?.kind === 'skip') {
+        log.debug('left out by a filter', { ...fields, reason: first.reason, sql: shown.kind === 'ok' ? head(shown.text.shown) : '' });
         outcome.filtered++;
         outcome.next = entry.seq + 1;
         continue;

@@ -12,6 +12,7 @@ const NEWLINE = 0x0a;
 
 /** Column counts PostgreSQL has written: 9.x-12, 13, 14+. */
 export const KNOWN_COLUMN_COUNTS: ReadonlySet<number> = new Set([23, 24, 26]);
+const NEWEST_COLUMN_COUNT = 26;
 
 /** One complete record: [start, end) in the buffer, end just past its newline. */
 export interface RecordSpan {
@@ -24,8 +25,11 @@ export interface RecordSpan {
 export type ScanStop =
   /** Every byte up to `at` was consumed; the rest (if any) is a record still being written. */
   | { kind: 'incomplete'; at: number }
-  /** The bytes at `at` are not a csvlog record. */
-  | { kind: 'damaged'; at: number; problem: string };
+  /**
+   * The bytes at `at` are not a csvlog record. Fatal: a well-formed record of more columns than any
+   * csvlog this reader knows, a newer format, not damage to pass over.
+   */
+  | { kind: 'damaged'; at: number; problem: string; fatal?: boolean };
 
 export interface ScanResult {
   records: RecordSpan[];
@@ -52,10 +56,11 @@ export function scanRecords(buf: Buffer, from: number): ScanResult {
     if (typeof span === 'string') return { records, stop: { kind: 'damaged', at: pos, problem: span } };
     const columns = span.fields.length / 2;
     if (!KNOWN_COLUMN_COUNTS.has(columns)) {
-      return {
-        records,
-        stop: { kind: 'damaged', at: pos, problem: `a record of ${columns} columns (csvlog has 23, 24 or 26)` },
-      };
+      if (columns > NEWEST_COLUMN_COUNT && columns < 64) {
+        const problem = `a record of ${columns} columns: a csvlog format newer than this pg-ddl-sync reads (23, 24 or 26 columns); upgrade pg-ddl-sync`;
+        return { records, stop: { kind: 'damaged', at: pos, problem, fatal: true } };
+      }
+      return { records, stop: { kind: 'damaged', at: pos, problem: `a record of ${columns} columns (csvlog has 23, 24 or 26)` } };
     }
     records.push(span);
     pos = span.end;

@@ -45,6 +45,12 @@ export interface StatementRecord extends RecordBase {
    *  protocol, the statement's own tag. */
   commandTag: string;
   applicationName: string;
+  /**
+   * The statement's bytes, one character a byte (latin1), undecoded: a record does not tell its
+   * database's encoding. Every byte stays apart and the ASCII that gives statements their shape
+   * stays ASCII (every server encoding is ASCII-safe), so it splits, parses and compares as the
+   * statement does; what is sent or shown is decoded (decodedStatementText).
+   */
   text: string;
 }
 
@@ -54,7 +60,7 @@ export interface FailureRecord extends RecordBase {
   severity: Severity;
   sqlState: string;
   message: string;
-  /** The statement text the error was raised in (the `query` column), '' when none. */
+  /** The statement text the error was raised in (the `query` column), '' when none; undecoded, as `text`. */
   query: string;
 }
 
@@ -102,7 +108,7 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number): LogRec
         severity,
         sqlState: cols[COL.sqlState],
         message: cols[COL.message],
-        query: cols[COL.query] ?? '',
+        query: span.fields.length / 2 > COL.query ? fieldBytes(buf, span, COL.query).toString('latin1') : '',
       };
     }
   }
@@ -134,7 +140,7 @@ function toStatement(
   head: Pick<StatementRecord, 'offset' | 'end' | 'sessionId' | 'vxid'>,
 ): StatementRecord | null {
   const cols = fullParse(buf, span);
-  const text = statementText(cols[COL.message]);
+  const text = statementText(fieldBytes(buf, span, COL.message).toString('latin1'));
   if (text === null) return null;
   return {
     kind: 'statement',
@@ -151,7 +157,7 @@ function toStatement(
 
 /**
  * The statement of a statement record, its bytes decoded with its database's encoding (the record's
- * `text` reads them as UTF-8). Throws an EncodingError where they are not valid in it.
+ * `text` holds them undecoded). Throws an EncodingError where they are not valid in it.
  */
 export function decodedStatementText(buf: Buffer, span: RecordSpan, decode: Decoder): string | null {
   return statementText(decode(fieldBytes(buf, span, COL.message)));

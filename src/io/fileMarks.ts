@@ -7,14 +7,21 @@
  * server appends to last week's file. Reading every file from its own mark, oldest write first, reads
  * each record once and in the order the server wrote them.
  */
-import { LogFile, readHead } from './logFiles';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { LogFile, openLog, readHead } from './logFiles';
 
 export interface FileMark {
   name: string;
   ino: number;
   fingerprint: string | null;
-  /** The log_time of its first record, zone left out (see LogFile). */
+  /** The log_time of its first record, as written (see LogFile). */
   firstLogTime: string | null;
+  /**
+   * While the file has no whole first line (no fingerprint): a hash of the bytes it had, so that the
+   * file is known again only while it starts with them.
+   */
+  partial?: { length: number; hash: string };
   /** Just past the last complete record read. */
   offset: number;
   /** The file's size when it was last seen. */
@@ -35,6 +42,12 @@ export interface Gap {
 export interface ReadStart {
   /** Where to start reading each file, aligned with the run's files. */
   starts: number[];
+  /**
+   * Files the server came back to: grown since the last run though another file was newer then (a
+   * name that came round, appended to). They may hold records written before and after another
+   * file's, so the reader merges them by log_time.
+   */
+  returned: boolean[];
   gaps: Gap[];
 }
 
@@ -52,26 +65,60 @@ export interface MarkTimes {
  */
 export function readStarts(files: LogFile[], marks: FileMark[] | undefined, times?: MarkTimes): ReadStart {
   const starts = files.map(() => 0);
+  const returned = files.map(() => false);
   const gaps: Gap[] = [];
-  const newest = marks?.[marks.length - 1];
-  for (const mark of marks ?? []) {
-    const index = files.findIndex((f) => f.ino === mark.ino && (mark.fingerprint === null || f.fingerprint === mark.fingerprint));
-    const file = files[index];
+  const all = marks ?? [];
+  const newest = all[all.length - 1];
+  const matchOf = (mark: FileMark): LogFile | undefined => files.find((f) => f.ino === mark.ino && isSameFile(f, mark));
+  // A file begun since the last run: it has a first record, and no mark knows it.
+  const begunSince = (f: LogFile): boolean => f.fingerprint !== null && !all.some((m) => m.ino === f.ino && m.fingerprint === f.fingerprint);
+  // The server came back to `file` after it began the file that was newest at the last run again:
+  // in a cycle of names, a name is used twice only with the newest's between (see cameRoundTwice).
+  const afterNewestAgain = (file: LogFile): boolean => {
+    if (!newest || matchOf(newest)) return false;
+    const again = files.find((f) => f.name === newest.name);
+    return !again || firstBefore(again, file);
+  };
+  for (const mark of all) {
+    const file = matchOf(mark);
+    const index = file ? files.indexOf(file) : -1;
     if (file && file.size >= mark.offset) {
       starts[index] = mark.offset;
+      returned[index] = mark !== newest && file.size > mark.offset;
+      // A file that had no whole first record at the last run, and has one now: the same use of its
+      // name grown, or a later one, emptied first. A later one began after another file did.
+      const later =
+        mark.fingerprint === null &&
+        file.fingerprint !== null &&
+        (mark === newest ? files.some((g) => g !== file && begunSince(g) && firstBefore(g, file)) : afterNewestAgain(file));
+      if (later) {
+        gaps.push({
+          file: mark.name,
+          offset: mark.offset,
+          size: mark.size,
+          problem: 'had no whole record at the last run, and its name came round since: what it held in between may be lost',
+        });
+      }
       continue;
     }
-    // Gone, or its name or inode now hold another file: emptied and written again
-    // (log_truncate_on_rotation). Bytes it had and were not read are lost. So is what it gained after
-    // the last run if it was the file being written then, or if its name came round more than once
-    // since (see cameRoundTwice): a file the server had left gains nothing until a rotation comes
-    // round to its name, and that rotation empties it first.
-    const reuse = files.find((f) => f.name === mark.name) ?? files.find((f) => f.ino === mark.ino);
-    const problem = file ? `is ${file.size} bytes now, shorter than the ${mark.offset} read` : reuse ? 'was emptied and written again' : 'is gone';
+    if (file) {
+      // The same file, cut shorter than what was read (not something a server does): its start is not
+      // read again (the judge would see it twice), and what it may have gained is reported.
+      starts[index] = file.size;
+      gaps.push({ file: mark.name, offset: mark.offset, size: mark.size, problem: `is ${file.size} bytes now, shorter than the ${mark.offset} read; what it holds now was not read` });
+      continue;
+    }
+    // Gone, or its name now holds another file: emptied and written again (log_truncate_on_rotation).
+    // Bytes it had and were not read are lost. So is what it gained after the last run if it was the
+    // file being written then, or if its name came round more than once since: a file the server
+    // had left gains nothing until a rotation comes round to its name, and that rotation empties it
+    // first. (An inode a new file got after a deletion is no reuse: only names come round.)
+    const reuse = files.find((f) => f.name === mark.name);
+    const problem = reuse ? 'was emptied and written again' : 'is gone';
     if (mark.offset < mark.size) gaps.push({ file: mark.name, offset: mark.offset, size: mark.size, problem });
     else if (mark === newest) {
       gaps.push({ file: mark.name, offset: mark.offset, size: mark.size, problem: `${problem}; what it gained after the last run, if anything, is lost` });
-    } else if (reuse && cameRoundTwice(mark, reuse, times)) {
+    } else if (reuse && (cameRoundTwice(mark, reuse, times) || afterNewestAgain(reuse))) {
       gaps.push({
         file: mark.name,
         offset: mark.offset,
@@ -80,7 +127,13 @@ export function readStarts(files: LogFile[], marks: FileMark[] | undefined, time
       });
     }
   }
-  return { starts, gaps };
+  return { starts, returned, gaps };
+}
+
+/** Whether a's first record came before b's; not knowing (no first record, two zones): yes. */
+function firstBefore(a: LogFile, b: LogFile): boolean {
+  if (!a.firstLogTime || !b.firstLogTime || a.firstLogTime.slice(23) !== b.firstLogTime.slice(23)) return true;
+  return a.firstLogTime < b.firstLogTime;
 }
 
 /**
@@ -95,13 +148,20 @@ export function readStarts(files: LogFile[], marks: FileMark[] | undefined, time
  */
 function cameRoundTwice(mark: FileMark, now: LogFile, times: MarkTimes | undefined): boolean {
   if (!times?.markedAt || !mark.firstLogTime || !now.firstLogTime) return true;
+  // Times of two zones (summer and winter time) do not subtract.
+  if (mark.firstLogTime.slice(23) !== now.firstLogTime.slice(23)) return true;
   const between = logTimeMs(now.firstLogTime) - logTimeMs(mark.firstLogTime);
   return times.now.getTime() - times.markedAt.getTime() >= between / 3;
 }
 
-/** A log_time without its zone, as milliseconds: only differences of two are used. */
+/** A log_time, its zone left out, as milliseconds: only differences of two of one zone are used. */
 function logTimeMs(time: string): number {
-  return Date.parse(`${time.replace(' ', 'T')}Z`);
+  return Date.parse(`${time.slice(0, 23).replace(' ', 'T')}Z`);
+}
+
+function isSameFile(file: LogFile, mark: FileMark): boolean {
+  if (mark.fingerprint !== null) return file.fingerprint === mark.fingerprint;
+  return !mark.partial || prefixHash(file.path, mark.partial.length) === mark.partial.hash;
 }
 
 /**
@@ -113,18 +173,42 @@ export function marksAfter(files: LogFile[], ends: number[]): FileMark[] {
   return files.map((f, i) => {
     // A file listed before its first line was complete has one now, if the run read past it.
     const head = f.fingerprint === null && ends[i] > 0 ? readHead(f.path) : null;
-    return {
+    const fingerprint = f.fingerprint ?? head?.fingerprint ?? null;
+    const mark: FileMark = {
       name: f.name,
       ino: f.ino,
-      fingerprint: f.fingerprint ?? head?.fingerprint ?? null,
+      fingerprint,
       firstLogTime: f.firstLogTime ?? head?.firstLogTime ?? null,
       offset: ends[i],
       size: Math.max(f.size, ends[i]),
     };
+    if (fingerprint === null && f.size > 0) {
+      const length = Math.min(f.size, 4096);
+      const hash = prefixHash(f.path, length);
+      if (hash !== null) mark.partial = { length, hash };
+    }
+    return mark;
   });
 }
 
 /** Bytes of the log not read yet. */
 export function unreadBytes(files: LogFile[], starts: readonly number[]): number {
   return files.reduce((n, f, i) => n + Math.max(f.size - starts[i], 0), 0);
+}
+
+/** Hash of a file's first `length` bytes; null when it has fewer (it was emptied). */
+function prefixHash(file: string, length: number): string | null {
+  let fd: number;
+  try {
+    fd = openLog(file);
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(length);
+    const n = fs.readSync(fd, buf, 0, length, 0);
+    return n < length ? null : createHash('sha256').update(buf).digest('hex').slice(0, 16);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

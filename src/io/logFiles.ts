@@ -15,7 +15,7 @@ export interface LogFile {
   mtimeNs: bigint;
   /** Hash of the file's first line, or null while it has none: tells a reused inode or name apart. */
   fingerprint: string | null;
-  /** The log_time of its first record as written, without its zone; null while it has none. */
+  /** The log_time of its first record as written (`YYYY-MM-DD HH:MM:SS.mmm ZONE`); null while it has none. */
   firstLogTime: string | null;
 }
 
@@ -42,6 +42,28 @@ export function listLogFiles(dir: string): LogFile[] {
     if (file) files.push(file); // else removed since readdir: no longer part of the log
   }
   return files.sort((a, b) => (a.mtimeNs < b.mtimeNs ? -1 : a.mtimeNs > b.mtimeNs ? 1 : a.name.localeCompare(b.name)));
+}
+
+/**
+ * Lists the files of dir as listLogFiles does, twice or more, until two listings agree: the same
+ * files in the same order, each the same size but the newest (which the server is writing). A rotation
+ * in the middle of a listing could list the old current file before it got its last records and the
+ * new one after it got its first; a run would then read them in the wrong order.
+ */
+export function listLogFilesSettled(dir: string): LogFile[] {
+  let last = listLogFiles(dir);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const again = listLogFiles(dir);
+    const same =
+      again.length === last.length &&
+      again.every((f, i) => {
+        const g = last[i];
+        return f.path === g.path && f.ino === g.ino && f.fingerprint === g.fingerprint && (i === again.length - 1 || f.size === g.size);
+      });
+    if (same) return again;
+    last = again;
+  }
+  return last;
 }
 
 /**
@@ -99,10 +121,11 @@ export function readHead(file: string): { fingerprint: string; firstLogTime: str
     const nl = buf.subarray(0, n).indexOf(0x0a);
     const line = nl >= 0 ? buf.subarray(0, nl) : n === buf.length ? buf : null;
     if (line === null) return null;
-    const time = line.toString('latin1', 0, 23);
+    const comma = line.indexOf(0x2c);
+    const time = line.toString('latin1', 0, comma < 0 ? 0 : Math.min(comma, 64));
     return {
       fingerprint: createHash('sha256').update(line).digest('hex').slice(0, 16),
-      firstLogTime: /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(time) ? time : null,
+      firstLogTime: /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}( \S+)?$/.test(time) ? time : null,
     };
   } finally {
     fs.closeSync(fd);

@@ -9,6 +9,7 @@ import { LogRecord, StatementRecord, decodedStatementText, toLogRecord } from '.
 import { LogFile, openLog } from './logFiles';
 
 const CHUNK = 4 * 1024 * 1024;
+const MIN_BUFFER = 64 * 1024;
 
 export interface Damage {
   file: number;
@@ -22,8 +23,15 @@ export interface Skipped extends Damage {
 }
 
 export interface ReadOptions {
-  /** Damage is passed over to the next record start, and reported here, instead of ending the read. */
+  /**
+   * Damage is passed over to the next record start, and reported here, instead of ending the read
+   * (not records of a csvlog format newer than this reader's: it would pass over all of them).
+   */
   onSkip?: (skipped: Skipped) => void;
+  /** Files the server came back to after newer ones (see fileMarks): merged with the rest by log_time. */
+  returned?: readonly boolean[];
+  /** Where to stop in the newest file (default: its end, whenever that is reached). */
+  newestLimit?: number;
 }
 
 /** Receives a record, its file's index and its raw bytes; `'stop'` ends the read just after it. */
@@ -40,64 +48,142 @@ export interface ReadResult {
 }
 
 /**
- * Calls onRecord for every complete record after `starts`, in the order the server wrote them. When
- * several files have new records (a rotation since the last read; a name that came round and was
- * appended to), their records are merged by log_time, so a file written to in two stretches with
- * another file's records between them is read in that order; within a file, file order is kept.
+ * Calls onRecord for every complete record after `starts`, in the order the server wrote them.
+ *
+ * The server writes one file at a time, so files are read one after another, oldest write first, and
+ * only one is open at a time. A file the server came back to after newer ones (a name that came round
+ * and was appended to: `returned`) may hold records written before and after another file's: its
+ * records are merged with the rest by log_time. Each file but the newest is read up to its size at the
+ * listing: one that grows after it, though the server had left it, is one it came back to, which the
+ * next run merges.
  * @param files the run's files, oldest write first
  * @param starts where to start in each file
  * @param onRecord receives each record and the index of its file
  */
 export function readRecords(files: LogFile[], starts: readonly number[], onRecord: OnRecord, opts: ReadOptions = {}): ReadResult {
   const ends = [...starts];
-  // The newest file is always read: it may have grown since the listing.
-  const cursors = files
-    .map((f, index) => ({ f, index }))
-    .filter(({ f, index }) => f.size > starts[index] || index === files.length - 1)
-    .map(({ f, index }) => new LogCursor(f, index, starts[index]));
+  const limitOf = (i: number): number => (i === files.length - 1 ? (opts.newestLimit ?? Infinity) : files[i].size);
+  const sources: Source[] = [];
+  const inOrder = files.map((_, i) => i).filter((i) => !opts.returned?.[i]);
+  sources.push(new FileSequence(files, inOrder, starts, limitOf, ends));
+  for (const i of files.map((_, i) => i).filter((i) => opts.returned?.[i])) sources.push(new FileSequence(files, [i], starts, limitOf, ends));
   const result = (extra: Partial<ReadResult> = {}): ReadResult => {
-    for (const c of cursors) ends[c.index] = c.end;
-    return { ends, bytesRead: cursors.reduce((n, c) => n + c.bytesRead, 0), ...extra };
+    for (const s of sources) s.close();
+    return { ends, bytesRead: sources.reduce((n, s) => n + s.bytesRead, 0), ...extra };
   };
   try {
     for (;;) {
-      let next: LogCursor | null = null;
-      for (const c of cursors) {
-        let head = c.head();
-        // Damage, or a record cut off in a file the server has left (it writes one file at a time):
-        // nothing written after it is read, unless it is to be skipped.
-        while (!head && c.damage) {
-          if (!opts.onSkip) return result({ damage: { file: c.index, ...c.damage } });
-          opts.onSkip({ file: c.index, ...c.damage, end: c.resync() });
-          head = c.head();
-        }
-        if (!head && c.tail > 0 && c.index < files.length - 1) {
-          const damage = { file: c.index, offset: c.end, problem: 'a record cut off at the end of a rotated file' };
-          if (!opts.onSkip) return result({ damage });
-          c.end += c.tail;
-          c.tail = 0;
-          opts.onSkip({ ...damage, end: c.end });
-        }
-        if (head && (!next || writtenBefore(head, c, next.head()!, next))) next = c;
+      let next: Source | null = null;
+      for (const s of sources) {
+        const head = s.head(opts.onSkip);
+        if (head && 'damage' in head) return result({ damage: head.damage });
+        if (head && (!next || writtenBefore(s, next))) next = s;
       }
       if (!next) return result();
-      const { record, raw } = next.head()!;
-      next.advance();
-      if (onRecord(record, next.index, raw) === 'stop') return result({ stopped: true });
+      const { record, raw } = next.take();
+      if (onRecord(record, next.fileIndex, raw) === 'stop') return result({ stopped: true });
     }
   } finally {
-    for (const c of cursors) c.close();
+    for (const s of sources) s.close();
   }
 }
 
 /**
- * Whether one file's next record was written before another's. By log_time while both carry the same
- * zone; across a change of zone (the hour that repeats when summer time ends, a new log_timezone) the
- * times do not compare, and the file the server wrote to first comes first.
+ * Whether one source's next record was written before another's. By log_time while both carry the
+ * same zone; across a change of zone (the hour that repeats when summer time ends, a new
+ * log_timezone) the times do not compare, and the file the server wrote to first comes first.
  */
-function writtenBefore(a: Head, aCursor: LogCursor, b: Head, bCursor: LogCursor): boolean {
-  if (a.key.slice(23) !== b.key.slice(23)) return aCursor.index < bCursor.index;
-  return a.key < b.key;
+function writtenBefore(a: Source, b: Source): boolean {
+  const ka = a.key();
+  const kb = b.key();
+  if (ka.slice(23) !== kb.slice(23) || ka === kb) return a.fileIndex < b.fileIndex;
+  return ka < kb;
+}
+
+/** Records of one or more files, read one file after another. */
+type Source = FileSequence;
+
+class FileSequence {
+  bytesRead = 0;
+  private cursor: LogCursor | null = null;
+  private at = 0;
+  /**
+   * The latest log_time taken so far. A record is written after every record before it in its file,
+   * so it orders by the latest time up to it: a record stamped early and written late (a backend
+   * descheduled between the two) keeps its place.
+   */
+  private latest = '';
+
+  constructor(
+    private readonly files: LogFile[],
+    private readonly order: number[],
+    private readonly starts: readonly number[],
+    private readonly limitOf: (i: number) => number,
+    private readonly ends: number[],
+  ) {}
+
+  get fileIndex(): number {
+    return this.order[Math.min(this.at, this.order.length - 1)];
+  }
+
+  /** The next record, null at the end, or the damage that ends the read. */
+  head(onSkip: ReadOptions['onSkip']): Head | { damage: Damage } | null {
+    for (;;) {
+      if (this.at >= this.order.length) return null;
+      const i = this.order[this.at];
+      if (!this.cursor && this.limitOf(i) <= this.starts[i]) {
+        this.at++; // nothing to read in it: not even opened
+        continue;
+      }
+      this.cursor ??= new LogCursor(this.files[i], i, this.starts[i], this.limitOf(i));
+      const c = this.cursor;
+      let head = c.head();
+      while (!head && c.damage) {
+        if (!onSkip || c.damage.fatal) return { damage: { file: i, offset: c.damage.offset, problem: c.damage.problem } };
+        onSkip({ file: i, offset: c.damage.offset, problem: c.damage.problem, end: c.resync() });
+        head = c.head();
+      }
+      if (head) return head;
+      // The end of this file. A record cut off at the end of a file the server has left (it writes
+      // one file at a time) was never finished.
+      if (c.tail > 0 && i !== this.files.length - 1) {
+        const damage = { file: i, offset: c.end, problem: 'a record cut off at the end of a rotated file' };
+        if (!onSkip) return { damage };
+        onSkip({ ...damage, end: c.end + c.tail });
+        c.end += c.tail;
+        c.tail = 0;
+      }
+      this.nextFile();
+    }
+  }
+
+  /** The log_time the next record orders by (see `latest`). */
+  key(): string {
+    const own = this.cursor!.head()!.key;
+    return this.latest.slice(23) === own.slice(23) && this.latest > own ? this.latest : own;
+  }
+
+  take(): Head {
+    const head = this.cursor!.head()!;
+    this.latest = this.key();
+    this.cursor!.advance();
+    return head;
+  }
+
+  /** Notes where its file was read to in `ends`, and lets it go. */
+  close(): void {
+    if (this.cursor) {
+      this.ends[this.cursor.index] = this.cursor.end;
+      this.bytesRead += this.cursor.bytesRead;
+      this.cursor.close();
+      this.cursor = null;
+    }
+  }
+
+  private nextFile(): void {
+    this.close();
+    this.at++;
+  }
 }
 
 interface Head {
@@ -108,18 +194,19 @@ interface Head {
 }
 
 /**
- * The complete records of one file from an offset on, one at a time, read in bounded chunks: memory is
- * the chunk plus the largest record. It stops at damage, and leaves a record still being written.
+ * The complete records of one file from an offset on, up to a limit, one at a time, read in bounded
+ * chunks: memory is the chunk plus the largest record. It stops at damage, and leaves a record still
+ * being written.
  */
 class LogCursor {
   /** Just past the last record taken. */
   end: number;
   /** Bytes after `end` that do not (yet) form a complete record, once the file is read to its end. */
   tail = 0;
-  damage?: { offset: number; problem: string };
+  damage?: { offset: number; problem: string; fatal?: boolean };
   bytesRead = 0;
   private readonly fd: number;
-  private buf = Buffer.alloc(CHUNK);
+  private buf: Buffer;
   private filled = 0;
   /** File offset of buf[0]. */
   private base: number;
@@ -131,10 +218,15 @@ class LogCursor {
     file: LogFile,
     readonly index: number,
     start: number,
+    /** Bytes past this offset are not read. */
+    private readonly limit: number,
   ) {
     this.fd = openLog(file.path);
     this.end = start;
     this.base = start;
+    // No bigger than what there is to read: a run over many small files stays small.
+    const size = Math.min(fs.fstatSync(this.fd).size, limit);
+    this.buf = Buffer.alloc(Math.min(CHUNK, Math.max(MIN_BUFFER, size - start)));
   }
 
   head(): Head | null {
@@ -169,8 +261,9 @@ class LogCursor {
     let window = CHUNK;
     let at: number;
     for (;;) {
-      const buf = Buffer.alloc(window);
-      const n = fs.readSync(this.fd, buf, 0, window, pos);
+      const want = Math.min(window, this.limit - pos);
+      const buf = Buffer.alloc(want);
+      const n = fs.readSync(this.fd, buf, 0, want, pos);
       this.bytesRead += n;
       const found = nextRecordStart(buf.subarray(0, n), 0);
       if (found.kind === 'found') {
@@ -210,13 +303,14 @@ class LogCursor {
         this.buf.copy(bigger, 0, 0, this.filled);
         this.buf = bigger;
       }
-      const n = fs.readSync(this.fd, this.buf, this.filled, this.buf.length - this.filled, this.base + this.filled);
+      const room = Math.min(this.buf.length - this.filled, this.limit - (this.base + this.filled));
+      const n = room > 0 ? fs.readSync(this.fd, this.buf, this.filled, room, this.base + this.filled) : 0;
       this.bytesRead += n;
       this.filled += n;
       const { records, stop } = scanRecords(this.buf.subarray(0, this.filled), 0);
       this.spans = records;
       if (stop.kind === 'damaged') {
-        this.damage = { offset: this.base + stop.at, problem: stop.problem };
+        this.damage = { offset: this.base + stop.at, problem: stop.problem, fatal: stop.fatal };
         this.done = true;
       } else if (n === 0) {
         this.tail = this.filled - stop.at;
@@ -228,13 +322,15 @@ class LogCursor {
   }
 }
 
+/** Reads bytes as UTF-8, what is not valid shown as U+FFFD: for people, never for sending. */
+export const showAsUtf8: Decoder = (bytes) => bytes.toString('utf8');
+
 /**
  * The statement record at `offset` of a file, read again to apply or list its unit; null when the
- * bytes there are no longer that statement (the file changed under the same identity). With a
- * decoder, the statement's text is its bytes decoded with it (an EncodingError where they are not
- * valid); without, read as UTF-8.
+ * bytes there are no longer that statement (the file changed under the same identity). The
+ * statement's text is its bytes decoded with `decode` (an EncodingError where they are not valid).
  */
-export function readStatementAt(file: LogFile, offset: number, end: number, decode?: Decoder): StatementRecord | null {
+export function readStatementAt(file: LogFile, offset: number, end: number, decode: Decoder): StatementRecord | null {
   const fd = openLog(file.path);
   try {
     const buf = Buffer.alloc(end - offset);
@@ -243,7 +339,6 @@ export function readStatementAt(file: LogFile, offset: number, end: number, deco
     if (records.length !== 1 || records[0].end !== buf.length) return null;
     const record = toLogRecord(buf, records[0], offset);
     if (record.kind !== 'statement') return null;
-    if (!decode) return record;
     const text = decodedStatementText(buf, records[0], decode);
     return text === null ? null : { ...record, text };
   } finally {

@@ -63,6 +63,8 @@ export interface State {
   log?: {
     /** How far each file was read, oldest write first. */
     files: FileMark[];
+    /** When the files were listed for that read. */
+    listedAt?: string;
     judge: JudgeSnapshot;
   };
   /** Records lost from the log before they were read, until a person acknowledges them. */
@@ -124,7 +126,14 @@ function validate(file: string, data: unknown): State {
     }
   });
   if (data.log !== undefined) {
-    if (!isObject(data.log) || !Array.isArray(data.log.files) || !data.log.files.every(isMark) || !isObject(data.log.judge)) {
+    const listedAt = isObject(data.log) ? data.log.listedAt : undefined;
+    if (
+      !isObject(data.log) ||
+      !Array.isArray(data.log.files) ||
+      !data.log.files.every(isMark) ||
+      !isObject(data.log.judge) ||
+      (listedAt !== undefined && (typeof listedAt !== 'string' || Number.isNaN(Date.parse(listedAt))))
+    ) {
       throw new StateError(file, 'key "log" must hold the "files" read and the "judge"');
     }
   }
@@ -152,6 +161,7 @@ function isMark(v: unknown): v is FileMark {
     (typeof v.fingerprint === 'string' || v.fingerprint === null) &&
     (typeof v.firstLogTime === 'string' || v.firstLogTime === null) &&
     isCount(v.offset) &&
-    isCount(v.size)
+    isCount(v.size) &&
+    (v.partial === undefined || (isObject(v.partial) && isCount(v.partial.length) && typeof v.partial.hash === 'string'))
   );
 }

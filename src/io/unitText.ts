@@ -2,16 +2,18 @@
  * The statements of a journal entry, read again from the primary's log: the journal keeps positions
  * only, so a password in a statement lives in the log file alone, never in the tool's files.
  */
-import { Decoder, EncodingError, decoderFor } from '../core/encoding';
+import { EncodingError, decoderFor } from '../core/encoding';
 import { Place, UnitSpec } from '../core/judge';
 import { StatementRecord } from '../core/logRecord';
 import { redact } from '../core/redact';
 import { toSetLocal } from '../core/sessionSettings';
 import { Part, analyze } from '../core/statements';
 import { LogFile } from './logFiles';
-import { readStatementAt } from './logReader';
+import { readStatementAt, showAsUtf8 } from './logReader';
 
 export interface UnitText {
+  /** The primary session's settings, as `SET LOCAL` statements, run first. */
+  settings: string[];
   /** What the target runs, in order, after the unit's settings; a DDL statement with its command tag. */
   statements: { sql: string; tag?: string }[];
   /** The DDL statements as people and files may see them: redacted, joined. */
@@ -54,6 +56,20 @@ export class UnitTexts {
   }
 
   private read(unit: UnitSpec, encoding: string | undefined): UnitTextResult {
+    // What the judge kept of the statements' text (settings, a DROP rewritten without its temporary
+    // objects) is undecoded, as the records were (see StatementRecord.text).
+    const decode = encoding === undefined ? showAsUtf8 : decoderFor(encoding);
+    if (!decode) return { kind: 'undecodable', problem: `its database's encoding ${encoding} is not one this tool can read` };
+    let settings: string[];
+    let rewrites: Record<number, string>;
+    try {
+      const fromBytes = (text: string): string => decode(Buffer.from(text, 'latin1'));
+      settings = unit.settings.map(fromBytes);
+      rewrites = Object.fromEntries(Object.entries(unit.rewrites ?? {}).map(([i, text]) => [i, fromBytes(text)]));
+    } catch (err) {
+      if (!(err instanceof EncodingError)) throw err;
+      return { kind: 'undecodable', problem: `its session's settings are not valid ${encoding} (${err.message})` };
+    }
     const prepares: Extract<Part, { kind: 'prepare' }>[] = [];
     for (const place of unit.prepares ?? []) {
       const part = this.partAt(place, encoding);
@@ -63,7 +79,7 @@ export class UnitTexts {
     }
     const statements: UnitText['statements'] = [];
     for (const index of unit.parts) {
-      const rewrite = unit.rewrites?.[index];
+      const rewrite = rewrites[index];
       const part = this.partAt({ ...unit, part: index }, encoding);
       if (part.kind === 'gone' || part.kind === 'undecodable') return part;
       if (part.kind === 'ddl') statements.push({ sql: rewrite ?? part.text, tag: part.tag });
@@ -76,7 +92,7 @@ export class UnitTexts {
       ...statements,
       ...prepares.map((p) => ({ sql: `DEALLOCATE "${p.name.replace(/"/g, '""')}"` })),
     ];
-    return { kind: 'ok', text: { statements: all, shown: shownOf(all) } };
+    return { kind: 'ok', text: { settings, statements: all, shown: shownOf(all) } };
   }
 
   /** One statement of a logged record, read again. */
@@ -88,12 +104,8 @@ export class UnitTexts {
     const id = `${place.file.key}@${place.offset}@${encoding ?? ''}`;
     let parts = this.parts.get(id);
     if (!parts) {
-      let decode: Decoder | undefined;
-      if (encoding !== undefined) {
-        const found = decoderFor(encoding);
-        if (!found) return { kind: 'undecodable', problem: `its database's encoding ${encoding} is not one this tool can read` };
-        decode = found;
-      }
+      const decode = encoding === undefined ? showAsUtf8 : decoderFor(encoding);
+      if (!decode) return { kind: 'undecodable', problem: `its database's encoding ${encoding} is not one this tool can read` };
       let record: StatementRecord | null;
       try {
         record = readStatementAt(file, place.offset, place.end, decode);

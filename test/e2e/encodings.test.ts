@@ -1,6 +1,8 @@
 /**
  * Databases in LATIN1 and EUC_CN beside UTF8 on one primary, so one csvlog file holds statements in
- * three encodings: each reaches the target byte for byte, or is refused with a clear error.
+ * three encodings: each reaches the target byte for byte, or is refused with a clear error. Under
+ * log_statement = 'all', with non-ASCII session settings and temporary tables whose names differ
+ * only in non-ASCII bytes.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -20,14 +22,22 @@ const DATABASES: Record<string, { encoding?: string; sql: string; names: string[
     sql: `CREATE SCHEMA "schéma";
 CREATE TABLE "schéma"."café_ñ" ("colonne_é" text DEFAULT 'élevé', "größe" int);
 COMMENT ON TABLE "schéma"."café_ñ" IS 'données françaises, ¿qué?';
-CREATE VIEW "vüe" AS SELECT 'àéîõü'::text AS "spalte_ß";`,
-    names: ['café_ñ', 'vüe'],
+CREATE VIEW "vüe" AS SELECT 'àéîõü'::text AS "spalte_ß";
+CREATE TABLE "schéma"."tmp_è" (a int);
+SET search_path = "schéma", public;
+CREATE TEMP TABLE "tmp_é" (a int);
+DROP TABLE "tmp_è";
+CREATE TABLE "dans_schéma" (a int);`,
+    names: ['café_ñ', 'vüe', 'dans_schéma'],
   },
   enc_euc_cn: {
     encoding: 'EUC_CN',
     sql: `CREATE TABLE "表格" ("列一" text DEFAULT '默认值', "数量" int);
 COMMENT ON TABLE "表格" IS '中文注释：测试';
-CREATE FUNCTION "函数"() RETURNS text LANGUAGE sql AS $$ SELECT '你好，世界'::text $$;`,
+CREATE FUNCTION "函数"() RETURNS text LANGUAGE sql AS $$ SELECT '你好，世界'::text $$;
+CREATE TABLE "永久" (a int);
+CREATE TEMP TABLE "临时" (a int);
+DROP TABLE "永久";`,
     names: ['表格'],
   },
   enc_default: {
@@ -59,7 +69,7 @@ describe('databases in other encodings', () => {
     work = makeTempDir('pgds-enc-');
     // A target made by initdb in the C locale without --encoding holds SQL_ASCII databases.
     [primary, utf8Target, asciiTarget] = await Promise.all([
-      Cluster.start({ settings: PRIMARY_SETTINGS, name: 'primary' }),
+      Cluster.start({ settings: { ...PRIMARY_SETTINGS, log_statement: "'all'" }, name: 'primary' }),
       Cluster.start({ name: 'utf8' }),
       Cluster.start({ name: 'ascii', encoding: 'SQL_ASCII' }),
     ]);
@@ -95,6 +105,12 @@ describe('databases in other encodings', () => {
       assert.deepEqual(found.map((r) => r.relname).sort(), [...names].sort(), db);
       assert.deepEqual(await storedNames(utf8Target, db), await storedNames(primary, db), db);
     }
+    // The session's non-ASCII search_path came along; the DROP of a real table named like the
+    // temporary one but for its non-ASCII letters was sent.
+    const where = await utf8Target.query<{ nspname: string }>('enc_latin1', "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'dans_schéma'");
+    assert.deepEqual(where, [{ nspname: 'schéma' }]);
+    assert.deepEqual(await utf8Target.query('enc_latin1', "SELECT 1 FROM pg_class WHERE relname IN ('tmp_è', 'tmp_é')"), []);
+    assert.deepEqual(await utf8Target.query('enc_euc_cn', "SELECT 1 FROM pg_class WHERE relname IN ('永久', '临时')"), []);
     const [{ d }] = await utf8Target.query<{ d: string }>('enc_euc_cn', `SELECT obj_description('"表格"'::regclass, 'pg_class') AS d`);
     assert.equal(d, '中文注释：测试');
     await assertInStep(primary, utf8Target);

@@ -84,6 +84,10 @@ describe('log files: rotation, deletion, big statements', () => {
     const last = await cli(args());
     assert.equal(last.code, 0, last.stderr);
     assert.ok(primary.csvFiles().length > filesBefore + 2, `only ${primary.csvFiles().length - filesBefore} rotations`);
+    // No run along the way found records gone before they were read.
+    const st = await status();
+    assert.equal(st.code, 0, st.stdout);
+    assert.deepEqual(JSON.parse(st.stdout).gaps, []);
     await assertInStep(primary, a);
   });
 

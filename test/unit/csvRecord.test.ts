@@ -48,11 +48,18 @@ describe('scanRecords on hand-made records', () => {
     assert.equal(fieldText(buf, records[0], 13), 'statement: CREATE TABLE "Q"\n(a int);\r\n');
   });
 
-  it('names the offset of a record with another column count', () => {
+  it('names the offset of a record with another column count; more than 26 is a newer format, not damage to pass over', () => {
+    const short = Buffer.from(`${COLS23}\n${COLS23.split(',').slice(0, 20).join(',')}\n`);
+    assert.deepEqual(scanRecords(short, 0).stop, { kind: 'damaged', at: COLS23.length + 1, problem: 'a record of 20 columns (csvlog has 23, 24 or 26)' });
     const buf = Buffer.from(`${COLS23}\n${COLS23},x,y,z,w,v\n`);
     const { records, stop } = scanRecords(buf, 0);
     assert.equal(records.length, 1);
-    assert.deepEqual(stop, { kind: 'damaged', at: COLS23.length + 1, problem: 'a record of 28 columns (csvlog has 23, 24 or 26)' });
+    assert.deepEqual(stop, {
+      kind: 'damaged',
+      at: COLS23.length + 1,
+      problem: 'a record of 28 columns: a csvlog format newer than this pg-ddl-sync reads (23, 24 or 26 columns); upgrade pg-ddl-sync',
+      fatal: true,
+    });
   });
 
   it('rejects a line that is not a record', () => {
