@@ -65,8 +65,8 @@ async function runPass(
   const state = loadState(settings.stateFile);
   const listedAt = now();
   const files = listLogFilesSettled(csvlogDir);
-  const markedAt = state.log?.listedAt ? new Date(state.log.listedAt) : undefined;
-  const { starts, returned, gaps } = readStarts(files, state.log?.files, { markedAt, now: listedAt });
+  const markedAt = state.log?.listedAt ?? state.lastRun;
+  const { starts, returned, kept, gaps } = readStarts(files, state.log?.files, { markedAt: markedAt ? new Date(markedAt) : undefined, now: listedAt });
   const source = settings.source;
   const plan = await makePlan(files, starts, state.log?.judge, {
     log,
@@ -105,7 +105,7 @@ async function runPass(
   // What was read is saved first, then each target's place as soon as it is done: a target that
   // hangs holds back no other's progress, and a run killed meanwhile loses nothing the next run
   // cannot find again (the ledgers keep what was applied).
-  let current: State = { ...state, log: { files: marksAfter(files, plan.ends), listedAt: listedAt.toISOString(), judge: plan.judge.snapshot() } };
+  let current: State = { ...state, log: { files: marksAfter(files, plan.ends, kept, listedAt), listedAt: listedAt.toISOString(), judge: plan.judge.snapshot() } };
   current = { ...current, journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries }, lastRun: now().toISOString() };
   if (gaps.length > 0) {
     for (const g of gaps) log.error('a csvlog file went, or was emptied, with records the runs may not have read: they may never reach the targets', { ...g });

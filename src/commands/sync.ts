@@ -183,9 +183,11 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
         outcome.next = entry.seq + 1;
         continue;
       }
-      // Filters first, on the text read as UTF-8: a statement left out needs no connection.
+      // Filters first, on the text read as UTF-8: a statement left out needs no connection. Text that
+      // is not UTF-8 is filtered once decoded.
       const shown = ctx.texts.get(entry);
-      const first = shown.kind === 'ok' ? selectFor(target.filters, entry, shown.text) : null;
+      const readable = shown.kind === 'ok' && !shown.text.statements.some((st) => st.sql.includes('\uFFFD'));
+      const first = readable ? selectFor(target.filters, entry, shown.text) : null;
       if (first?.kind === 'skip') {
         log.debug('left out by a filter', { ...fields, reason: first.reason, sql: shown.kind === 'ok' ? head(shown.text.shown) : '' });
         outcome.filtered++;

@@ -108,3 +108,42 @@ function withC1Controls(decode: Decoder): Decoder {
     return out;
   };
 }
+
+/**
+ * A record's bytes as the judge reads them, before its database's encoding is known: UTF-8 text
+ * when the bytes are valid UTF-8 (most databases), else one character a byte, each byte above 0x7f
+ * as a private-use character (U+F780 to U+F7FF). Either way distinct bytes stay distinct and the
+ * ASCII that gives a statement its shape stays ASCII (every server encoding is ASCII-safe), so it
+ * splits, parses and compares as the statement does; and `formBytes` gives the bytes back.
+ */
+export function judgeForm(bytes: Buffer): string {
+  try {
+    const text = UTF8_STRICT.decode(bytes);
+    if (!PRIVATE_BYTES.test(text)) return text;
+  } catch {
+    // not UTF-8: one character a byte
+  }
+  let out = '';
+  for (let from = 0; from < bytes.length; ) {
+    let to = from;
+    while (to < bytes.length && bytes[to] < 0x80) to++;
+    out += bytes.toString('latin1', from, to);
+    if (to < bytes.length) out += String.fromCharCode(0xf700 + bytes[to++]);
+    from = to;
+  }
+  return out;
+}
+
+/** The bytes a judgeForm text was made from. */
+export function formBytes(text: string): Buffer {
+  if (!PRIVATE_BYTES.test(text)) return Buffer.from(text, 'utf8');
+  const out = Buffer.alloc(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out[i] = c >= 0xf780 && c <= 0xf7ff ? c - 0xf700 : c;
+  }
+  return out;
+}
+
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
+const PRIVATE_BYTES = /[\uf780-\uf7ff]/;

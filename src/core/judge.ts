@@ -721,7 +721,11 @@ export class Judge {
       if (dropped.length === 0) return 'all';
       setTemp(temp.filter((t) => !dropped.some((n) => n[n.length - 1] === t)));
       const rest = drop.names.filter((n) => !isTempName(n));
-      return rest.length === 0 ? 'none' : { rewrite: dropStatement(drop, rest) };
+      if (rest.length === 0) return 'none';
+      // A name the parser may have cut short (it counts the bytes of a text not in UTF-8 twice or
+      // more, see judgeForm) is not written back: the statement goes whole, and fails on the
+      // target (which stops) unless it says IF EXISTS.
+      return rest.some((n) => n.some(mayBeCut)) ? 'all' : { rewrite: dropStatement(drop, rest) };
     }
     const onTemp = refs.some((r) => temp.includes(r));
     if (creates.length === 0 && !onTemp) return 'all';
@@ -838,3 +842,12 @@ function spec(u: PendingUnit): UnitSpec {
   const { order: _o, tx: _t, dropped: _d, textHash: _h, ...rest } = u;
   return rest;
 }
+
+/** A name of a text in judgeForm's one-character-a-byte form that the parser may have cut. */
+function mayBeCut(name: string): boolean {
+  // Cut at a character's start at most 63 bytes in: within a character (3 bytes here) of it.
+  return /[\uf780-\uf7ff]/.test(name) && Buffer.byteLength(name, 'utf8') > NAMEDATALEN - 1 - 3;
+}
+
+/** PostgreSQL's identifier limit, in bytes, with its terminating zero. */
+const NAMEDATALEN = 64;

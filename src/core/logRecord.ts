@@ -4,7 +4,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import { RecordSpan, fieldBytes, fieldStartsWith, fieldText } from './csvRecord';
-import { Decoder } from './encoding';
+import { Decoder, judgeForm } from './encoding';
 
 // Column positions common to every csvlog format (13 and 14 only appended columns).
 const COL = {
@@ -46,10 +46,8 @@ export interface StatementRecord extends RecordBase {
   commandTag: string;
   applicationName: string;
   /**
-   * The statement's bytes, one character a byte (latin1), undecoded: a record does not tell its
-   * database's encoding. Every byte stays apart and the ASCII that gives statements their shape
-   * stays ASCII (every server encoding is ASCII-safe), so it splits, parses and compares as the
-   * statement does; what is sent or shown is decoded (decodedStatementText).
+   * The statement in judgeForm: a record does not tell its database's encoding, so bytes that are not
+   * UTF-8 are kept one character a byte. What is sent or shown is decoded (decodedStatementText).
    */
   text: string;
 }
@@ -60,7 +58,7 @@ export interface FailureRecord extends RecordBase {
   severity: Severity;
   sqlState: string;
   message: string;
-  /** The statement text the error was raised in (the `query` column), '' when none; undecoded, as `text`. */
+  /** The statement text the error was raised in (the `query` column), '' when none; in judgeForm, as `text`. */
   query: string;
 }
 
@@ -108,7 +106,7 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number): LogRec
         severity,
         sqlState: cols[COL.sqlState],
         message: cols[COL.message],
-        query: span.fields.length / 2 > COL.query ? fieldBytes(buf, span, COL.query).toString('latin1') : '',
+        query: span.fields.length / 2 > COL.query ? judgeForm(fieldBytes(buf, span, COL.query)) : '',
       };
     }
   }
@@ -140,7 +138,7 @@ function toStatement(
   head: Pick<StatementRecord, 'offset' | 'end' | 'sessionId' | 'vxid'>,
 ): StatementRecord | null {
   const cols = fullParse(buf, span);
-  const text = statementText(fieldBytes(buf, span, COL.message).toString('latin1'));
+  const text = statementText(judgeForm(fieldBytes(buf, span, COL.message)));
   if (text === null) return null;
   return {
     kind: 'statement',

@@ -4,6 +4,7 @@
  * need, so a run with nothing new to read never pays for it.
  */
 import type { Node, ParseResult } from 'libpg-query';
+import { trimAscii } from './sqlSplit';
 
 export type { Node };
 
@@ -46,7 +47,7 @@ export function parseStatements(sql: string): ParsedStatement[] | null {
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
     const [type, node] = Object.entries(raw.stmt ?? {})[0] ?? ['', {}];
-    const text = bytes.toString('utf8', start, end).trim();
+    const text = trimAscii(bytes.toString('utf8', start, end));
     if (text !== '') out.push({ text, type, node: node as Record<string, unknown> });
   }
   return out;

@@ -27,7 +27,7 @@ export function splitSql(sql: string): SqlStatement[] {
   const n = sql.length;
 
   const finish = (end: number): void => {
-    const text = sql.slice(start, end).trim();
+    const text = trimAscii(sql.slice(start, end));
     if (text.length > 0) out.push({ text, words, topLevelInto: into });
     words = [];
     into = false;
@@ -163,4 +163,12 @@ export function stripLeadingComments(sql: string): string {
       return sql.slice(i);
     }
   }
+}
+
+/**
+ * Trims the whitespace the server's scanner skips (ASCII only): not String.trim(), which also takes a
+ * no-break space, a letter of an identifier to the server.
+ */
+export function trimAscii(text: string): string {
+  return text.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, '');
 }

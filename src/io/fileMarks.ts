@@ -22,6 +22,8 @@ export interface FileMark {
    * file is known again only while it starts with them.
    */
   partial?: { length: number; hash: string };
+  /** When the files were listed for the run that took this mark (a kept mark is older than the rest). */
+  markedAt?: string;
   /** Just past the last complete record read. */
   offset: number;
   /** The file's size when it was last seen. */
@@ -48,6 +50,12 @@ export interface ReadStart {
    * file's, so the reader merges them by log_time.
    */
   returned: boolean[];
+  /**
+   * Marks to keep as they are, for files whose name came round since but hold no whole record yet:
+   * whether the name came round more than once is told by the first record to come (see
+   * cameRoundTwice), at a later run.
+   */
+  kept: (FileMark | undefined)[];
   gaps: Gap[];
 }
 
@@ -61,19 +69,21 @@ export interface MarkTimes {
  * Where to read each file from, given the marks of the last run; and what was lost since.
  * @param files this run's files, oldest write first
  * @param marks the last run's marks (none: read every file from its start)
- * @param times when the marks were taken (unknown: every reused name is taken to have lost records)
+ * @param times when the marks were taken, and now (see cameRoundTwice)
  */
 export function readStarts(files: LogFile[], marks: FileMark[] | undefined, times?: MarkTimes): ReadStart {
   const starts = files.map(() => 0);
   const returned = files.map(() => false);
+  const kept: (FileMark | undefined)[] = files.map(() => undefined);
   const gaps: Gap[] = [];
   const all = marks ?? [];
   const newest = all[all.length - 1];
   const matchOf = (mark: FileMark): LogFile | undefined => files.find((f) => f.ino === mark.ino && isSameFile(f, mark));
   // A file begun since the last run: it has a first record, and no mark knows it.
   const begunSince = (f: LogFile): boolean => f.fingerprint !== null && !all.some((m) => m.ino === f.ino && m.fingerprint === f.fingerprint);
-  // The server came back to `file` after it began the file that was newest at the last run again:
-  // in a cycle of names, a name is used twice only with the newest's between (see cameRoundTwice).
+  // The server came back to `file` after it began the file that was newest at the last run again.
+  // Names come round in a fixed order: after the newest's, a name comes before the newest's own comes
+  // again, so a second use of one comes after it.
   const afterNewestAgain = (file: LogFile): boolean => {
     if (!newest || matchOf(newest)) return false;
     const again = files.find((f) => f.name === newest.name);
@@ -84,7 +94,10 @@ export function readStarts(files: LogFile[], marks: FileMark[] | undefined, time
     const index = file ? files.indexOf(file) : -1;
     if (file && file.size >= mark.offset) {
       starts[index] = mark.offset;
-      returned[index] = mark !== newest && file.size > mark.offset;
+      // Grown though another file was newer at the last run; or the newest then, newest again, with a
+      // file begun in between: the server came back to it.
+      returned[index] =
+        file.size > mark.offset && (mark !== newest || (index === files.length - 1 && files.some((g) => g !== file && begunSince(g))));
       // A file that had no whole first record at the last run, and has one now: the same use of its
       // name grown, or a later one, emptied first. A later one began after another file did.
       const later =
@@ -118,7 +131,9 @@ export function readStarts(files: LogFile[], marks: FileMark[] | undefined, time
     if (mark.offset < mark.size) gaps.push({ file: mark.name, offset: mark.offset, size: mark.size, problem });
     else if (mark === newest) {
       gaps.push({ file: mark.name, offset: mark.offset, size: mark.size, problem: `${problem}; what it gained after the last run, if anything, is lost` });
-    } else if (reuse && (cameRoundTwice(mark, reuse, times) || afterNewestAgain(reuse))) {
+    } else if (reuse && reuse.fingerprint === null && !afterNewestAgain(reuse)) {
+      kept[files.indexOf(reuse)] = mark;
+    } else if (reuse && (afterNewestAgain(reuse) || cameRoundTwice(mark, reuse, times))) {
       gaps.push({
         file: mark.name,
         offset: mark.offset,
@@ -127,7 +142,7 @@ export function readStarts(files: LogFile[], marks: FileMark[] | undefined, time
       });
     }
   }
-  return { starts, returned, gaps };
+  return { starts, returned, kept, gaps };
 }
 
 /** Whether a's first record came before b's; not knowing (no first record, two zones): yes. */
@@ -137,21 +152,23 @@ function firstBefore(a: LogFile, b: LogFile): boolean {
 }
 
 /**
- * Whether a name may have been used more than once since the marks were taken. A name comes round
- * once a cycle C (an hour for `%M`, a week for `%a`), at a rotation; a file's first record comes
- * within one rotation period P <= C of it. The mark saw the file's use that began before it and not
- * the next, so it was taken less than C after that use began. With k >= 2 uses since, the first
- * records at the mark and now are less than kC + P apart, and more than (k - 1)C has passed since the
- * mark: more than a third of the time between the first records, as (kC + P) / 3 <= (k - 1)C. Less
- * than a third: one use, which emptied what the mark had read to its end, and nothing was lost (a
- * tool stopped a third of a cycle is told of a loss that may not be). Unknown times: assume the worst.
+ * Whether a name may have been used more than once since the marks were taken, told by time: for
+ * names whose cycle is not strict (`%d`: months of 28 to 31 days), where afterNewestAgain can miss it.
+ * A name comes round once a cycle C, at a rotation; a file's first record comes within one rotation
+ * period P <= C of it. The mark saw the file's use that began before it and not the next, so it was
+ * taken less than C after that use began. With k >= 2 uses since, the first records at the mark and
+ * now are less than kC + P apart, and more than (k - 1)C has passed since the mark: more than a third
+ * of the time between the first records, as (kC + P) / 3 <= (k - 1)C. Less than a third: one use,
+ * which emptied what the mark had read to its end, and nothing was lost (a tool stopped a third of a
+ * cycle is told of a loss that may not be). Not told (no first record yet, times of two zones, no
+ * time of the mark): no.
  */
 function cameRoundTwice(mark: FileMark, now: LogFile, times: MarkTimes | undefined): boolean {
-  if (!times?.markedAt || !mark.firstLogTime || !now.firstLogTime) return true;
-  // Times of two zones (summer and winter time) do not subtract.
-  if (mark.firstLogTime.slice(23) !== now.firstLogTime.slice(23)) return true;
+  const markedAt = mark.markedAt ? new Date(mark.markedAt) : times?.markedAt;
+  if (!times || !markedAt || !mark.firstLogTime || !now.firstLogTime) return false;
+  if (mark.firstLogTime.slice(23) !== now.firstLogTime.slice(23)) return false;
   const between = logTimeMs(now.firstLogTime) - logTimeMs(mark.firstLogTime);
-  return times.now.getTime() - times.markedAt.getTime() >= between / 3;
+  return times.now.getTime() - markedAt.getTime() >= between / 3;
 }
 
 /** A log_time, its zone left out, as milliseconds: only differences of two of one zone are used. */
@@ -165,12 +182,15 @@ function isSameFile(file: LogFile, mark: FileMark): boolean {
 }
 
 /**
- * The marks after a run read each file up to `ends`.
+ * The marks after a run read each file up to `ends`; a kept mark (see ReadStart) stays while its file
+ * has no whole record.
  * @param files this run's files, oldest write first
  * @param ends where the read stopped in each
  */
-export function marksAfter(files: LogFile[], ends: number[]): FileMark[] {
+export function marksAfter(files: LogFile[], ends: number[], kept: readonly (FileMark | undefined)[] = [], listedAt?: Date): FileMark[] {
   return files.map((f, i) => {
+    const keep = kept[i];
+    if (keep && ends[i] === 0 && readHead(f.path) === null) return keep;
     // A file listed before its first line was complete has one now, if the run read past it.
     const head = f.fingerprint === null && ends[i] > 0 ? readHead(f.path) : null;
     const fingerprint = f.fingerprint ?? head?.fingerprint ?? null;
@@ -182,6 +202,7 @@ export function marksAfter(files: LogFile[], ends: number[]): FileMark[] {
       offset: ends[i],
       size: Math.max(f.size, ends[i]),
     };
+    if (listedAt) mark.markedAt = listedAt.toISOString();
     if (fingerprint === null && f.size > 0) {
       const length = Math.min(f.size, 4096);
       const hash = prefixHash(f.path, length);

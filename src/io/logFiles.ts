@@ -41,7 +41,21 @@ export function listLogFiles(dir: string): LogFile[] {
     const file = describe(path.join(dir, name));
     if (file) files.push(file); // else removed since readdir: no longer part of the log
   }
-  return files.sort((a, b) => (a.mtimeNs < b.mtimeNs ? -1 : a.mtimeNs > b.mtimeNs ? 1 : a.name.localeCompare(b.name)));
+  return files.sort(writeOrder);
+}
+
+/**
+ * Oldest last write first. Timestamps are coarse (a few milliseconds): a file's last record and the
+ * next file's first can share one. Then the file begun first comes first (its first record's time,
+ * in one zone), a file with no record yet last (it is the one being written), and only then the name.
+ */
+function writeOrder(a: LogFile, b: LogFile): number {
+  if (a.mtimeNs !== b.mtimeNs) return a.mtimeNs < b.mtimeNs ? -1 : 1;
+  const ta = a.firstLogTime;
+  const tb = b.firstLogTime;
+  if (ta && tb && ta.slice(23) === tb.slice(23) && ta !== tb) return ta < tb ? -1 : 1;
+  if (!ta !== !tb) return ta ? -1 : 1;
+  return a.name.localeCompare(b.name);
 }
 
 /**

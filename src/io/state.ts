@@ -162,6 +162,7 @@ function isMark(v: unknown): v is FileMark {
     (typeof v.firstLogTime === 'string' || v.firstLogTime === null) &&
     isCount(v.offset) &&
     isCount(v.size) &&
-    (v.partial === undefined || (isObject(v.partial) && isCount(v.partial.length) && typeof v.partial.hash === 'string'))
+    (v.partial === undefined || (isObject(v.partial) && isCount(v.partial.length) && typeof v.partial.hash === 'string')) &&
+    (v.markedAt === undefined || (typeof v.markedAt === 'string' && !Number.isNaN(Date.parse(v.markedAt))))
   );
 }

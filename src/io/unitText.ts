@@ -2,7 +2,7 @@
  * The statements of a journal entry, read again from the primary's log: the journal keeps positions
  * only, so a password in a statement lives in the log file alone, never in the tool's files.
  */
-import { EncodingError, decoderFor } from '../core/encoding';
+import { EncodingError, decoderFor, formBytes } from '../core/encoding';
 import { Place, UnitSpec } from '../core/judge';
 import { StatementRecord } from '../core/logRecord';
 import { redact } from '../core/redact';
@@ -57,13 +57,13 @@ export class UnitTexts {
 
   private read(unit: UnitSpec, encoding: string | undefined): UnitTextResult {
     // What the judge kept of the statements' text (settings, a DROP rewritten without its temporary
-    // objects) is undecoded, as the records were (see StatementRecord.text).
+    // objects) is in judgeForm, as the records were (see StatementRecord.text).
     const decode = encoding === undefined ? showAsUtf8 : decoderFor(encoding);
     if (!decode) return { kind: 'undecodable', problem: `its database's encoding ${encoding} is not one this tool can read` };
     let settings: string[];
     let rewrites: Record<number, string>;
     try {
-      const fromBytes = (text: string): string => decode(Buffer.from(text, 'latin1'));
+      const fromBytes = (text: string): string => decode(formBytes(text));
       settings = unit.settings.map(fromBytes);
       rewrites = Object.fromEntries(Object.entries(unit.rewrites ?? {}).map(([i, text]) => [i, fromBytes(text)]));
     } catch (err) {

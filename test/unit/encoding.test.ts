@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EncodingError, decoderFor } from '../../src/core/encoding';
+import { EncodingError, decoderFor, formBytes, judgeForm } from '../../src/core/encoding';
 
 const decode = (encoding: string, bytes: number[] | Buffer): string => decoderFor(encoding)!(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
 
@@ -40,5 +40,33 @@ describe('decoderFor', () => {
 
   it('has no decoder for encodings Node cannot read', () => {
     for (const e of ['EUC_TW', 'MULE_INTERNAL', 'EUC_JIS_2004', 'LATIN10']) assert.equal(decoderFor(e), null, e);
+  });
+});
+
+describe('judgeForm', () => {
+  it('is the UTF-8 text when the bytes are UTF-8, and gives them back', () => {
+    const bytes = Buffer.from('CREATE TABLE "таблица_表" (a text DEFAULT \'\u00a0\')');
+    assert.equal(judgeForm(bytes), bytes.toString('utf8'));
+    assert.deepEqual(formBytes(judgeForm(bytes)), bytes);
+  });
+
+  it('keeps bytes that are not UTF-8 one character a byte, each apart, ASCII as it is', () => {
+    const e9 = Buffer.from('DROP TABLE "tmp_\xe9"', 'latin1');
+    const e8 = Buffer.from('DROP TABLE "tmp_\xe8"', 'latin1');
+    assert.notEqual(judgeForm(e9), judgeForm(e8));
+    assert.ok(judgeForm(e9).startsWith('DROP TABLE "tmp_'));
+    assert.equal(judgeForm(e9).length, e9.length);
+    assert.deepEqual(formBytes(judgeForm(e9)), e9);
+    // EUC_CN: two names of the same length, other bytes.
+    const a = Buffer.from([0xc1, 0xd9, 0xca, 0xb1]);
+    const b = Buffer.from([0xd3, 0xc0, 0xbe, 0xc3]);
+    assert.notEqual(judgeForm(a), judgeForm(b));
+    assert.deepEqual(formBytes(judgeForm(b)), b);
+  });
+
+  it('UTF-8 text that holds the private characters it uses is kept one character a byte too', () => {
+    const bytes = Buffer.from('COMMENT ON TABLE t IS \'\uf7a0\'');
+    assert.notEqual(judgeForm(bytes), bytes.toString('utf8'));
+    assert.deepEqual(formBytes(judgeForm(bytes)), bytes);
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { judgeForm } from '../../src/core/encoding';
 import { Judge, JudgeSnapshot } from '../../src/core/judge';
 import { LogRecord } from '../../src/core/logRecord';
 import { loadParser } from '../../src/core/parser';
@@ -288,6 +289,32 @@ describe('the judge on hand-made logs', () => {
       'ALTER TABLE attmp RENAME TO attmp_perm',
       'DROP TABLE IF EXISTS "attmp_perm", "Other"."T" CASCADE',
     ]);
+  });
+
+  it('long non-ASCII names: a temporary one does not swallow a permanent one that shares its start', () => {
+    // UTF-8 records are judged as UTF-8: the parser cuts names at 63 bytes as the server does.
+    const log = new Log()
+      .stmt('a', '3/1', 'CREATE TABLE отчёт_по_продажам_2024 (a int)')
+      .stmt('a', '3/2', 'CREATE TEMP TABLE отчёт_по_продажам_врем (a int)')
+      .stmt('a', '3/3', 'ALTER TABLE отчёт_по_продажам_2024 ADD b int')
+      .stmt('a', '3/4', 'DROP TABLE отчёт_по_продажам_врем, отчёт_по_продажам_2024')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, [
+      'CREATE TABLE отчёт_по_продажам_2024 (a int)',
+      'ALTER TABLE отчёт_по_продажам_2024 ADD b int',
+      'DROP TABLE "отчёт_по_продажам_2024"',
+    ]);
+  });
+
+  it('text not in UTF-8 (judgeForm): names stay apart; a DROP rewrite with a name the parser may have cut goes whole', () => {
+    const form = (latin1: string): string => judgeForm(Buffer.from(latin1, 'latin1'));
+    const long = `t${'é'.repeat(40)}`;
+    const log = new Log()
+      .stmt('a', '3/1', form('CREATE TEMP TABLE "tmp_é" (a int)'))
+      .stmt('a', '3/2', form('DROP TABLE "tmp_è"'))
+      .stmt('a', '3/3', form(`DROP TABLE IF EXISTS "tmp_é", "${long}"`))
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, [form('DROP TABLE "tmp_è"'), form(`DROP TABLE IF EXISTS "tmp_é", "${long}"`)]);
   });
 
   it('a CREATE TABLE AS EXECUTE takes the PREPARE it runs along; DEALLOCATE forgets it', () => {
