@@ -45,26 +45,35 @@ export function scanRecords(buf: Buffer, from: number): ScanResult {
   const records: RecordSpan[] = [];
   let pos = from;
   for (;;) {
-    if (pos >= buf.length) return { records, stop: { kind: 'incomplete', at: pos } };
-    const head = checkRecordStart(buf, pos);
-    if (head === 'short') return { records, stop: { kind: 'incomplete', at: pos } };
-    if (head === 'bad') {
-      return { records, stop: { kind: 'damaged', at: pos, problem: 'a record must start with a timestamp' } };
-    }
-    const span = scanOne(buf, pos);
-    if (span === null) return { records, stop: { kind: 'incomplete', at: pos } };
-    if (typeof span === 'string') return { records, stop: { kind: 'damaged', at: pos, problem: span } };
-    const columns = span.fields.length / 2;
-    if (!KNOWN_COLUMN_COUNTS.has(columns)) {
-      if (columns > NEWEST_COLUMN_COUNT && columns < 64) {
-        const problem = `a record of ${columns} columns: a csvlog format newer than this pg-ddl-sync reads (23, 24 or 26 columns); upgrade pg-ddl-sync`;
-        return { records, stop: { kind: 'damaged', at: pos, problem, fatal: true } };
-      }
-      return { records, stop: { kind: 'damaged', at: pos, problem: `a record of ${columns} columns (csvlog has 23, 24 or 26)` } };
-    }
-    records.push(span);
-    pos = span.end;
+    const next = scanRecord(buf, pos);
+    if ('kind' in next) return { records, stop: next };
+    records.push(next);
+    pos = next.end;
   }
+}
+
+/**
+ * Scans the one record at `pos`: its span, or why there is none (the buffer ends inside it, or the
+ * bytes are not a record). A reader takes records one at a time, so that only the record in hand is
+ * held, never a whole chunk's spans.
+ */
+export function scanRecord(buf: Buffer, pos: number): RecordSpan | ScanStop {
+  if (pos >= buf.length) return { kind: 'incomplete', at: pos };
+  const head = checkRecordStart(buf, pos);
+  if (head === 'short') return { kind: 'incomplete', at: pos };
+  if (head === 'bad') return { kind: 'damaged', at: pos, problem: 'a record must start with a timestamp' };
+  const span = scanOne(buf, pos);
+  if (span === null) return { kind: 'incomplete', at: pos };
+  if (typeof span === 'string') return { kind: 'damaged', at: pos, problem: span };
+  const columns = span.fields.length / 2;
+  if (!KNOWN_COLUMN_COUNTS.has(columns)) {
+    if (columns > NEWEST_COLUMN_COUNT && columns < 64) {
+      const problem = `a record of ${columns} columns: a csvlog format newer than this pg-ddl-sync reads (23, 24 or 26 columns); upgrade pg-ddl-sync`;
+      return { kind: 'damaged', at: pos, problem, fatal: true };
+    }
+    return { kind: 'damaged', at: pos, problem: `a record of ${columns} columns (csvlog has 23, 24 or 26)` };
+  }
+  return span;
 }
 
 /**

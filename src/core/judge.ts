@@ -127,6 +127,8 @@ interface Tx {
   /** For a prepared transaction: the transaction of its COMMIT (ROLLBACK) PREPARED; decided with it. */
   commitBy?: number;
   rollbackBy?: number;
+  /** It is a COMMIT (ROLLBACK) PREPARED: some prepared transaction's commitBy or rollbackBy. */
+  decidesPrepared?: boolean;
   /** Undecided when the server crashed, with a COMMIT under way: taken as rolled back, reported. */
   ambiguous?: boolean;
   /** The primary said it is running (see `settleFromSource`); true for this run only. */
@@ -144,8 +146,11 @@ interface Session {
   view: SessionView;
   /** Its prepared statements (which no rollback undoes), by name. */
   prepared: Record<string, Place>;
-  /** Its last statement record: an error raised in it names its text. */
-  last?: { tx: number; textHash: string; record: string };
+  /**
+   * Its last statement record: an error raised in it names its text. The hash is taken when an error
+   * needs it or the judge is saved (see lastHash): most statements are never named by one.
+   */
+  last?: { tx: number; textHash?: string; record: string };
 }
 
 /** A failure the log shows after what the judge read, for `settleFromSource`. */
@@ -202,6 +207,7 @@ export interface CrashDrop {
   vxid: string;
 }
 
+const FORGET_AT = 4096;
 const EMPTY_VIEW: SessionView = { settings: {}, temp: [] };
 const NO_BODY_CHECK = 'SET LOCAL check_function_bodies = off';
 
@@ -215,6 +221,10 @@ export class Judge {
   private readonly txs = new Map<number, Tx>();
   private readonly pending = new Map<number, PendingUnit>();
   private readonly prepared = new Map<string, number>();
+  /** The text of each session's last statement, until it is hashed; never saved (it may hold secrets). */
+  private readonly lastText = new WeakMap<Session, string>();
+  /** When txs and sessions outgrow this, the decided ones are let go (see add). */
+  private forgetAt = FORGET_AT;
 
   constructor(snapshot?: JudgeSnapshot) {
     this.nextOrder = snapshot?.nextOrder ?? 0;
@@ -227,6 +237,12 @@ export class Judge {
 
   /** Takes the next record of the log, and the file it is in. */
   add(record: LogRecord, file: FileRef): void {
+    // What a long read decided is let go as it goes, as at the end of a run: memory stays bounded by
+    // what is undecided, whatever the length of the log.
+    if (this.txs.size + this.sessions.size > this.forgetAt) {
+      this.forgetDecided();
+      this.forgetAt = Math.max(FORGET_AT, 2 * (this.txs.size + this.sessions.size));
+    }
     switch (record.kind) {
       case 'statement':
         this.onStatement(record, file);
@@ -304,10 +320,12 @@ export class Judge {
   }
 
   snapshot(): JudgeSnapshot {
+    const sessions = [...this.sessions.values()].filter((s) => !isIdle(s));
+    for (const s of sessions) this.lastHash(s);
     return {
       nextOrder: this.nextOrder,
       nextTx: this.nextTx,
-      sessions: [...this.sessions.values()].filter((s) => !isIdle(s)),
+      sessions,
       txs: [...this.txs.values()],
       pending: this.sortedPending(),
       prepared: Object.fromEntries(this.prepared),
@@ -320,9 +338,9 @@ export class Judge {
     const session = this.session(r.sessionId, r.processId);
     this.moveOn(session, r.vxid);
     let tx = this.current(session, r.vxid);
-    const textHash = hashText(r.text);
     const record = `${file.key}@${r.offset}`;
-    session.last = { tx: tx.id, textHash, record };
+    session.last = { tx: tx.id, record };
+    this.lastText.set(session, r.text);
     if (r.commandTag.startsWith('idle in transaction')) tx.explicit = true;
     else if (r.commandTag !== 'idle') tx.blockUnknown = true;
     // A block that logged an error and goes on (not "aborted"): a ROLLBACK TO SAVEPOINT the log does
@@ -343,7 +361,7 @@ export class Judge {
             this.counts.temporary++;
             break;
           }
-          if (!unit || unit.tx !== tx.id) unit = this.newUnit(r, file, index, tx, textHash);
+          if (!unit || unit.tx !== tx.id) unit = this.newUnit(r, file, index, tx, this.lastHash(session)!);
           unit.parts.push(index);
           if (sent !== 'all') unit.rewrites = { ...unit.rewrites, [index]: sent.rewrite };
           unit.runsAlone ||= part.runsAlone;
@@ -466,6 +484,7 @@ export class Judge {
         const prepared = this.preparedTx(part.name ?? '');
         if (prepared && part.verb === 'commit prepared') prepared.commitBy = tx.id;
         else if (prepared) prepared.rollbackBy = tx.id;
+        if (prepared) tx.decidesPrepared = true;
         return tx;
       }
     }
@@ -525,7 +544,7 @@ export class Judge {
     const byVxid = session.txs.map((id) => this.txs.get(id)!).find((t) => t.vxid === vxid && vxid !== '');
     if (byVxid) return byVxid;
     const last = session.last && this.txs.get(session.last.tx);
-    if (last && last.multi && isUndecided(last) && session.last?.textHash === queryHash) return last;
+    if (last && last.multi && isUndecided(last) && this.lastHash(session) === queryHash) return last;
     return undefined;
   }
 
@@ -667,6 +686,18 @@ export class Judge {
     return { ...tx.view, temp: tx.view.temp.filter((t) => !tx.dropOnCommit.includes(t)) };
   }
 
+  /** The hash of the session's last statement, taken now if it was not yet. */
+  private lastHash(session: Session): string | undefined {
+    const last = session.last;
+    if (!last) return undefined;
+    if (last.textHash === undefined) {
+      const text = this.lastText.get(session);
+      if (text !== undefined) last.textHash = hashText(text);
+      this.lastText.delete(session);
+    }
+    return last.textHash;
+  }
+
   private session(id: string, pid: number): Session {
     let s = this.sessions.get(id);
     if (!s) {
@@ -755,6 +786,7 @@ export class Judge {
     if (tx.gid !== undefined && this.prepared.get(tx.gid) === tx.id) this.prepared.delete(tx.gid);
     // A COMMIT (ROLLBACK) PREPARED that committed decides its prepared transaction; one that failed
     // leaves it prepared.
+    if (!tx.decidesPrepared) return;
     for (const p of this.txs.values()) {
       if (p.commitBy !== tx.id && p.rollbackBy !== tx.id) continue;
       if (outcome === 'committed') {

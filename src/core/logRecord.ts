@@ -2,6 +2,7 @@
  * Typed csvlog records. Only the records that can change what a target receives (statements and
  * errors) are decoded in full; for the rest the columns that settle a transaction are enough.
  */
+import { isAscii } from 'node:buffer';
 import { parse } from 'csv-parse/sync';
 import { RecordSpan, fieldBytes, fieldStartsWith, fieldText } from './csvRecord';
 import { Decoder, judgeForm } from './encoding';
@@ -30,6 +31,8 @@ interface RecordBase {
   offset: number;
   /** Byte offset just past the record. */
   end: number;
+  /** As written: `YYYY-MM-DD HH:MM:SS.mmm ZONE` (it orders records across files). */
+  logTime: string;
   sessionId: string;
   vxid: string;
 }
@@ -37,7 +40,6 @@ interface RecordBase {
 /** A `statement: …` or `execute <name>: …` record: what a client sent. */
 export interface StatementRecord extends RecordBase {
   kind: 'statement';
-  logTime: string;
   userName: string;
   databaseName: string;
   processId: number;
@@ -79,20 +81,24 @@ const EXECUTE_PREFIX = 'execute ';
  * @param buf the bytes the span points into
  * @param span the record's boundaries
  * @param base the file offset of buf[0]
+ * @param ascii buf is known to be ASCII
  */
-export function toLogRecord(buf: Buffer, span: RecordSpan, base: number): LogRecord {
+export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii = false): LogRecord {
+  const read = fieldReader(buf, span, ascii);
+  const field = read.field;
   const head = {
     offset: base + span.start,
     end: base + span.end,
-    sessionId: fieldText(buf, span, COL.sessionId),
-    vxid: fieldText(buf, span, COL.vxid),
+    logTime: field(COL.logTime),
+    sessionId: field(COL.sessionId),
+    vxid: field(COL.vxid),
   };
   if (fieldStartsWith(buf, span, COL.severity, 'LOG')) {
     if (
       fieldStartsWith(buf, span, COL.message, STATEMENT_PREFIX) ||
       fieldStartsWith(buf, span, COL.message, EXECUTE_PREFIX)
     ) {
-      const statement = toStatement(buf, span, head);
+      const statement = toStatement(read, head);
       if (statement) return statement;
     }
     return { kind: 'other', ...head, event: eventOf(buf, span) };
@@ -106,12 +112,38 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number): LogRec
         severity,
         sqlState: cols[COL.sqlState],
         message: cols[COL.message],
-        query: span.fields.length / 2 > COL.query ? judgeForm(fieldBytes(buf, span, COL.query)) : '',
+        query: span.fields.length / 2 > COL.query ? read.judged(COL.query) : '',
       };
     }
   }
   return { kind: 'other', ...head };
 }
+
+/**
+ * Reads field i of the record as text, and (judged) a text field in judgeForm. Most records are
+ * ASCII: those are decoded once, whole, and their fields cut from that text, which is also what
+ * judgeForm gives for ASCII.
+ */
+interface FieldReader {
+  field: (i: number) => string;
+  judged: (i: number) => string;
+}
+
+function fieldReader(buf: Buffer, span: RecordSpan, ascii: boolean): FieldReader {
+  if (!ascii && !isAscii(buf.subarray(span.start, span.end))) {
+    return { field: (i) => fieldText(buf, span, i), judged: (i) => judgeForm(fieldBytes(buf, span, i)) };
+  }
+  const line = buf.toString('latin1', span.start, span.end);
+  const field = (i: number): string => {
+    const s = span.fields[2 * i] - span.start;
+    const e = span.fields[2 * i + 1] - span.start;
+    if (e - s < 2 || line.charCodeAt(s) !== 0x22) return line.slice(s, e);
+    const inner = line.slice(s + 1, e - 1);
+    return inner.includes('"') ? inner.replace(/""/g, '"') : inner;
+  };
+  return { field, judged: field };
+}
+
 
 /**
  * Messages of the postmaster and startup process that mean every session of the server is gone: a
@@ -133,22 +165,20 @@ function eventOf(buf: Buffer, span: RecordSpan): OtherRecord['event'] {
 }
 
 function toStatement(
-  buf: Buffer,
-  span: RecordSpan,
-  head: Pick<StatementRecord, 'offset' | 'end' | 'sessionId' | 'vxid'>,
+  { field, judged }: FieldReader,
+  head: Pick<StatementRecord, 'offset' | 'end' | 'logTime' | 'sessionId' | 'vxid'>,
 ): StatementRecord | null {
-  const cols = fullParse(buf, span);
-  const text = statementText(judgeForm(fieldBytes(buf, span, COL.message)));
+  const text = statementText(judged(COL.message));
   if (text === null) return null;
+  // The scanner has checked every field's quoting: a field is read without parsing the record again.
   return {
     kind: 'statement',
     ...head,
-    logTime: cols[COL.logTime],
-    userName: cols[COL.userName],
-    databaseName: cols[COL.databaseName],
-    processId: Number(cols[COL.processId]),
-    commandTag: cols[COL.commandTag],
-    applicationName: cols[COL.applicationName],
+    userName: field(COL.userName),
+    databaseName: field(COL.databaseName),
+    processId: Number(field(COL.processId)),
+    commandTag: field(COL.commandTag),
+    applicationName: field(COL.applicationName),
     text,
   };
 }

@@ -63,6 +63,11 @@ const NOT_DDL = new Set([
  * @param text the statement text of one log record, as the client sent it
  */
 export function analyze(text: string): Analysis {
+  return plainAnalysis(text) ?? fullAnalysis(text);
+}
+
+/** analyze without its shortcut for the plainest texts (exported for the test that they agree). */
+export function fullAnalysis(text: string): Analysis {
   const lexical = splitSql(text);
   const candidates = lexical.some((s) => classify(s).kind !== 'other' || SESSION_WORDS.has(s.words[0] ?? ''));
   if (!candidates) return { parts: lexical.map(() => ({ kind: 'other' })), parsed: false };
@@ -71,6 +76,27 @@ export function analyze(text: string): Analysis {
   // A lone DDL statement is sent as it was logged, byte for byte, white space and `;` included.
   if (parts.length === 1 && parts[0].kind === 'ddl') parts[0] = { ...parts[0], text };
   return { parts, parsed: parsed !== null };
+}
+
+/**
+ * One statement, ended by at most a `;` at the very end (so splitSql would find just it), led by a word
+ * that is not DDL, or a bare BEGIN, COMMIT or ROLLBACK: under `log_statement = 'all'` nearly every
+ * text, read here without splitting or parsing. A SELECT with INTO anywhere takes the long way.
+ */
+const PLAIN_DML = /^[ \t\n\r\f\v]*(?:insert|update|delete|select|values|fetch|move|show)\b[^;]*;?[ \t\n\r\f\v]*$/i;
+const INTO = /into/i;
+const BARE_VERB = /^[ \t\n\r\f\v]*(begin|start|end|commit|rollback|abort)(?:[ \t\n\r\f\v]+(?:work|transaction))?[ \t\n\r\f\v]*;?[ \t\n\r\f\v]*$/i;
+const BARE_VERBS: Record<string, TransactionVerb> = { begin: 'begin', start: 'begin', end: 'commit', commit: 'commit', rollback: 'rollback', abort: 'rollback' };
+
+function plainAnalysis(text: string): Analysis | null {
+  if (PLAIN_DML.test(text)) {
+    if (/^[ \t\n\r\f\v]*select/i.test(text) && INTO.test(text)) return null;
+    return { parts: [{ kind: 'other' }], parsed: false };
+  }
+  const verb = BARE_VERB.exec(text);
+  // START needs its TRANSACTION: a bare START is not a statement.
+  if (!verb || (verb[1].toLowerCase() === 'start' && !/transaction/i.test(text))) return null;
+  return { parts: [{ kind: 'transaction', verb: BARE_VERBS[verb[1].toLowerCase()], name: undefined, chain: false }], parsed: true };
 }
 
 function fromParse(stmt: ParsedStatement): Part {

@@ -2,8 +2,9 @@
  * Reads csvlog records from where each file was read to, in bounded chunks: memory is the chunk size
  * plus the largest record, whatever the log's size.
  */
+import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
-import { RecordSpan, nextRecordStart, scanRecords } from '../core/csvRecord';
+import { RecordSpan, ScanStop, nextRecordStart, scanRecord, scanRecords } from '../core/csvRecord';
 import { Decoder } from '../core/encoding';
 import { LogRecord, StatementRecord, decodedStatementText, toLogRecord } from '../core/logRecord';
 import { LogFile, openLog } from './logFiles';
@@ -67,6 +68,8 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
   const inOrder = files.map((_, i) => i).filter((i) => !opts.returned?.[i]);
   sources.push(new FileSequence(files, inOrder, starts, limitOf, ends));
   for (const i of files.map((_, i) => i).filter((i) => opts.returned?.[i])) sources.push(new FileSequence(files, [i], starts, limitOf, ends));
+  // One source needs no merging, and no ordering times.
+  if (sources.length > 1) for (const s of sources) s.merged = true;
   const result = (extra: Partial<ReadResult> = {}): ReadResult => {
     for (const s of sources) s.close();
     return { ends, bytesRead: sources.reduce((n, s) => n + s.bytesRead, 0), ...extra };
@@ -74,6 +77,15 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
   try {
     for (;;) {
       let next: Source | null = null;
+      if (sources.length === 1) {
+        const only = sources[0];
+        const head = only.head(opts.onSkip);
+        if (head && 'damage' in head) return result({ damage: head.damage });
+        if (!head) return result();
+        const { record, raw } = only.take();
+        if (onRecord(record, only.fileIndex, raw) === 'stop') return result({ stopped: true });
+        continue;
+      }
       for (const s of sources) {
         const head = s.head(opts.onSkip);
         if (head && 'damage' in head) return result({ damage: head.damage });
@@ -113,6 +125,8 @@ class FileSequence {
    * descheduled between the two) keeps its place.
    */
   private latest = '';
+  /** Merged with other sources: `latest` is kept. */
+  merged = false;
 
   constructor(
     private readonly files: LogFile[],
@@ -165,7 +179,7 @@ class FileSequence {
 
   take(): Head {
     const head = this.cursor!.head()!;
-    this.latest = this.key();
+    if (this.merged) this.latest = this.key();
     this.cursor!.advance();
     return head;
   }
@@ -210,7 +224,11 @@ class LogCursor {
   private filled = 0;
   /** File offset of buf[0]. */
   private base: number;
-  private spans: RecordSpan[] = [];
+  /** Where the next record starts in buf (records are scanned one at a time). */
+  private next = 0;
+  /** buf up to `filled`, and whether all of it is ASCII. */
+  private view: Buffer = Buffer.alloc(0);
+  private ascii = false;
   private current: Head | null = null;
   private done = false;
 
@@ -231,14 +249,14 @@ class LogCursor {
 
   head(): Head | null {
     if (this.current) return this.current;
-    if (this.spans.length === 0 && !this.fill()) return null;
-    const span = this.spans.shift()!;
-    const view = this.buf.subarray(0, this.filled);
-    this.current = {
-      record: toLogRecord(view, span, this.base),
-      raw: view.subarray(span.start, span.end),
-      key: view.toString('latin1', span.start, span.fields[1]),
-    };
+    let span = this.scan();
+    if (!span) {
+      if (!this.fill()) return null;
+      span = this.scan()!;
+    }
+    this.next = span.end;
+    const record = toLogRecord(this.view, span, this.base, this.ascii);
+    this.current = { record, raw: this.view.subarray(span.start, span.end), key: record.logTime };
     return this.current;
   }
 
@@ -282,7 +300,8 @@ class LogCursor {
     this.end = at;
     this.base = at;
     this.filled = 0;
-    this.spans = [];
+    this.view = this.buf.subarray(0, 0);
+    this.next = 0;
     this.current = null;
     this.damage = undefined;
     this.done = false;
@@ -307,18 +326,36 @@ class LogCursor {
       const n = room > 0 ? fs.readSync(this.fd, this.buf, this.filled, room, this.base + this.filled) : 0;
       this.bytesRead += n;
       this.filled += n;
-      const { records, stop } = scanRecords(this.buf.subarray(0, this.filled), 0);
-      this.spans = records;
-      if (stop.kind === 'damaged') {
-        this.damage = { offset: this.base + stop.at, problem: stop.problem, fatal: stop.fatal };
-        this.done = true;
-      } else if (n === 0) {
-        this.tail = this.filled - stop.at;
-        this.done = true;
-      }
-      if (this.spans.length > 0) return true;
+      this.next = 0;
+      this.view = this.buf.subarray(0, this.filled);
+      // Checked for the whole chunk at once (most logs are ASCII throughout): records decode faster.
+      this.ascii = isAscii(this.view);
+      const first = scanRecord(this.view, 0);
+      if (!('kind' in first)) return true;
+      this.stopAt(first, n === 0);
     }
     return false;
+  }
+
+  /** The record at `next` in what the buffer holds; null where more must be read (or at the end). */
+  private scan(): RecordSpan | null {
+    if (this.done && this.next >= this.filled) return null;
+    const got = scanRecord(this.view, this.next);
+    if (!('kind' in got)) return got;
+    // Damage is final; a record cut by the buffer's end is read on by fill().
+    if (got.kind === 'damaged') this.stopAt(got, false);
+    return null;
+  }
+
+  /** Notes what ends the read at a scan's stop: damage, or the end of the file (eof). */
+  private stopAt(stop: ScanStop, eof: boolean): void {
+    if (stop.kind === 'damaged') {
+      this.damage = { offset: this.base + stop.at, problem: stop.problem, fatal: stop.fatal };
+      this.done = true;
+    } else if (eof) {
+      this.tail = this.filled - stop.at;
+      this.done = true;
+    }
   }
 }
 

@@ -55,13 +55,13 @@ class Log {
   }
 
   fail(session: string, vxid: string, query: string, severity: 'ERROR' | 'FATAL' | 'PANIC' = 'ERROR'): this {
-    this.records.push({ kind: 'failure', offset: this.offset, end: this.offset + 1, sessionId: session, vxid, severity, sqlState: 'XX000', message: 'boom', query });
+    this.records.push({ kind: 'failure', offset: this.offset, end: this.offset + 1, logTime: '', sessionId: session, vxid, severity, sqlState: 'XX000', message: 'boom', query });
     this.offset += 1;
     return this;
   }
 
   other(session: string, vxid: string, event?: 'disconnection' | 'server-restart'): this {
-    this.records.push({ kind: 'other', offset: this.offset, end: this.offset + 1, sessionId: session, vxid, event });
+    this.records.push({ kind: 'other', offset: this.offset, end: this.offset + 1, logTime: '', sessionId: session, vxid, event });
     this.offset += 1;
     return this;
   }
@@ -93,6 +93,24 @@ describe('the judge on hand-made logs', () => {
     assert.deepEqual(judged(log).sent, []);
     log.stmt('a', '3/2', 'SELECT 1');
     assert.deepEqual(judged(log).sent, ['CREATE TABLE x()']);
+  });
+
+  it('lets decided transactions go while it reads, so a long log holds only what is undecided', () => {
+    // 30,000 transactions of sessions that never disconnect; one DDL of them fails, one stays open.
+    const log = new Log().stmt('z', '9/1', 'BEGIN').stmt('z', '9/1', 'CREATE TABLE open_one()', 'idle in transaction');
+    for (let i = 1; i <= 30_000; i++) {
+      const session = 'abc'[i % 3];
+      log.stmt(session, `${i % 3}/${i}`, i === 15_000 ? 'CREATE TABLE bad()' : i % 1000 === 0 ? `CREATE TABLE t${i}()` : 'UPDATE t SET a = 1');
+      if (i === 15_000) log.fail(session, `${i % 3}/${i}`, 'CREATE TABLE bad()');
+    }
+    log.stmt('a', '0/99999', 'SELECT 1').stmt('b', '1/99999', 'SELECT 1').stmt('c', '2/99999', 'SELECT 1');
+    const judge = new Judge();
+    for (const r of log.records) judge.add(r, FILE);
+    const kept = judge.snapshot();
+    assert.ok(kept.txs.length < 10_000, `${kept.txs.length} transactions kept`);
+    const { sent: out, judge: after } = judged(log);
+    assert.deepEqual(out, Array.from({ length: 30 }, (_, k) => `CREATE TABLE t${(k + 1) * 1000}()`).filter((t) => t !== 'CREATE TABLE t15000()'));
+    assert.equal(after.waiting().length, 1);
   });
 
   it('an ERROR long after its statement, behind other sessions, still fails it', () => {

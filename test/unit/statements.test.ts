@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { loadParser } from '../../src/core/parser';
 import { SettingChange, applyChange, settingStatements } from '../../src/core/sessionSettings';
-import { Part, analyze } from '../../src/core/statements';
+import { Part, analyze, fullAnalysis } from '../../src/core/statements';
 
 before(loadParser);
 
@@ -24,6 +24,18 @@ describe('analyze', () => {
     for (const sql of ['SELECT 1', 'INSERT INTO t VALUES (1)', 'WITH x AS (SELECT 1) SELECT * FROM x', 'TRUNCATE t', 'VACUUM', 'REINDEX TABLE CONCURRENTLY t', 'DO $$ BEGIN END $$', 'COPY t FROM STDIN', 'CALL p()']) {
       assert.deepEqual(analyze(sql), { parts: [{ kind: 'other' }], parsed: false }, sql);
     }
+  });
+
+  it('reads the plainest texts (DML, bare BEGIN/COMMIT/ROLLBACK) by a shortcut that agrees with the full reading', () => {
+    const texts = [
+      'UPDATE pgbench_accounts SET abalance = abalance + -3035 WHERE aid = 63387;', 'BEGIN;', 'END;', 'begin transaction',
+      'START TRANSACTION', 'start', 'START WORK', 'commit work;', '  ROLLBACK  ', 'abort;', 'ROLLBACK TO sp', 'rollback transaction to savepoint sp',
+      'COMMIT AND CHAIN', 'COMMIT PREPARED \'g\'', 'BEGIN ISOLATION LEVEL SERIALIZABLE', "insert into t values (';')", 'SELECT 1; CREATE TABLE x()',
+      'select 1 -- ;\ncreate table y()', 'select 1 -- x\n;', 'SELECT 1 INTO t', 'select * into t from x;', 'SELECT a FROM "into"', 'selectx',
+      'updatex SET', 'SELECT/*c*/1', '/* c */ UPDATE t SET a = 1', 'SELECT 1;;', 'SHOW search_path', 'VALUES (1)', 'FETCH 1 FROM c', 'DELETE FROM t;\n',
+      'UPDATEé t', 'END; CREATE TABLE z()', 'SELECT 1 INTO;',
+    ];
+    for (const sql of texts) assert.deepEqual(analyze(sql), fullAnalysis(sql), sql);
   });
 
   it("classifies as PostgreSQL's log_statement does", () => {
