@@ -5,7 +5,9 @@ session and transaction), as a simple sync written in Python would. Prints the c
     python3 bench/baseline.py FILE...
 """
 import csv
+import os
 import re
+import resource
 import sys
 
 DDL = re.compile(r"statement: \s*(CREATE|ALTER|DROP|COMMENT|GRANT|REVOKE|TRUNCATE|SECURITY|REINDEX|IMPORT)\b", re.I)
@@ -27,6 +29,10 @@ def main(files):
                 elif severity == "LOG" and DDL.match(message):
                     kept.append((row[2], row[5], row[9], message[len("statement: "):]))
     print(f"records {records} ddl {len(kept)} failures {len(failures)}")
+    out = os.environ.get("PGDS_BENCH_RSS")
+    if out:
+        with open(out, "w") as f:
+            f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
 if __name__ == "__main__":

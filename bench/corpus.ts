@@ -13,14 +13,16 @@ import { Cluster, PRIMARY_SETTINGS, sleep } from '../test/helpers/cluster';
 
 export const DEFAULT_CORPUS_DIR = path.resolve(__dirname, '..', '..', 'bench', '.corpus');
 
-interface Options {
+export interface CorpusOptions {
   seconds: number;
   clients: number;
   out: string;
 }
 
-function options(argv: string[]): Options {
-  const o: Options = { seconds: 150, clients: 4, out: DEFAULT_CORPUS_DIR };
+export const DEFAULT_CORPUS: CorpusOptions = { seconds: 70, clients: 4, out: DEFAULT_CORPUS_DIR };
+
+function options(argv: string[]): CorpusOptions {
+  const o: CorpusOptions = { ...DEFAULT_CORPUS };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--seconds') o.seconds = Number(value);
@@ -57,8 +59,8 @@ function pgbench(cluster: Cluster, args: string[]): Promise<void> {
   });
 }
 
-async function main(): Promise<void> {
-  const o = options(process.argv.slice(2));
+/** Builds the corpus; returns its files, oldest first. */
+export async function buildCorpus(o: CorpusOptions): Promise<string[]> {
   const settings = {
     ...PRIMARY_SETTINGS,
     log_statement: "'all'",
@@ -89,16 +91,27 @@ async function main(): Promise<void> {
       fs.copyFileSync(file, to);
       bytes += fs.statSync(to).size;
     }
-    const files = fs.readdirSync(o.out).length;
-    process.stdout.write(`corpus: ${files} csvlog files, ${(bytes / 1e6).toFixed(0)} MB in ${o.out}\n`);
+    const files = corpusFiles(o.out);
+    process.stdout.write(`corpus: ${files.length} csvlog files, ${(bytes / 1e6).toFixed(0)} MB in ${o.out}\n`);
     spawnSync('sync');
+    return files;
   } finally {
     await primary.destroy();
   }
 }
 
+/** The corpus's csvlog files, oldest first (their names carry the time they were begun). */
+export function corpusFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.csv'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
 if (require.main === module) {
-  main().catch((err) => {
+  buildCorpus(options(process.argv.slice(2))).catch((err) => {
     process.stderr.write(`corpus: ${(err as Error).message}\n`);
     process.exit(1);
   });

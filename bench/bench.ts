@@ -1,0 +1,248 @@
+/**
+ * `npm run bench`: every figure of BENCHMARKS.md, measured in one run on this machine.
+ *
+ * - throughput: `replay --dry-run` over a log_statement = 'all' corpus (bench/corpus.ts builds it the
+ *   first time), beside the Python csv baseline (bench/baseline.py) and a raw read of the same files,
+ *   each pinned to one core, median of three; peak RSS of each;
+ * - idle: a `run` that finds nothing new, against `node -e 0` (medians of nine);
+ * - incremental: a `run` after 1 MB was appended to the corpus it had read, against the first run;
+ * - fan-out: 200 statements to 8 targets against the same to 1 target (medians of three rounds).
+ *
+ *   npm run bench [-- --rebuild] [-- --seconds N]
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fieldText, scanRecords } from '../src/core/csvRecord';
+import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../test/helpers/cluster';
+import { DEFAULT_CORPUS, buildCorpus, corpusFiles } from './corpus';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'pg-ddl-sync.js');
+const RSS_HOOK = path.join(__dirname, 'maxrss.js');
+const BASELINE = path.join(ROOT, 'bench', 'baseline.py');
+
+const say = (line = ''): void => void process.stdout.write(`${line}\n`);
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT MET');
+
+interface Timed {
+  seconds: number;
+  rssKb: number;
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+/** Runs a command, pinned to one core when asked (and taskset is there); wall time and peak RSS. */
+function timed(cmd: string, args: string[], opts: { oneCore?: boolean; env?: NodeJS.ProcessEnv } = {}): Timed {
+  const rssFile = path.join(os.tmpdir(), `pgds-bench-rss-${process.pid}`);
+  fs.rmSync(rssFile, { force: true });
+  const [c, a] = opts.oneCore && hasTaskset ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args];
+  const start = process.hrtime.bigint();
+  const res = spawnSync(c, a, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    env: { ...process.env, PGDS_BENCH_RSS: rssFile, PGPASSFILE: '/nonexistent', ...opts.env },
+  });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (res.error) throw res.error;
+  const rssKb = fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, 'utf8')) : NaN;
+  fs.rmSync(rssFile, { force: true });
+  return { seconds, rssKb, status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+const tool = (args: string[], oneCore = false): Timed => timed(process.execPath, ['-r', RSS_HOOK, BIN, ...args], { oneCore });
+
+/** The `run finished` line of a run's JSON log. */
+function finished(t: Timed): { records: number; bytes: number } {
+  const line = t.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { message?: string; records?: number; bytes?: number })
+    .find((l) => l.message === 'run finished');
+  if (!line) throw new Error(`the run logged no "run finished" (exit ${t.status}): ${t.stderr.slice(-800)}`);
+  return { records: line.records ?? 0, bytes: line.bytes ?? 0 };
+}
+
+function readRaw(files: string[]): number {
+  const buf = Buffer.alloc(4 * 1024 * 1024);
+  const start = process.hrtime.bigint();
+  for (const f of files) {
+    const fd = fs.openSync(f, 'r');
+    while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
+    fs.closeSync(fd);
+  }
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+interface Goal {
+  name: string;
+  figure: string;
+  met: boolean;
+}
+
+async function throughput(files: string[]): Promise<Goal[]> {
+  const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
+  say(`## Throughput: ${files.length} files, ${mb(bytes)} of log_statement = 'all' csvlog${hasTaskset ? ', each pinned to one core' : ''}`);
+  const runs = { tool: [] as Timed[], python: [] as Timed[], raw: [] as number[] };
+  for (let i = 0; i < 3; i++) {
+    runs.raw.push(readRaw(files));
+    const t = tool(['replay', '--dry-run', '--log-level', 'error', ...files], true);
+    if (t.status !== 0) throw new Error(`replay --dry-run exited ${t.status}: ${t.stderr.slice(-500)}`);
+    runs.tool.push(t);
+    const p = timed('python3', [BASELINE, ...files], { oneCore: true });
+    if (p.status !== 0) throw new Error(`the Python baseline exited ${p.status}: ${p.stderr.slice(-500)} (python3 is needed: apt-get install python3)`);
+    runs.python.push(p);
+  }
+  const toolS = median(runs.tool.map((t) => t.seconds));
+  const pyS = median(runs.python.map((t) => t.seconds));
+  const rawS = median(runs.raw);
+  const rate = (s: number): string => `${(bytes / 1e6 / s).toFixed(0)} MB/s`;
+  const toolRss = Math.max(...runs.tool.map((t) => t.rssKb)) / 1024;
+  const pyRss = Math.max(...runs.python.map((t) => t.rssKb)) / 1024;
+  say(`| reader | seconds (median of 3) | MB/s | peak RSS |`);
+  say(`|---|---|---|---|`);
+  say(`| pg-ddl-sync replay --dry-run | ${toolS.toFixed(2)} | ${rate(toolS)} | ${toolRss.toFixed(0)} MB |`);
+  say(`| Python csv baseline | ${pyS.toFixed(2)} | ${rate(pyS)} | ${pyRss.toFixed(0)} MB |`);
+  say(`| raw read (4 MB reads) | ${rawS.toFixed(2)} | ${rate(rawS)} | |`);
+  const statements = /^-- every target: (\d+) statement/m.exec(runs.tool[0].stdout)?.[1] ?? '?';
+  say(`pg-ddl-sync found ${statements} statements to send; Python: ${runs.python[0].stdout.trim()}`);
+  say(`speed-up over Python: ${(pyS / toolS).toFixed(2)}x`);
+  say();
+  return [
+    { name: 'throughput >= 3x the Python baseline', figure: `${(pyS / toolS).toFixed(2)}x`, met: pyS / toolS >= 3 },
+    { name: 'peak memory < 150 MB', figure: `${toolRss.toFixed(0)} MB`, met: toolRss < 150 },
+  ];
+}
+
+/** Appends about `size` bytes of the corpus's DML records (no DDL, no errors) to `to`. */
+function appendDml(from: string, to: string, size: number): number {
+  const buf = fs.readFileSync(from).subarray(0, 8 * size);
+  const { records } = scanRecords(buf, 0);
+  const picked: Buffer[] = [];
+  let n = 0;
+  for (const r of records) {
+    if (n >= size) break;
+    const message = fieldText(buf, r, 13);
+    if (fieldText(buf, r, 11) !== 'LOG' || !/^statement: (UPDATE|SELECT|INSERT|BEGIN|END)\b/.test(message)) continue;
+    picked.push(buf.subarray(r.start, r.end));
+    n += r.end - r.start;
+  }
+  fs.appendFileSync(to, Buffer.concat(picked));
+  return n;
+}
+
+async function incremental(files: string[], work: string): Promise<Goal[]> {
+  say('## Incremental: a run after 1 MB was appended to a log it had read');
+  const target = await Cluster.start({ name: 'incr', baseDir: work });
+  try {
+    const dir = path.join(work, 'incr-log');
+    fs.mkdirSync(dir);
+    for (const [i, f] of files.entries()) {
+      const to = path.join(dir, path.basename(f));
+      if (i === files.length - 1) fs.copyFileSync(f, to);
+      else fs.linkSync(f, to);
+    }
+    const args = ['run', '--csvlog-dir', dir, '--target', `t=${target.url}`, '--state-file', path.join(work, 'incr.state.json'), '--log-format', 'json'];
+    const first = tool(args);
+    const firstRead = finished(first);
+    const added = appendDml(files[Math.min(1, files.length - 1)], path.join(dir, path.basename(files[files.length - 1])), 1_000_000);
+    const second = tool(args);
+    const secondRead = finished(second);
+    say(`| run | bytes read | records | seconds |`);
+    say(`|---|---|---|---|`);
+    say(`| first (whole log) | ${firstRead.bytes} | ${firstRead.records} | ${first.seconds.toFixed(2)} |`);
+    say(`| after ${added} bytes appended | ${secondRead.bytes} | ${secondRead.records} | ${second.seconds.toFixed(2)} |`);
+    say();
+    return [
+      {
+        name: 'incremental: reads only what was added',
+        figure: `${secondRead.bytes} bytes read of ${added} added, ${second.seconds.toFixed(2)} s vs ${first.seconds.toFixed(2)} s`,
+        met: secondRead.bytes === added,
+      },
+    ];
+  } finally {
+    await target.destroy();
+  }
+}
+
+async function idleAndFanOut(work: string): Promise<Goal[]> {
+  const primary = await Cluster.start({ name: 'primary', baseDir: work, settings: PRIMARY_SETTINGS });
+  const targets = await Promise.all(Array.from({ length: 9 }, (_, i) => Cluster.start({ name: `t${i}`, baseDir: work })));
+  try {
+    const goals: Goal[] = [];
+    const base = ['run', '--csvlog-dir', primary.logDir, '--log-format', 'json'];
+    const one = [...base, '--state-file', path.join(work, 'one.state.json'), '--target', `t0=${targets[0].url}`];
+    const eight = [...base, '--state-file', path.join(work, 'eight.state.json'), ...targets.slice(1).flatMap((t) => ['--target', `${t.name}=${t.url}`])];
+
+    say('## Fan-out: 200 statements to 1 target, and to 8');
+    const times = { one: [] as number[], eight: [] as number[] };
+    for (let round = 0; round < 3; round++) {
+      const ddl = Array.from({ length: 200 }, (_, i) => `CREATE TABLE fan_${round}_${i} (id int PRIMARY KEY, note text);`).join('\n');
+      primary.psql('postgres', ddl);
+      await primary.waitForLog(`fan_${round}_199`);
+      for (const [key, args] of [['one', one], ['eight', eight]] as const) {
+        const t = tool(args);
+        if (t.status !== 0) throw new Error(`run (${key}) exited ${t.status}: ${t.stderr.slice(-800)}`);
+        times[key].push(t.seconds);
+      }
+    }
+    const [oneS, eightS] = [median(times.one), median(times.eight)];
+    say(`| targets | seconds per run (median of 3 rounds of 200) |`);
+    say(`|---|---|`);
+    say(`| 1 | ${oneS.toFixed(2)} |`);
+    say(`| 8 | ${eightS.toFixed(2)} |`);
+    say(`ratio: ${(eightS / oneS).toFixed(2)}`);
+    say();
+    goals.push({ name: 'fan-out: 8 targets <= 1.5x the time of 1', figure: `${(eightS / oneS).toFixed(2)}x`, met: eightS / oneS <= 1.5 });
+
+    say('## Idle: a run that finds nothing new');
+    const idle: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const t = tool(one);
+      if (t.status !== 0) throw new Error(`idle run exited ${t.status}: ${t.stderr.slice(-800)}`);
+      idle.push(t.seconds);
+      bare.push(timed(process.execPath, ['-e', '0']).seconds);
+    }
+    const [idleS, bareS] = [median(idle), median(bare)];
+    say(`| command | seconds (median of 9) |`);
+    say(`|---|---|`);
+    say(`| node -e 0 | ${bareS.toFixed(3)} |`);
+    say(`| pg-ddl-sync run (nothing new) | ${idleS.toFixed(3)} |`);
+    say(`ratio: ${(idleS / bareS).toFixed(2)}`);
+    say();
+    goals.push({ name: 'idle run <= 2.5x node -e 0', figure: `${(idleS / bareS).toFixed(2)}x`, met: idleS / bareS <= 2.5 });
+    return goals;
+  } finally {
+    await Promise.all([primary, ...targets].map((c) => c.destroy()));
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const seconds = argv.includes('--seconds') ? Number(argv[argv.indexOf('--seconds') + 1]) : DEFAULT_CORPUS.seconds;
+  let files = corpusFiles(DEFAULT_CORPUS.out);
+  if (files.length === 0 || argv.includes('--rebuild')) files = await buildCorpus({ ...DEFAULT_CORPUS, seconds });
+  say(`# pg-ddl-sync benchmark, ${new Date().toISOString()}`);
+  say(`${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}, ${os.type()} ${os.release()}`);
+  say();
+  const work = makeTempDir('pgds-bench-');
+  try {
+    const goals = [...(await throughput(files)), ...(await incremental(files, work)), ...(await idleAndFanOut(work))];
+    say('## Goals');
+    for (const g of goals) say(`- ${g.name}: ${g.figure}: ${verdict(g.met)}`);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${(err as Error).message}\n`);
+  process.exit(1);
+});
