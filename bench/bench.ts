@@ -56,7 +56,8 @@ function timed(cmd: string, args: string[], opts: { oneCore?: boolean; env?: Nod
   return { seconds, rssKb, status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
-const tool = (args: string[], oneCore = false): Timed => timed(process.execPath, ['-r', RSS_HOOK, BIN, ...args], { oneCore });
+/** The CLI as installed: its own `#!` line (and node flags), with the RSS hook preloaded. */
+const tool = (args: string[], oneCore = false): Timed => timed(BIN, args, { oneCore, env: { NODE_OPTIONS: `-r ${RSS_HOOK}` } });
 
 /** The `run finished` line of a run's JSON log. */
 function finished(t: Timed): { records: number; bytes: number } {

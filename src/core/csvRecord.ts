@@ -19,7 +19,7 @@ export interface RecordSpan {
   start: number;
   end: number;
   /** Field i is buf[fields[2i], fields[2i+1]), quotes included. */
-  fields: number[];
+  fields: Int32Array;
 }
 
 export type ScanStop =
@@ -57,12 +57,12 @@ export function scanRecords(buf: Buffer, from: number): ScanResult {
  * bytes are not a record). A reader takes records one at a time, so that only the record in hand is
  * held, never a whole chunk's spans.
  */
-export function scanRecord(buf: Buffer, pos: number): RecordSpan | ScanStop {
+export function scanRecord(buf: Buffer, pos: number, scratch?: Int32Array): RecordSpan | ScanStop {
   if (pos >= buf.length) return { kind: 'incomplete', at: pos };
   const head = checkRecordStart(buf, pos);
   if (head === 'short') return { kind: 'incomplete', at: pos };
   if (head === 'bad') return { kind: 'damaged', at: pos, problem: 'a record must start with a timestamp' };
-  const span = scanOne(buf, pos);
+  const span = scanOne(buf, pos, scratch);
   if (span === null) return { kind: 'incomplete', at: pos };
   if (typeof span === 'string') return { kind: 'damaged', at: pos, problem: span };
   const columns = span.fields.length / 2;
@@ -90,7 +90,7 @@ export function nextRecordStart(buf: Buffer, from: number): { kind: 'found'; at:
     const head = checkRecordStart(buf, at);
     if (head === 'short') return { kind: 'more', from: nl };
     if (head === 'ok') {
-      const span = scanOne(buf, at);
+      const span = scanOne(buf, at, undefined);
       if (span === null) return { kind: 'more', from: nl };
       if (typeof span !== 'string' && KNOWN_COLUMN_COUNTS.has(span.fields.length / 2)) return { kind: 'found', at };
     }
@@ -98,9 +98,17 @@ export function nextRecordStart(buf: Buffer, from: number): { kind: 'found'; at:
   }
 }
 
-/** Scans one record at pos: its span, null if the buffer ends inside it, or what is wrong with it. */
-function scanOne(buf: Buffer, start: number): RecordSpan | null | string {
-  const fields: number[] = [];
+/** Room for the field bounds of the longest record that is still scanned to its end. */
+const MAX_FIELDS = 64;
+
+/**
+ * Scans one record at pos: its span, null if the buffer ends inside it, or what is wrong with it.
+ * @param scratch where to write the field bounds (a reader's own, reused record after record: the
+ *   span is valid until its next scan); a new array when not given
+ */
+function scanOne(buf: Buffer, start: number, scratch: Int32Array | undefined): RecordSpan | null | string {
+  const fields = scratch ?? new Int32Array(2 * MAX_FIELDS + 2);
+  let n = 0;
   let pos = start;
   const len = buf.length;
   for (;;) {
@@ -131,10 +139,11 @@ function scanOne(buf: Buffer, start: number): RecordSpan | null | string {
       if (pos >= len) return null;
       fieldEnd = pos;
     }
-    fields.push(fieldStart, fieldEnd);
-    if (buf[pos] === NEWLINE) return { start, end: pos + 1, fields };
+    fields[n++] = fieldStart;
+    fields[n++] = fieldEnd;
+    if (buf[pos] === NEWLINE) return { start, end: pos + 1, fields: scratch ? fields.subarray(0, n) : fields.slice(0, n) };
     pos++; // the comma
-    if (fields.length > 2 * 64) return 'more fields than any csvlog record has';
+    if (n > 2 * MAX_FIELDS) return 'more fields than any csvlog record has';
   }
 }
 

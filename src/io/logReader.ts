@@ -229,6 +229,8 @@ class LogCursor {
   /** buf up to `filled`, and whether all of it is ASCII. */
   private view: Buffer = Buffer.alloc(0);
   private ascii = false;
+  /** Field bounds of the record in hand, reused from one record to the next. */
+  private readonly scratch = new Int32Array(130);
   private current: Head | null = null;
   private done = false;
 
@@ -340,7 +342,7 @@ class LogCursor {
   /** The record at `next` in what the buffer holds; null where more must be read (or at the end). */
   private scan(): RecordSpan | null {
     if (this.done && this.next >= this.filled) return null;
-    const got = scanRecord(this.view, this.next);
+    const got = scanRecord(this.view, this.next, this.scratch);
     if (!('kind' in got)) return got;
     // Damage is final; a record cut by the buffer's end is read on by fill().
     if (got.kind === 'damaged') this.stopAt(got, false);
