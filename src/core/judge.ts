@@ -221,8 +221,11 @@ export class Judge {
   private readonly txs = new Map<number, Tx>();
   private readonly pending = new Map<number, PendingUnit>();
   private readonly prepared = new Map<string, number>();
-  /** The text of each session's last statement, until it is hashed; never saved (it may hold secrets). */
-  private readonly lastText = new WeakMap<Session, string>();
+  /**
+   * The text of each session's last statement, by session id, until it is hashed; never saved (it may
+   * hold secrets). Let go with its session.
+   */
+  private readonly lastText = new Map<string, string>();
   /** When txs and sessions outgrow this, the decided ones are let go (see add). */
   private forgetAt = FORGET_AT;
 
@@ -340,7 +343,7 @@ export class Judge {
     let tx = this.current(session, r.vxid);
     const record = `${file.key}@${r.offset}`;
     session.last = { tx: tx.id, record };
-    this.lastText.set(session, r.text);
+    this.lastText.set(session.id, r.text);
     if (r.commandTag.startsWith('idle in transaction')) tx.explicit = true;
     else if (r.commandTag !== 'idle') tx.blockUnknown = true;
     // A block that logged an error and goes on (not "aborted"): a ROLLBACK TO SAVEPOINT the log does
@@ -589,6 +592,7 @@ export class Judge {
       }
     }
     this.sessions.delete(sessionId);
+    this.lastText.delete(sessionId);
   }
 
   /** Every session's open transactions ended with the server. Prepared transactions survive. */
@@ -625,6 +629,8 @@ export class Judge {
    */
   private moveOn(session: Session | undefined, vxid: string): void {
     if (!session || vxid === '') return;
+    // The common case, a statement in the transaction already on: nothing ended.
+    if (session.txs.length === 1 && this.txs.get(session.txs[0])?.vxid === vxid) return;
     for (const id of [...session.txs]) {
       const tx = this.txs.get(id)!;
       if (tx.vxid === vxid) continue;
@@ -691,9 +697,9 @@ export class Judge {
     const last = session.last;
     if (!last) return undefined;
     if (last.textHash === undefined) {
-      const text = this.lastText.get(session);
+      const text = this.lastText.get(session.id);
       if (text !== undefined) last.textHash = hashText(text);
-      this.lastText.delete(session);
+      this.lastText.delete(session.id);
     }
     return last.textHash;
   }
@@ -836,7 +842,11 @@ export class Judge {
       if ((tx.status === 'committed' || tx.status === 'failed') && tx.units.length === 0) this.txs.delete(id);
     }
     // A session with nothing pending and nothing set is learnt again from its next records.
-    for (const [id, s] of this.sessions) if (isIdle(s)) this.sessions.delete(id);
+    for (const [id, s] of this.sessions) {
+      if (!isIdle(s)) continue;
+      this.sessions.delete(id);
+      this.lastText.delete(id);
+    }
   }
 
   private sortedPending(): PendingUnit[] {

@@ -84,66 +84,89 @@ const EXECUTE_PREFIX = 'execute ';
  * @param ascii buf is known to be ASCII
  */
 export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii = false): LogRecord {
-  const read = fieldReader(buf, span, ascii);
-  const field = read.field;
-  const head = {
-    offset: base + span.start,
-    end: base + span.end,
-    logTime: field(COL.logTime),
-    sessionId: field(COL.sessionId),
-    vxid: field(COL.vxid),
-  };
+  const fields = new Fields(buf, span, ascii);
+  const offset = base + span.start;
+  const end = base + span.end;
+  const logTime = fields.text(COL.logTime);
+  const sessionId = fields.text(COL.sessionId);
+  const vxid = fields.text(COL.vxid);
   if (fieldStartsWith(buf, span, COL.severity, 'LOG')) {
     if (
       fieldStartsWith(buf, span, COL.message, STATEMENT_PREFIX) ||
       fieldStartsWith(buf, span, COL.message, EXECUTE_PREFIX)
     ) {
-      const statement = toStatement(read, head);
-      if (statement) return statement;
+      const text = statementText(fields.judged(COL.message));
+      // The scanner has checked every field's quoting: a field is read without parsing the record again.
+      if (text !== null) {
+        return {
+          kind: 'statement',
+          offset,
+          end,
+          logTime,
+          sessionId,
+          vxid,
+          userName: fields.text(COL.userName),
+          databaseName: fields.text(COL.databaseName),
+          processId: Number(fields.text(COL.processId)),
+          commandTag: fields.text(COL.commandTag),
+          applicationName: fields.text(COL.applicationName),
+          text,
+        };
+      }
     }
-    return { kind: 'other', ...head, event: eventOf(buf, span) };
+    return { kind: 'other', offset, end, logTime, sessionId, vxid, event: eventOf(buf, span) };
   }
   for (const severity of ['ERROR', 'FATAL', 'PANIC'] as const) {
     if (fieldStartsWith(buf, span, COL.severity, severity)) {
       const cols = fullParse(buf, span);
       return {
         kind: 'failure',
-        ...head,
+        offset,
+        end,
+        logTime,
+        sessionId,
+        vxid,
         severity,
         sqlState: cols[COL.sqlState],
         message: cols[COL.message],
-        query: span.fields.length / 2 > COL.query ? read.judged(COL.query) : '',
+        query: span.fields.length / 2 > COL.query ? fields.judged(COL.query) : '',
       };
     }
   }
-  return { kind: 'other', ...head };
+  return { kind: 'other', offset, end, logTime, sessionId, vxid };
 }
 
 /**
- * Reads field i of the record as text, and (judged) a text field in judgeForm. Most records are
- * ASCII: those are decoded once, whole, and their fields cut from that text, which is also what
- * judgeForm gives for ASCII.
+ * The fields of one record as text. Most records are ASCII: those are decoded once, whole, and their
+ * fields cut from that text (which is also what judgeForm gives for ASCII).
  */
-interface FieldReader {
-  field: (i: number) => string;
-  judged: (i: number) => string;
-}
+class Fields {
+  /** The record decoded, when it is ASCII. */
+  private readonly line: string | null;
 
-function fieldReader(buf: Buffer, span: RecordSpan, ascii: boolean): FieldReader {
-  if (!ascii && !isAscii(buf.subarray(span.start, span.end))) {
-    return { field: (i) => fieldText(buf, span, i), judged: (i) => judgeForm(fieldBytes(buf, span, i)) };
+  constructor(
+    private readonly buf: Buffer,
+    private readonly span: RecordSpan,
+    ascii: boolean,
+  ) {
+    this.line = ascii || isAscii(buf.subarray(span.start, span.end)) ? buf.toString('latin1', span.start, span.end) : null;
   }
-  const line = buf.toString('latin1', span.start, span.end);
-  const field = (i: number): string => {
-    const s = span.fields[2 * i] - span.start;
-    const e = span.fields[2 * i + 1] - span.start;
-    if (e - s < 2 || line.charCodeAt(s) !== 0x22) return line.slice(s, e);
-    const inner = line.slice(s + 1, e - 1);
-    return inner.includes('"') ? inner.replace(/""/g, '"') : inner;
-  };
-  return { field, judged: field };
-}
 
+  /** Field i: quotes removed, doubled quotes undone, UTF-8. */
+  text(i: number): string {
+    if (this.line === null) return fieldText(this.buf, this.span, i);
+    const s = this.span.fields[2 * i] - this.span.start;
+    const e = this.span.fields[2 * i + 1] - this.span.start;
+    if (e - s < 2 || this.line.charCodeAt(s) !== 0x22) return this.line.slice(s, e);
+    const inner = this.line.slice(s + 1, e - 1);
+    return inner.includes('"') ? inner.replace(/""/g, '"') : inner;
+  }
+
+  /** A text field in judgeForm. */
+  judged(i: number): string {
+    return this.line === null ? judgeForm(fieldBytes(this.buf, this.span, i)) : this.text(i);
+  }
+}
 
 /**
  * Messages of the postmaster and startup process that mean every session of the server is gone: a
@@ -162,25 +185,6 @@ const SERVER_RESTART = [
 function eventOf(buf: Buffer, span: RecordSpan): OtherRecord['event'] {
   if (fieldStartsWith(buf, span, COL.message, 'disconnection: ')) return 'disconnection';
   return SERVER_RESTART.some((m) => fieldStartsWith(buf, span, COL.message, m)) ? 'server-restart' : undefined;
-}
-
-function toStatement(
-  { field, judged }: FieldReader,
-  head: Pick<StatementRecord, 'offset' | 'end' | 'logTime' | 'sessionId' | 'vxid'>,
-): StatementRecord | null {
-  const text = statementText(judged(COL.message));
-  if (text === null) return null;
-  // The scanner has checked every field's quoting: a field is read without parsing the record again.
-  return {
-    kind: 'statement',
-    ...head,
-    userName: field(COL.userName),
-    databaseName: field(COL.databaseName),
-    processId: Number(field(COL.processId)),
-    commandTag: field(COL.commandTag),
-    applicationName: field(COL.applicationName),
-    text,
-  };
 }
 
 /**

@@ -91,13 +91,20 @@ const BARE_VERBS: Record<string, TransactionVerb> = { begin: 'begin', start: 'be
 function plainAnalysis(text: string): Analysis | null {
   if (PLAIN_DML.test(text)) {
     if (/^[ \t\n\r\f\v]*select/i.test(text) && INTO.test(text)) return null;
-    return { parts: [{ kind: 'other' }], parsed: false };
+    return PLAIN_OTHER;
   }
   const verb = BARE_VERB.exec(text);
   // START needs its TRANSACTION: a bare START is not a statement.
   if (!verb || (verb[1].toLowerCase() === 'start' && !/transaction/i.test(text))) return null;
-  return { parts: [{ kind: 'transaction', verb: BARE_VERBS[verb[1].toLowerCase()], name: undefined, chain: false }], parsed: true };
+  return BARE_ANALYSES[BARE_VERBS[verb[1].toLowerCase()]];
 }
+
+// Shared by every text they stand for: frozen, so that no caller can change one for all.
+const frozen = (a: Analysis): Analysis => Object.freeze({ ...a, parts: Object.freeze(a.parts.map((p) => Object.freeze(p))) as Part[] });
+const PLAIN_OTHER = frozen({ parts: [{ kind: 'other' }], parsed: false });
+const BARE_ANALYSES = Object.fromEntries(
+  (['begin', 'commit', 'rollback'] as const).map((verb) => [verb, frozen({ parts: [{ kind: 'transaction', verb, name: undefined, chain: false }], parsed: true })]),
+) as Record<TransactionVerb, Analysis>;
 
 function fromParse(stmt: ParsedStatement): Part {
   const { type, node } = stmt;
