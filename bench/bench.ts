@@ -9,7 +9,7 @@
  * - fan-out: 200 statements to 8 targets against the same to 1 target (medians of three rounds), of
  *   tables with a primary key and of foreign tables (the DDL this tool was first made for).
  *
- *   npm run bench [-- --rebuild] [-- --seconds N]
+ *   npm run bench [-- --rebuild] [-- --seconds N] [-- --only throughput|incremental|targets]
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -246,13 +246,21 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const seconds = argv.includes('--seconds') ? Number(argv[argv.indexOf('--seconds') + 1]) : DEFAULT_CORPUS.seconds;
   let files = corpusFiles(DEFAULT_CORPUS.out);
+  if (argv.includes('--only') && !['throughput', 'incremental', 'targets'].includes(argv[argv.indexOf('--only') + 1])) {
+    throw new Error('--only takes throughput, incremental or targets');
+  }
   if (files.length === 0 || argv.includes('--rebuild')) files = await buildCorpus({ ...DEFAULT_CORPUS, seconds });
   say(`# pg-ddl-sync benchmark, ${new Date().toISOString()}`);
   say(`${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}, ${os.type()} ${os.release()}`);
   say();
   const work = makeTempDir('pgds-bench-');
   try {
-    const goals = [...(await throughput(files)), ...(await incremental(files, work)), ...(await idleAndFanOut(work))];
+    const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+    const goals = [
+      ...(only === undefined || only === 'throughput' ? await throughput(files) : []),
+      ...(only === undefined || only === 'incremental' ? await incremental(files, work) : []),
+      ...(only === undefined || only === 'targets' ? await idleAndFanOut(work) : []),
+    ];
     say('## Goals');
     for (const g of goals) say(`- ${g.name}: ${g.figure}: ${verdict(g.met)}`);
   } finally {

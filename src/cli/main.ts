@@ -3,11 +3,12 @@
  * become output and exit codes (0 caught up, 1 a target failed or is behind, 2 needs a person).
  */
 import { Command, CommanderError } from 'commander';
-import { check, checkExitCode } from '../commands/check';
-import { replay } from '../commands/replay';
-import { run } from '../commands/run';
-import { acknowledgeGaps, skip } from '../commands/skip';
-import { status, statusExitCode } from '../commands/status';
+// Each command's module is loaded when that command runs: a cron `run` does not pay for the others.
+import type * as CheckCommand from '../commands/check';
+import type * as ReplayCommand from '../commands/replay';
+import type * as RunCommand from '../commands/run';
+import type * as SkipCommand from '../commands/skip';
+import type * as StatusCommand from '../commands/status';
 import { SyncError, UsageError } from '../errors';
 import { Logger, createLogger } from '../io/logger';
 import { RawSettings, Settings, parseDatabaseMap, readConfigFile, resolveSettings } from '../settings';
@@ -145,6 +146,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--skip-malformed', 'go on past a malformed csvlog record, at the next record start (logs what it skips)')
     .action(async (flags: CommonFlags & { dryRun?: boolean; skipMalformed?: boolean }) => {
       const settings = setUp(flags);
+      const { run } = require('../commands/run') as typeof RunCommand;
       const res = await run(settings, flags.dryRun === true, { log: log! }, flags.skipMalformed === true);
       if (res.kind === 'locked') {
         // A run that holds the lock this long is stuck somewhere: say so instead of exiting 0 forever.
@@ -182,6 +184,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .action(async (files: string[], flags: CommonFlags & { dryRun?: boolean; force?: boolean; skipMalformed?: boolean }) => {
       const settings = setUp(flags);
       const opts = { dryRun: flags.dryRun === true, force: flags.force === true, skipMalformed: flags.skipMalformed === true };
+      const { replay } = require('../commands/replay') as typeof ReplayCommand;
       const res = await replay(settings, files, opts, log!);
       if (res.kind === 'dry-run') {
         io.stdout(formatListings(res.listings));
@@ -201,6 +204,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--json', 'the documented JSON form, for monitoring')
     .action(async (flags: CommonFlags & { json?: boolean }) => {
       const settings = setUp(flags);
+      const { status, statusExitCode } = require('../commands/status') as typeof StatusCommand;
       const res = await status(settings);
       io.stdout(flags.json ? `${JSON.stringify(res, null, 2)}\n` : formatStatus(res));
       code = statusExitCode(res);
@@ -214,6 +218,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .action(async (flags: Omit<CommonFlags, 'target'> & { target?: string; gaps?: boolean; yes?: boolean; reason?: string }) => {
       const settings = setUp({ ...flags, target: undefined });
       if (flags.gaps) {
+        const { acknowledgeGaps } = require('../commands/skip') as typeof SkipCommand;
         const res = await acknowledgeGaps(settings, { yes: flags.yes === true, reason: flags.reason, log: log! });
         if (res.kind === 'locked') {
           io.stderr(`pg-ddl-sync: a run holds the lock ${res.lockFile}; try again when it is done\n`);
@@ -226,6 +231,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       if (!flags.target) throw new UsageError('skip needs --target NAME (or --gaps)');
       const name = flags.target;
       const ask = io.ask;
+      const { skip } = require('../commands/skip') as typeof SkipCommand;
       const res = await skip(settings, name, {
         yes: flags.yes === true,
         reason: flags.reason,
@@ -252,6 +258,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   addCommon(program.command('check').description("check the config, the primary's logging settings, the files, the targets and the password file"))
     .action(async (flags: CommonFlags) => {
       const settings = setUp(flags);
+      const { check, checkExitCode } = require('../commands/check') as typeof CheckCommand;
       const findings = await check(settings);
       io.stdout(formatFindings(findings));
       code = checkExitCode(findings);
