@@ -236,6 +236,13 @@ export class Judge {
     for (const t of snapshot?.txs ?? []) this.txs.set(t.id, { ...t, knownRunning: undefined });
     for (const u of snapshot?.pending ?? []) this.pending.set(u.order, u);
     for (const [gid, id] of Object.entries(snapshot?.prepared ?? {})) this.prepared.set(gid, id);
+    // A state saved before decidesPrepared existed names the deciders only on the prepared side.
+    for (const t of this.txs.values()) {
+      for (const by of [t.commitBy, t.rollbackBy]) {
+        const decider = by === undefined ? undefined : this.txs.get(by);
+        if (decider) decider.decidesPrepared = true;
+      }
+    }
   }
 
   /** Takes the next record of the log, and the file it is in. */
@@ -612,6 +619,7 @@ export class Judge {
       }
     }
     this.sessions.clear();
+    this.lastText.clear();
   }
 
   /** A record that is neither a statement nor a failure: it shows only which transaction is on. */

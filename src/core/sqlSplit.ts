@@ -170,5 +170,14 @@ export function stripLeadingComments(sql: string): string {
  * no-break space, a letter of an identifier to the server.
  */
 export function trimAscii(text: string): string {
-  return text.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, '');
+  // By hand: a regular expression for the trailing run backtracks over every run inside the text.
+  let from = 0;
+  let to = text.length;
+  while (from < to && isScannerSpace(text.charCodeAt(from))) from++;
+  while (to > from && isScannerSpace(text.charCodeAt(to - 1))) to--;
+  return from === 0 && to === text.length ? text : text.slice(from, to);
+}
+
+function isScannerSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }

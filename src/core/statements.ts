@@ -81,22 +81,56 @@ export function fullAnalysis(text: string): Analysis {
 /**
  * One statement, ended by at most a `;` at the very end (so splitSql would find just it), led by a word
  * that is not DDL, or a bare BEGIN, COMMIT or ROLLBACK: under `log_statement = 'all'` nearly every
- * text, read here without splitting or parsing. A SELECT with INTO anywhere takes the long way.
+ * text, read here without splitting or parsing. A SELECT with INTO anywhere takes the long way. Read
+ * by hand, not by a regular expression: one that backtracks over white space would let a text of
+ * many spaces stall every run.
  */
-const PLAIN_DML = /^[ \t\n\r\f\v]*(?:insert|update|delete|select|values|fetch|move|show)\b[^;]*;?[ \t\n\r\f\v]*$/i;
-const INTO = /into/i;
-const BARE_VERB = /^[ \t\n\r\f\v]*(begin|start|end|commit|rollback|abort)(?:[ \t\n\r\f\v]+(?:work|transaction))?[ \t\n\r\f\v]*;?[ \t\n\r\f\v]*$/i;
+const PLAIN_DML_WORDS = new Set(['insert', 'update', 'delete', 'select', 'values', 'fetch', 'move', 'show']);
 const BARE_VERBS: Record<string, TransactionVerb> = { begin: 'begin', start: 'begin', end: 'commit', commit: 'commit', rollback: 'rollback', abort: 'rollback' };
 
 function plainAnalysis(text: string): Analysis | null {
-  if (PLAIN_DML.test(text)) {
-    if (/^[ \t\n\r\f\v]*select/i.test(text) && INTO.test(text)) return null;
+  let from = 0;
+  while (from < text.length && isSpace(text.charCodeAt(from))) from++;
+  let to = text.length;
+  while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
+  const semicolon = text.indexOf(';');
+  if (semicolon >= 0 && semicolon !== to - 1) return null;
+  const first = wordAt(text, from);
+  if (PLAIN_DML_WORDS.has(first)) {
+    // `\b` after the word, as before: a word character would make it another word.
+    if (isWordChar(text.charCodeAt(from + first.length))) return null;
+    if (first === 'select' && /into/i.test(text)) return null;
     return PLAIN_OTHER;
   }
-  const verb = BARE_VERB.exec(text);
-  // START needs its TRANSACTION: a bare START is not a statement.
-  if (!verb || (verb[1].toLowerCase() === 'start' && !/transaction/i.test(text))) return null;
-  return BARE_ANALYSES[BARE_VERBS[verb[1].toLowerCase()]];
+  const verb = BARE_VERBS[first];
+  if (verb === undefined) return null;
+  // What may follow: white space, WORK or TRANSACTION (START takes only TRANSACTION), white space, `;`.
+  let at = from + first.length;
+  let space = 0;
+  while (at < to && isSpace(text.charCodeAt(at))) at++, space++;
+  const second = space > 0 ? wordAt(text, at) : '';
+  if (second === 'transaction' || (second === 'work' && first !== 'start')) at += second.length;
+  else if (first === 'start') return null;
+  while (at < to && isSpace(text.charCodeAt(at))) at++;
+  if (at < to && !(at === to - 1 && text.charCodeAt(at) === 0x3b)) return null;
+  return BARE_ANALYSES[verb];
+}
+
+/** The ASCII letters at i, lower-cased. */
+function wordAt(text: string, i: number): string {
+  let j = i;
+  for (let c = text.charCodeAt(j); (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a); c = text.charCodeAt(++j));
+  return text.slice(i, j).toLowerCase();
+}
+
+/** The white space PostgreSQL's scanner skips: space, \t, \n, \r, \f, \v. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/** A character of `\w`: ASCII letter, digit or `_`. */
+function isWordChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
 }
 
 // Shared by every text they stand for: frozen, so that no caller can change one for all.

@@ -419,6 +419,30 @@ describe('the judge on hand-made logs', () => {
     assert.deepEqual(judged(log).sent, ['CREATE TABLE p1()', 'CREATE TABLE q()']);
   });
 
+  it('a COMMIT PREPARED read before a run ended decides its prepared transaction after it, whatever version saved the state', () => {
+    const first = new Log()
+      .stmt('a', '3/1', 'BEGIN')
+      .stmt('a', '3/1', 'CREATE TABLE p1()', 'idle in transaction')
+      .stmt('a', '3/1', "PREPARE TRANSACTION 'g1'", 'idle in transaction')
+      .stmt('a', '3/2', 'SELECT 1')
+      .stmt('b', '4/1', "COMMIT PREPARED 'g1'");
+    const judge = new Judge();
+    for (const r of first.records) judge.add(r, FILE);
+    assert.deepEqual(judge.emit(), []);
+    // Saved and read back as JSON, as the state file is; the older form lacks decidesPrepared.
+    for (const older of [false, true]) {
+      const saved = JSON.parse(JSON.stringify(judge.snapshot())) as JudgeSnapshot;
+      if (older) for (const t of saved.txs) delete (t as { decidesPrepared?: boolean }).decidesPrepared;
+      const next = new Judge(saved);
+      const second = new Log();
+      for (const r of new Log().stmt('b', '4/2', 'SELECT 1').stmt('c', '5/1', 'CREATE TABLE later()').stmt('c', '5/2', 'SELECT 1').records) {
+        second.records.push({ ...r, offset: r.offset + 100, end: r.end + 100 });
+      }
+      const texts = new Map<number, string>([[1, 'CREATE TABLE p1()']]);
+      assert.deepEqual(sent(next, second, texts), ['CREATE TABLE p1()', 'CREATE TABLE later()'], older ? 'older state' : 'state');
+    }
+  });
+
   it('ROLLBACK TO an unknown savepoint in a block whose BEGIN was seen changes nothing', () => {
     const log = new Log()
       .stmt('a', '3/1', 'BEGIN')
