@@ -9,7 +9,7 @@ import { loadParser } from '../core/parser';
 import { LogDataError } from '../errors';
 import * as fs from 'node:fs';
 import { LogFile, readHead } from '../io/logFiles';
-import { Damage, Skipped, readRecords } from '../io/logReader';
+import { Damage, ReadOptions, Skipped, readRecords } from '../io/logReader';
 import { Logger } from '../io/logger';
 import { unreadBytes } from '../io/fileMarks';
 import { SourceAnswer } from '../io/source';
@@ -81,7 +81,8 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
     { onSkip, returned: opts.returned, newestLimit: newest >= 0 ? files[newest].size : undefined },
   );
   const plan: Plan = { files, judge, units: [], ends: read.ends, recordsRead, bytesRead: read.bytesRead, damage: read.damage, skipped };
-  if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, refs, opts);
+  // Reading on to the primary's markers passes damage over and merges files as the read above did.
+  if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, refs, opts, { onSkip, returned: opts.returned });
   plan.units = judge.emit();
   // A file listed before its first line was whole has one now: its identity, for what follows.
   for (const [i, f] of files.entries()) if (f.fingerprint === null && plan.ends[i] > 0) refs.identify(i);
@@ -111,7 +112,7 @@ export function damageError(plan: Plan): LogDataError | undefined {
  * Reads on to the first marker (judging), then to the second (only looking for the failures of the
  * transactions the primary no longer runs), and hands the judge the primary's answer.
  */
-async function settleFromSource(plan: Plan, refs: FileRefs, opts: PlanOptions): Promise<void> {
+async function settleFromSource(plan: Plan, refs: FileRefs, opts: PlanOptions, readOpts: ReadOptions): Promise<void> {
   const { judge } = plan;
   const { log } = opts;
   let answer: SourceAnswer;
@@ -123,7 +124,7 @@ async function settleFromSource(plan: Plan, refs: FileRefs, opts: PlanOptions): 
     return;
   }
   const before = Buffer.from(answer.before);
-  const reached = await readUntil(plan, before, opts.markerTimeoutMs ?? 10_000, (record, file) => judge.add(record, refs.get(file)));
+  const reached = await readUntil(plan, before, opts.markerTimeoutMs ?? 10_000, readOpts, (record, file) => judge.add(record, refs.get(file)));
   if (!reached) {
     log.warn('the marker written through --source never reached the csvlog: is --source the server whose log --csvlog-dir holds, with log_min_messages at warning or lower? Undecided transactions stay undecided', {
       marker: answer.before,
@@ -134,7 +135,9 @@ async function settleFromSource(plan: Plan, refs: FileRefs, opts: PlanOptions): 
   const later: LaterFailure[] = [];
   const scan = { ...plan, ends: [...plan.ends] };
   const after = Buffer.from(answer.after);
-  const complete = await readUntil(scan, after, opts.markerTimeoutMs ?? 10_000, (record) => {
+  // Damage here is passed over quietly (when --skip-malformed is given): the next run reads it again, and logs it.
+  const quiet: ReadOptions = { ...readOpts, onSkip: readOpts.onSkip && ((): void => undefined) };
+  const complete = await readUntil(scan, after, opts.markerTimeoutMs ?? 10_000, quiet, (record) => {
     if (record.kind === 'failure') later.push({ sessionId: record.sessionId, vxid: record.vxid, queryHash: hashText(record.query) });
     else if (record.kind === 'statement' && isRollback(record.text)) later.push({ sessionId: record.sessionId, vxid: record.vxid, queryHash: '' });
   });
@@ -158,15 +161,21 @@ async function readUntil(
   plan: Pick<Plan, 'files' | 'ends' | 'recordsRead' | 'bytesRead' | 'damage'>,
   marker: Buffer,
   timeoutMs: number,
+  readOpts: ReadOptions,
   onRecord: (record: Parameters<Parameters<typeof readRecords>[2]>[0], file: number) => void,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const read = readRecords(plan.files, plan.ends, (record, file, raw) => {
-      plan.recordsRead++;
-      onRecord(record, file);
-      return raw.includes(marker) ? 'stop' : undefined;
-    });
+    const read = readRecords(
+      plan.files,
+      plan.ends,
+      (record, file, raw) => {
+        plan.recordsRead++;
+        onRecord(record, file);
+        return raw.includes(marker) ? 'stop' : undefined;
+      },
+      readOpts,
+    );
     plan.ends = read.ends;
     plan.bytesRead += read.bytesRead;
     if (read.stopped) return true;
