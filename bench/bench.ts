@@ -158,7 +158,8 @@ async function incremental(files: string[], work: string): Promise<Goal[]> {
       if (i === files.length - 1) fs.copyFileSync(f, to);
       else fs.linkSync(f, to);
     }
-    const args = ['run', '--csvlog-dir', dir, '--target', `t=${target.url}`, '--state-file', path.join(work, 'incr.state.json'), '--log-format', 'json'];
+    // At debug: a run with nothing to do logs its summary at debug only.
+    const args = ['run', '--csvlog-dir', dir, '--target', `t=${target.url}`, '--state-file', path.join(work, 'incr.state.json'), '--log-format', 'json', '--log-level', 'debug'];
     const first = tool(args);
     const firstRead = finished(first);
     const added = appendDml(files[Math.min(1, files.length - 1)], path.join(dir, path.basename(files[files.length - 1])), 1_000_000);

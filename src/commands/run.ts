@@ -130,7 +130,15 @@ async function runPass(
   save(settings.stateFile, next);
   summary.ms = Date.now() - started;
   if (settings.metricsFile) await saveMetrics(settings, settings.metricsFile, next, summary, log);
-  log.info('run finished', {
+  // A run that found nothing to do says so at debug only: a log read by people shows what happened,
+  // not a line a minute (status and the metrics file tell when the last run was).
+  const quiet =
+    gaps.length === 0 &&
+    !damage &&
+    summary.waiting === 0 &&
+    summary.droppedFailed === 0 &&
+    outcomes.every((o) => o.applied === 0 && o.alreadyApplied === 0 && o.filtered === 0 && !o.failure);
+  log[quiet ? 'debug' : 'info']('run finished', {
     records: summary.recordsRead,
     bytes: summary.bytesRead,
     dropped_failed: summary.droppedFailed,

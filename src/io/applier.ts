@@ -7,6 +7,7 @@ import { ConnectOptions, TargetSpec, connect } from './target';
 import {
   LedgerEntry,
   LedgerKey,
+  beginAndClaim,
   claimEntry,
   ensureLedger,
   entryKey,
@@ -150,9 +151,8 @@ export class TargetApplier {
    * if it is there already, another applier committed the statement and nothing runs.
    */
   private async applyInTransaction(client: Client, job: Job): Promise<'applied' | 'already' | 'in_flight'> {
-    await client.query('BEGIN');
     try {
-      if (!(await claimEntry(client, job.key, job.logFile, 'done', job.shown))) {
+      if (!(await beginAndClaim(client, job.key, job.logFile, job.shown))) {
         // Claimed already: committed by another applier, or left in flight by a crash of a run
         // that had fallen back to running it alone (see inTransactionOrAlone).
         const entry = await readEntry(client, job.key);

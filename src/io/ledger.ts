@@ -79,6 +79,21 @@ export async function claimEntry(client: Client, key: LedgerKey, logFile: string
   return res.rowCount === 1;
 }
 
+/**
+ * Opens a transaction and claims a position in it (see claimEntry), in one round trip: the values are
+ * sent as escaped literals in a simple query, which may hold two statements.
+ */
+export async function beginAndClaim(client: Client, key: LedgerKey, logFile: string, statement: string): Promise<boolean> {
+  const lit = (v: string | number): string => client.escapeLiteral(String(v));
+  const results = (await client.query(
+    `BEGIN; INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
+     VALUES (${lit(key.source)}, ${lit(key.fileKey)}, ${lit(key.offset)}, ${lit(logFile)}, 'done', ${lit(statement)})
+     ON CONFLICT (file_key, record_offset) DO NOTHING
+     RETURNING 1`,
+  )) as unknown as { rowCount: number | null }[];
+  return results[1].rowCount === 1;
+}
+
 /** The entry of a position as committed now, or null. */
 export async function readEntry(client: Client, key: LedgerKey): Promise<LedgerEntry | null> {
   const res = await client.query<{ state: LedgerEntry }>(

@@ -157,7 +157,8 @@ describe('crash: runs killed at random moments', () => {
       if (fs.existsSync(stateFile)) loadState(stateFile);
     }
     const logged = readDir(toolLog).length;
-    const clean = await cli(args());
+    // At debug, so that its summary is logged even when the killed runs had done everything.
+    const clean = await cli([...args(), '--log-level', 'debug']);
     assert.equal(clean.code, 0, clean.stderr);
     // The clean run did the work: it did not stop at a lock a killed run left.
     assert.match(readDir(toolLog).slice(logged), /run finished/);

@@ -101,10 +101,14 @@ describe('pipeline: primary and two standbys', () => {
     assert.match(logText, new RegExp(`run finished .*applied\\[a\\]=${UNITS} applied\\[b\\]=${UNITS}`));
   });
 
-  test('a second run finds nothing new and applies nothing', async () => {
+  test('a second run finds nothing new and applies nothing: it logs its summary at debug only', async () => {
+    const logged = readDir(toolLog).length;
     const res = await cli(args());
     assert.equal(res.code, 0, res.stderr);
-    assert.match(readDir(toolLog), /run finished .*applied\[a\]=0 applied\[b\]=0/);
+    assert.equal(readDir(toolLog).slice(logged), '');
+    const again = await cli(args('--log-level', 'debug'));
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(readDir(toolLog).slice(logged), /debug run finished .*applied\[a\]=0 applied\[b\]=0/);
     assert.deepEqual(await ledgerRows(a, WORKLOAD_DB), [{ state: 'done', n: UNITS - 1 }]);
   });
 
