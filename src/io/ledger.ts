@@ -69,13 +69,7 @@ export function entryKey(fileKey: string, offset: number): string {
  * then finds it; so a statement commits on a target once, whatever the callers believed before.
  */
 export async function claimEntry(client: Client, key: LedgerKey, logFile: string, state: LedgerEntry, statement: string): Promise<boolean> {
-  const res = await client.query(
-    `INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
-     VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (file_key, record_offset) DO NOTHING
-     RETURNING 1`,
-    [key.source, key.fileKey, key.offset, logFile, state, statement],
-  );
+  const res = await client.query(claimSql('$1, $2, $3, $4, $5, $6'), [key.source, key.fileKey, key.offset, logFile, state, statement]);
   return res.rowCount === 1;
 }
 
@@ -84,14 +78,17 @@ export async function claimEntry(client: Client, key: LedgerKey, logFile: string
  * sent as escaped literals in a simple query, which may hold two statements.
  */
 export async function beginAndClaim(client: Client, key: LedgerKey, logFile: string, statement: string): Promise<boolean> {
-  const lit = (v: string | number): string => client.escapeLiteral(String(v));
-  const results = (await client.query(
-    `BEGIN; INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
-     VALUES (${lit(key.source)}, ${lit(key.fileKey)}, ${lit(key.offset)}, ${lit(logFile)}, 'done', ${lit(statement)})
-     ON CONFLICT (file_key, record_offset) DO NOTHING
-     RETURNING 1`,
-  )) as unknown as { rowCount: number | null }[];
+  const values = [key.source, key.fileKey, String(key.offset), logFile, 'done', statement].map((v) => client.escapeLiteral(v));
+  const results = (await client.query(`BEGIN; ${claimSql(values.join(', '))}`)) as unknown as { rowCount: number | null }[];
   return results[1].rowCount === 1;
+}
+
+/** The INSERT that claims a position, with its six values (source, file_key, record_offset, log_file, state, statement). */
+function claimSql(values: string): string {
+  return `INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
+     VALUES (${values})
+     ON CONFLICT (file_key, record_offset) DO NOTHING
+     RETURNING 1`;
 }
 
 /** The entry of a position as committed now, or null. */
