@@ -77,15 +77,6 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
   try {
     for (;;) {
       let next: Source | null = null;
-      if (sources.length === 1) {
-        const only = sources[0];
-        const head = only.head(opts.onSkip);
-        if (head && 'damage' in head) return result({ damage: head.damage });
-        if (!head) return result();
-        const { record, raw } = only.take();
-        if (onRecord(record, only.fileIndex, raw) === 'stop') return result({ stopped: true });
-        continue;
-      }
       for (const s of sources) {
         const head = s.head(opts.onSkip);
         if (head && 'damage' in head) return result({ damage: head.damage });
