@@ -127,8 +127,6 @@ interface Tx {
   /** For a prepared transaction: the transaction of its COMMIT (ROLLBACK) PREPARED; decided with it. */
   commitBy?: number;
   rollbackBy?: number;
-  /** It is a COMMIT (ROLLBACK) PREPARED: some prepared transaction's commitBy or rollbackBy. */
-  decidesPrepared?: boolean;
   /** Undecided when the server crashed, with a COMMIT under way: taken as rolled back, reported. */
   ambiguous?: boolean;
   /** The primary said it is running (see `settleFromSource`); true for this run only. */
@@ -226,6 +224,11 @@ export class Judge {
    * hold secrets). Let go with its session.
    */
   private readonly lastText = new Map<string, string>();
+  /**
+   * The transactions some prepared transaction's commitBy or rollbackBy names (its COMMIT or ROLLBACK
+   * PREPARED): deciding one walks the transactions, deciding any other need not. Derived, not saved.
+   */
+  private readonly deciders = new Set<number>();
   /** When txs and sessions outgrow this, the decided ones are let go (see add). */
   private forgetAt = FORGET_AT;
 
@@ -236,12 +239,9 @@ export class Judge {
     for (const t of snapshot?.txs ?? []) this.txs.set(t.id, { ...t, knownRunning: undefined });
     for (const u of snapshot?.pending ?? []) this.pending.set(u.order, u);
     for (const [gid, id] of Object.entries(snapshot?.prepared ?? {})) this.prepared.set(gid, id);
-    // A state saved before decidesPrepared existed names the deciders only on the prepared side.
     for (const t of this.txs.values()) {
-      for (const by of [t.commitBy, t.rollbackBy]) {
-        const decider = by === undefined ? undefined : this.txs.get(by);
-        if (decider) decider.decidesPrepared = true;
-      }
+      if (t.commitBy !== undefined) this.deciders.add(t.commitBy);
+      if (t.rollbackBy !== undefined) this.deciders.add(t.rollbackBy);
     }
   }
 
@@ -494,7 +494,7 @@ export class Judge {
         const prepared = this.preparedTx(part.name ?? '');
         if (prepared && part.verb === 'commit prepared') prepared.commitBy = tx.id;
         else if (prepared) prepared.rollbackBy = tx.id;
-        if (prepared) tx.decidesPrepared = true;
+        if (prepared) this.deciders.add(tx.id);
         return tx;
       }
     }
@@ -800,7 +800,7 @@ export class Judge {
     if (tx.gid !== undefined && this.prepared.get(tx.gid) === tx.id) this.prepared.delete(tx.gid);
     // A COMMIT (ROLLBACK) PREPARED that committed decides its prepared transaction; one that failed
     // leaves it prepared.
-    if (!tx.decidesPrepared) return;
+    if (!this.deciders.delete(tx.id)) return;
     for (const p of this.txs.values()) {
       if (p.commitBy !== tx.id && p.rollbackBy !== tx.id) continue;
       if (outcome === 'committed') {
