@@ -178,6 +178,7 @@ export function trimAscii(text: string): string {
   return from === 0 && to === text.length ? text : text.slice(from, to);
 }
 
-function isScannerSpace(c: number): boolean {
+/** The white space PostgreSQL's scanner skips: space, \t, \n, \v, \f, \r. */
+export function isScannerSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }

@@ -11,7 +11,7 @@ import { commandTag } from './commandTag';
 import { actsOnDatabase } from './databaseStatements';
 import { ParsedStatement, parseStatements } from './parser';
 import { SettingChange, toSetLocal } from './sessionSettings';
-import { SqlStatement, splitSql } from './sqlSplit';
+import { SqlStatement, isScannerSpace, splitSql, trimAscii } from './sqlSplit';
 import { TransactionVerb, classify, runsAlone } from './statementKind';
 import { TempEffect, tempEffect } from './tempObjects';
 
@@ -89,30 +89,27 @@ const PLAIN_DML_WORDS = new Set(['insert', 'update', 'delete', 'select', 'values
 const BARE_VERBS: Record<string, TransactionVerb> = { begin: 'begin', start: 'begin', end: 'commit', commit: 'commit', rollback: 'rollback', abort: 'rollback' };
 
 function plainAnalysis(text: string): Analysis | null {
-  let from = 0;
-  while (from < text.length && isSpace(text.charCodeAt(from))) from++;
-  let to = text.length;
-  while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
-  const semicolon = text.indexOf(';');
-  if (semicolon >= 0 && semicolon !== to - 1) return null;
-  const first = wordAt(text, from);
+  const body = trimAscii(text);
+  const semicolon = body.indexOf(';');
+  if (semicolon >= 0 && semicolon !== body.length - 1) return null;
+  const first = wordAt(body, 0);
   if (PLAIN_DML_WORDS.has(first)) {
     // `\b` after the word, as before: a word character would make it another word.
-    if (isWordChar(text.charCodeAt(from + first.length))) return null;
-    if (first === 'select' && /into/i.test(text)) return null;
+    if (isWordChar(body.charCodeAt(first.length))) return null;
+    if (first === 'select' && /into/i.test(body)) return null;
     return PLAIN_OTHER;
   }
   const verb = BARE_VERBS[first];
   if (verb === undefined) return null;
   // What may follow: white space, WORK or TRANSACTION (START takes only TRANSACTION), white space, `;`.
-  let at = from + first.length;
-  let space = 0;
-  while (at < to && isSpace(text.charCodeAt(at))) at++, space++;
-  const second = space > 0 ? wordAt(text, at) : '';
+  let at = first.length;
+  const space = at;
+  while (at < body.length && isScannerSpace(body.charCodeAt(at))) at++;
+  const second = at > space ? wordAt(body, at) : '';
   if (second === 'transaction' || (second === 'work' && first !== 'start')) at += second.length;
   else if (first === 'start') return null;
-  while (at < to && isSpace(text.charCodeAt(at))) at++;
-  if (at < to && !(at === to - 1 && text.charCodeAt(at) === 0x3b)) return null;
+  while (at < body.length && isScannerSpace(body.charCodeAt(at))) at++;
+  if (at < body.length && !(at === body.length - 1 && semicolon === at)) return null;
   return BARE_ANALYSES[verb];
 }
 
@@ -121,11 +118,6 @@ function wordAt(text: string, i: number): string {
   let j = i;
   for (let c = text.charCodeAt(j); (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a); c = text.charCodeAt(++j));
   return text.slice(i, j).toLowerCase();
-}
-
-/** The white space PostgreSQL's scanner skips: space, \t, \n, \r, \f, \v. */
-function isSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
 /** A character of `\w`: ASCII letter, digit or `_`. */
