@@ -3,6 +3,9 @@
 --
 -- It must be able to run whatever DDL the primary logs: CREATE DATABASE, CREATE EXTENSION,
 -- CREATE SERVER, CREATE ROLE, ALTER on objects other roles own. In practice that is a superuser.
+-- It also runs each statement as the role that ran it on the primary (SET ROLE): a superuser may; a
+-- non-superuser must be a member of every such role (GRANT app_owner TO ddl_sync), or run with
+-- --apply-as sync, and then owns what it creates.
 -- Give it a password and put that password in the sync user's ~/.pgpass (see pgpass).
 CREATE ROLE ddl_sync LOGIN SUPERUSER PASSWORD 'change-me';
 

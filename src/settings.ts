@@ -52,7 +52,13 @@ export interface Settings {
   /** On targets: how long a statement may wait for a lock (0: as long as it takes), and run. */
   lockTimeoutMs: number;
   statementTimeoutMs: number;
+  /** How many more times a statement that timed out on a lock is tried, within a run. */
+  lockRetries: number;
+  /** Whose role a statement runs as on the targets: the role that ran it on the primary, or the sync user. */
+  applyAs: ApplyAs;
 }
+
+export type ApplyAs = 'original' | 'sync';
 
 type FilterKeys = 'includeDatabases' | 'excludeDatabases' | 'includeCommands' | 'excludeCommands' | 'excludeMatching';
 
@@ -75,6 +81,8 @@ export interface RawSettings extends Partial<Record<FilterKeys, string[]>> {
   connectTimeout?: number | string;
   lockTimeout?: number | string;
   statementTimeout?: number | string;
+  lockRetries?: number | string;
+  applyAs?: string;
   databaseMap?: Record<string, string>;
 }
 
@@ -105,6 +113,8 @@ const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   connectTimeout: 'number',
   lockTimeout: 'number',
   statementTimeout: 'number',
+  lockRetries: 'number',
+  applyAs: 'string',
   ...FILTER_KEYS,
 };
 
@@ -211,6 +221,10 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     }
     return Math.round(v * 1000);
   };
+  const lockRetries = Number(pick('lockRetries') ?? 3);
+  if (!Number.isInteger(lockRetries) || lockRetries < 0) throw new UsageError(`lock retries "${pick('lockRetries')}" must be a whole number, 0 or more`);
+  const applyAs = pick('applyAs') ?? 'original';
+  if (applyAs !== 'original' && applyAs !== 'sync') throw new UsageError(`apply as "${applyAs}" is not one of original, sync`);
   const sourceUrl = pick('source') ?? (dataDir?.socket ? socketUri(dataDir.socket) : undefined);
   return {
     csvlogDir,
@@ -225,8 +239,10 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     sourceName: pick('sourceName') ?? `${os.hostname()}:${csvlogDir ?? 'replay'}`,
     source: sourceUrl ? { ...parseTarget(sourceUrl), name: 'source' } : undefined,
     connectTimeoutMs: seconds('connectTimeout', 10, false),
-    lockTimeoutMs: seconds('lockTimeout', 10, true),
+    lockTimeoutMs: seconds('lockTimeout', 5, true),
     statementTimeoutMs: seconds('statementTimeout', 0, true),
+    lockRetries,
+    applyAs,
   };
 }
 

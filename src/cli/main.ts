@@ -31,6 +31,8 @@ interface CommonFlags {
   connectTimeout?: string;
   lockTimeout?: string;
   statementTimeout?: string;
+  lockRetries?: string;
+  applyAs?: string;
   includeDatabase?: string[];
   excludeDatabase?: string[];
   includeCommand?: string[];
@@ -72,8 +74,10 @@ function addCommon(cmd: Command, withTargets = true): Command {
     .option('--log-format <format>', 'text or json (default: text)')
     .option('--metrics-file <file>', 'write Prometheus metrics here after each run (node_exporter textfile collector)')
     .option('--connect-timeout <seconds>', 'give up connecting to a server after this long (default: 10)')
-    .option('--lock-timeout <seconds>', 'on targets, a statement waits this long for a lock, then fails and is retried next run (default: 10; 0: no limit)')
+    .option('--lock-timeout <seconds>', 'on targets, a statement waits this long for a lock, then gives way (default: 5; 0: no limit)')
+    .option('--lock-retries <n>', 'tries a statement that gave way on a lock this many more times in a run, waiting longer each time; then the next run does (default: 3)')
     .option('--statement-timeout <seconds>', 'on targets, a statement may run this long (default: 0, no limit)')
+    .option('--apply-as <who>', "on targets, run each statement as the role that ran it on the primary ('original'), or as the sync user ('sync') (default: original)")
     .addHelpText('after', EXIT_HELP);
 }
 
@@ -93,6 +97,8 @@ function settingsFrom(flags: CommonFlags): Settings {
     connectTimeout: flags.connectTimeout,
     lockTimeout: flags.lockTimeout,
     statementTimeout: flags.statementTimeout,
+    lockRetries: flags.lockRetries,
+    applyAs: flags.applyAs,
     includeDatabases: flags.includeDatabase,
     excludeDatabases: flags.excludeDatabase,
     includeCommands: flags.includeCommand,

@@ -64,8 +64,10 @@ export function formatStatus(s: Status): string {
   for (const t of s.targets) {
     if (!t.failure) continue;
     const f = t.failure;
-    out.push('', `${t.name} is stuck since ${f.since} at ${f.at} in database ${f.database}:`, indent(f.statement), `    ${f.sqlState ? `${f.sqlState} ` : ''}${f.error}`);
-    out.push(`    fix the cause on ${t.name} and the next run applies it, or: pg-ddl-sync skip --target ${t.name}`);
+    const lock = t.state === 'waiting-for-lock';
+    out.push('', `${t.name} is ${lock ? 'waiting for a lock' : 'stuck'} since ${f.since} at ${f.at} in database ${f.database}:`, indent(f.statement), `    ${f.sqlState ? `${f.sqlState} ` : ''}${f.error}`);
+    if (lock) out.push(`    if the lock stays, end the session that holds it on ${t.name}`);
+    else out.push(`    fix the cause on ${t.name} and the next run applies it, or: pg-ddl-sync skip --target ${t.name}`);
   }
   if (s.gaps.length > 0) {
     out.push('', `${s.gaps.length} gap(s) in the log, records that went before they were read:`);

@@ -49,7 +49,7 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
     return { kind: 'dry-run', listings, waiting, damage };
   }
   const primaryEncodings = settings.source ? await sourceEncodings(settings.source, settings, log) : undefined;
-  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings };
+  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries };
   const targets = await Promise.all(settings.targets.map((t) => applyToTarget(ctx, t, entries, 0)));
   return { kind: 'applied', targets, waiting, damage };
 }

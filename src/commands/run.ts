@@ -114,7 +114,7 @@ async function runPass(
   }
   save(settings.stateFile, current);
   const primaryEncodings = work && source ? await sourceEncodings(source, settings, log) : undefined;
-  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings };
+  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries };
   const outcomes = await Promise.all(
     settings.targets.map(async (t) => {
       const outcome =
@@ -168,6 +168,7 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
             pending: t.pending,
             behindBytes: t.behindBytes,
             stuck: t.state === 'stuck',
+            lockWait: t.state === 'waiting-for-lock',
             lastSuccess: t.lastSuccess,
             applied: totals?.applied ?? 0,
             filtered: totals?.filtered ?? 0,
@@ -237,6 +238,7 @@ function withOutcome(state: State, o: TargetOutcome, now: Date): State {
         sqlState: o.failure.sqlState,
         message: o.failure.message,
         since: same && before?.failure ? before.failure.since : now.toISOString(),
+        ...(o.failure.lockWait ? { lockWait: true } : {}),
       },
     };
   } else {

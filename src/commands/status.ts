@@ -15,8 +15,11 @@ export const STATUS_VERSION = 1;
 
 export interface TargetStatus {
   name: string;
-  /** caught-up: nothing pending; behind: statements pending; stuck: stopped at a statement; new: never run. */
-  state: 'caught-up' | 'behind' | 'stuck' | 'new';
+  /**
+   * caught-up: nothing pending; behind: statements pending; stuck: stopped at a statement;
+   * waiting-for-lock: stopped at a statement that gave way on a lock held there; new: never run.
+   */
+  state: 'caught-up' | 'behind' | 'stuck' | 'waiting-for-lock' | 'new';
   /** In the configuration (false: only in the state file). */
   configured: boolean;
   /** Journal entries the primary committed that the target has not taken yet. */
@@ -105,7 +108,7 @@ function targetStatus(name: string, state: State, files: LogFile[], unread: numb
   const f = t?.failure;
   return {
     name,
-    state: !t ? 'new' : f ? 'stuck' : pendingEntries.length > 0 ? 'behind' : 'caught-up',
+    state: !t ? 'new' : f ? (f.lockWait ? 'waiting-for-lock' : 'stuck') : pendingEntries.length > 0 ? 'behind' : 'caught-up',
     configured,
     pending: pendingEntries.length,
     behindBytes,

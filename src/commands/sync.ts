@@ -2,12 +2,14 @@
  * Sending journal entries to targets, and listing them for a dry run: shared by `run` and `replay`.
  */
 import { databaseActedOn, databaseRemovedBy } from '../core/databaseStatements';
-import { Job, TargetApplier } from '../io/applier';
+import { loadParser } from '../core/parser';
+import { relationsNamed } from '../core/relationsNamed';
+import { ApplyResult, Job, LockHolder, TargetApplier } from '../io/applier';
 import { Logger } from '../io/logger';
 import { JournalEntry } from '../io/state';
 import { ConnectOptions } from '../io/target';
 import { UnitText, UnitTexts, shownOf } from '../io/unitText';
-import { Filters, TargetSettings } from '../settings';
+import { ApplyAs, Filters, TargetSettings } from '../settings';
 
 /** One statement as a dry run lists it. */
 export interface ListedStatement {
@@ -48,6 +50,8 @@ export interface TargetStop {
   shown: string;
   sqlState?: string;
   message: string;
+  /** It gave way on a lock every time it was tried: the next run tries again. */
+  lockWait?: boolean;
 }
 
 export function whereIs(entry: JournalEntry): string {
@@ -84,6 +88,9 @@ export interface ApplyContext {
   source: string;
   connect: ConnectOptions;
   log: Logger;
+  applyAs: ApplyAs;
+  /** How many more times a statement that gave way on a lock is tried in this run. */
+  lockRetries: number;
 }
 
 /** What a target runs of an entry, after its filters: or why it takes none of it. */
@@ -140,6 +147,7 @@ function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection,
     key: keyOf(ctx, entry),
     logFile: entry.file.name,
     shown: sent.shown,
+    role: ctx.applyAs === 'original' ? entry.user : undefined,
   };
 }
 
@@ -157,9 +165,10 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
   try {
     for (const [i, entry] of entries.entries()) {
       const fields = { target: target.name, database: entry.database, at: whereIs(entry) };
-      const stop = (message: string, shown: string, sqlState?: string): TargetOutcome => {
-        log.error('statement failed on target; the target stays at it', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
-        outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message };
+      const stop = (message: string, shown: string, sqlState?: string, lockWait?: boolean): TargetOutcome => {
+        if (lockWait) log.warn('statement gave way on a lock every time; the target stays at it until the next run', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
+        else log.error('statement failed on target; the target stays at it', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
+        outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message, ...(lockWait ? { lockWait } : {}) };
         return outcome;
       };
       const done = (how: string): void => {
@@ -217,7 +226,21 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
         continue;
       }
       const job = jobFor(ctx, entry, sent);
-      const res = await applier.apply(job);
+      let res = await applier.apply(job);
+      // A lock the target's own sessions hold: give way (lock_timeout), wait, try again; a replayed
+      // statement never queues the target's sessions behind it for longer than the lock timeout.
+      for (let retry = 1; isLockWait(res) && retry <= ctx.lockRetries; retry++) {
+        const ms = backoffMs(retry);
+        log.warn('statement gave way on a lock; trying again', { ...fields, try: retry + 1, in_ms: ms, sql: head(job.shown) });
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        res = await applier.apply(job);
+      }
+      if (isLockWait(res)) {
+        await loadParser();
+        const holders = await applier.lockHolders(sent.database, job.statements.flatMap(relationsNamed));
+        const sqlState = res.kind === 'failed' ? res.sqlState : undefined;
+        return stop(lockWaitMessage(holders, ctx.lockRetries + 1, ctx.connect.lockTimeoutMs ?? 0), job.shown, sqlState, true);
+      }
       if (res.kind === 'failed') return stop(res.message, job.shown, res.sqlState);
       if (res.kind === 'already') {
         done('found in the target ledger');
@@ -232,6 +255,30 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
   } finally {
     await applier.close();
   }
+}
+
+/** SQLSTATEs of a statement that gave way: lock_not_available (lock_timeout) and deadlock_detected. */
+const LOCK_WAIT = new Set(['55P03', '40P01']);
+
+function isLockWait(res: ApplyResult): boolean {
+  return res.kind === 'failed' && !res.connection && res.sqlState !== undefined && LOCK_WAIT.has(res.sqlState);
+}
+
+/** Waits between tries: 1 s, 2 s, 4 s, then 8 s. */
+function backoffMs(retry: number): number {
+  return 1000 * 2 ** Math.min(retry - 1, 3);
+}
+
+/** What a target waits for, as `status` shows it: the relation, and who holds it. */
+export function lockWaitMessage(holders: LockHolder[], tries: number, lockTimeoutMs: number): string {
+  const on = [...new Set(holders.map((h) => h.relation))];
+  const who = holders
+    .slice(0, 3)
+    .map((h) => `pid ${h.pid} (${[h.user && `user ${h.user}`, h.application && `application ${h.application}`, h.state, h.seconds !== null ? `transaction open ${h.seconds} s` : ''].filter(Boolean).join(', ')}; ${h.mode})`)
+    .join(', ');
+  const more = holders.length > 3 ? ` and ${holders.length - 3} more` : '';
+  const what = on.length > 0 ? `waiting for a lock on ${on.join(', ')}, held by ${who}${more}` : 'waiting for a lock';
+  return `${what}; gave way ${tries} time(s) after ${lockTimeoutMs / 1000} s each; the next run tries again`;
 }
 
 function keyOf(ctx: ApplyContext, entry: JournalEntry): Job['key'] {

@@ -51,7 +51,7 @@ const DROP_KINDS: Record<string, string> = {
 };
 
 
-interface RangeVarLike {
+export interface RangeVarLike {
   relname: string;
   schemaname?: string;
   relpersistence?: string;
@@ -221,7 +221,7 @@ function namedRelations(stmt: ParsedStatement, type: string, kindKey: string): s
 }
 
 /** Calls onRelation on every RangeVar of a parse tree, onType on every type name. */
-function walk(node: unknown, onRelation: (rv: RangeVarLike) => void, onType: (names: string[]) => void): void {
+export function walk(node: unknown, onRelation: (rv: RangeVarLike) => void, onType: (names: string[]) => void): void {
   if (Array.isArray(node)) {
     for (const n of node) walk(n, onRelation, onType);
     return;

@@ -3,6 +3,7 @@
  * before and written with every statement.
  */
 import type { Client } from 'pg';
+import type { RelationName } from '../core/relationsNamed';
 import { ConnectOptions, TargetSpec, connect } from './target';
 import {
   LedgerEntry,
@@ -31,6 +32,23 @@ export interface Job {
   logFile: string;
   /** The statement as the ledger may show it: redacted. */
   shown: string;
+  /**
+   * The role it runs as (the role that ran it on the primary), taken with SET ROLE; undefined: as the
+   * sync user.
+   */
+  role?: string;
+}
+
+/** A session of a target that holds a lock on a relation. */
+export interface LockHolder {
+  relation: string;
+  mode: string;
+  pid: number;
+  user: string;
+  application: string;
+  state: string;
+  /** How long its transaction has been open. */
+  seconds: number | null;
 }
 
 export type ApplyResult =
@@ -51,6 +69,8 @@ interface DatabaseLink {
   ledger: Map<string, LedgerEntry>;
   /** The database's server_encoding. */
   encoding: string;
+  /** Who the tool connected as. */
+  sessionUser: string;
 }
 
 export class TargetApplier {
@@ -79,7 +99,7 @@ export class TargetApplier {
     if (link.ledger.get(id) === 'done') return { kind: 'already' };
     const started = Date.now();
     try {
-      const res = job.runsAlone ? await this.applyAlone(link.client, job) : await this.inTransactionOrAlone(link.client, job);
+      const res = job.runsAlone ? await this.applyAlone(link, job) : await this.inTransactionOrAlone(link, job);
       link.ledger.set(id, 'done');
       return res === 'already' ? { kind: 'already' } : { kind: 'applied', ms: Date.now() - started, recovered: res === 'recovered' };
     } catch (err) {
@@ -103,6 +123,32 @@ export class TargetApplier {
     } catch {
       this.links.delete(job.database);
       return false;
+    }
+  }
+
+  /**
+   * The other sessions holding locks on these relations of a database, longest-open transaction first:
+   * who a statement that gave way on a lock waited for. [] when that cannot be told.
+   */
+  async lockHolders(database: string, relations: RelationName[]): Promise<LockHolder[]> {
+    if (relations.length === 0) return [];
+    try {
+      const { client } = await this.link(database);
+      const res = await client.query<LockHolder>(
+        `SELECT l.relation::regclass::text AS relation, l.mode, a.pid, coalesce(a.usename, '') AS user,
+                coalesce(a.application_name, '') AS application, coalesce(a.state, '') AS state,
+                extract(epoch FROM now() - a.xact_start)::int AS seconds
+           FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+          WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid()
+            AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+            AND l.relation IN (SELECT to_regclass(CASE WHEN s = '' THEN quote_ident(r) ELSE quote_ident(s) || '.' || quote_ident(r) END)
+                                 FROM unnest($1::text[], $2::text[]) AS u(s, r))
+          ORDER BY a.xact_start NULLS LAST, a.pid`,
+        [relations.map((r) => r.schema ?? ''), relations.map((r) => r.name)],
+      );
+      return res.rows;
+    } catch {
+      return [];
     }
   }
 
@@ -134,8 +180,9 @@ export class TargetApplier {
         const client = await connect(this.spec, database, this.opts);
         try {
           await ensureLedger(client);
-          const encoding = (await client.query<{ server_encoding: string }>('SHOW server_encoding')).rows[0].server_encoding;
-          return { client, ledger: await loadLedger(client, this.fileKeys), encoding };
+          const who = await client.query<{ encoding: string; user: string }>("SELECT current_setting('server_encoding') AS encoding, session_user AS user");
+          const { encoding, user } = who.rows[0];
+          return { client, ledger: await loadLedger(client, this.fileKeys), encoding, sessionUser: user };
         } catch (err) {
           await client.end().catch(() => undefined);
           throw err;
@@ -150,7 +197,8 @@ export class TargetApplier {
    * The statements and their ledger entry commit together, or not at all. The entry is claimed first:
    * if it is there already, another applier committed the statement and nothing runs.
    */
-  private async applyInTransaction(client: Client, job: Job): Promise<'applied' | 'already' | 'in_flight'> {
+  private async applyInTransaction(link: DatabaseLink, job: Job): Promise<'applied' | 'already' | 'in_flight'> {
+    const { client } = link;
     try {
       if (!(await beginAndClaim(client, job.key, job.logFile, job.shown))) {
         // Claimed already: committed by another applier, or left in flight by a crash of a run
@@ -159,6 +207,8 @@ export class TargetApplier {
         await client.query('ROLLBACK');
         return entry === 'in_flight' ? 'in_flight' : 'already';
       }
+      // After the claim: the role the statement runs as need not be able to write the ledger.
+      await takeRole(link, job.role, 'LOCAL');
       for (const sql of [...job.settings, ...job.statements]) await client.query(sql);
       await client.query('COMMIT');
       return 'applied';
@@ -174,7 +224,8 @@ export class TargetApplier {
    * takes that statement's own "already exists" (or "does not exist") answer as done. The position's
    * advisory lock keeps a concurrent applier out meanwhile.
    */
-  private applyAlone(client: Client, job: Job): Promise<'applied' | 'already' | 'recovered'> {
+  private applyAlone(link: DatabaseLink, job: Job): Promise<'applied' | 'already' | 'recovered'> {
+    const { client } = link;
     return withPositionLock(client, job.key, this.opts.lockTimeoutMs, async () => {
       const entry = await readEntry(client, job.key);
       if (entry === 'done') return 'already';
@@ -182,7 +233,7 @@ export class TargetApplier {
       if (!wasInFlight) await claimEntry(client, job.key, job.logFile, 'in_flight', job.shown);
       let recovered = false;
       try {
-        await withSessionSettings(client, job, async () => {
+        await withSessionSettings(link, job, async () => {
           for (const sql of job.statements) {
             const ran = await runAlone(client, sql.replace(/^SET LOCAL /, 'SET '));
             if (ran.kind === 'there' && !wasInFlight) throw ran.error;
@@ -202,13 +253,13 @@ export class TargetApplier {
    * In a transaction; or alone, when the target refuses the statement in a transaction block (an
    * older server: ALTER TYPE … ADD VALUE before 12), as the primary did not.
    */
-  private async inTransactionOrAlone(client: Client, job: Job): Promise<'applied' | 'already' | 'recovered'> {
+  private async inTransactionOrAlone(link: DatabaseLink, job: Job): Promise<'applied' | 'already' | 'recovered'> {
     try {
-      const res = await this.applyInTransaction(client, job);
-      return res === 'in_flight' ? await this.applyAlone(client, job) : res;
+      const res = await this.applyInTransaction(link, job);
+      return res === 'in_flight' ? await this.applyAlone(link, job) : res;
     } catch (err) {
       if ((err as { code?: string }).code !== ACTIVE_SQL_TRANSACTION) throw err;
-      return this.applyAlone(client, job);
+      return this.applyAlone(link, job);
     }
   }
 }
@@ -257,15 +308,40 @@ const ACTIVE_SQL_TRANSACTION = '25001';
  * Runs statements that cannot run in a transaction block with the primary session's settings: set for
  * the session (SET LOCAL would need a block), then put back.
  */
-async function withSessionSettings(client: Client, job: Job, fn: () => Promise<void>): Promise<void> {
+async function withSessionSettings(link: DatabaseLink, job: Job, fn: () => Promise<void>): Promise<void> {
+  const { client } = link;
+  let role = false;
   try {
+    role = await takeRole(link, job.role, 'SESSION');
     for (const set of job.settings) await client.query(set.replace(/^SET LOCAL /, 'SET '));
     await fn();
   } finally {
-    if (job.settings.length > 0 || job.statements.some((sql) => /^SET /i.test(sql))) {
+    if (role || job.settings.length > 0 || job.statements.some((sql) => /^SET /i.test(sql))) {
+      // RESET ALL leaves the role and the session authorization alone.
       await client.query('SET SESSION AUTHORIZATION DEFAULT').catch(() => undefined);
+      await client.query('RESET ROLE').catch(() => undefined);
       await client.query('RESET ALL').catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Becomes the role that ran the statement on the primary, for the transaction or the session; false
+ * when the sync user is that role already. A role the sync user may not take, or that the target lacks,
+ * fails the statement: it never runs as someone else instead.
+ */
+async function takeRole(link: DatabaseLink, role: string | undefined, scope: 'LOCAL' | 'SESSION'): Promise<boolean> {
+  if (!role || role === link.sessionUser) return false;
+  try {
+    await link.client.query(`SET ${scope} ROLE ${link.client.escapeIdentifier(role)}`);
+    return true;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (isConnectionError(err)) throw err;
+    throw Object.assign(
+      new Error(`cannot run it as role "${role}", which ran it on the primary: ${e.message ?? String(err)} (the sync user ${link.sessionUser} must be a superuser or a member of that role; or run with --apply-as sync)`),
+      { code: e.code },
+    );
   }
 }
 

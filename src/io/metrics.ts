@@ -9,6 +9,8 @@ export interface TargetMetrics {
   pending: number;
   behindBytes: number;
   stuck: boolean;
+  /** Stopped at a statement that gave way on a lock held on the target. */
+  lockWait: boolean;
   lastSuccess: string | null;
   applied: number;
   filtered: number;
@@ -43,6 +45,7 @@ export function metricsText(m: RunMetrics): string {
   metric('pg_ddl_sync_target_pending_statements', 'gauge', 'Committed DDL statements the target has not taken yet.', per((t) => t.pending));
   metric('pg_ddl_sync_target_lag_bytes', 'gauge', "Bytes of the primary's log from the target's next statement to the end.", per((t) => t.behindBytes));
   metric('pg_ddl_sync_target_stuck', 'gauge', '1 when the target is stopped at a statement that fails there.', per((t) => (t.stuck ? 1 : 0)));
+  metric('pg_ddl_sync_target_waiting_for_lock', 'gauge', '1 when the target is stopped at a statement that gave way on a lock held there.', per((t) => (t.lockWait ? 1 : 0)));
   metric(
     'pg_ddl_sync_target_last_success_timestamp_seconds',
     'gauge',

@@ -35,6 +35,8 @@ export interface TargetFailure {
   message: string;
   /** ISO time of the first failure at this entry. */
   since: string;
+  /** It gave way on a lock held on the target, every time it was tried. */
+  lockWait?: boolean;
 }
 
 export interface TargetState {

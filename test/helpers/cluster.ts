@@ -304,11 +304,14 @@ export class Cluster {
     }
   }
 
-  /** The schema of one database as pg_dump prints it, without the tool's own schema. */
-  schemaDump(database: string): string {
+  /**
+   * The schema of one database as pg_dump prints it, without the tool's own schema; with privileges,
+   * and with owners when asked.
+   */
+  schemaDump(database: string, withOwners = false): string {
     const res = spawnSync(
       'pg_dump',
-      ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '--schema-only', '--no-owner', '-N', 'ddl_sync', database],
+      ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '--schema-only', ...(withOwners ? [] : ['--no-owner']), '-N', 'ddl_sync', database],
       { encoding: 'utf8' },
     );
     if (res.status !== 0) throw new Error(`pg_dump ${database} failed: ${res.stderr}`);

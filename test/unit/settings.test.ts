@@ -67,4 +67,19 @@ describe('settings', () => {
     assert.deepEqual(b.filters.databaseMap, { company: 'company_b' });
     assert.ok(b.filters.excludeMatching[0].test('GRANT SELECT ON t TO r'));
   });
+
+  it('applies as the original role and gives way on locks by default; both can be set, and bad values are named', () => {
+    const d = resolveSettings({});
+    assert.equal(d.applyAs, 'original');
+    assert.equal(d.lockTimeoutMs, 5000);
+    assert.equal(d.lockRetries, 3);
+    const file = config({ applyAs: 'sync', lockRetries: 0, lockTimeout: 0.5 });
+    const s = resolveSettings({}, readConfigFile(file));
+    assert.deepEqual([s.applyAs, s.lockRetries, s.lockTimeoutMs], ['sync', 0, 500]);
+    assert.equal(resolveSettings({ lockRetries: '7' }, readConfigFile(file)).lockRetries, 7);
+    assert.throws(() => resolveSettings({ applyAs: 'owner' }), /apply as "owner" is not one of original, sync/);
+    assert.throws(() => resolveSettings({ lockRetries: '-1' }), /lock retries "-1" must be a whole number/);
+    assert.throws(() => resolveSettings({ lockRetries: '1.5' }), /lock retries "1.5" must be a whole number/);
+    assert.throws(() => readConfigFile(config({ lockRetries: '2' })), /key "lockRetries" must be a number/);
+  });
 });

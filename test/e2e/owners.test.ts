@@ -1,0 +1,237 @@
+/**
+ * Targets that behave like the primary: objects owned by the role that made them there (logged in as
+ * it, or through SET ROLE / SET SESSION AUTHORIZATION), grants made by those roles; and a statement
+ * that meets a lock on a busy target gives way instead of stalling its sessions.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Status } from '../../src/commands/status';
+import { Cluster, makeTempDir, sleep, startPrimaryAndTargets } from '../helpers/cluster';
+import { cli } from '../helpers/cli';
+
+const DB = 'shop';
+
+/** Who owns each object of the database, by kind and name (the tool's schema left out). */
+const OWNERS_SQL = `
+  SELECT 'schema ' || nspname AS object, pg_get_userbyid(nspowner) AS owner FROM pg_namespace
+   WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'ddl_sync', 'public') AND nspname NOT LIKE 'pg\\_to%'
+  UNION ALL
+  SELECT c.relkind::text || ' ' || n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'ddl_sync') AND n.nspname NOT LIKE 'pg\\_to%'
+  UNION ALL
+  SELECT 'function ' || n.nspname || '.' || p.proname, pg_get_userbyid(p.proowner) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'ddl_sync')
+  ORDER BY 1`;
+
+describe('apply as the original role', () => {
+  let primary: Cluster;
+  let a: Cluster;
+  let b: Cluster;
+  let work: string;
+
+  const run = (target: Cluster, name: string, ...extra: string[]) =>
+    cli(['run', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, `${name}.state.json`), '--target', `${name}=${target.url}`, ...extra]);
+  const as = (role: string, sql: string, database = DB): void => {
+    const res = primary.psql(database, sql, ['-U', role, '-v', 'ON_ERROR_STOP=1']);
+    assert.equal(res.stderr, '', `as ${role}: ${res.stderr}`);
+  };
+
+  before(async () => {
+    work = makeTempDir('pgds-owners-');
+    // 'all': the sessions' own SET ROLE and SET SESSION AUTHORIZATION are in the log.
+    [primary, a, b] = await startPrimaryAndTargets(['a', 'b'], 'all');
+    as(
+      'postgres',
+      `CREATE ROLE app_owner LOGIN;
+       CREATE ROLE other_owner LOGIN;
+       GRANT other_owner TO app_owner;
+       CREATE DATABASE ${DB};`,
+      'postgres',
+    );
+  });
+
+  after(async () => {
+    await Promise.all([primary, a, b].map((c) => c?.destroy()));
+  });
+
+  test('objects keep their owners and grants; SET ROLE and SET SESSION AUTHORIZATION are honoured', async (t) => {
+    as('postgres', 'GRANT CREATE ON DATABASE shop TO app_owner, other_owner;\nGRANT CREATE ON SCHEMA public TO app_owner, other_owner;\n');
+    as(
+      'app_owner',
+      `CREATE SCHEMA app_s;
+       CREATE TABLE app_s.orders (id int PRIMARY KEY, note text);
+       CREATE SEQUENCE app_s.order_no;
+       CREATE VIEW app_s.open_orders AS SELECT id FROM app_s.orders;
+       CREATE FUNCTION app_s.add1(i int) RETURNS int LANGUAGE sql AS 'SELECT i + 1';
+       GRANT USAGE ON SCHEMA app_s TO other_owner;
+       GRANT SELECT, INSERT ON app_s.orders TO other_owner;
+       GRANT EXECUTE ON FUNCTION app_s.add1(int) TO other_owner;
+       REVOKE EXECUTE ON FUNCTION app_s.add1(int) FROM PUBLIC;
+       SET ROLE other_owner;
+       CREATE TABLE public.made_through_set_role (a int);
+       RESET ROLE;
+       CREATE TABLE public.app_after_reset (a int);`,
+    );
+    as(
+      'other_owner',
+      `CREATE TABLE other_t (a int);
+       CREATE VIEW other_v AS SELECT a FROM other_t;
+       CREATE SEQUENCE other_seq;
+       CREATE FUNCTION other_f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+       GRANT SELECT ON other_t TO app_owner;`,
+    );
+    as(
+      'postgres',
+      `SET ROLE app_owner;
+       CREATE TABLE public.super_as_app (a int);
+       RESET ROLE;
+       SET SESSION AUTHORIZATION other_owner;
+       CREATE SEQUENCE public.seq_by_authorization;
+       RESET SESSION AUTHORIZATION;
+       CREATE TABLE public.super_own (a int);`,
+    );
+    await primary.waitForLog('CREATE TABLE public.super_own');
+
+    const res = await run(a, 'a');
+    assert.equal(res.code, 0, res.stderr);
+    const dumpPrimary = primary.schemaDump(DB, true);
+    const dumpA = a.schemaDump(DB, true);
+    assert.equal(dumpA, dumpPrimary, 'pg_dump --schema-only with owners and privileges');
+    const owners = await a.query<{ object: string; owner: string }>(DB, OWNERS_SQL);
+    assert.deepEqual(owners, await primary.query(DB, OWNERS_SQL));
+    const ownerOf = Object.fromEntries(owners.map((o) => [o.object, o.owner]));
+    assert.equal(ownerOf['r app_s.orders'], 'app_owner');
+    assert.equal(ownerOf['schema app_s'], 'app_owner');
+    assert.equal(ownerOf['r public.made_through_set_role'], 'other_owner');
+    assert.equal(ownerOf['r public.app_after_reset'], 'app_owner');
+    assert.equal(ownerOf['r public.super_as_app'], 'app_owner');
+    assert.equal(ownerOf['S public.seq_by_authorization'], 'other_owner');
+    assert.equal(ownerOf['r public.super_own'], 'postgres');
+    t.diagnostic(`owners on the target, as on the primary: ${owners.map((o) => `${o.object}=${o.owner}`).join(', ')}`);
+    t.diagnostic(`pg_dump --schema-only with owners and privileges: ${dumpA.split('\n').length} lines, equal`);
+
+    // The application, connected to the target as the owner, can change what it owns there.
+    const alter = a.psql(DB, 'ALTER TABLE app_s.orders ADD COLUMN app_can int; ALTER TABLE app_s.orders DROP COLUMN app_can;', ['-U', 'app_owner', '-v', 'ON_ERROR_STOP=1']);
+    assert.equal(alter.stderr, '');
+  });
+
+  test('--apply-as sync makes everything the sync user\'s', async () => {
+    const res = await run(b, 'b', '--apply-as', 'sync');
+    assert.equal(res.code, 0, res.stderr);
+    const owners = await b.query<{ object: string; owner: string }>(DB, OWNERS_SQL);
+    assert.ok(owners.length > 10, JSON.stringify(owners));
+    // Roles a session took itself (SET ROLE / SET SESSION AUTHORIZATION, carried) are still honoured.
+    const notSync = owners.filter((o) => o.owner !== 'postgres').map((o) => o.object).sort();
+    assert.deepEqual(notSync, ['S public.seq_by_authorization', 'r public.made_through_set_role', 'r public.super_as_app']);
+  });
+
+  test('a role the target lacks stops the target with a clear error; it never runs as someone else', async () => {
+    // Made on the primary where no log shows it (inside a DO block): the target never gets it.
+    as('postgres', "DO $$ BEGIN CREATE ROLE ghost LOGIN; EXECUTE 'GRANT CREATE ON SCHEMA public TO ghost'; END $$;");
+    as('ghost', 'CREATE TABLE ghost_t (a int);');
+    await primary.waitForLog('CREATE TABLE ghost_t');
+    const res = await run(a, 'a');
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /a stopped at .* \(22023 cannot run it as role "ghost", which ran it on the primary: role "ghost" does not exist \(the sync user postgres must be a superuser or a member of that role; or run with --apply-as sync\)\)/);
+    assert.deepEqual(await a.query(DB, "SELECT 1 FROM pg_class WHERE relname = 'ghost_t'"), []);
+    const status = await cli(['status', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, 'a.state.json'), '--target', `a=${a.url}`, '--json']);
+    assert.equal(status.code, 1);
+    const target = (JSON.parse(status.stdout) as Status).targets[0];
+    assert.equal(target.state, 'stuck');
+    assert.match(target.failure?.error ?? '', /cannot run it as role "ghost"/);
+
+    // The DBA makes the role on the target: the next run applies it, as ghost.
+    a.psql(DB, 'CREATE ROLE ghost LOGIN; GRANT CREATE ON SCHEMA public TO ghost;');
+    const again = await run(a, 'a');
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await a.query(DB, "SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = 'ghost_t'"), [{ owner: 'ghost' }]);
+  });
+});
+
+describe('lock-safe apply', () => {
+  let primary: Cluster;
+  let target: Cluster;
+  let work: string;
+  let config: string;
+
+  before(async () => {
+    work = makeTempDir('pgds-locks-');
+    [primary, target] = await startPrimaryAndTargets(['busy']);
+    config = path.join(work, 'pg-ddl-sync.json');
+    fs.writeFileSync(
+      config,
+      JSON.stringify({ csvlogDir: primary.logDir, stateFile: path.join(work, 'state.json'), targets: [`busy=${target.url}`], lockTimeout: 1, lockRetries: 2 }),
+    );
+    primary.psql('postgres', 'CREATE TABLE accounts (id int PRIMARY KEY);\n');
+    await primary.waitForLog('CREATE TABLE accounts');
+    const first = await cli(['run', '-c', config]);
+    assert.equal(first.code, 0, first.stderr);
+    await target.query('postgres', 'INSERT INTO accounts SELECT generate_series(1, 1000)');
+  });
+
+  after(async () => {
+    await Promise.all([primary, target].map((c) => c?.destroy()));
+  });
+
+  test('a held lock: other sessions wait no longer than the lock timeout, status says what is waited for, the next run applies it', async (t) => {
+    const holder = await target.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT count(*) FROM accounts');
+    const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const reader = await target.connect();
+    try {
+      primary.psql('postgres', 'ALTER TABLE accounts ADD COLUMN balance numeric;\n');
+      await primary.waitForLog('ADD COLUMN balance');
+
+      // An application's reads of the table while the run tries: each waits at most for one lock timeout.
+      let running = true;
+      const latencies: number[] = [];
+      const reads = (async () => {
+        while (running) {
+          const t0 = Date.now();
+          await reader.query('SELECT count(*) FROM accounts');
+          latencies.push(Date.now() - t0);
+          await sleep(50);
+        }
+      })();
+      const started = Date.now();
+      const res = await cli(['run', '-c', config]);
+      const runMs = Date.now() - started;
+      running = false;
+      await reads;
+
+      assert.equal(res.code, 1, res.stderr);
+      const tries = res.stderr.split('\n').filter((l) => l.includes('statement gave way on a lock; trying again'));
+      assert.equal(tries.length, 2, res.stderr);
+      assert.match(res.stderr, new RegExp(`busy stopped at .* \\(55P03 waiting for a lock on accounts, held by pid ${holderPid} \\(user postgres, .*idle in transaction, transaction open \\d+ s; AccessShareLock\\)(, pid \\d+ \\([^)]*\\))*; gave way 3 time\\(s\\) after 1 s each; the next run tries again\\)`));
+      const worst = Math.max(...latencies);
+      t.diagnostic(`run: ${runMs} ms, 3 tries of 1 s; ${latencies.length} reads of the table meanwhile, the slowest ${worst} ms`);
+      assert.ok(latencies.length >= 10, `only ${latencies.length} reads`);
+      assert.ok(worst < 1000 + 600, `a read waited ${worst} ms behind the replayed statement (lock timeout 1 s)`);
+      // 1 s + 1 s wait + 1 s + 2 s wait + 1 s.
+      assert.ok(runMs >= 5500, `the run took ${runMs} ms: it did not wait between tries`);
+
+      const status = await cli(['status', '-c', config, '--json']);
+      assert.equal(status.code, 1);
+      const busy = (JSON.parse(status.stdout) as Status).targets[0];
+      assert.equal(busy.state, 'waiting-for-lock');
+      assert.match(busy.failure?.error ?? '', /^waiting for a lock on accounts, held by pid \d+/);
+      const human = await cli(['status', '-c', config]);
+      assert.match(human.stdout, /^busy +waiting-for-lock +1 /m);
+      assert.match(human.stdout, /^busy is waiting for a lock since .* in database postgres:$/m);
+      assert.match(human.stdout, /^ {4}if the lock stays, end the session that holds it on busy$/m);
+    } finally {
+      await holder.query('COMMIT');
+      await holder.end();
+      await reader.end();
+    }
+    const again = await cli(['run', '-c', config]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await target.query('postgres', "SELECT 1 AS x FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'balance'"), [{ x: 1 }]);
+    const status = await cli(['status', '-c', config, '--json']);
+    assert.equal(status.code, 0);
+    assert.equal((JSON.parse(status.stdout) as Status).targets[0].state, 'caught-up');
+  });
+});
