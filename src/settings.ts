@@ -56,6 +56,8 @@ export interface Settings {
   lockRetries: number;
   /** Whose role a statement runs as on the targets: the role that ran it on the primary, or the sync user. */
   applyAs: ApplyAs;
+  /** Roles whose statements are never sent (besides those the tool ran itself). */
+  ignoreUsers: string[];
 }
 
 export type ApplyAs = 'original' | 'sync';
@@ -83,6 +85,7 @@ export interface RawSettings extends Partial<Record<FilterKeys, string[]>> {
   statementTimeout?: number | string;
   lockRetries?: number | string;
   applyAs?: string;
+  ignoreUsers?: string[];
   databaseMap?: Record<string, string>;
 }
 
@@ -115,6 +118,7 @@ const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   statementTimeout: 'number',
   lockRetries: 'number',
   applyAs: 'string',
+  ignoreUsers: 'string[]',
   ...FILTER_KEYS,
 };
 
@@ -243,6 +247,7 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     statementTimeoutMs: seconds('statementTimeout', 0, true),
     lockRetries,
     applyAs,
+    ignoreUsers: flags.ignoreUsers && flags.ignoreUsers.length > 0 ? flags.ignoreUsers : (file.ignoreUsers ?? []),
   };
 }
 

@@ -33,6 +33,7 @@ interface CommonFlags {
   statementTimeout?: string;
   lockRetries?: string;
   applyAs?: string;
+  ignoreUser?: string[];
   includeDatabase?: string[];
   excludeDatabase?: string[];
   includeCommand?: string[];
@@ -77,6 +78,7 @@ function addCommon(cmd: Command, withTargets = true): Command {
     .option('--lock-timeout <seconds>', 'on targets, a statement waits this long for a lock, then gives way (default: 5; 0: no limit)')
     .option('--lock-retries <n>', 'tries a statement that gave way on a lock this many more times in a run, waiting longer each time; then the next run does (default: 3)')
     .option('--statement-timeout <seconds>', 'on targets, a statement may run this long (default: 0, no limit)')
+    .option('--ignore-user <role>', 'never send statements this role ran on the primary (what pg-ddl-sync itself ran there is never sent); repeatable', repeat)
     .option('--apply-as <who>', "on targets, run each statement as the role that ran it on the primary ('original'), or as the sync user ('sync') (default: original)")
     .addHelpText('after', EXIT_HELP);
 }
@@ -99,6 +101,7 @@ function settingsFrom(flags: CommonFlags): Settings {
     statementTimeout: flags.statementTimeout,
     lockRetries: flags.lockRetries,
     applyAs: flags.applyAs,
+    ignoreUsers: flags.ignoreUser,
     includeDatabases: flags.includeDatabase,
     excludeDatabases: flags.excludeDatabase,
     includeCommands: flags.includeCommand,

@@ -7,8 +7,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { APPLICATION_NAME } from '../core/echo';
 import { isOn } from '../core/pgConf';
 import { listLogFiles } from '../io/logFiles';
+import { LEDGER_SCHEMA } from '../io/ledger';
+import { readRecords } from '../io/logReader';
 import { loadState } from '../io/state';
 import { clientConfig, connect } from '../io/target';
 import { Settings } from '../settings';
@@ -48,6 +51,7 @@ export async function check(settings: Settings, deps: CheckDeps = {}): Promise<F
   const findings: Finding[] = [];
   await primarySettings(settings, findings);
   files(settings, findings);
+  ignoredRolesInUse(settings, findings);
   passwordFile(deps.home ?? os.homedir(), findings);
   await targets(settings, findings);
   return findings;
@@ -155,6 +159,54 @@ function files(settings: Settings, findings: Finding[]): void {
   }
 }
 
+/** How much of the newest csvlog files `check` reads for statements of ignored roles. */
+const RECENT_LOG_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A role given with --ignore-user that also runs statements no pg-ddl-sync sent: applications share
+ * it, and what they run is never propagated.
+ */
+function ignoredRolesInUse(settings: Settings, findings: Finding[]): void {
+  if (settings.ignoreUsers.length === 0 || !settings.csvlogDir) return;
+  let files;
+  try {
+    files = listLogFiles(settings.csvlogDir);
+  } catch {
+    return; // files() says why
+  }
+  let first = files.length;
+  for (let total = 0; first > 0 && (first === files.length || total + files[first - 1].size <= RECENT_LOG_BYTES); first--) total += files[first - 1].size;
+  const recent = files.slice(first);
+  const users = new Set(settings.ignoreUsers);
+  const seen = new Map<string, { count: number; apps: Set<string> }>();
+  try {
+    readRecords(recent, recent.map(() => 0), (r) => {
+      if (r.kind !== 'statement' || !users.has(r.userName) || r.applicationName === APPLICATION_NAME) return undefined;
+      const s = seen.get(r.userName) ?? { count: 0, apps: new Set<string>() };
+      s.count++;
+      s.apps.add(r.applicationName || '(none)');
+      seen.set(r.userName, s);
+      return undefined;
+    }, { onSkip: () => undefined });
+  } catch (err) {
+    findings.push({ level: 'warning', subject: 'ignored roles', message: `cannot read the csvlog: ${(err as Error).message}` });
+    return;
+  }
+  const where = `the newest ${recent.length} csvlog file(s)`;
+  for (const user of settings.ignoreUsers) {
+    const s = seen.get(user);
+    findings.push(
+      s
+        ? {
+            level: 'warning',
+            subject: `ignored role ${user}`,
+            message: `ran ${s.count} statement(s) in ${where} that no pg-ddl-sync sent (application ${[...s.apps].join(', ')}): they are never propagated; give those applications a role of their own`,
+          }
+        : { level: 'ok', subject: `ignored role ${user}`, message: `ran nothing in ${where} but what pg-ddl-sync sent` },
+    );
+  }
+}
+
 /** libpq ignores a password file that group or others can read. */
 function passwordFile(home: string, findings: Finding[]): void {
   const file = process.env.PGPASSFILE || path.join(home, '.pgpass');
@@ -193,6 +245,9 @@ async function targets(settings: Settings, findings: Finding[]): Promise<void> {
           try {
             const who = await client.query<{ usr: string; su: boolean; db: string }>('SELECT current_user AS usr, rolsuper AS su, current_database() AS db FROM pg_roles WHERE rolname = current_user');
             const r = who.rows[0];
+            if (r.usr === LEDGER_SCHEMA) {
+              findings.push({ level: 'error', subject, message: `connected as ${r.usr}, the name of the tool's ledger schema: "$user" in search_path puts unqualified objects the tool creates as ${r.usr} into that schema; use a sync user of another name` });
+            }
             findings.push(
               r.su
                 ? { level: 'ok', subject, message: `connected as ${r.usr} (superuser) to ${r.db}` }

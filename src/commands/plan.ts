@@ -4,6 +4,7 @@
  * undecided.
  */
 import { FileRef, Judge, JudgeSnapshot, LaterFailure, UnitSpec, hashText } from '../core/judge';
+import type { LogRecord, StatementRecord } from '../core/logRecord';
 import { analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
 import { LogDataError } from '../errors';
@@ -27,6 +28,8 @@ export interface Plan {
   damage?: Damage;
   /** Damage passed over (--skip-malformed). */
   skipped: Skipped[];
+  /** Statements left out as a pg-ddl-sync's own, or an ignored role's (see core/echo). */
+  ignored: number;
 }
 
 export interface PlanOptions {
@@ -39,6 +42,8 @@ export interface PlanOptions {
   skipMalformed?: boolean;
   /** Files the server came back to (see fileMarks): merged by log_time. */
   returned?: readonly boolean[];
+  /** Statements never to send: what a pg-ddl-sync ran on this instance (see core/echo). */
+  ignore?: (r: StatementRecord) => boolean;
 }
 
 /**
@@ -71,18 +76,25 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
         });
       }
     : undefined;
+  let ignored = 0;
+  // The statements left out never reach the judge: to it, they did not happen on this instance.
+  const judgeUnlessIgnored = (record: LogRecord, file: number): void => {
+    if (record.kind === 'statement' && opts.ignore?.(record)) ignored++;
+    else judge.add(record, refs.get(file));
+  };
   const read = readRecords(
     files,
     starts,
     (record, file) => {
       recordsRead++;
-      judge.add(record, refs.get(file));
+      judgeUnlessIgnored(record, file);
     },
     { onSkip, returned: opts.returned, newestLimit: newest >= 0 ? files[newest].size : undefined },
   );
-  const plan: Plan = { files, judge, units: [], ends: read.ends, recordsRead, bytesRead: read.bytesRead, damage: read.damage, skipped };
+  const plan: Plan = { files, judge, units: [], ends: read.ends, recordsRead, bytesRead: read.bytesRead, damage: read.damage, skipped, ignored: 0 };
   // Reading on to the primary's markers passes damage over and merges files as the read above did.
-  if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, refs, opts, { onSkip, returned: opts.returned });
+  if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, judgeUnlessIgnored, opts, { onSkip, returned: opts.returned });
+  plan.ignored = ignored;
   plan.units = judge.emit();
   // A file listed before its first line was whole has one now: its identity, for what follows.
   for (const [i, f] of files.entries()) if (f.fingerprint === null && plan.ends[i] > 0) refs.identify(i);
@@ -112,7 +124,7 @@ export function damageError(plan: Plan): LogDataError | undefined {
  * Reads on to the first marker (judging), then to the second (only looking for the failures of the
  * transactions the primary no longer runs), and hands the judge the primary's answer.
  */
-async function settleFromSource(plan: Plan, refs: FileRefs, opts: PlanOptions, readOpts: ReadOptions): Promise<void> {
+async function settleFromSource(plan: Plan, judgeRecord: (record: LogRecord, file: number) => void, opts: PlanOptions, readOpts: ReadOptions): Promise<void> {
   const { judge } = plan;
   const { log } = opts;
   let answer: SourceAnswer;
@@ -124,7 +136,7 @@ async function settleFromSource(plan: Plan, refs: FileRefs, opts: PlanOptions, r
     return;
   }
   const before = Buffer.from(answer.before);
-  const reached = await readUntil(plan, before, opts.markerTimeoutMs ?? 10_000, readOpts, (record, file) => judge.add(record, refs.get(file)));
+  const reached = await readUntil(plan, before, opts.markerTimeoutMs ?? 10_000, readOpts, judgeRecord);
   if (!reached) {
     log.warn('the marker written through --source never reached the csvlog: is --source the server whose log --csvlog-dir holds, with log_min_messages at warning or lower? Undecided transactions stay undecided', {
       marker: answer.before,

@@ -2,6 +2,7 @@
  * `replay FILE…`: the DDL of these csvlog files, from their start, without the state file. Targets
  * keep their ledgers, so a statement a run already applied from the same file is not applied again.
  */
+import { echoFilter } from '../core/echo';
 import { loadParser } from '../core/parser';
 import { LogDataError, UsageError } from '../errors';
 import { describeFiles } from '../io/logFiles';
@@ -31,7 +32,7 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
   if (!dryRun && settings.targets.length === 0) throw new UsageError('no target: give --target [NAME=]URL, or use --dry-run');
   if (!dryRun && !force) refuseSyncedTargets(settings);
   const files = describeFiles(paths);
-  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed });
+  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed, ignore: echoFilter(settings.ignoreUsers) });
   const damage = damageError(plan);
   await loadParser();
   const texts = new UnitTexts(files);

@@ -2,6 +2,7 @@
  * `run`: one pass. New csvlog records → judged → committed units into the journal → every target
  * applies the journal from where it stands → state saved.
  */
+import { echoFilter } from '../core/echo';
 import { loadParser } from '../core/parser';
 import { LogDataError, StateError, UsageError } from '../errors';
 import { listLogFilesSettled } from '../io/logFiles';
@@ -26,6 +27,8 @@ export interface RunSummary {
   waiting: number;
   notDdl: number;
   inExplicitBlock: number;
+  /** Statements a pg-ddl-sync ran on this instance (or an ignored role did): never sent on. */
+  ignored: number;
   ms: number;
 }
 
@@ -73,6 +76,7 @@ async function runPass(
     askSource: source ? () => askSource(source, { connectTimeoutMs: settings.connectTimeoutMs }) : undefined,
     skipMalformed,
     returned,
+    ignore: echoFilter(settings.ignoreUsers),
   });
   // Damage ends the read there: what came before it is sent, then the run exits for a person.
   const damage = damageError(plan);
@@ -137,12 +141,14 @@ async function runPass(
     !damage &&
     summary.waiting === 0 &&
     summary.droppedFailed === 0 &&
+    summary.ignored === 0 &&
     outcomes.every((o) => o.applied === 0 && o.alreadyApplied === 0 && o.filtered === 0 && !o.failure);
   log[quiet ? 'debug' : 'info']('run finished', {
     records: summary.recordsRead,
     bytes: summary.bytesRead,
     dropped_failed: summary.droppedFailed,
     waiting: summary.waiting,
+    ...(summary.ignored > 0 ? { not_sent_own: summary.ignored } : {}),
     ...Object.fromEntries(outcomes.map((o) => [`applied[${o.name}]`, o.applied])),
     ...Object.fromEntries(outcomes.filter((o) => o.filtered > 0).map((o) => [`filtered[${o.name}]`, o.filtered])),
     ms: summary.ms,
@@ -211,6 +217,7 @@ function summarize(plan: Plan, started: number): RunSummary {
     waiting: plan.judge.waiting().length,
     notDdl: counts.notDdl,
     inExplicitBlock: counts.inExplicitBlock,
+    ignored: plan.ignored,
     ms: Date.now() - started,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { parse as parseUri } from 'pg-connection-string';
 import type { Client, ClientConfig } from 'pg';
+import { APPLICATION_NAME } from '../core/echo';
 import { maskInString } from '../core/redact';
 import { UsageError } from '../errors';
 
@@ -13,8 +14,6 @@ export interface TargetSpec {
   url: string;
 }
 
-/** The tool's application_name on every connection: it shows in the targets' logs and activity. */
-export const APPLICATION_NAME = 'pg-ddl-sync';
 
 /**
  * Parses `[NAME=]URL`.

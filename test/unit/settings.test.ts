@@ -43,7 +43,7 @@ describe('settings', () => {
     const example = path.resolve(__dirname, '..', '..', '..', 'examples', 'pg-ddl-sync.json');
     const s = resolveSettings({}, readConfigFile(example));
     assert.equal(s.csvlogDir, '/opt/sequoiasql/postgresql/database/5432/pg_log');
-    assert.deepEqual(s.targets.map((t) => ({ name: t.name, url: t.url })), [{ name: 'myinst1', url: 'postgresql://ddl_sync@localhost:5433/postgres' }]);
+    assert.deepEqual(s.targets.map((t) => ({ name: t.name, url: t.url })), [{ name: 'myinst1', url: 'postgresql://ddl_syncer@localhost:5433/postgres' }]);
     assert.equal(s.stateFile, '/var/lib/pg-ddl-sync/myinst.state.json');
     assert.equal(s.logDir, '/var/log/pg-ddl-sync');
     assert.equal(s.logPrefix, 'myinst');
