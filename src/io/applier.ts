@@ -8,10 +8,11 @@ import { ConnectOptions, TargetSpec, connect } from './target';
 import {
   LedgerEntry,
   LedgerKey,
-  beginAndClaim,
   claimEntry,
+  claimStatement,
   ensureLedger,
   entryKey,
+  isClaimedAlready,
   loadLedger,
   markDone,
   readEntry,
@@ -71,6 +72,8 @@ interface DatabaseLink {
   encoding: string;
   /** Who the tool connected as. */
   sessionUser: string;
+  /** Roles this connection has taken once already (see roleStatements). */
+  rolesTaken: Set<string>;
 }
 
 export class TargetApplier {
@@ -182,7 +185,7 @@ export class TargetApplier {
           await ensureLedger(client);
           const who = await client.query<{ encoding: string; user: string }>("SELECT current_setting('server_encoding') AS encoding, session_user AS user");
           const { encoding, user } = who.rows[0];
-          return { client, ledger: await loadLedger(client, this.fileKeys), encoding, sessionUser: user };
+          return { client, ledger: await loadLedger(client, this.fileKeys), encoding, sessionUser: user, rolesTaken: new Set<string>() };
         } catch (err) {
           await client.end().catch(() => undefined);
           throw err;
@@ -194,27 +197,27 @@ export class TargetApplier {
   }
 
   /**
-   * The statements and their ledger entry commit together, or not at all. The entry is claimed first:
-   * if it is there already, another applier committed the statement and nothing runs.
+   * The statements and their ledger entry commit together, or not at all, in one round trip (see
+   * claimStatement). The entry is claimed first: if it is there already, another applier committed the
+   * statement and nothing runs.
    */
   private async applyInTransaction(link: DatabaseLink, job: Job): Promise<'applied' | 'already' | 'in_flight'> {
     const { client } = link;
+    const setup = [...(await roleStatements(link, job.role)), ...job.settings];
+    // After the claim: the role the statement runs as need not be able to write the ledger.
+    const opening = ['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup];
+    // The server reads the whole of a query before it runs any of it: a SET that changes how text is
+    // read must come in a query before the text it applies to.
+    const queries = setup.some(changesLexing) ? [opening, [...job.statements, 'COMMIT']] : [[...opening, ...job.statements, 'COMMIT']];
     try {
-      if (!(await beginAndClaim(client, job.key, job.logFile, job.shown))) {
-        // Claimed already: committed by another applier, or left in flight by a crash of a run
-        // that had fallen back to running it alone (see inTransactionOrAlone).
-        const entry = await readEntry(client, job.key);
-        await client.query('ROLLBACK');
-        return entry === 'in_flight' ? 'in_flight' : 'already';
-      }
-      // After the claim: the role the statement runs as need not be able to write the ledger.
-      await takeRole(link, job.role, 'LOCAL');
-      for (const sql of [...job.settings, ...job.statements]) await client.query(sql);
-      await client.query('COMMIT');
+      for (const q of queries) await client.query(q.join('\n;\n'));
       return 'applied';
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      if (!isClaimedAlready(err)) throw err;
+      // Claimed already: committed by another applier, or left in flight by a crash of a run that had
+      // fallen back to running it alone (see inTransactionOrAlone).
+      return (await readEntry(client, job.key)) === 'in_flight' ? 'in_flight' : 'already';
     }
   }
 
@@ -312,7 +315,7 @@ async function withSessionSettings(link: DatabaseLink, job: Job, fn: () => Promi
   const { client } = link;
   let role = false;
   try {
-    role = await takeRole(link, job.role, 'SESSION');
+    role = await takeRole(link, job.role);
     for (const set of job.settings) await client.query(set.replace(/^SET LOCAL /, 'SET '));
     await fn();
   } finally {
@@ -325,15 +328,35 @@ async function withSessionSettings(link: DatabaseLink, job: Job, fn: () => Promi
   }
 }
 
+/** `SET LOCAL standard_conforming_strings` and `backslash_quote` change how the server reads text. */
+function changesLexing(set: string): boolean {
+  return /^SET LOCAL (standard_conforming_strings|backslash_quote)\b/i.test(set);
+}
+
 /**
- * Becomes the role that ran the statement on the primary, for the transaction or the session; false
+ * The `SET LOCAL ROLE` that makes a transaction run as the role that ran the statement on the
+ * primary; none when the sync user is that role. A connection takes each role once on its own first,
+ * so that a role it cannot take fails with a message that says so, not as the statement's error.
+ */
+async function roleStatements(link: DatabaseLink, role: string | undefined): Promise<string[]> {
+  if (!role || role === link.sessionUser) return [];
+  if (!link.rolesTaken.has(role)) {
+    await takeRole(link, role);
+    await link.client.query('RESET ROLE');
+    link.rolesTaken.add(role);
+  }
+  return [`SET LOCAL ROLE ${link.client.escapeIdentifier(role)}`];
+}
+
+/**
+ * Becomes the role that ran the statement on the primary, for the session; false
  * when the sync user is that role already. A role the sync user may not take, or that the target lacks,
  * fails the statement: it never runs as someone else instead.
  */
-async function takeRole(link: DatabaseLink, role: string | undefined, scope: 'LOCAL' | 'SESSION'): Promise<boolean> {
+async function takeRole(link: DatabaseLink, role: string | undefined): Promise<boolean> {
   if (!role || role === link.sessionUser) return false;
   try {
-    await link.client.query(`SET ${scope} ROLE ${link.client.escapeIdentifier(role)}`);
+    await link.client.query(`SET ROLE ${link.client.escapeIdentifier(role)}`);
     return true;
   } catch (err) {
     const e = err as { code?: string; message?: string };

@@ -74,21 +74,28 @@ export async function claimEntry(client: Client, key: LedgerKey, logFile: string
 }
 
 /**
- * Opens a transaction and claims a position in it (see claimEntry), in one round trip: the values are
- * sent as escaped literals in a simple query, which may hold two statements.
+ * The claim of a position (see claimEntry) as a statement to run in a query of several: values as
+ * escaped literals, and on a position claimed already it fails (see isClaimedAlready), so that the
+ * server skips the rest of the query, the statement it stands for included.
  */
-export async function beginAndClaim(client: Client, key: LedgerKey, logFile: string, statement: string): Promise<boolean> {
-  const values = [key.source, key.fileKey, String(key.offset), logFile, 'done', statement].map((v) => client.escapeLiteral(v));
-  const results = (await client.query(`BEGIN; ${claimSql(values.join(', '))}`)) as unknown as { rowCount: number | null }[];
-  return results[1].rowCount === 1;
+export function claimStatement(client: Client, key: LedgerKey, logFile: string, shown: string): string {
+  const values = [key.source, key.fileKey, String(key.offset), logFile, 'done', shown].map((v) => client.escapeLiteral(v));
+  return claimSql(values.join(', '), 'fail');
 }
 
-/** The INSERT that claims a position, with its six values (source, file_key, record_offset, log_file, state, statement). */
-function claimSql(values: string): string {
+/** The error of a claimStatement on a position claimed already. */
+export function isClaimedAlready(err: unknown): boolean {
+  const e = err as { code?: string; schema?: string; table?: string };
+  return e.code === '23505' && e.schema === LEDGER_SCHEMA && e.table === 'applied';
+}
+
+/**
+ * The INSERT that claims a position, with its six values (source, file_key, record_offset, log_file,
+ * state, statement): on a position claimed already it does nothing, or fails.
+ */
+function claimSql(values: string, claimed: 'skip' | 'fail' = 'skip'): string {
   return `INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
-     VALUES (${values})
-     ON CONFLICT (file_key, record_offset) DO NOTHING
-     RETURNING 1`;
+     VALUES (${values})${claimed === 'skip' ? '\n     ON CONFLICT (file_key, record_offset) DO NOTHING\n     RETURNING 1' : ''}`;
 }
 
 /** The entry of a position as committed now, or null. */

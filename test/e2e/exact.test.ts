@@ -79,6 +79,8 @@ describe("log_statement = 'all': only what committed, in the session's settings"
     await driver.query("CREATE TYPE mood AS ENUM ('a')");
     await driver.query("ALTER TYPE mood ADD VALUE 'b'; ALTER TYPE mood ADD VALUE 'c'");
     await driver.end();
+    // A setting that changes how the server reads text: the statement after it must be read with it.
+    primary.psql('postgres', "SET standard_conforming_strings = off;\nCREATE TABLE esc_t (a text DEFAULT 'it\\'s');\nRESET standard_conforming_strings;\n");
     primary.psql('postgres', 'CREATE TEMP TABLE tmp_t (a int);\nALTER TABLE tmp_t ADD COLUMN b int;\nCREATE INDEX tmp_i ON tmp_t (a);\nCREATE TABLE perm_t (a int);\nDROP TABLE tmp_t;\n');
     await primary.waitForLog('DROP TABLE tmp_t');
 
@@ -86,7 +88,7 @@ describe("log_statement = 'all': only what committed, in the session's settings"
     assert.equal(res.code, 0, res.stderr);
     await assertInStep(primary, a, b);
     assert.deepEqual(await relations(a), [
-      'app.in_app', 'public.in_public', 'public.mix_i', 'public.mix_t', 'public.perm_t', 'public.sp_after', 'public.sp_keep', 'public.sp_recovered',
+      'app.in_app', 'public.esc_t', 'public.in_public', 'public.mix_i', 'public.mix_t', 'public.perm_t', 'public.sp_after', 'public.sp_keep', 'public.sp_recovered',
     ]);
     assert.match(readDir(toolLog), /statements on temporary objects, not sent count=4/);
   });
