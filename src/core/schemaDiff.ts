@@ -129,6 +129,11 @@ function byKey(objects: CatalogObject[]): Map<string, CatalogObject> {
   return map;
 }
 
+/** How many objects a list holds, as diffSchemas counts them. */
+export function objectCount(objects: CatalogObject[]): number {
+  return byKey(objects).size;
+}
+
 /**
  * Compares a target's objects with the primary's.
  * @param primary the primary database's objects
