@@ -136,12 +136,13 @@ async function verifyTarget(target: TargetSettings, s: TargetScope): Promise<Tar
   const databases: DatabaseVerdict[] = [];
   for (const db of s.scope.filter((d) => databaseIncluded(filters, d))) {
     const mapped = filters.databaseMap[db] ?? db;
-    const want = await s.primaryCatalog(db);
     if (!facts.databases.includes(mapped)) {
+      const want = await s.primaryCatalog(db);
       databases.push({ primary: db, target: mapped, state: 'missing', objects: objectCount(want.objects), missing: [], extra: [], different: [] });
       continue;
     }
-    const have = await s.reader.snapshot(target, label, mapped);
+    // Both servers read at once: the time is theirs, and they are two.
+    const [want, have] = await Promise.all([s.primaryCatalog(db), s.reader.snapshot(target, label, mapped)]);
     const diff = diffSchemas(want.objects, have.objects, { crossMajor, mask });
     databases.push({ primary: db, target: mapped, state: drifted(diff) ? 'differs' : 'same', ...diff });
   }
