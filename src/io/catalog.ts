@@ -369,7 +369,7 @@ export async function readCatalog(client: Client, queries?: (versionNum: number)
   }
 }
 
-export async function serverVersionNum(client: Client): Promise<number> {
+async function serverVersionNum(client: Client): Promise<number> {
   const res = await client.query<{ v: string }>("SELECT pg_catalog.current_setting('server_version_num') AS v");
   return Number(res.rows[0].v);
 }
