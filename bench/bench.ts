@@ -9,7 +9,10 @@
  * - fan-out: 200 statements to 8 targets against the same to 1 target (medians of three rounds), of
  *   tables with a primary key and of foreign tables (the DDL this tool was first made for).
  *
- *   npm run bench [-- --rebuild] [-- --seconds N] [-- --only throughput|incremental|targets]
+ * - verify: `verify` of a database of 10,000 tables (10 columns, a primary key and 2 indexes each)
+ *   against a target holding the same (bench/verify.ts), median of three.
+ *
+ *   npm run bench [-- --rebuild] [-- --seconds N] [-- --only throughput|incremental|targets|verify]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,6 +21,7 @@ import * as path from 'node:path';
 import { fieldText, scanRecords } from '../src/core/csvRecord';
 import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../test/helpers/cluster';
 import { DEFAULT_CORPUS, buildCorpus, corpusFiles } from './corpus';
+import { benchVerify } from './verify';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'pg-ddl-sync.js');
@@ -310,14 +314,26 @@ async function idleAndFanOut(work: string): Promise<Goal[]> {
   }
 }
 
+async function verifyWide(work: string): Promise<Goal[]> {
+  const f = await benchVerify(work);
+  const s = median(f.seconds);
+  say(`## verify: ${f.tables.toLocaleString('en')} tables, 10 columns, a primary key and 2 indexes each (${f.objects.toLocaleString('en')} objects)`);
+  say(`| command | seconds (median of 3) | runs |`);
+  say(`|---|---|---|`);
+  say(`| pg-ddl-sync verify --database wide | ${s.toFixed(2)} | ${f.seconds.map((x) => x.toFixed(2)).join(', ')} |`);
+  say();
+  return [{ name: `verify of ${f.tables.toLocaleString('en')} tables < 30 s`, figure: `${s.toFixed(2)} s`, met: s < 30 }];
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const seconds = argv.includes('--seconds') ? Number(argv[argv.indexOf('--seconds') + 1]) : DEFAULT_CORPUS.seconds;
   let files = corpusFiles(DEFAULT_CORPUS.out);
-  if (argv.includes('--only') && !['throughput', 'incremental', 'targets'].includes(argv[argv.indexOf('--only') + 1])) {
-    throw new Error('--only takes throughput, incremental or targets');
+  if (argv.includes('--only') && !['throughput', 'incremental', 'targets', 'verify'].includes(argv[argv.indexOf('--only') + 1])) {
+    throw new Error('--only takes throughput, incremental, targets or verify');
   }
-  if (files.length === 0 || argv.includes('--rebuild')) files = await buildCorpus({ ...DEFAULT_CORPUS, seconds });
+  const needsCorpus = !argv.includes('--only') || ['throughput', 'incremental'].includes(argv[argv.indexOf('--only') + 1]);
+  if (needsCorpus && (files.length === 0 || argv.includes('--rebuild'))) files = await buildCorpus({ ...DEFAULT_CORPUS, seconds });
   say(`# pg-ddl-sync benchmark, ${new Date().toISOString()}`);
   say(`${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}, ${os.type()} ${os.release()}`);
   say();
@@ -328,6 +344,7 @@ async function main(): Promise<void> {
       ...(only === undefined || only === 'throughput' ? await throughput(files) : []),
       ...(only === undefined || only === 'incremental' ? await incremental(files, work) : []),
       ...(only === undefined || only === 'targets' ? await idleAndFanOut(work) : []),
+      ...(only === undefined || only === 'verify' ? await verifyWide(work) : []),
     ];
     say('## Goals');
     for (const g of goals) say(`- ${g.name}: ${g.figure}: ${verdict(g.met)}`);

@@ -3,7 +3,8 @@
  * (what is wrong, where, what to do), so the CLI prints the message and nothing else.
  *
  * Exit codes: a `TargetError` is a target's trouble, retried next run (exit 1); every other error here
- * needs a person (exit 2).
+ * needs a person (exit 2), a `ConnectionError` too: `verify` cannot tell whether a server it could not
+ * read matches.
  */
 
 export type ErrorCode =
@@ -16,7 +17,9 @@ export type ErrorCode =
   /** The csvlog directory or a log file cannot be read, or a file the state points into is gone. */
   | 'log-files'
   /** A target failed; it stays where it was and is retried next run. */
-  | 'target';
+  | 'target'
+  /** `verify` cannot connect to a server, or cannot read its catalogs. */
+  | 'connection';
 
 export class SyncError extends Error {
   constructor(
@@ -70,5 +73,14 @@ export class TargetError extends SyncError {
     problem: string,
   ) {
     super('target', `target ${target}: ${problem}`);
+  }
+}
+
+export class ConnectionError extends SyncError {
+  constructor(
+    readonly server: string,
+    readonly problem: string,
+  ) {
+    super('connection', `${server}: ${problem}`);
   }
 }

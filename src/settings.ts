@@ -287,6 +287,28 @@ function filtersOf(raw: Partial<Record<FilterKeys, string[]>>, databaseMap: Reco
   };
 }
 
+/** A `--target` value that gives a server (`[NAME=]URL`), not only a name. */
+export function isTargetUrl(arg: string): boolean {
+  return /^([^=:/]+=)?postgres(ql)?:\/\//.test(arg);
+}
+
+/**
+ * The targets of these names, in the order named; all of them when no name is given.
+ * @param targets the configured targets
+ * @param names names given on the command line
+ */
+export function selectTargets(targets: TargetSettings[], names: string[]): TargetSettings[] {
+  if (names.length === 0) return targets;
+  return names.map((name) => {
+    const t = targets.find((c) => c.name === name);
+    if (!t) {
+      const known = targets.map((c) => c.name).join(', ');
+      throw new UsageError(`no target named "${name}"${known ? ` (known: ${known})` : ': give --target NAME=URL or "targets" in the config file'}`);
+    }
+    return t;
+  });
+}
+
 /** `FROM=TO` pairs of --map-database. */
 export function parseDatabaseMap(pairs: string[]): Record<string, string> {
   const map: Record<string, string> = {};

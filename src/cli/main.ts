@@ -9,11 +9,12 @@ import type * as ReplayCommand from '../commands/replay';
 import type * as RunCommand from '../commands/run';
 import type * as SkipCommand from '../commands/skip';
 import type * as StatusCommand from '../commands/status';
+import type * as VerifyCommand from '../commands/verify';
 import { SyncError, UsageError } from '../errors';
 import { Logger, createLogger } from '../io/logger';
-import { RawSettings, Settings, parseDatabaseMap, readConfigFile, resolveSettings } from '../settings';
+import { RawSettings, Settings, isTargetUrl, parseDatabaseMap, readConfigFile, resolveSettings, selectTargets } from '../settings';
 import { askYesNo } from './ask';
-import { failureLine, formatFindings, formatListings, formatSkip, formatStatus, gapLine } from './print';
+import { failureLine, formatFindings, formatListings, formatSkip, formatStatus, formatVerification, gapLine, verifySummary } from './print';
 
 interface CommonFlags {
   config?: string;
@@ -53,7 +54,13 @@ const repeat = (v: string, acc: string[] = []): string[] => [...acc, v];
 /** A run that has held the lock for this long makes the next one exit 1. */
 const STUCK_RUN_MINUTES = 10;
 
-function addCommon(cmd: Command, withTargets = true): Command {
+const VERIFY_EXIT_HELP = `
+Exit codes:
+  0  every target matches the primary
+  1  some target differs: an object missing, extra or different
+  2  bad usage, or a server could not be reached or read`;
+
+function addCommon(cmd: Command, withTargets = true, exitHelp = EXIT_HELP): Command {
   cmd
     .option('-c, --config <file>', 'JSON config file (flags beat its keys)')
     .option('--csvlog-dir <dir>', "the primary's csvlog directory")
@@ -80,7 +87,7 @@ function addCommon(cmd: Command, withTargets = true): Command {
     .option('--statement-timeout <seconds>', 'on targets, a statement may run this long (default: 0, no limit)')
     .option('--ignore-user <role>', 'never send statements this role ran on the primary (what pg-ddl-sync itself ran there is never sent); repeatable', repeat)
     .option('--apply-as <who>', "on targets, run each statement as the role that ran it on the primary ('original'), or as the sync user ('sync') (default: original)")
-    .addHelpText('after', EXIT_HELP);
+    .addHelpText('after', exitHelp);
 }
 
 function settingsFrom(flags: CommonFlags): Settings {
@@ -271,6 +278,29 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       const findings = await check(settings);
       io.stdout(formatFindings(findings));
       code = checkExitCode(findings);
+    });
+
+  addCommon(
+    program
+      .command('verify')
+      .description("compare each target's schema with the primary's, database by database, object by object")
+      .option('--target <name|[name=]url>', 'a target of the config file by name, or a target server (libpq URI); repeatable (default: every target)', repeat),
+    false,
+    VERIFY_EXIT_HELP,
+  )
+    .option('--database <db>', 'only this primary database (default: every database each target takes); repeatable', repeat)
+    .option('--roles', 'compare roles and memberships too')
+    .option('--json', 'the documented JSON form')
+    .action(async (flags: CommonFlags & { database?: string[]; roles?: boolean; json?: boolean }) => {
+      const given = flags.target ?? [];
+      const urls = given.filter(isTargetUrl);
+      const settings = setUp({ ...flags, target: urls.length > 0 ? urls : undefined });
+      settings.targets = selectTargets(settings.targets, given.filter((t) => !isTargetUrl(t)));
+      const { verify, verifyExitCode } = require('../commands/verify') as typeof VerifyCommand;
+      const res = await verify(settings, { databases: flags.database, roles: flags.roles === true });
+      io.stdout(flags.json ? `${JSON.stringify(res, null, 2)}\n` : formatVerification(res));
+      code = verifyExitCode(res);
+      if (code !== 0) io.stderr(`pg-ddl-sync: ${verifySummary(res)}\n`);
     });
 
   /** Damage the read stopped at: said last, after what was done before it; the run needs a person. */

@@ -1,6 +1,8 @@
 /** How the CLI shows command results: listings, status, findings on stdout; one-line reasons for exits. */
 import { Finding } from '../commands/check';
 import { Status } from '../commands/status';
+import { DatabaseVerdict, RolesVerdict, TargetVerdict, Verification } from '../commands/verify';
+import { SchemaDiff } from '../core/schemaDiff';
 import { Listing, TargetOutcome } from '../commands/sync';
 import { Gap } from '../io/fileMarks';
 import { TargetFailure } from '../io/state';
@@ -106,4 +108,109 @@ export function gapLine(gaps: Gap[]): string | null {
   if (gaps.length === 0) return null;
   const parts = gaps.map((g) => `${g.file} ${g.problem}${g.size > g.offset ? ` (bytes ${g.offset} to ${g.size} never read)` : ''}`);
   return `records may be lost from the log: ${parts.join('; ')}; check the targets against the primary, then: pg-ddl-sync skip --gaps`;
+}
+
+/** A diff line shortened to its first difference, so that a long one-line definition stays readable. */
+const DIFF_WIDTH = 150;
+
+function clipPair(minus: string, plus: string): [string, string] {
+  if (minus.length <= DIFF_WIDTH + 2 && plus.length <= DIFF_WIDTH + 2) return [minus, plus];
+  let same = 2;
+  while (same < minus.length && same < plus.length && minus[same] === plus[same]) same++;
+  const from = Math.max(2, same - 40);
+  const clip = (l: string): string =>
+    `${l.slice(0, 2)}${from > 2 ? '…' : ''}${l.slice(from, from + DIFF_WIDTH)}${l.length > from + DIFF_WIDTH ? '…' : ''}`;
+  return [clip(minus), clip(plus)];
+}
+
+/** A diff's lines for people: a line that changed shows around where it changed. */
+function clipDiff(lines: string[]): string[] {
+  const out = [...lines];
+  for (let i = 0; i < out.length; i++) {
+    const j = out.findIndex((l, k) => k > i && l.startsWith('+ '));
+    if (out[i].startsWith('- ') && j > i && out.slice(i + 1, j).every((l) => l.startsWith('- '))) {
+      [out[i], out[j]] = clipPair(out[i], out[j]);
+    } else if (out[i].length > DIFF_WIDTH + 2) {
+      out[i] = `${out[i].slice(0, DIFF_WIDTH + 2)}…`;
+    }
+  }
+  return out;
+}
+
+function counts(d: SchemaDiff): string {
+  return `${d.missing.length} missing, ${d.extra.length} extra, ${d.different.length} different`;
+}
+
+/** An object as people name it: `index public.emp_age`, `comment on table public.emp`. */
+function what(o: { kind: string; name: string }): string {
+  return `${o.kind === 'comment' ? 'comment on' : o.kind} ${o.name}`;
+}
+
+function objectLines(d: SchemaDiff): string[] {
+  const out: string[] = [];
+  const also = (n: number): string => (n > 0 ? ` (and ${n} object(s) on it)` : '');
+  for (const m of d.missing) out.push(`  missing    ${what(m)}${also(m.dependents)}`);
+  for (const m of d.extra) out.push(`  extra      ${what(m)}${also(m.dependents)}`);
+  for (const c of d.different) {
+    out.push(`  different  ${what(c)}`);
+    for (const l of clipDiff(c.diff)) out.push(`               ${l}`);
+  }
+  return out;
+}
+
+function databaseLines(t: TargetVerdict, d: DatabaseVerdict): string[] {
+  const name = d.primary === null || d.primary === d.target ? d.target : `${d.primary} (${d.target} on the target)`;
+  const head = `target ${t.name}, database ${name}`;
+  switch (d.state) {
+    case 'same':
+      return [`${head}: same (${d.objects} objects)`];
+    case 'missing':
+      return [`${head}: missing on the target (${d.objects} objects on the primary)`];
+    case 'extra':
+      return [`${head}: extra on the target (not on the primary)`];
+    case 'differs':
+      return [`${head}: ${counts(d)} (of ${d.objects} objects)`, ...objectLines(d)];
+  }
+}
+
+function rolesLines(t: TargetVerdict, r: RolesVerdict): string[] {
+  return r.state === 'same' ? [`target ${t.name}, roles: same (${r.objects} roles and memberships)`] : [`target ${t.name}, roles: ${counts(r)} (of ${r.objects})`, ...objectLines(r)];
+}
+
+/** What one target lacks, has more, has otherwise, as the summary counts it. */
+function driftOf(t: TargetVerdict): string {
+  const parts = t.databases
+    .filter((d) => d.state !== 'same')
+    .map((d) => (d.state === 'differs' ? `${d.target}: ${counts(d)}` : `${d.target}: ${d.state} database`));
+  if (t.roles?.state === 'differs') parts.push(`roles: ${counts(t.roles)}`);
+  return `${t.name} (${parts.join('; ')})`;
+}
+
+/** `verify` for people: a line per target and database, the objects that differ under it, a summary. */
+export function formatVerification(v: Verification): string {
+  const out: string[] = [];
+  for (const t of v.targets) {
+    if (t.state === 'error') {
+      out.push(`target ${t.name}: not compared: ${t.error}`);
+      continue;
+    }
+    out.push(`target ${t.name}: PostgreSQL ${t.serverVersion} (the primary: ${v.primary.serverVersion})`);
+    for (const d of t.databases) out.push(...databaseLines(t, d));
+    if (t.roles) out.push(...rolesLines(t, t.roles));
+  }
+  out.push('', verifySummary(v));
+  return `${out.join('\n')}\n`;
+}
+
+/** The one line that says how the targets stand. */
+export function verifySummary(v: Verification): string {
+  const differ = v.targets.filter((t) => t.state === 'differs');
+  const failed = v.targets.filter((t) => t.state === 'error');
+  const n = v.targets.length;
+  const parts: string[] = [];
+  if (differ.length > 0) parts.push(`${differ.length} of ${n} target(s) differ from the primary: ${differ.map(driftOf).join(', ')}`);
+  if (failed.length > 0) parts.push(`${failed.length} of ${n} target(s) could not be compared: ${failed.map((t) => `${t.name} (${t.error})`).join(', ')}`);
+  if (parts.length > 0) return parts.join('; ');
+  const dbs = new Set(v.targets.flatMap((t) => t.databases.map((d) => d.primary)));
+  return `${n} target(s) match the primary (${dbs.size} database(s) compared)`;
 }

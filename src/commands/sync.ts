@@ -132,7 +132,8 @@ export function selectFor(filters: Filters, entry: JournalEntry, text: UnitText)
   };
 }
 
-function databaseIncluded(filters: Filters, db: string): boolean {
+/** Whether a target takes the DDL of this primary database (its include and exclude filters). */
+export function databaseIncluded(filters: Filters, db: string): boolean {
   return (filters.includeDatabases.length === 0 || filters.includeDatabases.includes(db)) && !filters.excludeDatabases.includes(db);
 }
 

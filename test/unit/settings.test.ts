@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { readConfigFile, resolveSettings } from '../../src/settings';
+import { isTargetUrl, readConfigFile, resolveSettings, selectTargets } from '../../src/settings';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-settings-'));
 
@@ -81,5 +81,13 @@ describe('settings', () => {
     assert.throws(() => resolveSettings({ lockRetries: '-1' }), /lock retries "-1" must be a whole number/);
     assert.throws(() => resolveSettings({ lockRetries: '1.5' }), /lock retries "1.5" must be a whole number/);
     assert.throws(() => readConfigFile(config({ lockRetries: '2' })), /key "lockRetries" must be a number/);
+  });
+
+  it('picks targets by name for verify, and tells a name from a URL', () => {
+    const s = resolveSettings({}, readConfigFile(config({ targets: ['a=postgresql://h1/x', 'b=postgresql://h2/x'] })));
+    assert.deepEqual(selectTargets(s.targets, ['b']).map((t) => t.name), ['b']);
+    assert.deepEqual(selectTargets(s.targets, []).map((t) => t.name), ['a', 'b']);
+    assert.throws(() => selectTargets(s.targets, ['c']), /no target named "c" \(known: a, b\)/);
+    assert.ok(isTargetUrl('a=postgresql://h/x') && isTargetUrl('postgres://h') && !isTargetUrl('a') && !isTargetUrl('my-target'));
   });
 });

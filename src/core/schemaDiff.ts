@@ -1,0 +1,243 @@
+/**
+ * The comparison behind `verify`: two lists of catalog objects (a primary's database and a target's),
+ * matched by kind and name, their definitions normalised so that what is only a PostgreSQL major's
+ * way of printing the same thing does not count, and the difference as missing, extra and different
+ * objects with a short line diff. Pure: catalog rows in, a value out.
+ */
+import { crossMajorForm } from './printedSql';
+
+export type ObjectKind =
+  | 'schema'
+  | 'table'
+  | 'foreign table'
+  | 'view'
+  | 'materialized view'
+  | 'sequence'
+  | 'index'
+  | 'constraint'
+  | 'trigger'
+  | 'rule'
+  | 'policy'
+  | 'statistics'
+  | 'function'
+  | 'procedure'
+  | 'aggregate'
+  | 'type'
+  | 'domain'
+  | 'extension'
+  | 'foreign-data wrapper'
+  | 'server'
+  | 'user mapping'
+  | 'event trigger'
+  | 'comment'
+  | 'role'
+  | 'membership';
+
+/** The order objects are listed in: containers before what they contain. */
+const KIND_ORDER: readonly ObjectKind[] = [
+  'role', 'membership', 'schema', 'extension', 'foreign-data wrapper', 'server', 'user mapping', 'type', 'domain', 'function',
+  'procedure', 'aggregate', 'sequence', 'table', 'foreign table', 'view', 'materialized view', 'index', 'constraint', 'trigger',
+  'rule', 'policy', 'statistics', 'event trigger', 'comment',
+];
+
+export interface CatalogObject {
+  kind: ObjectKind;
+  /** Schema-qualified and quoted as SQL would; a table's part after ` on ` (`pk on public.t`). */
+  name: string;
+  definition: string;
+  /** The key (`kind name`) of the object it belongs to: missing with it, not as well. */
+  parent?: string;
+}
+
+export interface ObjectRef {
+  kind: ObjectKind;
+  name: string;
+  definition: string;
+  /** Objects that belong to it and are missing (or extra) with it, not listed on their own. */
+  dependents: number;
+}
+
+export interface ObjectChange {
+  kind: ObjectKind;
+  name: string;
+  primary: string;
+  target: string;
+  /** Lines of the primary's definition (`- `) and the target's (`+ `) that differ, at most DIFF_LINES. */
+  diff: string[];
+}
+
+export interface SchemaDiff {
+  /** Objects compared: those on the primary. */
+  objects: number;
+  missing: ObjectRef[];
+  extra: ObjectRef[];
+  different: ObjectChange[];
+}
+
+export const DIFF_LINES = 12;
+
+export interface DiffOptions {
+  crossMajor?: boolean;
+  mask?: (text: string) => string;
+}
+
+export function keyOf(o: { kind: ObjectKind; name: string }): string {
+  return `${o.kind} ${o.name}`;
+}
+
+/** Kinds whose definition is code as written, compared as written (trailing blanks aside). */
+const VERBATIM: ReadonlySet<ObjectKind> = new Set(['function', 'procedure', 'aggregate', 'comment']);
+
+/** Kinds whose definition is one query printed over several lines. */
+const QUERY: ReadonlySet<ObjectKind> = new Set(['view', 'materialized view', 'rule']);
+
+/**
+ * A definition as compared. Blanks and line breaks never count (outside function bodies and
+ * comments). Between different majors, expressions are compared in their common form (see
+ * printedSql): what is only a major's way of printing the same thing does not count.
+ * @param crossMajor the two definitions come from servers of different majors
+ */
+export function normalise(kind: ObjectKind, definition: string, crossMajor = false): string {
+  const lines = definition.replace(/\r\n/g, '\n').split('\n');
+  if (VERBATIM.has(kind)) {
+    const text = lines.map((l) => l.trimEnd()).join('\n').trim();
+    // The header of a procedure shows its arguments as its name does (see canonicalKey).
+    return crossMajor && kind === 'procedure' ? text.replace(/^[^\n]*/, (head) => head.replace(/([(,] ?)IN /g, '$1')) : text;
+  }
+  const tidy = lines.map((l) => l.replace(/\s+/g, ' ').trim()).filter((l) => l !== '');
+  if (!crossMajor) return tidy.join('\n').replace(/ ?;$/, '');
+  if (QUERY.has(kind)) return crossMajorForm(tidy.join(' ').replace(/ ?;$/, ''));
+  return tidy.map(crossMajorForm).join('\n');
+}
+
+/**
+ * The key two majors agree on: 14 prints the `IN` of a procedure's arguments, which 11 to 13 leave out.
+ */
+export function canonicalKey(key: string): string {
+  return /^(comment )?procedure /.test(key) ? key.replace(/([(,] ?)IN /g, '$1') : key;
+}
+
+/** The objects by key; definitions of a key given twice are kept together, sorted. */
+function byKey(objects: CatalogObject[]): Map<string, CatalogObject> {
+  const map = new Map<string, CatalogObject>();
+  for (const o of objects) {
+    const key = canonicalKey(keyOf(o));
+    const seen = map.get(key);
+    if (seen) map.set(key, { ...seen, definition: [seen.definition, o.definition].sort().join('\n') });
+    else map.set(key, o);
+  }
+  return map;
+}
+
+/** How many objects a list holds, as diffSchemas counts them. */
+export function objectCount(objects: CatalogObject[]): number {
+  return byKey(objects).size;
+}
+
+/**
+ * Compares a target's objects with the primary's.
+ * @param primary the primary database's objects
+ * @param target the target database's objects
+ * @param options.crossMajor the two servers run different majors (see normalise)
+ * @param options.mask hides secrets in what is shown (definitions and diffs); comparison uses the real text
+ */
+export function diffSchemas(primary: CatalogObject[], target: CatalogObject[], options: DiffOptions = {}): SchemaDiff {
+  const mask = options.mask ?? ((t: string) => t);
+  const crossMajor = options.crossMajor ?? false;
+  const want = byKey(primary);
+  const have = byKey(target);
+  const missing = absent(want, have, mask);
+  const extra = absent(have, want, mask);
+  const different: ObjectChange[] = [];
+  for (const [key, p] of want) {
+    const t = have.get(key);
+    if (!t) continue;
+    if (normalise(p.kind, p.definition, crossMajor) === normalise(t.kind, t.definition, crossMajor)) continue;
+    const diff = lineDiff(mask(normalise(p.kind, p.definition)), mask(normalise(t.kind, t.definition)));
+    different.push({
+      kind: p.kind,
+      name: p.name,
+      primary: mask(p.definition),
+      target: mask(t.definition),
+      diff: diff.length > 0 ? diff : ['(they differ in a secret, not shown)'],
+    });
+  }
+  return { objects: want.size, missing, extra, different: sortObjects(different) };
+}
+
+/** What `from` has that `other` lacks, each listed once with the count of its own that are gone with it. */
+function absent(from: Map<string, CatalogObject>, other: Map<string, CatalogObject>, mask: (text: string) => string): ObjectRef[] {
+  const gone = [...from.keys()].filter((k) => !other.has(k));
+  const goneSet = new Set(gone);
+  const dependents = new Map<string, number>();
+  const top: string[] = [];
+  for (const key of gone) {
+    const root = rootOf(key, from, goneSet);
+    if (root === key) top.push(key);
+    else dependents.set(root, (dependents.get(root) ?? 0) + 1);
+  }
+  return sortObjects(
+    top.map((key) => {
+      const o = from.get(key)!;
+      return { kind: o.kind, name: o.name, definition: mask(o.definition), dependents: dependents.get(key) ?? 0 };
+    }),
+  );
+}
+
+/** The outermost object above `key` that is gone too (a comment on an index on a missing table: the table). */
+function rootOf(key: string, from: Map<string, CatalogObject>, gone: Set<string>): string {
+  let at = key;
+  for (let depth = 0; depth < 8; depth++) {
+    const parent = from.get(at)?.parent;
+    if (parent === undefined || !gone.has(canonicalKey(parent))) return at;
+    at = canonicalKey(parent);
+  }
+  return at;
+}
+
+function sortObjects<T extends { kind: ObjectKind; name: string }>(list: T[]): T[] {
+  const rank = (k: ObjectKind): number => KIND_ORDER.indexOf(k);
+  return list.sort((a, b) => rank(a.kind) - rank(b.kind) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The lines of `a` not in `b` (`- `) and of `b` not in `a` (`+ `), in order, from a longest common
+ * subsequence; at most `max` lines, then a count of the rest.
+ */
+export function lineDiff(a: string, b: string, max = DIFF_LINES): string[] {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  // Common head and tail first: most changes are a line or two in a long definition.
+  let head = 0;
+  while (head < x.length && head < y.length && x[head] === y[head]) head++;
+  let tail = 0;
+  while (tail < x.length - head && tail < y.length - head && x[x.length - 1 - tail] === y[y.length - 1 - tail]) tail++;
+  const xs = x.slice(head, x.length - tail);
+  const ys = y.slice(head, y.length - tail);
+  const out: string[] = [];
+  if (xs.length * ys.length > 250_000) {
+    // Too long to align cheaply: the whole differing stretch of each.
+    out.push(...xs.map((l) => `- ${l}`), ...ys.map((l) => `+ ${l}`));
+  } else {
+    const lcs: number[][] = Array.from({ length: xs.length + 1 }, () => new Array<number>(ys.length + 1).fill(0));
+    for (let i = xs.length - 1; i >= 0; i--) {
+      for (let j = ys.length - 1; j >= 0; j--) {
+        lcs[i][j] = xs[i] === ys[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < xs.length || j < ys.length) {
+      if (i < xs.length && j < ys.length && xs[i] === ys[j]) {
+        i++;
+        j++;
+      } else if (j >= ys.length || (i < xs.length && lcs[i + 1][j] >= lcs[i][j + 1])) {
+        out.push(`- ${xs[i++]}`);
+      } else {
+        out.push(`+ ${ys[j++]}`);
+      }
+    }
+  }
+  if (out.length <= max) return out;
+  return [...out.slice(0, max - 1), `… ${out.length - (max - 1)} more line(s)`];
+}

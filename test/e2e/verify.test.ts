@@ -1,0 +1,232 @@
+/**
+ * `verify` against real servers: a target synced by `run` matches; each kind of drift made on a target
+ * by hand is named and exits 1; DDL a `DO` block ran on the primary (which the log cannot show) is
+ * missing on the target; a PostgreSQL 15 primary and a 12 target synced by `run` match too.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { DatabaseVerdict, Verification } from '../../src/commands/verify';
+import { Cluster, makeTempDir, serverBins, startPrimaryAndTargets } from '../helpers/cluster';
+import { cli, lines } from '../helpers/cli';
+import { WORKLOAD_DB, runWorkload } from '../helpers/workload';
+
+const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'catalog');
+
+/** DDL beside the workload's: a view, and user mappings whose options hold a password. */
+const MORE_DDL = `
+CREATE VIEW emp_v AS SELECT empno, ename FROM emp WHERE empno > 30;
+CREATE FOREIGN DATA WRAPPER fx_dummy;
+CREATE SERVER fx_dummy_srv FOREIGN DATA WRAPPER fx_dummy OPTIONS (host 'h1');
+CREATE USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (user 'u', password 'um-secret-1');
+`;
+
+/** The verdict of one target's database in a JSON verification. */
+function database(v: Verification, target: string, db: string): DatabaseVerdict {
+  const t = v.targets.find((x) => x.name === target);
+  assert.ok(t, `no target ${target}`);
+  const d = t.databases.find((x) => x.primary === db);
+  assert.ok(d, `no database ${db} for ${target}`);
+  return d;
+}
+
+const names = (list: { kind: string; name: string }[]): string[] => list.map((o) => `${o.kind} ${o.name}`).sort();
+
+describe('verify', () => {
+  let primary: Cluster;
+  let target: Cluster;
+  let work: string;
+
+  const verify = (...extra: string[]) => cli(['verify', '--source', primary.url, '--target', `t=${target.url}`, ...extra]);
+  const verifyJson = async (...extra: string[]): Promise<{ code: number | null; v: Verification; stderr: string }> => {
+    const res = await verify('--json', ...extra);
+    return { code: res.code, v: JSON.parse(res.stdout) as Verification, stderr: res.stderr };
+  };
+
+  before(async () => {
+    work = makeTempDir('pgds-verify-');
+    [primary, target] = await startPrimaryAndTargets(['target']);
+    await runWorkload(primary);
+    primary.psql(WORKLOAD_DB, MORE_DDL);
+    await primary.waitForLog('um-secret-1');
+    const res = await cli(['run', '--csvlog-dir', primary.logDir, '--target', `t=${target.url}`, '--state-file', path.join(work, 'state.json')]);
+    assert.equal(res.code, 0, res.stderr);
+  });
+
+  after(async () => {
+    await Promise.all([primary, target].map((c) => c?.destroy()));
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('a target synced by run matches the primary: exit 0', async () => {
+    const res = await verify('--roles');
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.equal(res.stderr, '');
+    assert.match(res.stdout, new RegExp(`^target t, database ${WORKLOAD_DB}: same \\(\\d+ objects\\)$`, 'm'));
+    assert.match(res.stdout, /^target t, roles: same /m);
+    assert.match(res.stdout, /^1 target\(s\) match the primary \(2 database\(s\) compared\)$/m);
+    const { code, v } = await verifyJson();
+    assert.equal(code, 0);
+    assert.equal(v.version, 1);
+    assert.equal(v.targets[0].state, 'same');
+    // The comparison saw the objects, not two empty lists.
+    assert.ok(database(v, 't', WORKLOAD_DB).objects >= 20, String(database(v, 't', WORKLOAD_DB).objects));
+  });
+
+  test('each kind of drift made on the target by hand is named: exit 1', async () => {
+    const byHand = target.psql(
+      WORKLOAD_DB,
+      `DROP TABLE m2;
+CREATE INDEX emp_by_hand ON emp (ename);
+ALTER TABLE emp ALTER COLUMN age TYPE bigint;
+CREATE OR REPLACE VIEW emp_v AS SELECT empno, ename FROM emp WHERE empno > 40;
+ALTER FOREIGN TABLE employee OPTIONS (DROP format);
+CREATE OR REPLACE FUNCTION f_dollar() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'changed'; END $$;
+COMMENT ON TABLE emp IS 'changed by hand';
+ALTER USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (SET password 'um-secret-2');
+`,
+    );
+    assert.equal(byHand.stderr, '');
+    const { code, v, stderr } = await verifyJson();
+    assert.equal(code, 1, stderr);
+    const d = database(v, 't', WORKLOAD_DB);
+    assert.equal(d.state, 'differs');
+    assert.deepEqual(names(d.missing), ['table public.m2']);
+    assert.deepEqual(names(d.extra), ['index public.emp_by_hand']);
+    assert.deepEqual(names(d.different), [
+      'comment table public.emp',
+      'foreign table public.employee',
+      'function public.f_dollar()',
+      'table public.emp',
+      'user mapping for public server fx_dummy_srv',
+      'view public.emp_v',
+    ]);
+    const diff = (name: string) => d.different.find((c) => c.name === name)!.diff;
+    assert.deepEqual(diff('public.emp'), ['- column age integer', '+ column age bigint']);
+    assert.ok(diff('public.employee').some((l) => l.startsWith('- ') && l.includes('format=csv')), diff('public.employee').join('\n'));
+    assert.ok(diff('public.emp_v').some((l) => l.includes('40')));
+    assert.ok(diff('public.f_dollar()').some((l) => l.includes("'changed'")));
+    assert.deepEqual(diff('table public.emp'), ['- employees; with a semicolon', '+ changed by hand']);
+    assert.equal(database(v, 't', 'postgres').state, 'same');
+
+    const res = await verify();
+    assert.equal(res.code, 1);
+    for (const line of [
+      `target t, database ${WORKLOAD_DB}: 1 missing, 1 extra, 6 different (of ${d.objects} objects)`,
+      '  missing    table public.m2',
+      '  extra      index public.emp_by_hand',
+      '  different  table public.emp',
+      '               - column age integer',
+      '               + column age bigint',
+      '  different  comment on table public.emp',
+      '  different  view public.emp_v',
+      '  different  foreign table public.employee',
+      '  different  function public.f_dollar()',
+    ]) {
+      assert.ok(lines(res.stdout).includes(line), `no line ${JSON.stringify(line)} in:\n${res.stdout}`);
+    }
+    assert.deepEqual(lines(res.stderr), [
+      `pg-ddl-sync: 1 of 1 target(s) differ from the primary: t (${WORKLOAD_DB}: 1 missing, 1 extra, 6 different)`,
+    ]);
+    // The mapping's passwords differ, and neither shows.
+    for (const out of [res.stdout, JSON.stringify(v)]) assert.ok(!/um-secret/.test(out), out);
+    // Only the databases asked for.
+    const only = await verify('--database', 'postgres');
+    assert.equal(only.code, 0, only.stdout);
+  });
+
+  test("DDL a DO block ran on the primary is missing on the target", async () => {
+    primary.psql(WORKLOAD_DB, "DO $$ BEGIN EXECUTE 'CREATE TABLE made_in_do (a int PRIMARY KEY)'; END $$;\n");
+    const { code, v } = await verifyJson();
+    assert.equal(code, 1);
+    const d = database(v, 't', WORKLOAD_DB);
+    const made = d.missing.find((m) => m.name === 'public.made_in_do');
+    assert.ok(made, names(d.missing).join(', '));
+    assert.equal(made.kind, 'table');
+    // Its primary key goes with it.
+    assert.equal(made.dependents, 1);
+  });
+
+  test('a missing database, bad usage and an unreachable target exit 2 or 1, one line on stderr, no password', async () => {
+    primary.psql('postgres', 'CREATE DATABASE fx_only_here;\n');
+    const { code, v } = await verifyJson();
+    assert.equal(code, 1);
+    assert.equal(database(v, 't', 'fx_only_here').state, 'missing');
+
+    const noSource = await cli(['verify', '--target', `t=${target.url}`]);
+    assert.equal(noSource.code, 2);
+    assert.deepEqual(lines(noSource.stderr), ['pg-ddl-sync: verify reads the primary: give --source URL, or --data-dir DIR of a running primary']);
+    const unknown = await verify('--database', 'nope');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^pg-ddl-sync: database "nope" is not on the primary/);
+    const config = path.join(work, 'verify.json');
+    fs.writeFileSync(config, JSON.stringify({ source: primary.url, targets: [`t=${target.url}`] }));
+    const byName = await cli(['verify', '-c', config, '--target', 'other']);
+    assert.equal(byName.code, 2);
+    assert.deepEqual(lines(byName.stderr), ['pg-ddl-sync: no target named "other" (known: t)']);
+    const named = await cli(['verify', '-c', config, '--target', 't', '--database', 'postgres']);
+    assert.equal(named.code, 0, named.stderr);
+
+    const down = await cli(['verify', '--source', primary.url, '--target', 'gone=postgresql://postgres:pw-s3cret@127.0.0.1:1/postgres', '--target', `t=${target.url}`, '--database', 'postgres']);
+    assert.equal(down.code, 2);
+    assert.match(down.stdout, /^target gone: not compared: cannot connect: .*ECONNREFUSED/m);
+    assert.match(down.stdout, /^target t, database postgres: same/m);
+    assert.equal(lines(down.stderr).length, 1);
+    assert.match(down.stderr, /^pg-ddl-sync: 1 of 2 target\(s\) could not be compared: gone \(cannot connect: /);
+    assert.ok(!/pw-s3cret/.test(down.stdout + down.stderr));
+    const sourceDown = await cli(['verify', '--source', 'postgresql://postgres:pw-s3cret@127.0.0.1:1/postgres', '--target', `t=${target.url}`]);
+    assert.equal(sourceDown.code, 2);
+    assert.match(sourceDown.stderr, /^pg-ddl-sync: primary: cannot connect: /);
+    assert.ok(!/pw-s3cret/.test(sourceDown.stdout + sourceDown.stderr));
+  });
+});
+
+const pg12 = serverBins().find((s) => s.major === 12);
+const pg15 = serverBins().find((s) => s.major === 15);
+
+describe('verify across majors: a PostgreSQL 15 primary and a 12 target', { skip: !pg12 || !pg15 ? 'needs the servers of 12 (dev dependency pg12) and 15' : false }, () => {
+  let primary: Cluster;
+  let target: Cluster;
+  let work: string;
+  const verify = (...extra: string[]) => cli(['verify', '--source', primary.url, '--target', `old=${target.url}`, ...extra]);
+
+  before(async () => {
+    work = makeTempDir('pgds-verify-majors-');
+    [primary, target] = await Promise.all([
+      startPrimaryAndTargets([], 'ddl', pg15!.bin).then(([p]) => p),
+      Cluster.start({ name: 'old', bin: pg12!.bin }),
+    ]);
+    // Every kind of object both majors can make (the catalog fixtures' DDL), and roles.
+    primary.psql('postgres', `${fs.readFileSync(path.join(FIXTURES, 'roles.sql'), 'utf8')}\nCREATE DATABASE fx_kinds;\n`);
+    for (const script of ['all.sql', 'from-11.sql', 'from-12.sql']) {
+      const res = primary.psql('fx_kinds', fs.readFileSync(path.join(FIXTURES, script), 'utf8'));
+      assert.equal(res.stderr, '', `${script}: ${res.stderr}`);
+    }
+    primary.psql('fx_kinds', 'CREATE TABLE fx_last (a int);\n');
+    await primary.waitForLog('fx_last');
+    const res = await cli(['run', '--csvlog-dir', primary.logDir, '--target', `old=${target.url}`, '--state-file', path.join(work, 'state.json')]);
+    assert.equal(res.code, 0, res.stderr);
+  });
+
+  after(async () => {
+    await Promise.all([primary, target].map((c) => c?.destroy()));
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('what run synced matches, though 12 prints views, triggers and functions otherwise', async () => {
+    const res = await verify('--roles');
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.match(res.stdout, /^target old: PostgreSQL 12\.\d+ \(the primary: 15\.\d+\)$/m);
+    const objects = /^target old, database fx_kinds: same \((\d+) objects\)$/m.exec(res.stdout);
+    assert.ok(objects && Number(objects[1]) > 90, res.stdout);
+  });
+
+  test('a change on the 12 target still shows', async () => {
+    target.psql('fx_kinds', "CREATE OR REPLACE VIEW v_case AS SELECT id, CASE WHEN salary > 20 THEN 'high' ELSE 'low' END AS band, salary::int AS s, name || '!' AS shout, coalesce(name, 'x') AS c, born + 1 AS d, now() - created AS age FROM emp WITH CHECK OPTION;\n");
+    const res = await verify('--json');
+    assert.equal(res.code, 1);
+    const v = JSON.parse(res.stdout) as Verification;
+    assert.deepEqual(names(database(v, 'old', 'fx_kinds').different), ['view public.v_case']);
+  });
+});
