@@ -152,8 +152,19 @@ function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection,
   };
 }
 
+/** What a target does with an entry, decided before anything of it runs. */
+type Decision =
+  | { kind: 'done'; how: string }
+  | { kind: 'filtered'; reason: string; sql: string }
+  | { kind: 'stop'; message: string; shown: string; sqlState?: string }
+  | { kind: 'job'; job: Job };
+
+/** Entries applied in one round trip at most (see TargetApplier.applyBatch). */
+const BATCH_MAX = 100;
+
 /**
- * Applies a target's entries in order; stops at the first that fails there.
+ * Applies a target's entries in order; stops at the first that fails there. Entries in a row that
+ * each run in a transaction in the same database go in batches, one round trip each.
  * @param entries the journal entries from the target's next one on
  * @param next the sequence number the target stands at
  */
@@ -163,96 +174,134 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
   const applier = new TargetApplier(target, ctx.connect, [...new Set(entries.map((e) => e.file.key))]);
   const removals = laterRemovals(ctx, entries);
   const removalDone = new Map<number, Promise<boolean>>();
+  const fieldsOf = (entry: JournalEntry) => ({ target: target.name, database: entry.database, at: whereIs(entry) });
+
+  /** Everything that decides what the entry is for this target, without running any of it. */
+  const decide = async (entry: JournalEntry, i: number): Promise<Decision> => {
+    // A database dropped or renamed later, by a statement this target has done: the entry was done
+    // before it, in that database (a database of the same name now is another one).
+    const removal = removals.get(i);
+    if (removal !== undefined) {
+      if (!removalDone.has(removal)) removalDone.set(removal, isDoneOn(ctx, target, applier, entries[removal]));
+      if (await removalDone.get(removal)) return { kind: 'done', how: 'its database was dropped or renamed later by a statement the target applied' };
+    }
+    if (!databaseIncluded(target.filters, entry.database)) return { kind: 'filtered', reason: `database ${entry.database} is filtered out`, sql: '' };
+    // Filters first, on the text read as UTF-8: a statement left out needs no connection. Text that
+    // is not UTF-8 is filtered once decoded.
+    const shown = ctx.texts.get(entry);
+    const readable = shown.kind === 'ok' && !shown.text.statements.some((st) => st.sql.includes('\uFFFD'));
+    const first = readable ? selectFor(target.filters, entry, shown.text) : null;
+    if (first?.kind === 'skip') return { kind: 'filtered', reason: first.reason, sql: shown.kind === 'ok' ? head(shown.text.shown) : '' };
+    // The statement's bytes are in its database's encoding: the primary's when --source tells it,
+    // else the target's (the same, when the database was made by a synced CREATE DATABASE).
+    const database = target.filters.databaseMap[entry.database] ?? entry.database;
+    const there = await applier.encodingOf(database);
+    if (there.kind === 'failed') return { kind: 'stop', message: there.message, shown: '', sqlState: there.sqlState };
+    const text = ctx.texts.get(entry, ctx.primaryEncodings?.get(entry.database) ?? there.encoding);
+    if (text.kind === 'gone') {
+      if (await applier.isDone({ database, key: keyOf(ctx, entry) })) return { kind: 'done', how: 'found in the target ledger; its log file is gone' };
+      return { kind: 'stop', message: `its statement cannot be read: ${text.problem}`, shown: '' };
+    }
+    if (text.kind === 'undecodable') return { kind: 'stop', message: `not sent: ${text.problem}`, shown: '' };
+    const sent = selectFor(target.filters, entry, text.text);
+    if (sent.kind === 'refuse') return { kind: 'stop', message: `not sent: ${sent.reason}`, shown: text.text.shown };
+    if (sent.kind === 'skip') return { kind: 'filtered', reason: sent.reason, sql: head(text.text.shown) };
+    return { kind: 'job', job: jobFor(ctx, entry, sent) };
+  };
+
+  const stop = (entry: JournalEntry, message: string, shown: string, sqlState?: string, lockWait?: boolean): TargetOutcome => {
+    const fields = fieldsOf(entry);
+    if (lockWait) log.warn('statement gave way on a lock every time; the target stays at it until the next run', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
+    else log.error('statement failed on target; the target stays at it', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
+    outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message, ...(lockWait ? { lockWait } : {}) };
+    return outcome;
+  };
+  const done = (entry: JournalEntry, how: string): void => {
+    log.info(`already applied (${how})`, fieldsOf(entry));
+    outcome.alreadyApplied++;
+    outcome.next = entry.seq + 1;
+  };
+
+  /** Takes an entry's result into the outcome; the outcome when the target stops there. */
+  const record = (entry: JournalEntry, job: Job, res: ApplyResult): TargetOutcome | null => {
+    if (res.kind === 'failed') return stop(entry, res.message, job.shown, res.sqlState);
+    if (res.kind === 'already') {
+      done(entry, 'found in the target ledger');
+      return null;
+    }
+    outcome.applied++;
+    outcome.lastApplied = { seq: entry.seq, at: whereIs(entry), logTime: entry.logTime };
+    log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', { ...fieldsOf(entry), ms: res.ms, sql: head(job.shown) });
+    outcome.next = entry.seq + 1;
+    return null;
+  };
+
+  /** One entry on its own, tried again while it gives way on a lock. */
+  const applyOne = async (entry: JournalEntry, job: Job): Promise<TargetOutcome | null> => {
+    let res = await applier.apply(job);
+    // A lock the target's own sessions hold: give way (lock_timeout), wait, try again; a replayed
+    // statement never queues the target's sessions behind it for longer than the lock timeout.
+    for (let retry = 1; isLockWait(res) && retry <= ctx.lockRetries; retry++) {
+      const ms = backoffMs(retry);
+      log.warn('statement gave way on a lock; trying again', { ...fieldsOf(entry), try: retry + 1, in_ms: ms, sql: head(job.shown) });
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      res = await applier.apply(job);
+    }
+    if (isLockWait(res)) {
+      await loadParser();
+      const holders = await applier.lockHolders(job.database, job.statements.flatMap(relationsNamed));
+      const sqlState = res.kind === 'failed' ? res.sqlState : undefined;
+      return stop(entry, lockWaitMessage(holders, ctx.lockRetries + 1, ctx.connect.lockTimeoutMs ?? 0), job.shown, sqlState, true);
+    }
+    return record(entry, job, res);
+  };
+
+  // Entries waiting to go in one round trip: in a row, each in a transaction, the same database.
+  const batch: { entry: JournalEntry; job: Job }[] = [];
+  const flush = async (): Promise<TargetOutcome | null> => {
+    const items = batch.splice(0);
+    if (items.length === 0) return null;
+    const results = items.length > 1 ? await applier.applyBatch(items.map((it) => it.job)) : [];
+    for (const [k, it] of items.entries()) {
+      // Those the batch did not settle (it stopped at a failure) go one by one, which says why.
+      const halted = k < results.length ? record(it.entry, it.job, results[k]) : await applyOne(it.entry, it.job);
+      if (halted) return halted;
+    }
+    return null;
+  };
+
   try {
     for (const [i, entry] of entries.entries()) {
-      const fields = { target: target.name, database: entry.database, at: whereIs(entry) };
-      const stop = (message: string, shown: string, sqlState?: string, lockWait?: boolean): TargetOutcome => {
-        if (lockWait) log.warn('statement gave way on a lock every time; the target stays at it until the next run', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
-        else log.error('statement failed on target; the target stays at it', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
-        outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message, ...(lockWait ? { lockWait } : {}) };
-        return outcome;
-      };
-      const done = (how: string): void => {
-        log.info(`already applied (${how})`, fields);
-        outcome.alreadyApplied++;
-        outcome.next = entry.seq + 1;
-      };
-      // A database dropped or renamed later, by a statement this target has done: the entry was done
-      // before it, in that database (a database of the same name now is another one).
-      const removal = removals.get(i);
-      if (removal !== undefined) {
-        if (!removalDone.has(removal)) removalDone.set(removal, isDoneOn(ctx, target, applier, entries[removal]));
-        if (await removalDone.get(removal)) {
-          done('its database was dropped or renamed later by a statement the target applied');
-          continue;
+      const d = await decide(entry, i);
+      const batchable = d.kind === 'job' && !d.job.runsAlone && !d.job.actsOnDatabase;
+      if (batchable && batch.length > 0 && (batch.length >= BATCH_MAX || batch[0].job.database !== d.job.database)) {
+        const halted = await flush();
+        if (halted) return halted;
+      }
+      if (batchable) {
+        batch.push({ entry, job: d.job });
+        continue;
+      }
+      const halted = await flush();
+      if (halted) return halted;
+      switch (d.kind) {
+        case 'done':
+          done(entry, d.how);
+          break;
+        case 'filtered':
+          log.debug('left out by a filter', { ...fieldsOf(entry), reason: d.reason, sql: d.sql });
+          outcome.filtered++;
+          outcome.next = entry.seq + 1;
+          break;
+        case 'stop':
+          return stop(entry, d.message, d.shown, d.sqlState);
+        case 'job': {
+          const stopped = await applyOne(entry, d.job);
+          if (stopped) return stopped;
         }
       }
-      if (!databaseIncluded(target.filters, entry.database)) {
-        log.debug('left out by a filter', { ...fields, reason: `database ${entry.database} is filtered out` });
-        outcome.filtered++;
-        outcome.next = entry.seq + 1;
-        continue;
-      }
-      // Filters first, on the text read as UTF-8: a statement left out needs no connection. Text that
-      // is not UTF-8 is filtered once decoded.
-      const shown = ctx.texts.get(entry);
-      const readable = shown.kind === 'ok' && !shown.text.statements.some((st) => st.sql.includes('\uFFFD'));
-      const first = readable ? selectFor(target.filters, entry, shown.text) : null;
-      if (first?.kind === 'skip') {
-        log.debug('left out by a filter', { ...fields, reason: first.reason, sql: shown.kind === 'ok' ? head(shown.text.shown) : '' });
-        outcome.filtered++;
-        outcome.next = entry.seq + 1;
-        continue;
-      }
-      // The statement's bytes are in its database's encoding: the primary's when --source tells it,
-      // else the target's (the same, when the database was made by a synced CREATE DATABASE).
-      const database = target.filters.databaseMap[entry.database] ?? entry.database;
-      const there = await applier.encodingOf(database);
-      if (there.kind === 'failed') return stop(there.message, '', there.sqlState);
-      const text = ctx.texts.get(entry, ctx.primaryEncodings?.get(entry.database) ?? there.encoding);
-      if (text.kind === 'gone') {
-        if (await applier.isDone({ database, key: keyOf(ctx, entry) })) {
-          done('found in the target ledger; its log file is gone');
-          continue;
-        }
-        return stop(`its statement cannot be read: ${text.problem}`, '');
-      }
-      if (text.kind === 'undecodable') return stop(`not sent: ${text.problem}`, '');
-      const sent = selectFor(target.filters, entry, text.text);
-      if (sent.kind === 'refuse') return stop(`not sent: ${sent.reason}`, text.text.shown);
-      if (sent.kind === 'skip') {
-        log.debug('left out by a filter', { ...fields, reason: sent.reason, sql: head(text.text.shown) });
-        outcome.filtered++;
-        outcome.next = entry.seq + 1;
-        continue;
-      }
-      const job = jobFor(ctx, entry, sent);
-      let res = await applier.apply(job);
-      // A lock the target's own sessions hold: give way (lock_timeout), wait, try again; a replayed
-      // statement never queues the target's sessions behind it for longer than the lock timeout.
-      for (let retry = 1; isLockWait(res) && retry <= ctx.lockRetries; retry++) {
-        const ms = backoffMs(retry);
-        log.warn('statement gave way on a lock; trying again', { ...fields, try: retry + 1, in_ms: ms, sql: head(job.shown) });
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        res = await applier.apply(job);
-      }
-      if (isLockWait(res)) {
-        await loadParser();
-        const holders = await applier.lockHolders(sent.database, job.statements.flatMap(relationsNamed));
-        const sqlState = res.kind === 'failed' ? res.sqlState : undefined;
-        return stop(lockWaitMessage(holders, ctx.lockRetries + 1, ctx.connect.lockTimeoutMs ?? 0), job.shown, sqlState, true);
-      }
-      if (res.kind === 'failed') return stop(res.message, job.shown, res.sqlState);
-      if (res.kind === 'already') {
-        done('found in the target ledger');
-        continue;
-      }
-      outcome.applied++;
-      outcome.lastApplied = { seq: entry.seq, at: fields.at, logTime: entry.logTime };
-      log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', { ...fields, ms: res.ms, sql: head(job.shown) });
-      outcome.next = entry.seq + 1;
     }
-    return outcome;
+    return (await flush()) ?? outcome;
   } finally {
     await applier.close();
   }

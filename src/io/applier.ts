@@ -116,6 +116,67 @@ export class TargetApplier {
   }
 
   /**
+   * Jobs that each run in a transaction of their own (none alone, none on a whole database), in one
+   * database, sent in one round trip: what a distant target costs is round trips. Each job's
+   * transaction commits on its own, in order; at the first that fails, the server skips the rest.
+   * Returns the results of the jobs settled, in order: all of them, or those before the first that
+   * did not commit, which the caller tries again one by one (and so learns why).
+   */
+  async applyBatch(jobs: Job[]): Promise<ApplyResult[]> {
+    const database = jobs[0].database;
+    let link: DatabaseLink;
+    try {
+      link = await this.link(database);
+    } catch {
+      this.links.delete(database);
+      return [];
+    }
+    const { client, ledger } = link;
+    const plan: { job: Job; id: string; sent: boolean }[] = [];
+    const queries: string[] = [];
+    for (const job of jobs) {
+      const id = entryKey(job.key.fileKey, job.key.offset);
+      if (ledger.get(id) === 'done') {
+        plan.push({ job, id, sent: false });
+        continue;
+      }
+      let setup: string[];
+      try {
+        setup = [...(await roleStatements(link, job.role)), ...job.settings];
+      } catch {
+        break; // tried on its own, it says why
+      }
+      if (setup.some(changesLexing)) break;
+      queries.push(['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup, ...job.statements, 'COMMIT'].join('\n;\n'));
+      plan.push({ job, id, sent: true });
+    }
+    const started = Date.now();
+    if (queries.length > 0) {
+      try {
+        await client.query(queries.join('\n;\n'));
+        for (const p of plan) if (p.sent) ledger.set(p.id, 'done');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        if (isConnectionError(err)) {
+          this.links.delete(database);
+          await client.end().catch(() => undefined);
+          // What committed before the connection went is in the ledger the next connection reads.
+          return plan.slice(0, plan.findIndex((p) => p.sent)).map(() => ({ kind: 'already' }));
+        }
+        for (const [id, state] of await loadLedger(client, this.fileKeys)) ledger.set(id, state);
+      }
+    }
+    const ms = Math.round((Date.now() - started) / Math.max(1, queries.length));
+    const results: ApplyResult[] = [];
+    for (const p of plan) {
+      if (!p.sent) results.push({ kind: 'already' });
+      else if (ledger.get(p.id) === 'done') results.push({ kind: 'applied', ms });
+      else break;
+    }
+    return results;
+  }
+
+  /**
    * True when the target's ledger shows the job done, by this run or an earlier one. A database that
    * is not there (yet) has no ledger: false.
    */
