@@ -186,14 +186,21 @@ async function incremental(files: string[], work: string): Promise<Goal[]> {
   }
 }
 
+/** CPU seconds a process has used, with its children that ended (fields 14 to 17 of /proc/PID/stat). */
+function cpuSeconds(pid: number | string, own = true): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After "(comm) ", the state is field 3.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((own ? Number(f[11]) + Number(f[12]) : 0) + Number(f[13]) + Number(f[14])) / CLOCK_TICKS;
+}
+
 /** CPU seconds a cluster has used: its postmaster, and the backends it has reaped. */
 function serverCpuSeconds(c: Cluster): number {
-  const pid = fs.readFileSync(path.join(c.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0];
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // After "(comm) ": state is field 3; utime, stime, cutime, cstime are fields 14 to 17.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLOCK_TICKS;
+  return cpuSeconds(fs.readFileSync(path.join(c.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
+
+/** CPU seconds of the commands this benchmark ran and waited for. */
+const childrenCpuSeconds = (): number => cpuSeconds(process.pid, false);
 
 /** /proc counts CPU time in these per second. */
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
@@ -238,11 +245,13 @@ async function idleAndFanOut(work: string): Promise<Goal[]> {
 
     /** One run to one target, one to eight; wall seconds and the targets' CPU seconds of each. */
     const sync = (label: string, args: { one: string[]; eight: string[]; servers: Cluster[] }) => {
-      const out = { one: 0, eight: 0, oneCpu: 0, eightCpu: 0 };
+      const out = { one: 0, eight: 0, oneCpu: 0, eightCpu: 0, oneTool: 0, eightTool: 0 };
       for (const key of ['one', 'eight'] as const) {
         const servers = key === 'one' ? args.servers.slice(0, 1) : args.servers.slice(1);
         const cpuBefore = servers.reduce((n, c) => n + serverCpuSeconds(c), 0);
+        const toolBefore = childrenCpuSeconds();
         const t = tool(args[key]);
+        out[key === 'one' ? 'oneTool' : 'eightTool'] = childrenCpuSeconds() - toolBefore;
         if (t.status !== 0) throw new Error(`run (${label}, ${key}) exited ${t.status}: ${t.stderr.slice(-800)}`);
         spawnSync('sleep', ['0.3']); // the backends end and are reaped
         out[key] = t.seconds;
@@ -259,9 +268,9 @@ async function idleAndFanOut(work: string): Promise<Goal[]> {
     say('## Fan-out: 200 statements to 1 target, and to 8 (medians of 3 rounds)');
     say();
     say(`Local targets share this machine's ${os.cpus().length} cores with each other; "${NETWORK_DELAY_MS} ms each way" puts bench/delayProxy in front of nine more such targets.`);
-    say('Target CPU is what the target servers used for the run, summed over them.');
+    say('Target CPU is what the target servers used for the run, summed over them; tool CPU what pg-ddl-sync used.');
     say();
-    say('| statements | targets | 1 target, s | 8 targets, s | ratio | target CPU, 1 target, s | target CPU, 8 targets, s |');
+    say('| statements | targets | 1 target, s | 8 targets, s | ratio | target CPU, 1 / 8 targets, s | tool CPU, 1 / 8 targets, s |');
     say('|---|---|---|---|---|---|---|');
     const kinds = [
       { label: 'CREATE TABLE … PRIMARY KEY', sql: (name: string) => `CREATE TABLE ${name} (id int PRIMARY KEY, note text);` },
@@ -277,10 +286,10 @@ async function idleAndFanOut(work: string): Promise<Goal[]> {
         times.far.push(sync(kind.label, remote));
       }
       for (const where of ['near', 'far'] as const) {
-        const m = (key: 'one' | 'eight' | 'oneCpu' | 'eightCpu'): number => median(times[where].map((t) => t[key]));
+        const m = (key: keyof ReturnType<typeof sync>): number => median(times[where].map((t) => t[key]));
         const ratio = m('eight') / m('one');
         const label = where === 'near' ? 'local' : `${NETWORK_DELAY_MS} ms each way`;
-        say(`| ${kind.label} | ${label} | ${m('one').toFixed(2)} | ${m('eight').toFixed(2)} | ${ratio.toFixed(2)} | ${m('oneCpu').toFixed(2)} | ${m('eightCpu').toFixed(2)} |`);
+        say(`| ${kind.label} | ${label} | ${m('one').toFixed(2)} | ${m('eight').toFixed(2)} | ${ratio.toFixed(2)} | ${m('oneCpu').toFixed(2)} / ${m('eightCpu').toFixed(2)} | ${m('oneTool').toFixed(2)} / ${m('eightTool').toFixed(2)} |`);
         goals.push({
           name: `fan-out (${kind.label}, ${label}): 8 targets <= 1.5x the time of 1`,
           figure: `${ratio.toFixed(2)}x${where === 'near' ? `; the 8 targets used ${m('eightCpu').toFixed(2)} s of CPU on ${os.cpus().length} cores` : ''}`,
