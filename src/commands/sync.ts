@@ -236,9 +236,12 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     return null;
   };
 
-  /** One entry on its own, tried again while it gives way on a lock. */
-  const applyOne = async (entry: JournalEntry, job: Job): Promise<TargetOutcome | null> => {
-    let res = await applier.apply(job);
+  /**
+   * One entry on its own, tried again while it gives way on a lock.
+   * @param tried what a batch got when it tried the entry, if that was giving way on a lock
+   */
+  const applyOne = async (entry: JournalEntry, job: Job, tried?: ApplyResult): Promise<TargetOutcome | null> => {
+    let res = tried ?? (await applier.apply(job));
     // A lock the target's own sessions hold: give way (lock_timeout), wait, try again; a replayed
     // statement never queues the target's sessions behind it for longer than the lock timeout.
     for (let retry = 1; isLockWait(res) && retry <= ctx.lockRetries; retry++) {
@@ -261,10 +264,12 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
   const flush = async (): Promise<TargetOutcome | null> => {
     const items = batch.splice(0);
     if (items.length === 0) return null;
-    const results = items.length > 1 ? await applier.applyBatch(items.map((it) => it.job)) : [];
+    const { settled, stoppedBy } = items.length > 1 ? await applier.applyBatch(items.map((it) => it.job)) : { settled: [] };
     for (const [k, it] of items.entries()) {
-      // Those the batch did not settle (it stopped at a failure) go one by one, which says why.
-      const halted = k < results.length ? record(it.entry, it.job, results[k]) : await applyOne(it.entry, it.job);
+      // Those the batch did not settle (it stopped at a failure) go one by one, which says why; the
+      // one it stopped at, if that gave way on a lock, counts that as its first try.
+      const tried = k === settled.length && stoppedBy && isLockWait(stoppedBy) ? stoppedBy : undefined;
+      const halted = k < settled.length ? record(it.entry, it.job, settled[k]) : await applyOne(it.entry, it.job, tried);
       if (halted) return halted;
     }
     return null;

@@ -76,8 +76,12 @@ interface DatabaseLink {
   rolesTaken: Set<string>;
 }
 
+/** A setting of the tool's own (a placeholder, which any role may set) that batches count commits in. */
+const BATCH_SETTING = 'pg_ddl_sync.committed';
+
 export class TargetApplier {
   private readonly links = new Map<string, Promise<DatabaseLink>>();
+  private batches = 0;
 
   /**
    * @param spec the target
@@ -120,20 +124,24 @@ export class TargetApplier {
    * database, sent in one round trip: what a distant target costs is round trips. Each job's
    * transaction commits on its own, in order; at the first that fails, the server skips the rest.
    * Returns the results of the jobs settled, in order: all of them, or those before the first that
-   * did not commit, which the caller tries again one by one (and so learns why).
+   * did not commit, which the caller tries again one by one (and so learns why); and the error the
+   * batch stopped at.
    */
-  async applyBatch(jobs: Job[]): Promise<ApplyResult[]> {
+  async applyBatch(jobs: Job[]): Promise<{ settled: ApplyResult[]; stoppedBy?: Extract<ApplyResult, { kind: 'failed' }> }> {
     const database = jobs[0].database;
     let link: DatabaseLink;
     try {
       link = await this.link(database);
     } catch {
       this.links.delete(database);
-      return [];
+      return { settled: [] };
     }
     const { client, ledger } = link;
     const plan: { job: Job; id: string; sent: boolean }[] = [];
     const queries: string[] = [];
+    // Each transaction sets this, for the session, as it commits: after a failure it tells how many
+    // committed, which the ledger cannot (a concurrent applier of the same statements writes it too).
+    const batchId = `${process.pid}.${++this.batches}`;
     for (const job of jobs) {
       const id = entryKey(job.key.fileKey, job.key.offset);
       if (ledger.get(id) === 'done') {
@@ -147,33 +155,48 @@ export class TargetApplier {
         break; // tried on its own, it says why
       }
       if (setup.some(changesLexing)) break;
-      queries.push(['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup, ...job.statements, 'COMMIT'].join('\n;\n'));
+      const mark = `SELECT pg_catalog.set_config('${BATCH_SETTING}', '${batchId}:${queries.length + 1}', false)`;
+      queries.push(['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup, ...job.statements, mark, 'COMMIT'].join('\n;\n'));
       plan.push({ job, id, sent: true });
     }
     const started = Date.now();
+    let stoppedBy: Extract<ApplyResult, { kind: 'failed' }> | undefined;
+    let committed = queries.length;
     if (queries.length > 0) {
       try {
         await client.query(queries.join('\n;\n'));
-        for (const p of plan) if (p.sent) ledger.set(p.id, 'done');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         if (isConnectionError(err)) {
           this.links.delete(database);
           await client.end().catch(() => undefined);
           // What committed before the connection went is in the ledger the next connection reads.
-          return plan.slice(0, plan.findIndex((p) => p.sent)).map(() => ({ kind: 'already' }));
+          return { settled: plan.slice(0, plan.findIndex((p) => p.sent)).map(() => ({ kind: 'already' })) };
         }
-        for (const [id, state] of await loadLedger(client, this.fileKeys)) ledger.set(id, state);
+        stoppedBy = failure(err, false);
+        committed = 0;
+        try {
+          const res = await client.query<{ v: string | null }>('SELECT pg_catalog.current_setting($1, true) AS v', [BATCH_SETTING]);
+          const [id, count] = (res.rows[0].v ?? '').split(':');
+          if (id === batchId) committed = Number(count);
+        } catch {
+          // Taken as none: those are tried again one by one and found in the ledger.
+        }
       }
     }
     const ms = Math.round((Date.now() - started) / Math.max(1, queries.length));
     const results: ApplyResult[] = [];
+    let sent = 0;
     for (const p of plan) {
-      if (!p.sent) results.push({ kind: 'already' });
-      else if (ledger.get(p.id) === 'done') results.push({ kind: 'applied', ms });
-      else break;
+      if (!p.sent) {
+        results.push({ kind: 'already' });
+        continue;
+      }
+      if (++sent > committed) break;
+      ledger.set(p.id, 'done');
+      results.push({ kind: 'applied', ms });
     }
-    return results;
+    return { settled: results, stoppedBy };
   }
 
   /**
