@@ -146,8 +146,8 @@ async function main(): Promise<number> {
     const rows = await myinst1.query<{ n: number }>('company', 'SELECT count(*)::int AS n FROM employee');
     say(`   SELECT count(*) FROM employee on myinst1: ${rows[0].n} (file_fdw reads ${path.basename(dataFile)})`);
 
-    say('\n7. A second run finds nothing new:');
-    const again = cli(['run', '-c', config]);
+    say('\n7. A second run finds nothing new (a run with nothing to do logs its summary at debug only):');
+    const again = cli(['run', '-c', config, '--log-level', 'debug']);
     const finished = fs
       .readdirSync(logDir)
       .flatMap((f) => fs.readFileSync(path.join(logDir, f), 'utf8').split('\n'))
