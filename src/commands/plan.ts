@@ -4,13 +4,15 @@
  * undecided.
  */
 import { FileRef, Judge, JudgeSnapshot, LaterFailure, UnitSpec, hashText } from '../core/judge';
-import type { LogRecord, StatementRecord } from '../core/logRecord';
+import type { LogRecord } from '../core/logRecord';
+import type { EchoFilter } from '../core/echo';
+import { JudgeGate } from '../core/judgeGate';
 import { analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
 import { LogDataError } from '../errors';
 import * as fs from 'node:fs';
 import { LogFile, readHead } from '../io/logFiles';
-import { Damage, ReadOptions, Skipped, readRecords } from '../io/logReader';
+import { Damage, ReadOptions, Skipped, readRecordAt, readRecords } from '../io/logReader';
 import { Logger } from '../io/logger';
 import { unreadBytes } from '../io/fileMarks';
 import { SourceAnswer } from '../io/source';
@@ -43,7 +45,7 @@ export interface PlanOptions {
   /** Files the server came back to (see fileMarks): merged by log_time. */
   returned?: readonly boolean[];
   /** Statements never to send: what a pg-ddl-sync ran on this instance (see core/echo). */
-  ignore?: (r: StatementRecord) => boolean;
+  ignore?: EchoFilter;
 }
 
 /**
@@ -79,9 +81,16 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
   let ignored = 0;
   // The statements left out never reach the judge: to it, they did not happen on this instance.
   const judgeUnlessIgnored = (record: LogRecord, file: number): void => {
-    if (record.kind === 'statement' && opts.ignore?.(record)) ignored++;
+    if (record.kind === 'statement' && opts.ignore?.record(record)) ignored++;
     else judge.add(record, refs.get(file));
   };
+  // A BEGIN the gate held back is read again where the read may have moved on from its chunk.
+  const recordAt = (file: number, offset: number, end: number): LogRecord => {
+    const record = readRecordAt(files[file], offset, end);
+    if (!record) throw new LogDataError(files[file].path, offset, 'the file changed while it was read (a record read moments ago is no longer there); run again');
+    return record;
+  };
+  const gate = new JudgeGate(judge, judgeUnlessIgnored, recordAt, { ignored: opts.ignore?.raw });
   const read = readRecords(
     files,
     starts,
@@ -89,8 +98,16 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
       recordsRead++;
       judgeUnlessIgnored(record, file);
     },
-    { onSkip, returned: opts.returned, newestLimit: newest >= 0 ? files[newest].size : undefined },
+    {
+      onSkip,
+      returned: opts.returned,
+      newestLimit: newest >= 0 ? files[newest].size : undefined,
+      prefilter: (raw, file) => gate.admit(raw, file),
+    },
   );
+  gate.release();
+  ignored += gate.ignoredCount;
+  recordsRead += read.passedOver;
   const plan: Plan = { files, judge, units: [], ends: read.ends, recordsRead, bytesRead: read.bytesRead, damage: read.damage, skipped, ignored: 0 };
   // Reading on to the primary's markers passes damage over and merges files as the read above did.
   if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, judgeUnlessIgnored, opts, { onSkip, returned: opts.returned });

@@ -10,8 +10,7 @@ const QUOTE = 0x22;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
 
-/** Column counts PostgreSQL has written: 9.x-12, 13, 14+. */
-export const KNOWN_COLUMN_COUNTS: ReadonlySet<number> = new Set([23, 24, 26]);
+/** Column counts PostgreSQL has written: 9.x-12 (23), 13 (24), 14+ (26). */
 const NEWEST_COLUMN_COUNT = 26;
 
 /** One complete record: [start, end) in the buffer, end just past its newline. */
@@ -20,6 +19,19 @@ export interface RecordSpan {
   end: number;
   /** Field i is buf[fields[2i], fields[2i+1]), quotes included. */
   fields: Int32Array;
+}
+
+/**
+ * A record as scanned, nothing decoded: its bytes are buf[start, end), its fields' bounds and count
+ * are in `fields` as scanInto leaves them. Valid only until the reader moves on.
+ */
+export interface RawRecord {
+  buf: Buffer;
+  fields: Int32Array;
+  start: number;
+  end: number;
+  /** The file offset of buf[0]. */
+  base: number;
 }
 
 export type ScanStop =
@@ -58,22 +70,11 @@ export function scanRecords(buf: Buffer, from: number): ScanResult {
  * held, never a whole chunk's spans.
  */
 export function scanRecord(buf: Buffer, pos: number, scratch?: Int32Array): RecordSpan | ScanStop {
-  if (pos >= buf.length) return { kind: 'incomplete', at: pos };
-  const head = checkRecordStart(buf, pos);
-  if (head === 'short') return { kind: 'incomplete', at: pos };
-  if (head === 'bad') return { kind: 'damaged', at: pos, problem: 'a record must start with a timestamp' };
-  const span = scanOne(buf, pos, scratch);
-  if (span === null) return { kind: 'incomplete', at: pos };
-  if (typeof span === 'string') return { kind: 'damaged', at: pos, problem: span };
-  const columns = span.fields.length / 2;
-  if (!KNOWN_COLUMN_COUNTS.has(columns)) {
-    if (columns > NEWEST_COLUMN_COUNT && columns < 64) {
-      const problem = `a record of ${columns} columns: a csvlog format newer than this pg-ddl-sync reads (23, 24 or 26 columns); upgrade pg-ddl-sync`;
-      return { kind: 'damaged', at: pos, problem, fatal: true };
-    }
-    return { kind: 'damaged', at: pos, problem: `a record of ${columns} columns (csvlog has 23, 24 or 26)` };
-  }
-  return span;
+  const fields = scratch ?? new Int32Array(FIELD_ROOM);
+  const end = scanInto(buf, pos, fields);
+  if (end < 0) return scanStop(end, pos, fields);
+  const n = 2 * fields[COUNT_SLOT];
+  return { start: pos, end, fields: scratch ? fields.subarray(0, n) : fields.slice(0, n) };
 }
 
 /**
@@ -82,83 +83,123 @@ export function scanRecord(buf: Buffer, pos: number, scratch?: Int32Array): Reco
  * with more bytes (a newline whose line is undecided, or the buffer's end).
  */
 export function nextRecordStart(buf: Buffer, from: number): { kind: 'found'; at: number } | { kind: 'more'; from: number } {
+  const fields = new Int32Array(FIELD_ROOM);
   let pos = from;
   for (;;) {
     const nl = buf.indexOf(NEWLINE, pos);
     if (nl < 0) return { kind: 'more', from: buf.length };
     const at = nl + 1;
-    const head = checkRecordStart(buf, at);
-    if (head === 'short') return { kind: 'more', from: nl };
-    if (head === 'ok') {
-      const span = scanOne(buf, at, undefined);
-      if (span === null) return { kind: 'more', from: nl };
-      if (typeof span !== 'string' && KNOWN_COLUMN_COUNTS.has(span.fields.length / 2)) return { kind: 'found', at };
-    }
+    const end = scanInto(buf, at, fields);
+    if (end === INCOMPLETE) return { kind: 'more', from: nl };
+    if (end >= 0) return { kind: 'found', at };
     pos = at;
   }
 }
 
-/** Room for the field bounds of the longest record that is still scanned to its end. */
+/** Most fields a record may have and still be scanned to its end (to tell a newer format by its count). */
 const MAX_FIELDS = 64;
 
 /**
- * Scans one record at pos: its span, null if the buffer ends inside it, or what is wrong with it.
- * @param scratch where to write the field bounds (a reader's own, reused record after record: the
- *   span is valid until its next scan); a new array when not given
+ * Room for scanInto's output: the bounds of MAX_FIELDS fields, then the field count. Field i is
+ * [out[2i], out[2i+1]), quotes included.
  */
-function scanOne(buf: Buffer, start: number, scratch: Int32Array | undefined): RecordSpan | null | string {
-  const fields = scratch ?? new Int32Array(2 * MAX_FIELDS + 2);
-  let n = 0;
-  let pos = start;
+export const FIELD_ROOM = 2 * MAX_FIELDS + 1;
+/** Where scanInto writes the field count. */
+export const COUNT_SLOT = 2 * MAX_FIELDS;
+
+/** scanInto's answers other than a record's end. */
+const INCOMPLETE = -1;
+const NOT_A_RECORD = -2;
+const QUOTE_INSIDE = -3;
+const TEXT_AFTER_QUOTE = -4;
+const TOO_MANY_FIELDS = -5;
+const UNKNOWN_COUNT = -6;
+const NEWER_FORMAT = -7;
+
+/**
+ * Scans the record at `start`, writing its field bounds and count into `out` (FIELD_ROOM long).
+ * Returns the offset just past the record's newline, or a negative code: INCOMPLETE where the buffer
+ * ends inside it, or why the bytes are no csvlog record (see scanStop). This is the loop every byte of
+ * the log goes through: one pass, no allocation, each byte looked at once.
+ */
+export function scanInto(buf: Uint8Array, start: number, out: Int32Array): number {
+  const head = checkRecordStart(buf, start);
+  if (head !== 0) return head;
   const len = buf.length;
+  let n = 0;
+  let i = start;
   for (;;) {
-    const fieldStart = pos;
-    let fieldEnd: number;
-    if (pos < len && buf[pos] === QUOTE) {
-      pos++;
+    out[n] = i;
+    if (i < len && buf[i] === QUOTE) {
+      i++;
       for (;;) {
-        const q = buf.indexOf(QUOTE, pos);
-        if (q < 0) return null;
-        if (q + 1 >= len) return null;
-        if (buf[q + 1] === QUOTE) {
-          pos = q + 2;
-          continue;
-        }
-        pos = q + 1;
-        break;
+        while (i < len && buf[i] !== QUOTE) i++;
+        // The quote that closes the field is told from a doubled one by the byte after it.
+        if (i + 1 >= len) return INCOMPLETE;
+        if (buf[i + 1] !== QUOTE) break;
+        i += 2;
       }
-      fieldEnd = pos;
-      if (buf[pos] !== COMMA && buf[pos] !== NEWLINE) return 'a quoted field is followed by text';
+      i++;
+      if (buf[i] !== COMMA && buf[i] !== NEWLINE) return TEXT_AFTER_QUOTE;
     } else {
-      while (pos < len) {
-        const c = buf[pos];
+      for (;;) {
+        if (i >= len) return INCOMPLETE;
+        const c = buf[i];
         if (c === COMMA || c === NEWLINE) break;
-        if (c === QUOTE) return 'a quote inside an unquoted field';
-        pos++;
+        if (c === QUOTE) return QUOTE_INSIDE;
+        i++;
       }
-      if (pos >= len) return null;
-      fieldEnd = pos;
     }
-    fields[n++] = fieldStart;
-    fields[n++] = fieldEnd;
-    if (buf[pos] === NEWLINE) return { start, end: pos + 1, fields: scratch ? fields.subarray(0, n) : fields.slice(0, n) };
-    pos++; // the comma
-    if (n > 2 * MAX_FIELDS) return 'more fields than any csvlog record has';
+    out[n + 1] = i;
+    n += 2;
+    if (buf[i] === NEWLINE) break;
+    i++; // the comma
+    if (n >= COUNT_SLOT) return TOO_MANY_FIELDS;
+  }
+  const columns = n >> 1;
+  out[COUNT_SLOT] = columns;
+  if (columns !== 23 && columns !== 24 && columns !== NEWEST_COLUMN_COUNT) return columns > NEWEST_COLUMN_COUNT && columns < MAX_FIELDS ? NEWER_FORMAT : UNKNOWN_COUNT;
+  return i + 1;
+}
+
+/** What a negative answer of scanInto at `at` means. */
+export function scanStop(code: number, at: number, out: Int32Array): ScanStop {
+  switch (code) {
+    case INCOMPLETE:
+      return { kind: 'incomplete', at };
+    case NOT_A_RECORD:
+      return { kind: 'damaged', at, problem: 'a record must start with a timestamp' };
+    case QUOTE_INSIDE:
+      return { kind: 'damaged', at, problem: 'a quote inside an unquoted field' };
+    case TEXT_AFTER_QUOTE:
+      return { kind: 'damaged', at, problem: 'a quoted field is followed by text' };
+    case TOO_MANY_FIELDS:
+      return { kind: 'damaged', at, problem: 'more fields than any csvlog record has' };
+    case NEWER_FORMAT: {
+      const columns = out[COUNT_SLOT];
+      const problem = `a record of ${columns} columns: a csvlog format newer than this pg-ddl-sync reads (23, 24 or 26 columns); upgrade pg-ddl-sync`;
+      return { kind: 'damaged', at, problem, fatal: true };
+    }
+    default:
+      return { kind: 'damaged', at, problem: `a record of ${out[COUNT_SLOT]} columns (csvlog has 23, 24 or 26)` };
   }
 }
 
-/** A csvlog record starts with log_time: `YYYY-MM-DD HH:MM:SS`. */
-function checkRecordStart(buf: Buffer, pos: number): 'ok' | 'short' | 'bad' {
-  const pattern = 'dddd-dd-dd dd:dd:dd';
-  for (let i = 0; i < pattern.length; i++) {
-    if (pos + i >= buf.length) return 'short';
+/** A csvlog record starts with log_time, `YYYY-MM-DD HH:MM:SS`: 0, INCOMPLETE or NOT_A_RECORD. */
+function checkRecordStart(buf: Uint8Array, pos: number): number {
+  const n = Math.min(TIMESTAMP.length, buf.length - pos);
+  for (let i = 0; i < n; i++) {
     const c = buf[pos + i];
-    const want = pattern.charCodeAt(i);
-    const ok = want === 0x64 /* d */ ? c >= 0x30 && c <= 0x39 : c === want;
-    if (!ok) return 'bad';
+    const want = TIMESTAMP[i];
+    if (want === DIGIT ? c < 0x30 || c > 0x39 : c !== want) return NOT_A_RECORD;
   }
-  return 'ok';
+  // Too short to tell, unless what there is already differs.
+  return n < TIMESTAMP.length ? INCOMPLETE : 0;
 }
+
+const DIGIT = -1;
+/** `dddd-dd-dd dd:dd:dd`: DIGIT for a digit, else the byte itself. */
+const TIMESTAMP = new Int32Array([...'dddd-dd-dd dd:dd:dd'].map((c) => (c === 'd' ? DIGIT : c.charCodeAt(0))));
 
 /** Decodes field i of a scanned record: quotes removed, doubled quotes undone, UTF-8. */
 export function fieldText(buf: Buffer, span: RecordSpan, i: number): string {

@@ -297,6 +297,21 @@ export class Judge {
     }
   }
 
+  /** The ids of the sessions it holds something of. */
+  sessionIds(): IterableIterator<string> {
+    return this.sessions.keys();
+  }
+
+  /** Whether it holds something of the session: undecided transactions, settings, temporary objects. */
+  hasSession(id: string): boolean {
+    return this.sessions.has(id);
+  }
+
+  /** Whether it holds a transaction of the session that is not decided yet. */
+  hasOpenTransaction(id: string): boolean {
+    return (this.sessions.get(id)?.txs.length ?? 0) > 0;
+  }
+
   /** True when some unit waits on a transaction the log has not decided. */
   hasBlocked(): boolean {
     return this.emitOrder().blocked !== undefined;

@@ -3,12 +3,11 @@
  * errors) are decoded in full; for the rest the columns that settle a transaction are enough.
  */
 import { isAscii } from 'node:buffer';
-import { parse } from 'csv-parse/sync';
 import { RecordSpan, fieldBytes, fieldStartsWith, fieldText } from './csvRecord';
 import { Decoder, judgeForm } from './encoding';
 
-// Column positions common to every csvlog format (13 and 14 only appended columns).
-const COL = {
+/** Column positions common to every csvlog format (13 and 14 only appended columns). */
+export const COL = {
   logTime: 0,
   userName: 1,
   databaseName: 2,
@@ -118,7 +117,6 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
   }
   for (const severity of ['ERROR', 'FATAL', 'PANIC'] as const) {
     if (fieldStartsWith(buf, span, COL.severity, severity)) {
-      const cols = fullParse(buf, span);
       return {
         kind: 'failure',
         offset,
@@ -127,8 +125,8 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
         sessionId,
         vxid,
         severity,
-        sqlState: cols[COL.sqlState],
-        message: cols[COL.message],
+        sqlState: fields.text(COL.sqlState),
+        message: fields.text(COL.message),
         query: span.fields.length / 2 > COL.query ? fields.judged(COL.query) : '',
       };
     }
@@ -182,7 +180,8 @@ const SERVER_RESTART = [
   'database system is ready to accept connections',
 ];
 
-function eventOf(buf: Buffer, span: RecordSpan): OtherRecord['event'] {
+/** The event a record that is neither a statement nor a failure tells of, if any. */
+export function eventOf(buf: Buffer, span: RecordSpan): OtherRecord['event'] {
   if (fieldStartsWith(buf, span, COL.message, 'disconnection: ')) return 'disconnection';
   return SERVER_RESTART.some((m) => fieldStartsWith(buf, span, COL.message, m)) ? 'server-restart' : undefined;
 }
@@ -205,12 +204,34 @@ export function statementText(message: string): string | null {
   const colon = message.indexOf(': ', EXECUTE_PREFIX.length);
   if (colon < 0) return null;
   const name = message.slice(EXECUTE_PREFIX.length, colon);
-  if (name.startsWith('fetch from ')) return null;
+  if (name.startsWith(FETCH_PREFIX)) return null;
   return message.slice(colon + 2);
 }
 
-/** Every column of a record, decoded by csv-parse (used for the few records that matter). */
-function fullParse(buf: Buffer, span: RecordSpan): string[] {
-  const rows = parse(buf.subarray(span.start, span.end), { relax_column_count: false }) as string[][];
-  return rows[0];
+/**
+ * Where the statement of a statement record starts in its message field (which ends, before its
+ * closing quote, where the statement ends), or -1 for a message that is none: statementText on bytes,
+ * for records not decoded at all.
+ */
+export function statementTextStart(buf: Uint8Array, span: Pick<RecordSpan, 'fields'>): number {
+  const from = span.fields[2 * COL.message] + 1;
+  const end = span.fields[2 * COL.message + 1] - 1;
+  if (buf[from - 1] !== QUOTE) return -1;
+  if (startsWithAscii(buf, from, end, STATEMENT_PREFIX)) return from + STATEMENT_PREFIX.length;
+  if (!startsWithAscii(buf, from, end, EXECUTE_PREFIX)) return -1;
+  const name = from + EXECUTE_PREFIX.length;
+  for (let i = name; i + 1 < end; i++) {
+    if (buf[i] !== 0x3a || buf[i + 1] !== 0x20) continue;
+    return startsWithAscii(buf, name, i, FETCH_PREFIX) ? -1 : i + 2;
+  }
+  return -1;
+}
+
+const QUOTE = 0x22;
+const FETCH_PREFIX = 'fetch from ';
+
+function startsWithAscii(buf: Uint8Array, from: number, end: number, prefix: string): boolean {
+  if (end - from < prefix.length) return false;
+  for (let k = 0; k < prefix.length; k++) if (buf[from + k] !== prefix.charCodeAt(k)) return false;
+  return true;
 }

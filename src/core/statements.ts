@@ -11,7 +11,8 @@ import { commandTag } from './commandTag';
 import { actsOnDatabase } from './databaseStatements';
 import { ParsedStatement, parseStatements } from './parser';
 import { SettingChange, toSetLocal } from './sessionSettings';
-import { SqlStatement, isScannerSpace, splitSql, trimAscii } from './sqlSplit';
+import { PlainKind, plainKind } from './plainText';
+import { SqlStatement, splitSql } from './sqlSplit';
 import { TransactionVerb, classify, runsAlone } from './statementKind';
 import { TempEffect, tempEffect } from './tempObjects';
 
@@ -78,51 +79,11 @@ export function fullAnalysis(text: string): Analysis {
   return { parts, parsed: parsed !== null };
 }
 
-/**
- * One statement, ended by at most a `;` at the very end (so splitSql would find just it), led by a word
- * that is not DDL, or a bare BEGIN, COMMIT or ROLLBACK: under `log_statement = 'all'` nearly every
- * text, read here without splitting or parsing. A SELECT with INTO anywhere takes the long way. Read
- * by hand, not by a regular expression: one that backtracks over white space would let a text of
- * many spaces stall every run.
- */
-const PLAIN_DML_WORDS = new Set(['insert', 'update', 'delete', 'select', 'values', 'fetch', 'move', 'show']);
-const BARE_VERBS: Record<string, TransactionVerb> = { begin: 'begin', start: 'begin', end: 'commit', commit: 'commit', rollback: 'rollback', abort: 'rollback' };
-
+/** analyze's shortcut for the plainest texts (see plainText), nearly every text under 'all'. */
 function plainAnalysis(text: string): Analysis | null {
-  const body = trimAscii(text);
-  const semicolon = body.indexOf(';');
-  if (semicolon >= 0 && semicolon !== body.length - 1) return null;
-  const first = wordAt(body, 0);
-  if (PLAIN_DML_WORDS.has(first)) {
-    // `\b` after the word, as before: a word character would make it another word.
-    if (isWordChar(body.charCodeAt(first.length))) return null;
-    if (first === 'select' && /into/i.test(body)) return null;
-    return PLAIN_OTHER;
-  }
-  const verb = BARE_VERBS[first];
-  if (verb === undefined) return null;
-  // What may follow: white space, WORK or TRANSACTION (START takes only TRANSACTION), white space, `;`.
-  let at = first.length;
-  const space = at;
-  while (at < body.length && isScannerSpace(body.charCodeAt(at))) at++;
-  const second = at > space ? wordAt(body, at) : '';
-  if (second === 'transaction' || (second === 'work' && first !== 'start')) at += second.length;
-  else if (first === 'start') return null;
-  while (at < body.length && isScannerSpace(body.charCodeAt(at))) at++;
-  if (at < body.length && !(at === body.length - 1 && semicolon === at)) return null;
-  return BARE_ANALYSES[verb];
-}
-
-/** The ASCII letters at i, lower-cased. */
-function wordAt(text: string, i: number): string {
-  let j = i;
-  for (let c = text.charCodeAt(j); (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a); c = text.charCodeAt(++j));
-  return text.slice(i, j).toLowerCase();
-}
-
-/** A character of `\w`: ASCII letter, digit or `_`. */
-function isWordChar(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+  const bytes = Buffer.from(text);
+  const kind = plainKind(bytes, 0, bytes.length);
+  return kind === null ? null : kind === 'dml' ? PLAIN_OTHER : BARE_ANALYSES[kind];
 }
 
 // Shared by every text they stand for: frozen, so that no caller can change one for all.
@@ -130,7 +91,7 @@ const frozen = (a: Analysis): Analysis => Object.freeze({ ...a, parts: Object.fr
 const PLAIN_OTHER = frozen({ parts: [{ kind: 'other' }], parsed: false });
 const BARE_ANALYSES = Object.fromEntries(
   (['begin', 'commit', 'rollback'] as const).map((verb) => [verb, frozen({ parts: [{ kind: 'transaction', verb, name: undefined, chain: false }], parsed: true })]),
-) as Record<TransactionVerb, Analysis>;
+) as Record<Exclude<PlainKind, 'dml'>, Analysis>;
 
 function fromParse(stmt: ParsedStatement): Part {
   const { type, node } = stmt;

@@ -4,7 +4,8 @@
  */
 import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
-import { RecordSpan, ScanStop, nextRecordStart, scanRecord, scanRecords } from '../core/csvRecord';
+import { COUNT_SLOT, RawRecord, RecordSpan, ScanStop, nextRecordStart, scanRecords, scanStop } from '../core/csvRecord';
+import { ChunkScanner } from '../core/csvScan';
 import { Decoder } from '../core/encoding';
 import { LogRecord, StatementRecord, decodedStatementText, toLogRecord } from '../core/logRecord';
 import { LogFile, openLog } from './logFiles';
@@ -33,7 +34,14 @@ export interface ReadOptions {
   returned?: readonly boolean[];
   /** Where to stop in the newest file (default: its end, whenever that is reached). */
   newestLimit?: number;
+  /**
+   * Looks at each record as scanned, before anything of it is decoded: false passes it over (it is
+   * counted in `passedOver`, never built nor handed to onRecord). Most records of a busy log matter
+   * to no one: building each would cost more than reading it.
+   */
+  prefilter?: (raw: RawRecord, file: number) => boolean;
 }
+
 
 /** Receives a record, its file's index and its raw bytes; `'stop'` ends the read just after it. */
 export type OnRecord = (record: LogRecord, file: number, raw: Buffer) => void | 'stop';
@@ -46,6 +54,8 @@ export interface ReadResult {
   /** A record that is not csvlog, or a record cut off at the end of a file the server left. */
   damage?: Damage;
   bytesRead: number;
+  /** Records the prefilter passed over. */
+  passedOver: number;
 }
 
 /**
@@ -70,21 +80,29 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
   for (const i of files.map((_, i) => i).filter((i) => opts.returned?.[i])) sources.push(new FileSequence(files, [i], starts, limitOf, ends));
   // One source needs no merging, and no ordering times.
   if (sources.length > 1) for (const s of sources) s.merged = true;
+  let passedOver = 0;
   const result = (extra: Partial<ReadResult> = {}): ReadResult => {
     for (const s of sources) s.close();
-    return { ends, bytesRead: sources.reduce((n, s) => n + s.bytesRead, 0), ...extra };
+    return { ends, bytesRead: sources.reduce((n, s) => n + s.bytesRead, 0), passedOver, ...extra };
   };
+  const { prefilter } = opts;
   try {
     for (;;) {
       let next: Source | null = null;
       for (const s of sources) {
         const head = s.head(opts.onSkip);
-        if (head && 'damage' in head) return result({ damage: head.damage });
+        if (head && !(head instanceof LogCursor)) return result({ damage: head.damage });
         if (head && (!next || writtenBefore(s, next))) next = s;
       }
       if (!next) return result();
-      const { record, raw } = next.take();
-      if (onRecord(record, next.fileIndex, raw) === 'stop') return result({ stopped: true });
+      const cursor = next.take();
+      const file = next.fileIndex;
+      if (prefilter && !prefilter(cursor.raw, file)) passedOver++;
+      else if (onRecord(cursor.record(), file, cursor.bytes()) === 'stop') {
+        cursor.advance();
+        return result({ stopped: true });
+      }
+      cursor.advance();
     }
   } finally {
     for (const s of sources) s.close();
@@ -109,6 +127,12 @@ type Source = FileSequence;
 class FileSequence {
   bytesRead = 0;
   private cursor: LogCursor | null = null;
+  /**
+   * The chunk and its scanner, handed from one file's cursor to the next: a new chunk for each file
+   * would cost its pages' first faults again, file after file (a third of the read's time where
+   * faults are dear).
+   */
+  private scanner: ChunkScanner | null = null;
   private at = 0;
   /**
    * The latest log_time taken so far. A record is written after every record before it in its file,
@@ -131,8 +155,8 @@ class FileSequence {
     return this.order[Math.min(this.at, this.order.length - 1)];
   }
 
-  /** The next record, null at the end, or the damage that ends the read. */
-  head(onSkip: ReadOptions['onSkip']): Head | { damage: Damage } | null {
+  /** The cursor at the next record, null at the end, or the damage that ends the read. */
+  head(onSkip: ReadOptions['onSkip']): LogCursor | { damage: Damage } | null {
     for (;;) {
       if (this.at >= this.order.length) return null;
       const i = this.order[this.at];
@@ -140,15 +164,15 @@ class FileSequence {
         this.at++; // nothing to read in it: not even opened
         continue;
       }
-      this.cursor ??= new LogCursor(this.files[i], i, this.starts[i], this.limitOf(i));
+      this.cursor ??= new LogCursor(this.files[i], i, this.starts[i], this.limitOf(i), this.scanner);
       const c = this.cursor;
-      let head = c.head();
-      while (!head && c.damage) {
+      let has = c.head();
+      while (!has && c.damage) {
         if (!onSkip || c.damage.fatal) return { damage: { file: i, offset: c.damage.offset, problem: c.damage.problem } };
         onSkip({ file: i, offset: c.damage.offset, problem: c.damage.problem, end: c.resync() });
-        head = c.head();
+        has = c.head();
       }
-      if (head) return head;
+      if (has) return c;
       // The end of this file. A record cut off at the end of a file the server has left (it writes
       // one file at a time) was never finished.
       if (c.tail > 0 && i !== this.files.length - 1) {
@@ -164,15 +188,14 @@ class FileSequence {
 
   /** The log_time the next record orders by (see `latest`). */
   key(): string {
-    const own = this.cursor!.head()!.key;
+    const own = this.cursor!.key();
     return this.latest.slice(23) === own.slice(23) && this.latest > own ? this.latest : own;
   }
 
-  take(): Head {
-    const head = this.cursor!.head()!;
+  /** The cursor at the record to hand out next; the caller advances it. */
+  take(): LogCursor {
     if (this.merged) this.latest = this.key();
-    this.cursor!.advance();
-    return head;
+    return this.cursor!;
   }
 
   /** Notes where its file was read to in `ends`, and lets it go. */
@@ -181,6 +204,7 @@ class FileSequence {
       this.ends[this.cursor.index] = this.cursor.end;
       this.bytesRead += this.cursor.bytesRead;
       this.cursor.close();
+      this.scanner = this.cursor.scanner;
       this.cursor = null;
     }
   }
@@ -191,17 +215,10 @@ class FileSequence {
   }
 }
 
-interface Head {
-  record: LogRecord;
-  raw: Buffer;
-  /** The record's log_time as written (`YYYY-MM-DD HH:MM:SS.mmm ZONE`): it orders records across files. */
-  key: string;
-}
-
 /**
  * The complete records of one file from an offset on, up to a limit, one at a time, read in bounded
  * chunks: memory is the chunk plus the largest record. It stops at damage, and leaves a record still
- * being written.
+ * being written. A record is only scanned until someone asks for more (record(), key(), bytes()).
  */
 class LogCursor {
   /** Just past the last record taken. */
@@ -210,19 +227,18 @@ class LogCursor {
   tail = 0;
   damage?: { offset: number; problem: string; fatal?: boolean };
   bytesRead = 0;
+  /** The record in hand, as scanned (its bounds in `raw.fields`), while `held`. */
+  readonly raw: RawRecord;
+  private held = false;
+  private built: LogRecord | null = null;
   private readonly fd: number;
-  private buf: Buffer;
+  /** What holds the chunk (raw.buf is its first `filled` bytes) and scans it. */
+  readonly scanner: ChunkScanner;
   private filled = 0;
-  /** File offset of buf[0]. */
-  private base: number;
-  /** Where the next record starts in buf (records are scanned one at a time). */
+  /** Where the next record starts in the buffer. */
   private next = 0;
-  /** buf up to `filled`, and whether all of it is ASCII. */
-  private view: Buffer = Buffer.alloc(0);
+  /** The buffer (raw.buf) is all ASCII up to `filled`. */
   private ascii = false;
-  /** Field bounds of the record in hand, reused from one record to the next. */
-  private readonly scratch = new Int32Array(130);
-  private current: Head | null = null;
   private done = false;
 
   constructor(
@@ -231,31 +247,50 @@ class LogCursor {
     start: number,
     /** Bytes past this offset are not read. */
     private readonly limit: number,
+    /** A scanner (and its chunk) to read with, if there is one already. */
+    scanner: ChunkScanner | null,
   ) {
     this.fd = openLog(file.path);
     this.end = start;
-    this.base = start;
     // No bigger than what there is to read: a run over many small files stays small.
     const size = Math.min(fs.fstatSync(this.fd).size, limit);
-    this.buf = Buffer.alloc(Math.min(CHUNK, Math.max(MIN_BUFFER, size - start)));
+    const want = Math.min(CHUNK, Math.max(MIN_BUFFER, size - start));
+    this.scanner = scanner ?? new ChunkScanner(want);
+    if (this.scanner.capacity < want) this.scanner.grow(want);
+    this.raw = { buf: this.scanner.chunk.subarray(0, 0), fields: this.scanner.fields, start: 0, end: 0, base: start };
   }
 
-  head(): Head | null {
-    if (this.current) return this.current;
-    let span = this.scan();
-    if (!span) {
-      if (!this.fill()) return null;
-      span = this.scan()!;
-    }
-    this.next = span.end;
-    const record = toLogRecord(this.view, span, this.base, this.ascii);
-    this.current = { record, raw: this.view.subarray(span.start, span.end), key: record.logTime };
-    return this.current;
+  /** True when a record is in hand (raw); false at the end of what can be read, or at damage. */
+  head(): boolean {
+    if (this.held) return true;
+    if (!this.scan() && !(this.fill() && this.scan())) return false;
+    this.held = true;
+    return true;
+  }
+
+  /** The record in hand, decoded. */
+  record(): LogRecord {
+    const { buf, fields, start, end, base } = this.raw;
+    this.built ??= toLogRecord(buf, { start, end, fields: fields.subarray(0, 2 * fields[COUNT_SLOT]) }, base, this.ascii);
+    return this.built;
+  }
+
+  /** The record in hand's log_time as written (`YYYY-MM-DD HH:MM:SS.mmm ZONE`): it orders records across files. */
+  key(): string {
+    const { buf, fields } = this.raw;
+    return buf.toString('latin1', fields[0], fields[1]);
+  }
+
+  /** The record in hand's bytes. */
+  bytes(): Buffer {
+    return this.raw.buf.subarray(this.raw.start, this.raw.end);
   }
 
   advance(): void {
-    if (this.current) this.end = this.current.record.end;
-    this.current = null;
+    if (!this.held) return;
+    this.end = this.raw.base + this.raw.end;
+    this.held = false;
+    this.built = null;
   }
 
   close(): void {
@@ -291,11 +326,12 @@ class LogCursor {
       else pos += found.from;
     }
     this.end = at;
-    this.base = at;
+    this.raw.base = at;
     this.filled = 0;
-    this.view = this.buf.subarray(0, 0);
+    this.raw.buf = this.scanner.chunk.subarray(0, 0);
     this.next = 0;
-    this.current = null;
+    this.held = false;
+    this.built = null;
     this.damage = undefined;
     this.done = false;
     return at;
@@ -303,47 +339,52 @@ class LogCursor {
 
   /** Reads on until there are records to hand out; false at the end of the file, or at damage. */
   private fill(): boolean {
+    const { scanner, raw } = this;
     while (!this.done) {
-      // Keep the bytes not taken yet at the front of the buffer.
-      const keep = this.end - this.base;
-      this.buf.copy(this.buf, 0, keep, this.filled);
+      // Keep the bytes not taken yet at the front of the chunk.
+      const keep = this.end - raw.base;
+      scanner.chunk.copy(scanner.chunk, 0, keep, this.filled);
       this.filled -= keep;
-      this.base = this.end;
-      if (this.filled === this.buf.length) {
-        // One record larger than the buffer: grow to hold it.
-        const bigger = Buffer.alloc(this.buf.length * 2);
-        this.buf.copy(bigger, 0, 0, this.filled);
-        this.buf = bigger;
-      }
-      const room = Math.min(this.buf.length - this.filled, this.limit - (this.base + this.filled));
-      const n = room > 0 ? fs.readSync(this.fd, this.buf, this.filled, room, this.base + this.filled) : 0;
+      raw.base = this.end;
+      // One record larger than the chunk: grow it to hold the record.
+      if (this.filled === scanner.capacity) scanner.grow(scanner.capacity * 2);
+      const room = Math.min(scanner.capacity - this.filled, this.limit - (raw.base + this.filled));
+      const n = room > 0 ? fs.readSync(this.fd, scanner.chunk, this.filled, room, raw.base + this.filled) : 0;
       this.bytesRead += n;
       this.filled += n;
       this.next = 0;
-      this.view = this.buf.subarray(0, this.filled);
+      raw.buf = scanner.chunk.subarray(0, this.filled);
+      raw.fields = scanner.fields;
       // Checked for the whole chunk at once (most logs are ASCII throughout): records decode faster.
-      this.ascii = isAscii(this.view);
-      const first = scanRecord(this.view, 0);
-      if (!('kind' in first)) return true;
-      this.stopAt(first, n === 0);
+      this.ascii = isAscii(raw.buf);
+      const first = scanner.scan(0, this.filled);
+      if (first >= 0) return true;
+      this.stopAt(scanStop(first, 0, raw.fields), n === 0);
     }
     return false;
   }
 
-  /** The record at `next` in what the buffer holds; null where more must be read (or at the end). */
-  private scan(): RecordSpan | null {
-    if (this.done && this.next >= this.filled) return null;
-    const got = scanRecord(this.view, this.next, this.scratch);
-    if (!('kind' in got)) return got;
-    // Damage is final; a record cut by the buffer's end is read on by fill().
-    if (got.kind === 'damaged') this.stopAt(got, false);
-    return null;
+  /** Scans the record at `next` in what the chunk holds; false where more must be read (or at the end). */
+  private scan(): boolean {
+    if (this.done && this.next >= this.filled) return false;
+    const { raw } = this;
+    const end = this.scanner.scan(this.next, this.filled);
+    if (end < 0) {
+      const stop = scanStop(end, this.next, raw.fields);
+      // Damage is final; a record cut by the chunk's end is read on by fill().
+      if (stop.kind === 'damaged') this.stopAt(stop, false);
+      return false;
+    }
+    raw.start = this.next;
+    raw.end = end;
+    this.next = end;
+    return true;
   }
 
   /** Notes what ends the read at a scan's stop: damage, or the end of the file (eof). */
   private stopAt(stop: ScanStop, eof: boolean): void {
     if (stop.kind === 'damaged') {
-      this.damage = { offset: this.base + stop.at, problem: stop.problem, fatal: stop.fatal };
+      this.damage = { offset: this.raw.base + stop.at, problem: stop.problem, fatal: stop.fatal };
       this.done = true;
     } else if (eof) {
       this.tail = this.filled - stop.at;
@@ -356,21 +397,36 @@ class LogCursor {
 export const showAsUtf8: Decoder = (bytes) => bytes.toString('utf8');
 
 /**
+ * The record at `offset` of a file, read again, as the read made it; null when the bytes there are no
+ * longer one record (the file changed under the same identity).
+ */
+export function readRecordAt(file: LogFile, offset: number, end: number): LogRecord | null {
+  return readAt(file, offset, end, (buf, span) => toLogRecord(buf, span, offset));
+}
+
+/**
  * The statement record at `offset` of a file, read again to apply or list its unit; null when the
  * bytes there are no longer that statement (the file changed under the same identity). The
  * statement's text is its bytes decoded with `decode` (an EncodingError where they are not valid).
  */
 export function readStatementAt(file: LogFile, offset: number, end: number, decode: Decoder): StatementRecord | null {
+  return readAt(file, offset, end, (buf, span) => {
+    const record = toLogRecord(buf, span, offset);
+    if (record.kind !== 'statement') return null;
+    const text = decodedStatementText(buf, span, decode);
+    return text === null ? null : { ...record, text };
+  });
+}
+
+/** What `make` makes of the one record at [offset, end) of a file; null where there is no such record. */
+function readAt<T>(file: LogFile, offset: number, end: number, make: (buf: Buffer, span: RecordSpan) => T | null): T | null {
   const fd = openLog(file.path);
   try {
     const buf = Buffer.alloc(end - offset);
     const n = fs.readSync(fd, buf, 0, buf.length, offset);
     const { records } = scanRecords(buf.subarray(0, n), 0);
     if (records.length !== 1 || records[0].end !== buf.length) return null;
-    const record = toLogRecord(buf, records[0], offset);
-    if (record.kind !== 'statement') return null;
-    const text = decodedStatementText(buf, records[0], decode);
-    return text === null ? null : { ...record, text };
+    return make(buf, records[0]);
   } finally {
     fs.closeSync(fd);
   }

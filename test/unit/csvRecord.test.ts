@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { describe, it } from 'node:test';
+import { parse } from 'csv-parse/sync';
 import { fieldBytes, fieldText, nextRecordStart, scanRecords } from '../../src/core/csvRecord';
 import { fixturesOf } from '../helpers/fixtures';
 
@@ -16,6 +17,15 @@ describe('scanRecords on csvlog written by real servers', () => {
       assert.equal(records.length, starts);
       assert.equal(records[records.length - 1].end, buf.length);
       for (const r of records) assert.ok([23, 24, 26].includes(r.fields.length / 2));
+    });
+
+    it(`${file.split('/').pop()}: every field as csv-parse reads it`, () => {
+      const { records } = scanRecords(buf, 0);
+      const rows = parse(buf, { relax_column_count: true }) as string[][];
+      assert.equal(records.length, rows.length);
+      for (const [k, r] of records.entries()) {
+        assert.deepEqual(Array.from({ length: r.fields.length / 2 }, (_, i) => fieldText(buf, r, i)), rows[k], `record ${k}`);
+      }
     });
 
     it(`${file.split('/').pop()}: a buffer cut anywhere yields only the records complete before the cut`, () => {
