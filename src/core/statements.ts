@@ -9,7 +9,7 @@
  */
 import { commandTag } from './commandTag';
 import { actsOnDatabase } from './databaseStatements';
-import { ParsedStatement, parseStatements } from './parser';
+import { ParsedStatement, parseStatements, parserLoaded } from './parser';
 import { SettingChange, toSetLocal } from './sessionSettings';
 import { PlainKind, plainKind } from './plainText';
 import { SqlStatement, splitSql } from './sqlSplit';
@@ -64,8 +64,27 @@ const NOT_DDL = new Set([
  * @param text the statement text of one log record, as the client sent it
  */
 export function analyze(text: string): Analysis {
-  return plainAnalysis(text) ?? fullAnalysis(text);
+  const plain = plainAnalysis(text);
+  if (plain) return plain;
+  let analysis = analysed.get(text);
+  if (!analysis) {
+    analysis = frozen(fullAnalysis(text));
+    // Kept only once the parser is there: without it, the same text reads otherwise.
+    if (parserLoaded() && text.length <= ANALYSED_TEXT_MAX) {
+      if (analysed.size >= ANALYSED_MAX) analysed.delete(analysed.keys().next().value!);
+      analysed.set(text, analysis);
+    }
+  }
+  return analysis;
 }
+
+/**
+ * The last texts that took the long way, with what they hold: a unit's statement is read again, to be
+ * listed or sent, moments after the judge read it; parsing it is what costs.
+ */
+const analysed = new Map<string, Analysis>();
+const ANALYSED_MAX = 2048;
+const ANALYSED_TEXT_MAX = 64 * 1024;
 
 /** analyze without its shortcut for the plainest texts (exported for the test that they agree). */
 export function fullAnalysis(text: string): Analysis {
