@@ -16,7 +16,7 @@ const OUT = path.join(__dirname, '..', 'src', 'core', 'csvScanWasm.ts');
 /** The TypeScript module holding the compiled bytes of the .wat. */
 async function compile() {
   const wabt = await require('wabt')();
-  const module = wabt.parseWat(path.basename(WAT), fs.readFileSync(WAT, 'utf8'));
+  const module = wabt.parseWat(path.basename(WAT), fs.readFileSync(WAT, 'utf8'), { simd: true });
   module.validate();
   const { buffer } = module.toBinary({ log: false, write_debug_names: false });
   module.destroy();

@@ -5,7 +5,6 @@
  * the field, a newline outside quotes ends the record. The collector writes line by line, so the end of
  * the buffer may cut a record anywhere: such a tail is reported as incomplete, never as a record.
  */
-
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
@@ -23,7 +22,8 @@ export interface RecordSpan {
 
 /**
  * A record as scanned, nothing decoded: its bytes are buf[start, end), its fields' bounds and count
- * are in `fields` as scanInto leaves them. Valid only until the reader moves on.
+ * are in `fields` as scanInto leaves them, and its class (recordClass) after them. Valid only until
+ * the reader moves on.
  */
 export interface RawRecord {
   buf: Buffer;
@@ -100,12 +100,21 @@ export function nextRecordStart(buf: Buffer, from: number): { kind: 'found'; at:
 const MAX_FIELDS = 64;
 
 /**
- * Room for scanInto's output: the bounds of MAX_FIELDS fields, then the field count. Field i is
- * [out[2i], out[2i+1]), quotes included.
+ * Room for scanInto's output: the bounds of MAX_FIELDS fields, then the field count, then what the
+ * fast scan of a read also writes (see recordClass). Field i is [out[2i], out[2i+1]), quotes included.
  */
-export const FIELD_ROOM = 2 * MAX_FIELDS + 1;
+export const FIELD_ROOM = 2 * MAX_FIELDS + 9;
 /** Where scanInto writes the field count. */
 export const COUNT_SLOT = 2 * MAX_FIELDS;
+/** Where a read's scan writes the record's class (recordClass). */
+export const CLASS_SLOT = COUNT_SLOT + 1;
+export const TEXT_SLOT = COUNT_SLOT + 2;
+export const PLAIN_SLOT = COUNT_SLOT + 3;
+export const PID_SLOT = COUNT_SLOT + 4;
+export const TIME_LO_SLOT = COUNT_SLOT + 5;
+export const TIME_HI_SLOT = COUNT_SLOT + 6;
+export const VXID_BACKEND_SLOT = COUNT_SLOT + 7;
+export const VXID_LOCAL_SLOT = COUNT_SLOT + 8;
 
 /** scanInto's answers other than a record's end. */
 const INCOMPLETE = -1;

@@ -5,6 +5,13 @@
  */
 import { FIELD_ROOM, scanInto } from './csvRecord';
 import { CSV_SCAN_WASM } from './csvScanWasm';
+import type { PlainKind } from './plainText';
+import { PLAIN_CODES, classifyInto } from './recordClass';
+
+interface WasmExports {
+  scan(pos: number, len: number): number;
+  plain(from: number, to: number): number;
+}
 
 // Node has WebAssembly; TypeScript declares it only with the DOM library, which this project leaves out.
 interface WasmMemory {
@@ -13,7 +20,7 @@ interface WasmMemory {
 }
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: { env: { memory: WasmMemory } }) => { exports: { scan: (pos: number, len: number) => number } };
+  Instance: new (module: object, imports: { env: { memory: WasmMemory } }) => { exports: WasmExports };
   Memory: new (size: { initial: number }) => WasmMemory;
 };
 
@@ -29,13 +36,13 @@ export class ChunkScanner {
   /** The field bounds of the record scanned last, laid out as scanInto writes them. */
   fields!: Int32Array;
   private readonly memory: WasmMemory;
-  private readonly scanWasm: (pos: number, len: number) => number;
+  private readonly wasm: WasmExports;
 
   /** @param capacity the chunk's size in bytes */
   constructor(capacity: number) {
     compiled ??= new WebAssembly.Module(Buffer.from(CSV_SCAN_WASM, 'base64'));
     this.memory = new WebAssembly.Memory({ initial: Math.ceil((CHUNK_AT + capacity) / PAGE) });
-    this.scanWasm = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports.scan;
+    this.wasm = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports;
     this.grow(capacity);
   }
 
@@ -56,11 +63,20 @@ export class ChunkScanner {
   }
 
   /**
-   * Scans the record at `pos` of the chunk's first `len` bytes into `fields`: what scanInto returns
-   * (its end, or a negative code).
+   * Scans the record at `pos` of the chunk's first `len` bytes into `fields`, with its class
+   * (recordClass): what scanInto returns (its end, or a negative code).
    */
   scan(pos: number, len: number): number {
-    const end = this.scanWasm(pos, len);
-    return end >= 0 ? end : scanInto(this.chunk.subarray(0, len), pos, this.fields);
+    const end = this.wasm.scan(pos, len);
+    if (end >= 0) return end;
+    const chunk = this.chunk.subarray(0, len);
+    const slow = scanInto(chunk, pos, this.fields);
+    if (slow >= 0) classifyInto(chunk, this.fields);
+    return slow;
+  }
+
+  /** What the module's plain test says of the chunk's bytes [from, to) (see plainKind). */
+  plainKind(from: number, to: number): PlainKind | null {
+    return PLAIN_CODES[this.wasm.plain(from, to)];
   }
 }

@@ -4,9 +4,12 @@
 ;; whole (cut off by the end of the chunk, damaged, of an unknown column count) it leaves to
 ;; scanInto, which says why. The two agree on every record this one accepts (test/unit/csvScan).
 ;;
-;; Memory: [0, 516) the field bounds of the record scanned last, as scanInto writes them (field i is
-;; [i32 at 8i, i32 at 8i+4), quotes included; the field count at 512); the chunk from CHUNK (1024)
-;; on. Offsets given and returned are relative to the chunk.
+;; Memory: [0, 548) the field bounds of the record scanned last, as scanInto writes them (field i is
+;; [i32 at 8i, i32 at 8i+4), quotes included; the field count at 512), then its class (see
+;; $classify); the chunk from 1024 on. Offsets given and returned are relative to the chunk.
+;;
+;; It also tells the plainest statement texts, as plainKind (plainText.ts) does: the gate asks it of
+;; nearly every statement of a busy log.
 ;;
 ;; Build: npm run build:wasm (compiles this file into csvScanWasm.ts).
 (module
@@ -33,10 +36,9 @@
             ;; Quoted: to the quote that is not doubled; the byte after it tells.
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (loop $quoted
+              (local.set $i (call $findQuote (local.get $i) (local.get $end)))
               (br_if $other (i32.ge_u (local.get $i) (local.get $end)))
-              (local.set $c (i32.load8_u (local.get $i)))
               (local.set $i (i32.add (local.get $i) (i32.const 1)))
-              (br_if $quoted (i32.ne (local.get $c) (i32.const 0x22)))
               (br_if $other (i32.ge_u (local.get $i) (local.get $end)))
               (if (i32.eq (i32.load8_u (local.get $i)) (i32.const 0x22))
                 (then
@@ -69,8 +71,319 @@
           (i32.and (i32.ne (local.get $f) (i32.const 23)) (i32.ne (local.get $f) (i32.const 24)))
           (i32.ne (local.get $f) (i32.const 26))))
       (i32.store (i32.const 512) (local.get $f))
+      (call $classify)
       (return (i32.sub (local.get $i) (i32.const 1024))))
     (i32.const -1))
+
+  ;; Writes the class of the record just scanned beside its bounds, as classifyInto (recordClass.ts)
+  ;; does: at 516 the class (0 not LOG, 1 a statement, 2 another LOG), at 520 where the statement's
+  ;; text starts, at 524 its plain kind, at 528 the session's pid (-1: not `%lx.%x`), at 532 and 536
+  ;; the low and high halves of its start time.
+  (func $classify
+    (local $s i32) (local $e i32) (local $text i32) (local $class i32) (local $i i32) (local $d i32)
+    (local $time i64) (local $pid i32)
+    (local.set $text (i32.const -1))
+    ;; The severity (field 11) is LOG.
+    (local.set $s (i32.add (i32.load (i32.const 88)) (i32.const 1024)))
+    (if (i32.and
+          (i32.eq (i32.sub (i32.add (i32.load (i32.const 92)) (i32.const 1024)) (local.get $s)) (i32.const 3))
+          (i32.and
+            (i32.eq (i32.load16_u (local.get $s)) (i32.const 0x4f4c))
+            (i32.eq (i32.load8_u offset=2 (local.get $s)) (i32.const 0x47))))
+      (then
+        (local.set $class (i32.const 2))
+        ;; The message (field 13), inside its quotes, is `statement: …` or `execute <name>: …` (not
+        ;; `execute fetch from <portal>: …`, which repeats a statement already logged).
+        (local.set $s (i32.add (i32.load (i32.const 104)) (i32.const 1025)))
+        (local.set $e (i32.add (i32.load (i32.const 108)) (i32.const 1023)))
+        (if (i32.eq (i32.load8_u (i32.sub (local.get $s) (i32.const 1))) (i32.const 0x22))
+          (then
+            (if (i32.ge_s (i32.sub (local.get $e) (local.get $s)) (i32.const 11))
+              (then
+                (if (i32.and
+                      (i64.eq (i64.load (local.get $s)) (i64.const 0x6e656d6574617473))
+                      (i32.and
+                        (i32.eq (i32.load16_u offset=8 (local.get $s)) (i32.const 0x3a74))
+                        (i32.eq (i32.load8_u offset=10 (local.get $s)) (i32.const 0x20))))
+                  (then (local.set $text (i32.add (local.get $s) (i32.const 11)))))))
+            (if (i32.and
+                  (i32.lt_s (local.get $text) (i32.const 0))
+                  (i32.ge_s (i32.sub (local.get $e) (local.get $s)) (i32.const 8)))
+              (then
+                (if (i64.eq (i64.load (local.get $s)) (i64.const 0x2065747563657865))
+                  (then
+                    (local.set $i (i32.add (local.get $s) (i32.const 8)))
+                    (block $found
+                      (loop $colon
+                        (br_if $found (i32.ge_u (i32.add (local.get $i) (i32.const 1)) (local.get $e)))
+                        (if (i32.eq (i32.load16_u (local.get $i)) (i32.const 0x203a))
+                          (then
+                            (if (i32.eqz (call $fetchFrom (i32.add (local.get $s) (i32.const 8)) (local.get $i)))
+                              (then (local.set $text (i32.add (local.get $i) (i32.const 2)))))
+                            (br $found)))
+                        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                        (br $colon)))))))))
+        (if (i32.ge_s (local.get $text) (i32.const 0))
+          (then
+            (local.set $class (i32.const 1))
+            (i32.store (i32.const 524)
+              (call $plain (i32.sub (local.get $text) (i32.const 1024)) (i32.sub (local.get $e) (i32.const 1024))))))))
+    (i32.store (i32.const 516) (local.get $class))
+    (i32.store (i32.const 520)
+      (select (i32.sub (local.get $text) (i32.const 1024)) (i32.const -1) (i32.ge_s (local.get $text) (i32.const 0))))
+    (if (i32.ne (local.get $class) (i32.const 1)) (then (i32.store (i32.const 524) (i32.const 0))))
+    ;; The session id (field 5): the start time and the pid, in lower-case hex, with a dot between.
+    (local.set $s (i32.add (i32.load (i32.const 40)) (i32.const 1024)))
+    (local.set $e (i32.add (i32.load (i32.const 44)) (i32.const 1024)))
+    (local.set $pid (i32.const -1))
+    (local.set $i (local.get $s))
+    (block $bad
+      (block $dot
+        (loop $digits
+          (br_if $dot (i32.ge_u (local.get $i) (local.get $e)))
+          (br_if $dot (i32.eq (i32.load8_u (local.get $i)) (i32.const 0x2e)))
+          (local.set $d (call $hex (i32.load8_u (local.get $i))))
+          (br_if $bad (i32.lt_s (local.get $d) (i32.const 0)))
+          (br_if $bad (i64.ge_u (local.get $time) (i64.const 0x10000000000)))
+          (local.set $time (i64.add (i64.shl (local.get $time) (i64.const 4)) (i64.extend_i32_u (local.get $d))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $digits)))
+      (br_if $bad (i32.eq (local.get $i) (local.get $s)))
+      (br_if $bad (i32.ge_u (local.get $i) (i32.sub (local.get $e) (i32.const 1))))
+      (local.set $pid (i32.const 0))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (loop $digits
+        (local.set $d (call $hex (i32.load8_u (local.get $i))))
+        (if (i32.lt_s (local.get $d) (i32.const 0)) (then (local.set $pid (i32.const -1)) (br $bad)))
+        (local.set $pid (i32.add (i32.shl (local.get $pid) (i32.const 4)) (local.get $d)))
+        (if (i32.ge_u (local.get $pid) (i32.const 0x400000)) (then (local.set $pid (i32.const -1)) (br $bad)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $digits (i32.lt_u (local.get $i) (local.get $e)))))
+    (i32.store (i32.const 528) (local.get $pid))
+    (if (i32.lt_s (local.get $pid) (i32.const 0)) (then (local.set $time (i64.const 0))))
+    (i32.store (i32.const 532) (i32.wrap_i64 (local.get $time)))
+    (i32.store (i32.const 536) (i32.wrap_i64 (i64.shr_u (local.get $time) (i64.const 32))))
+    (call $vxid))
+
+  ;; The virtual xid (field 9), `backend/local` in decimal: at 540 the backend (-1 for none, -2 for
+  ;; what is not of that form), at 544 the local xid (32 bits).
+  (func $vxid
+    (local $s i32) (local $e i32) (local $i i32) (local $d i32) (local $backend i32) (local $local i64)
+    (local.set $s (i32.add (i32.load (i32.const 72)) (i32.const 1024)))
+    (local.set $e (i32.add (i32.load (i32.const 76)) (i32.const 1024)))
+    (i32.store (i32.const 544) (i32.const 0))
+    (if (i32.eq (local.get $s) (local.get $e))
+      (then (i32.store (i32.const 540) (i32.const -1)) (return)))
+    (i32.store (i32.const 540) (i32.const -2))
+    (local.set $i (local.get $s))
+    (block $slash
+      (loop $digits
+        (br_if $slash (i32.ge_u (local.get $i) (local.get $e)))
+        (br_if $slash (i32.eq (i32.load8_u (local.get $i)) (i32.const 0x2f)))
+        (local.set $d (i32.sub (i32.load8_u (local.get $i)) (i32.const 0x30)))
+        (if (i32.gt_u (local.get $d) (i32.const 9)) (then (return)))
+        (if (i32.ge_u (local.get $backend) (i32.const 0x8000000)) (then (return)))
+        (local.set $backend (i32.add (i32.mul (local.get $backend) (i32.const 10)) (local.get $d)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $digits)))
+    (if (i32.eq (local.get $i) (local.get $s)) (then (return)))
+    (if (i32.ge_u (local.get $i) (i32.sub (local.get $e) (i32.const 1))) (then (return)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (loop $digits
+      (local.set $d (i32.sub (i32.load8_u (local.get $i)) (i32.const 0x30)))
+      (if (i32.gt_u (local.get $d) (i32.const 9)) (then (return)))
+      (local.set $local (i64.add (i64.mul (local.get $local) (i64.const 10)) (i64.extend_i32_u (local.get $d))))
+      (if (i64.ge_u (local.get $local) (i64.const 0x100000000)) (then (return)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $digits (i32.lt_u (local.get $i) (local.get $e))))
+    (i32.store (i32.const 540) (local.get $backend))
+    (i32.store (i32.const 544) (i32.wrap_i64 (local.get $local))))
+
+  ;; Whether the prepared statement's name at [$a, $b) starts with `fetch from `.
+  (func $fetchFrom (param $a i32) (param $b i32) (result i32)
+    (if (i32.lt_s (i32.sub (local.get $b) (local.get $a)) (i32.const 11)) (then (return (i32.const 0))))
+    (i32.and
+      (i64.eq (i64.load (local.get $a)) (i64.const 0x7266206863746566))
+      (i32.and
+        (i32.eq (i32.load16_u offset=8 (local.get $a)) (i32.const 0x6d6f))
+        (i32.eq (i32.load8_u offset=10 (local.get $a)) (i32.const 0x20)))))
+
+  ;; A lower-case hex digit's value, -1 for any other byte.
+  (func $hex (param $c i32) (result i32)
+    (if (i32.le_u (i32.sub (local.get $c) (i32.const 0x30)) (i32.const 9)) (then (return (i32.sub (local.get $c) (i32.const 0x30)))))
+    (if (i32.le_u (i32.sub (local.get $c) (i32.const 0x61)) (i32.const 5)) (then (return (i32.sub (local.get $c) (i32.const 0x57)))))
+    (i32.const -1))
+
+;; What the text at chunk offsets [$from, $to) is, as plainKind (plainText.ts) tells it: 0 none of
+  ;; the plainest, 1 DML, 2 BEGIN, 3 COMMIT, 4 ROLLBACK.
+  (func $plain (export "plain") (param $from i32) (param $to i32) (result i32)
+    (local $i i32) (local $b i32) (local $w i64) (local $end i32) (local $kind i32) (local $at i32) (local $second i32)
+    (local.set $from (i32.add (local.get $from) (i32.const 1024)))
+    (local.set $to (i32.add (local.get $to) (i32.const 1024)))
+    ;; White space off both ends.
+    (block $trimmed
+      (loop $front
+        (br_if $trimmed (i32.ge_u (local.get $from) (local.get $to)))
+        (br_if $trimmed (i32.eqz (call $space (i32.load8_u (local.get $from)))))
+        (local.set $from (i32.add (local.get $from) (i32.const 1)))
+        (br $front)))
+    (block $trimmed
+      (loop $back
+        (br_if $trimmed (i32.ge_u (local.get $from) (local.get $to)))
+        (br_if $trimmed (i32.eqz (call $space (i32.load8_u (i32.sub (local.get $to) (i32.const 1))))))
+        (local.set $to (i32.sub (local.get $to) (i32.const 1)))
+        (br $back)))
+    ;; The first word: its letters, lower-cased, packed into $w (none of the words is longer than 8).
+    (local.set $i (local.get $from))
+    (block $done
+      (loop $letters
+        (br_if $done (i32.ge_u (local.get $i) (local.get $to)))
+        (local.set $b (i32.load8_u (local.get $i)))
+        (br_if $done (i32.eqz (call $letter (local.get $b))))
+        (if (i32.lt_u (i32.sub (local.get $i) (local.get $from)) (i32.const 8))
+          (then
+            (local.set $w
+              (i64.or (local.get $w)
+                (i64.shl
+                  (i64.extend_i32_u (i32.or (local.get $b) (i32.const 0x20)))
+                  (i64.extend_i32_u (i32.shl (i32.sub (local.get $i) (local.get $from)) (i32.const 3))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $letters)))
+    (local.set $end (local.get $i))
+    (if (i32.gt_u (i32.sub (local.get $end) (local.get $from)) (i32.const 8)) (then (return (i32.const 0))))
+    (local.set $kind (call $wordKind (local.get $w)))
+    (if (i32.eqz (local.get $kind)) (then (return (i32.const 0))))
+    ;; One statement: a `;` only at the very end.
+    (if (i32.lt_u (call $findByte (local.get $end) (i32.sub (local.get $to) (i32.const 1)) (i32.const 0x3b))
+                  (i32.sub (local.get $to) (i32.const 1)))
+      (then (return (i32.const 0))))
+    (if (i32.eq (local.get $kind) (i32.const 1))
+      (then
+        ;; `\b` after the word: a word character would make it another word.
+        (if (i32.lt_u (local.get $end) (local.get $to))
+          (then (if (call $wordChar (i32.load8_u (local.get $end))) (then (return (i32.const 0))))))
+        ;; A SELECT with INTO anywhere makes a table.
+        (if (i64.eq (local.get $w) (i64.const 0x7463656c6573))
+          (then (if (call $hasInto (local.get $end) (local.get $to)) (then (return (i32.const 0))))))
+        (return (i32.const 1))))
+    ;; A verb: then white space, WORK or TRANSACTION (START takes only TRANSACTION), white space, `;`.
+    (local.set $at (call $spaces (local.get $end) (local.get $to)))
+    (local.set $second (local.get $at))
+    (if (i32.gt_u (local.get $at) (local.get $end))
+      (then
+        (block $done
+          (loop $letters
+            (br_if $done (i32.ge_u (local.get $second) (local.get $to)))
+            (br_if $done (i32.eqz (call $letter (i32.load8_u (local.get $second)))))
+            (local.set $second (i32.add (local.get $second) (i32.const 1)))
+            (br $letters)))))
+    (if (i32.or
+          (call $isTransaction (local.get $at) (local.get $second))
+          (i32.and (i64.ne (local.get $w) (i64.const 0x7472617473)) (call $isWork (local.get $at) (local.get $second))))
+      (then (local.set $at (local.get $second)))
+      (else (if (i64.eq (local.get $w) (i64.const 0x7472617473)) (then (return (i32.const 0))))))
+    (local.set $at (call $spaces (local.get $at) (local.get $to)))
+    (if (i32.eq (local.get $at) (local.get $to)) (then (return (local.get $kind))))
+    (if (i32.and
+          (i32.eq (local.get $at) (i32.sub (local.get $to) (i32.const 1)))
+          (i32.eq (i32.load8_u (local.get $at)) (i32.const 0x3b)))
+      (then (return (local.get $kind))))
+    (i32.const 0))
+
+  ;; The kind of a first word packed as plain does (letters lower-cased, the first in the low byte).
+  (func $wordKind (param $w i64) (result i32)
+    ;; insert, update, delete, select, values, fetch, move, show
+    (if (i32.or
+          (i32.or
+            (i32.or (i64.eq (local.get $w) (i64.const 0x747265736e69)) (i64.eq (local.get $w) (i64.const 0x657461647075)))
+            (i32.or (i64.eq (local.get $w) (i64.const 0x6574656c6564)) (i64.eq (local.get $w) (i64.const 0x7463656c6573))))
+          (i32.or
+            (i32.or (i64.eq (local.get $w) (i64.const 0x7365756c6176)) (i64.eq (local.get $w) (i64.const 0x6863746566)))
+            (i32.or (i64.eq (local.get $w) (i64.const 0x65766f6d)) (i64.eq (local.get $w) (i64.const 0x776f6873)))))
+      (then (return (i32.const 1))))
+    ;; begin, start
+    (if (i32.or (i64.eq (local.get $w) (i64.const 0x6e69676562)) (i64.eq (local.get $w) (i64.const 0x7472617473)))
+      (then (return (i32.const 2))))
+    ;; end, commit
+    (if (i32.or (i64.eq (local.get $w) (i64.const 0x646e65)) (i64.eq (local.get $w) (i64.const 0x74696d6d6f63)))
+      (then (return (i32.const 3))))
+    ;; rollback, abort
+    (if (i32.or (i64.eq (local.get $w) (i64.const 0x6b6361626c6c6f72)) (i64.eq (local.get $w) (i64.const 0x74726f6261)))
+      (then (return (i32.const 4))))
+    (i32.const 0))
+
+  ;; Whether [$a, $b), letters all, is TRANSACTION in any case.
+  (func $isTransaction (param $a i32) (param $b i32) (result i32)
+    (if (i32.ne (i32.sub (local.get $b) (local.get $a)) (i32.const 11)) (then (return (i32.const 0))))
+    (i32.and
+      (i64.eq (i64.or (i64.load (local.get $a)) (i64.const 0x2020202020202020)) (i64.const 0x746361736e617274))
+      (i32.and
+        (i32.eq (i32.or (i32.load16_u offset=8 (local.get $a)) (i32.const 0x2020)) (i32.const 0x6f69))
+        (i32.eq (i32.or (i32.load8_u offset=10 (local.get $a)) (i32.const 0x20)) (i32.const 0x6e)))))
+
+  ;; Whether [$a, $b), letters all, is WORK in any case.
+  (func $isWork (param $a i32) (param $b i32) (result i32)
+    (if (i32.ne (i32.sub (local.get $b) (local.get $a)) (i32.const 4)) (then (return (i32.const 0))))
+    (i32.eq (i32.or (i32.load (local.get $a)) (i32.const 0x20202020)) (i32.const 0x6b726f77)))
+
+  ;; Whether [$from, $to) holds INTO, in any case.
+  (func $hasInto (param $from i32) (param $to i32) (result i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.gt_u (i32.add (local.get $from) (i32.const 4)) (local.get $to)))
+        (if (i32.eq (i32.or (i32.load (local.get $from)) (i32.const 0x20202020)) (i32.const 0x6f746e69))
+          (then (return (i32.const 1))))
+        (local.set $from (i32.add (local.get $from) (i32.const 1)))
+        (br $next)))
+    (i32.const 0))
+
+  ;; Where the white space from $at on ends, at most $to.
+  (func $spaces (param $at i32) (param $to i32) (result i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $to)))
+        (br_if $done (i32.eqz (call $space (i32.load8_u (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 1)))
+        (br $next)))
+    (local.get $at))
+
+  ;; The white space PostgreSQL's scanner skips: space, \t, \n, \v, \f, \r.
+  (func $space (param $c i32) (result i32)
+    (i32.or (i32.eq (local.get $c) (i32.const 0x20)) (i32.le_u (i32.sub (local.get $c) (i32.const 0x09)) (i32.const 4))))
+
+  ;; An ASCII letter.
+  (func $letter (param $c i32) (result i32)
+    (i32.le_u (i32.sub (i32.or (local.get $c) (i32.const 0x20)) (i32.const 0x61)) (i32.const 25)))
+
+  ;; A character of `\w`: ASCII letter, digit or `_`.
+  (func $wordChar (param $c i32) (result i32)
+    (i32.or
+      (call $letter (local.get $c))
+      (i32.or (i32.le_u (i32.sub (local.get $c) (i32.const 0x30)) (i32.const 9)) (i32.eq (local.get $c) (i32.const 0x5f)))))
+
+;; Where the first quote at or after $i is, $end if none is before it. Sixteen bytes at a time.
+  (func $findQuote (param $i i32) (param $end i32) (result i32)
+    (call $findByte (local.get $i) (local.get $end) (i32.const 0x22)))
+
+  ;; Where the first byte $b at or after $i is, $to if none is before it: sixteen bytes a step, then
+  ;; one a step for the rest.
+  (func $findByte (param $i i32) (param $to i32) (param $b i32) (result i32)
+    (local $want v128) (local $mask i32)
+    (local.set $want (i8x16.splat (local.get $b)))
+    (block $tail
+      (loop $wide
+        (br_if $tail (i32.gt_s (i32.add (local.get $i) (i32.const 16)) (local.get $to)))
+        (local.set $mask (i8x16.bitmask (i8x16.eq (v128.load (local.get $i)) (local.get $want))))
+        (if (local.get $mask) (then (return (i32.add (local.get $i) (i32.ctz (local.get $mask))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $wide)))
+    (block $done
+      (loop $narrow
+        (br_if $done (i32.ge_s (local.get $i) (local.get $to)))
+        (br_if $done (i32.eq (i32.load8_u (local.get $i)) (local.get $b)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $narrow)))
+    (local.get $i))
 
   ;; Whether the 19 bytes at $at are `dddd-dd-dd dd:dd:dd` (d a digit).
   (func $timestamp (param $at i32) (result i32)

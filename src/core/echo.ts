@@ -29,8 +29,11 @@ export function echoFilter(ignoreUsers: readonly string[]): EchoFilter {
   const userFields = ignoreUsers.map(quoted);
   return {
     record: (r) => r.applicationName === APPLICATION_NAME || users.has(r.userName),
-    raw: ({ buf, fields }) =>
-      fieldIs(buf, fields, COL.applicationName, app) || userFields.some((u) => fieldIs(buf, fields, COL.userName, u)),
+    raw: ({ buf, fields }) => {
+      if (fieldIs(buf, fields, COL.applicationName, app)) return true;
+      for (const user of userFields) if (fieldIs(buf, fields, COL.userName, user)) return true;
+      return false;
+    },
   };
 }
 

@@ -16,13 +16,13 @@
  * plainly, it is let go. What is still held when the read ends goes to the judge then (`release`), so
  * that the judge keeps, and saves, what it would know had it read every record.
  *
- * Sessions are told apart by a number made of their id (`start time.pid`, both hex); a record whose
- * session id does not make one always goes to the judge.
+ * The gate reads what the scan wrote of each record (recordClass): its class, plain kind, and session
+ * (pid and start time); a record whose session id is not of the server's form always goes to the judge.
  */
-import { RawRecord } from './csvRecord';
+import { CLASS_SLOT, PID_SLOT, PLAIN_SLOT, RawRecord, VXID_BACKEND_SLOT, VXID_LOCAL_SLOT } from './csvRecord';
 import type { Judge } from './judge';
-import { COL, LogRecord, eventOf, statementTextStart } from './logRecord';
-import { plainKind } from './plainText';
+import { COL, LogRecord, eventOf } from './logRecord';
+import { BAD_VXID, NO_VXID, NOT_LOG, OTHER_LOG, PLAIN_CODES, sessionPid, sessionTime } from './recordClass';
 
 export interface GateOptions {
   /** Statements never to judge, told from their bytes (see core/echo); they are counted. */
@@ -42,24 +42,21 @@ interface SessionMark {
   file: number;
   offset: number;
   end: number;
-  vxid: string;
+  /** The held block's virtual xid (VXID_BACKEND_SLOT, VXID_LOCAL_SLOT). */
+  backend: number;
+  local: number;
   /** Another session of the same pid (one that ended, or that the log shows out of order). */
   other: SessionMark | null;
 }
 
 // Where a field's bounds are in RawRecord.fields.
 const SESSION = 2 * COL.sessionId;
-const VXID = 2 * COL.vxid;
-const SEVERITY = 2 * COL.severity;
-const MESSAGE = 2 * COL.message;
 
 export class JudgeGate {
   /** Statements passed over as their own or an ignored role's (see GateOptions.ignored). */
   ignoredCount = 0;
   /** Sessions the gate knows something of, by pid: a map keyed by a number needs no string per record. */
   private readonly marks = new Map<number, SessionMark>();
-  /** The start time of the record's session, as sessionPid found it. */
-  private readonly time = new Float64Array(1);
 
   /**
    * @param judge the judge the records go to
@@ -72,31 +69,33 @@ export class JudgeGate {
     private readonly recordAt: (file: number, offset: number, end: number) => LogRecord,
     private readonly opts: GateOptions = {},
   ) {
+    const time = new Float64Array(1);
     for (const id of judge.sessionIds()) {
-      const pid = sessionPid(Buffer.from(id, 'latin1'), 0, id.length, this.time);
-      if (pid >= 0) this.mark(pid, this.time[0]).judged = true;
+      const pid = sessionPid(Buffer.from(id, 'latin1'), 0, id.length, time);
+      if (pid >= 0) this.mark(pid, time[0]).judged = true;
     }
   }
 
   /** Whether the judge must see this record now (the reader then builds it and hands it on). */
   admit(raw: RawRecord, file: number): boolean {
     const { buf, fields } = raw;
-    const pid = sessionPid(buf, fields[SESSION], fields[SESSION + 1], this.time);
+    const pid = fields[PID_SLOT];
     if (pid < 0) return true;
-    const time = this.time[0];
+    const time = sessionTime(fields);
     let mark = this.marks.get(pid) ?? null;
     while (mark !== null && mark.time !== time) mark = mark.other;
+    const type = fields[CLASS_SLOT];
     if (mark && mark.judged) {
       const id = buf.toString('latin1', fields[SESSION], fields[SESSION + 1]);
       if (this.judge.hasOpenTransaction(id)) return this.admitFor(mark);
       // A session the judge holds settings of (or nothing): its plain records change nothing, its
       // disconnection lets the judge forget it.
       if (!this.judge.hasSession(id)) mark.judged = false;
-      else if (!isLog(buf, fields) || eventOf(buf, raw) !== undefined) return this.admitFor(mark);
+      else if (type === NOT_LOG || (type === OTHER_LOG && eventOf(buf, raw) !== undefined)) return this.admitFor(mark);
     }
-    if (!isLog(buf, fields)) return this.admitFor(mark ?? this.mark(pid, time));
-    const text = statementTextStart(buf, raw);
-    if (text < 0) {
+    // A virtual xid not of the server's form cannot be compared: the judge reads the record.
+    if (type === NOT_LOG || fields[VXID_BACKEND_SLOT] === BAD_VXID) return this.admitFor(mark ?? this.mark(pid, time));
+    if (type === OTHER_LOG) {
       const event = eventOf(buf, raw);
       if (event === 'server-restart') {
         // Every session ended with the server: the blocks held back with them.
@@ -104,17 +103,17 @@ export class JudgeGate {
         return true;
       }
       // Disconnected in a block: it rolled back. Another transaction: the block ended, plainly.
-      if (mark && mark.holding && (event === 'disconnection' || !sameVxid(buf, fields, mark.vxid))) mark.holding = false;
+      if (mark && mark.holding && (event === 'disconnection' || movedOn(fields, mark))) mark.holding = false;
       return false;
     }
     if (this.opts.ignored?.(raw)) {
       this.ignoredCount++;
       return false;
     }
-    const kind = plainKind(buf, text, fields[MESSAGE + 1] - 1);
+    const kind = PLAIN_CODES[fields[PLAIN_SLOT]];
     if (kind === null) return this.admitFor(mark ?? this.mark(pid, time));
     // A block held back ends, plainly, where the session shows another transaction.
-    if (mark && mark.holding && !sameVxid(buf, fields, mark.vxid)) mark.holding = false;
+    if (mark && mark.holding && movedOn(fields, mark)) mark.holding = false;
     if (kind === 'dml') {
       this.judge.counts.notDdl++;
       return false;
@@ -126,7 +125,8 @@ export class JudgeGate {
       mark.file = file;
       mark.offset = raw.base + raw.start;
       mark.end = raw.base + raw.end;
-      if (!sameVxid(buf, fields, mark.vxid)) mark.vxid = buf.toString('latin1', fields[VXID], fields[VXID + 1]);
+      mark.backend = fields[VXID_BACKEND_SLOT];
+      mark.local = fields[VXID_LOCAL_SLOT];
       return false;
     }
     // COMMIT or ROLLBACK of a block held back: it ends with nothing to send.
@@ -163,55 +163,17 @@ export class JudgeGate {
       m.other = kept;
       kept = m;
     }
-    const mark: SessionMark = { pid, time, judged: false, holding: false, file: 0, offset: 0, end: 0, vxid: '', other: kept };
+    const mark: SessionMark = { pid, time, judged: false, holding: false, file: 0, offset: 0, end: 0, backend: 0, local: 0, other: kept };
     this.marks.set(pid, mark);
     return mark;
   }
 }
 
-/** The severity is LOG (statements and the server's own messages; not a failure). */
-function isLog(buf: Buffer, fields: Int32Array): boolean {
-  const s = fields[SEVERITY];
-  return fields[SEVERITY + 1] - s === 3 && buf[s] === 0x4c && buf[s + 1] === 0x4f && buf[s + 2] === 0x47;
-}
-
-/** The record's virtual xid is `vxid`. */
-function sameVxid(buf: Buffer, fields: Int32Array, vxid: string): boolean {
-  const s = fields[VXID];
-  if (fields[VXID + 1] - s !== vxid.length) return false;
-  for (let k = 0; k < vxid.length; k++) if (buf[s + k] !== vxid.charCodeAt(k)) return false;
-  return true;
-}
-
-/** Linux's pid_max is at most 2^22: a larger number is no pid. */
-const PID_LIMIT = 2 ** 22;
-
 /**
- * The pid of a session id `%lx.%x` (start time, pid), with its start time written to time[0]; -1
- * where the id is not of that form.
+ * The record shows another transaction of its session than the block held back: the block ended. A
+ * record without a virtual xid shows none (the judge passes it over too).
  */
-export function sessionPid(buf: Uint8Array, start: number, end: number, time: Float64Array): number {
-  let t = 0;
-  let i = start;
-  for (; i < end && buf[i] !== 0x2e; i++) {
-    const d = hexDigit(buf[i]);
-    if (d < 0 || t >= 2 ** 40) return -1;
-    t = t * 16 + d;
-  }
-  if (i === start || i >= end - 1) return -1;
-  let pid = 0;
-  for (i++; i < end; i++) {
-    const d = hexDigit(buf[i]);
-    if (d < 0) return -1;
-    pid = pid * 16 + d;
-    if (pid >= PID_LIMIT) return -1;
-  }
-  time[0] = t;
-  return pid;
-}
-
-function hexDigit(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
+function movedOn(fields: Int32Array, held: SessionMark): boolean {
+  const backend = fields[VXID_BACKEND_SLOT];
+  return backend !== NO_VXID && (backend !== held.backend || fields[VXID_LOCAL_SLOT] !== held.local);
 }

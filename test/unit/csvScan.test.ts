@@ -1,5 +1,5 @@
 /**
- * The WebAssembly scan agrees with scanInto, its reference, on every record: on logs written by real
+ * The WebAssembly scan agrees with scanInto and classifyInto, its reference, on every record: on logs written by real
  * servers, on hand-made edge cases, and on bytes mutated at random; and the module shipped is what
  * csvScan.wat compiles to.
  */
@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { COUNT_SLOT, FIELD_ROOM, scanInto } from '../../src/core/csvRecord';
 import { ChunkScanner } from '../../src/core/csvScan';
+import { plainKind } from '../../src/core/plainText';
+import { classifyInto } from '../../src/core/recordClass';
 import { fixturesOf } from '../helpers/fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -24,7 +26,11 @@ function agree(bytes: Buffer, pos: number, where: string): number {
   const fields = new Int32Array(FIELD_ROOM);
   const slow = scanInto(bytes, pos, fields);
   assert.equal(fast, slow, where);
-  if (slow >= 0) assert.deepEqual([...scanner.fields.subarray(0, 2 * fields[COUNT_SLOT])], [...fields.subarray(0, 2 * fields[COUNT_SLOT])], where);
+  if (slow >= 0) {
+    classifyInto(bytes, fields);
+    const written = (f: Int32Array): number[] => [...f.subarray(0, 2 * fields[COUNT_SLOT]), ...f.subarray(COUNT_SLOT, FIELD_ROOM)];
+    assert.deepEqual(written(scanner.fields), written(fields), where);
+  }
   return slow;
 }
 
@@ -62,6 +68,11 @@ describe('the WebAssembly record scan', () => {
       `${base},"b","c","d","e"`, base.replace('"statement: x"', '"statement: ""q"" \n; ""\n"'), base.replace('"u"', '""'),
       base.replace('3/1', '3"1'), base.replace('"idle"', '"idle"x'), base.replace('2026-01-01 00', '2026-01-0x 00'),
       base.replace('"statement: x"', '"statement: x""'), 'garbage', '', '2026', base.replace(',LOG,', ',,'),
+      ...['"execute <unnamed>: SELECT 1"', '"execute S_1: BEGIN"', '"execute fetch from c: x"', '"execute fetch fro: END"', '"execute x"', '"execute :  ROLLBACK"',
+        '"statement:x"', '"statement: "', '"disconnection: session time"', ',', '"stat"'].map((m) => base.replace('"statement: x"', m)),
+      ...['6b05ea17.d3c', '6B05EA17.d3c', 'abc.', '.1', 'ffffffffffff.1', 'fffffffff.1', '1.400000', '1.3fffff', '1.2.3', '', 'x'].map((id) => base.replace(',s.1,', `,${id},`)),
+      ...['ERROR', 'LOGX', 'LO', 'log', 'FATAL'].map((sev) => base.replace(',LOG,', `,${sev},`)),
+      ...['', '3/', '/1', '3/x', '134217728/1', '134217727/1', '3/4294967296', '3/4294967295', '3/0', '3//1'].map((v) => base.replace(',3/1,', `,${v},`)),
     ];
     for (const text of cases) {
       for (const tail of ['\n', '', '\n\n', `\n${base}\n`]) agreeOnAll(Buffer.from(text + tail), JSON.stringify(text + tail));
@@ -81,5 +92,45 @@ describe('the WebAssembly record scan', () => {
       for (let k = 1 + next(4); k > 0; k--) copy[next(copy.length)] = alphabet[next(alphabet.length)];
       agreeOnAll(copy, `round ${round}`);
     }
+  });
+});
+
+describe("the WebAssembly plain-text test", () => {
+  const plainAgrees = (text: Buffer | string, where: string): void => {
+    const bytes = Buffer.from(text);
+    scanner.chunk.fill(0x3b, 0, bytes.length + 64);
+    bytes.copy(scanner.chunk);
+    assert.equal(scanner.plainKind(0, bytes.length), plainKind(bytes, 0, bytes.length), where);
+  };
+
+  it('agrees with plainKind on every statement of the real servers\' logs', () => {
+    for (const file of [...fixturesOf('all'), ...fixturesOf('ddl')]) {
+      const text = fs.readFileSync(file, 'latin1');
+      for (const m of text.matchAll(/"statement: ((?:[^"]|"")*)"/g)) plainAgrees(Buffer.from(m[1].replace(/""/g, '"'), 'latin1'), m[1]);
+    }
+  });
+
+  it('agrees with plainKind on texts made at random of the words and bytes that decide', () => {
+    const tokens = [
+      'SELECT', 'select', 'Insert', 'UPDATE', 'delete', 'VALUES', 'fetch', 'MOVE', 'show', 'BEGIN', 'begin', 'START', 'start', 'END', 'end',
+      'COMMIT', 'commit', 'ROLLBACK', 'Rollback', 'ABORT', 'abort', 'WORK', 'work', 'TRANSACTION', 'transaction', 'TRANSACTIONS', 'into', 'INTO',
+      'iNtO', 'x', '1', '_', 'selectx', 'CREATE', 'TABLE', 'transactio', ' ', '  ', '\t', '\n', '\r', '\v', '\f', ';', ';;', '"', "'", '(', ')',
+      '\u00e9', '\u0131', 'rollbackx', 'commi', 'SAVEPOINT', 'TO', 'AND', 'CHAIN',
+    ];
+    let seed = 11;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const kinds = new Set<string>();
+    for (let round = 0; round < 20_000; round++) {
+      let text = '';
+      for (let k = next(5); k >= 0; k--) text += tokens[next(tokens.length)] + (next(3) === 0 ? '' : ' ');
+      plainAgrees(text, JSON.stringify(text));
+      const bytes = Buffer.from(text);
+      kinds.add(String(plainKind(bytes, 0, bytes.length)));
+    }
+    // Every answer came up.
+    assert.deepEqual([...kinds].sort(), ['begin', 'commit', 'dml', 'null', 'rollback']);
   });
 });

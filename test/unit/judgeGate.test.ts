@@ -238,7 +238,7 @@ export function randomLog(seed: number): { text: string; ends: number[] } {
       else if (s.block === 'aborted') emit(s, 'LOG', 'statement: ROLLBACK TO sp;'), (s.block = 'open');
       else statement(s, pick(['SET search_path = app, public;', 'RESET search_path;', "SET TIME ZONE 'UTC';"])), s.local++;
     } else if (r < 0.8) {
-      emit(s, 'LOG', 'duration: 0.05 ms');
+      emit(s, 'LOG', 'duration: 0.05 ms', rand() < 0.3 ? { vxid: '' } : {});
     } else if (r < 0.84) {
       emit(s, 'LOG', 'disconnection: session time: 0:00:01.000', { vxid: '' });
       sessions[i] = newSession(s.backend);

@@ -1,0 +1,110 @@
+/**
+ * What the gate before the judge needs of every record, told from its bytes as it is scanned: whether
+ * it is a LOG, a statement, which of the plainest texts it holds, and whose session it is. The scan
+ * writes it beside the field bounds (csvScan.wat for the records of a read; classifyInto, here, for
+ * the rest and as the reference the two are tested against), so that a record the gate passes over is
+ * never decoded at all.
+ */
+import { CLASS_SLOT, PID_SLOT, PLAIN_SLOT, TEXT_SLOT, TIME_HI_SLOT, TIME_LO_SLOT, VXID_BACKEND_SLOT, VXID_LOCAL_SLOT } from './csvRecord';
+import { COL, statementTextStart } from './logRecord';
+import { PlainKind, plainKind } from './plainText';
+
+/** A record's class, in CLASS_SLOT. */
+export const NOT_LOG = 0;
+/** A LOG record that is a statement: its text starts at TEXT_SLOT, its plain kind is in PLAIN_SLOT. */
+export const STATEMENT = 1;
+/** A LOG record that is no statement (the server's own messages, disconnections). */
+export const OTHER_LOG = 2;
+
+/** What PLAIN_SLOT holds, by PlainKind. */
+export const PLAIN_CODES: (PlainKind | null)[] = [null, 'dml', 'begin', 'commit', 'rollback'];
+
+/** VXID_BACKEND_SLOT of a record without a virtual xid. */
+export const NO_VXID = -1;
+/** VXID_BACKEND_SLOT of a virtual xid that is not `backend/local` in decimal. */
+export const BAD_VXID = -2;
+
+/**
+ * Writes the class of the record whose bounds `fields` holds into its slots. The session's pid goes to
+ * PID_SLOT (-1 where its id is not `%lx.%x`), its start time to TIME_LO_SLOT and TIME_HI_SLOT; the
+ * virtual xid's two numbers to VXID_BACKEND_SLOT (or NO_VXID, BAD_VXID) and VXID_LOCAL_SLOT.
+ */
+export function classifyInto(buf: Uint8Array, fields: Int32Array): void {
+  const s = fields[2 * COL.severity];
+  const isLog = fields[2 * COL.severity + 1] - s === 3 && buf[s] === 0x4c && buf[s + 1] === 0x4f && buf[s + 2] === 0x47;
+  const text = isLog ? statementTextStart(buf, { fields }) : -1;
+  fields[CLASS_SLOT] = !isLog ? NOT_LOG : text < 0 ? OTHER_LOG : STATEMENT;
+  fields[TEXT_SLOT] = text;
+  fields[PLAIN_SLOT] = text < 0 ? 0 : PLAIN_CODES.indexOf(plainKind(buf, text, fields[2 * COL.message + 1] - 1));
+  const time = new Float64Array(1);
+  const pid = sessionPid(buf, fields[2 * COL.sessionId], fields[2 * COL.sessionId + 1], time);
+  fields[PID_SLOT] = pid;
+  fields[TIME_LO_SLOT] = pid < 0 ? 0 : time[0] % 2 ** 32;
+  fields[TIME_HI_SLOT] = pid < 0 ? 0 : Math.floor(time[0] / 2 ** 32);
+  vxidInto(buf, fields[2 * COL.vxid], fields[2 * COL.vxid + 1], fields);
+}
+
+/** The virtual xid at buf[start, end): `backend/local`, both decimal, local at most 32 bits. */
+function vxidInto(buf: Uint8Array, start: number, end: number, fields: Int32Array): void {
+  fields[VXID_LOCAL_SLOT] = 0;
+  if (start === end) {
+    fields[VXID_BACKEND_SLOT] = NO_VXID;
+    return;
+  }
+  fields[VXID_BACKEND_SLOT] = BAD_VXID;
+  let backend = 0;
+  let i = start;
+  for (; i < end && buf[i] !== 0x2f; i++) {
+    const d = buf[i] - 0x30;
+    if (d < 0 || d > 9 || backend >= 2 ** 27) return;
+    backend = backend * 10 + d;
+  }
+  if (i === start || i >= end - 1) return;
+  let local = 0;
+  for (i++; i < end; i++) {
+    const d = buf[i] - 0x30;
+    if (d < 0 || d > 9) return;
+    local = local * 10 + d;
+    if (local >= 2 ** 32) return;
+  }
+  fields[VXID_BACKEND_SLOT] = backend;
+  fields[VXID_LOCAL_SLOT] = local;
+}
+
+/** The session's start time of a classified record. */
+export function sessionTime(fields: Int32Array): number {
+  return fields[TIME_HI_SLOT] * 2 ** 32 + (fields[TIME_LO_SLOT] >>> 0);
+}
+
+/** Linux's pid_max is at most 2^22: a larger number is no pid. */
+const PID_LIMIT = 2 ** 22;
+
+/**
+ * The pid of a session id `%lx.%x` (start time, pid, in lower-case hex), with its start time written
+ * to time[0]; -1 where the id is not of that form.
+ */
+export function sessionPid(buf: Uint8Array, start: number, end: number, time: Float64Array): number {
+  let t = 0;
+  let i = start;
+  for (; i < end && buf[i] !== 0x2e; i++) {
+    const d = hexDigit(buf[i]);
+    if (d < 0 || t >= 2 ** 40) return -1;
+    t = t * 16 + d;
+  }
+  if (i === start || i >= end - 1) return -1;
+  let pid = 0;
+  for (i++; i < end; i++) {
+    const d = hexDigit(buf[i]);
+    if (d < 0) return -1;
+    pid = pid * 16 + d;
+    if (pid >= PID_LIMIT) return -1;
+  }
+  time[0] = t;
+  return pid;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
