@@ -4,6 +4,7 @@
  * way of printing the same thing does not count, and the difference as missing, extra and different
  * objects with a short line diff. Pure: catalog rows in, a value out.
  */
+import { lineParts, squeezeBlanks } from './definitionParts';
 import { crossMajorForm } from './printedSql';
 
 export type ObjectKind =
@@ -92,22 +93,41 @@ const VERBATIM: ReadonlySet<ObjectKind> = new Set(['function', 'procedure', 'agg
 const QUERY: ReadonlySet<ObjectKind> = new Set(['view', 'materialized view', 'rule']);
 
 /**
- * A definition as compared. Blanks and line breaks never count (outside function bodies and
- * comments). Between different majors, expressions are compared in their common form (see
- * printedSql): what is only a major's way of printing the same thing does not count.
+ * A definition as compared. Expressions (see definitionParts) are compared with their blanks and line
+ * breaks outside quotes read as SQL reads them and, between different majors, in their common form
+ * (see printedSql), where what is only a major's way of printing the same thing does not count. The
+ * rest (names, types, option values, which the catalog reader prints itself; function bodies and
+ * comments) is compared as printed, trailing blanks aside: the lossy common form would hide a change.
  * @param crossMajor the two definitions come from servers of different majors
  */
 export function normalise(kind: ObjectKind, definition: string, crossMajor = false): string {
-  const lines = definition.replace(/\r\n/g, '\n').split('\n');
+  const text = definition.replace(/\r\n/g, '\n');
   if (VERBATIM.has(kind)) {
-    const text = lines.map((l) => l.trimEnd()).join('\n').trim();
+    const body = text.split('\n').map((l) => l.trimEnd()).join('\n').trim();
     // The header of a procedure shows its arguments as its name does (see canonicalKey).
-    return crossMajor && kind === 'procedure' ? text.replace(/^[^\n]*/, (head) => head.replace(/([(,] ?)IN /g, '$1')) : text;
+    return crossMajor && kind === 'procedure' ? body.replace(/^[^\n]*/, (head) => head.replace(/([(,] ?)IN /g, '$1')) : body;
   }
-  const tidy = lines.map((l) => l.replace(/\s+/g, ' ').trim()).filter((l) => l !== '');
-  if (!crossMajor) return tidy.join('\n').replace(/ ?;$/, '');
-  if (QUERY.has(kind)) return crossMajorForm(tidy.join(' ').replace(/ ?;$/, ''));
-  return tidy.map(crossMajorForm).join('\n');
+  const expression = (sql: string): string => (crossMajor ? crossMajorForm(sql) : squeezeBlanks(sql));
+  if (QUERY.has(kind)) {
+    // A view's options (`with (…)`, lower case: a query's WITH is printed upper case) are not the query.
+    const options = /^with \(.*\n/.exec(text)?.[0] ?? '';
+    const query = squeezeBlanks(text.slice(options.length)).replace(/ ?;$/, '');
+    const compared = crossMajor ? crossMajorForm(query) : query;
+    return options === '' ? compared : `${options.trimEnd()}\n${compared}`;
+  }
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return lines
+    .map((line) =>
+      lineParts(kind, line)
+        .map((p) => (p.expression ? expression(p.text) : crossMajor && kind === 'trigger' ? sameFunctionWord(p.text) : p.text))
+        .join(''),
+    )
+    .join('\n');
+}
+
+/** 12 prints a trigger's `EXECUTE FUNCTION` where 11 and older print `EXECUTE PROCEDURE`. */
+function sameFunctionWord(part: string): string {
+  return part.replace(/^ EXECUTE PROCEDURE /, ' EXECUTE FUNCTION ');
 }
 
 /**

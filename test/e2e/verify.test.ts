@@ -1,7 +1,8 @@
 /**
  * `verify` against real servers: a target synced by `run` matches; each kind of drift made on a target
  * by hand is named and exits 1; DDL a `DO` block ran on the primary (which the log cannot show) is
- * missing on the target; a PostgreSQL 15 primary and a 12 target synced by `run` match too.
+ * missing on the target; a PostgreSQL 15 primary and a 12 target synced by `run` match too, and a
+ * name or an option value changed on the 12 target shows.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -229,4 +230,16 @@ describe('verify across majors: a PostgreSQL 15 primary and a 12 target', { skip
     const v = JSON.parse(res.stdout) as Verification;
     assert.deepEqual(names(database(v, 'old', 'fx_kinds').different), ['view public.v_case']);
   });
-});
+
+  test("a foreign table's or a server's option changed on the 12 target shows, though only a name's qualifier differs", async () => {
+    // Set on both sides: the common form of expressions would read each pair as the same.
+    const set = (c: Cluster, file: string, host: string) =>
+      c.psql('fx_kinds', `ALTER FOREIGN TABLE ft OPTIONS (SET filename '${file}');\nALTER SERVER remote OPTIONS (SET host '${host}');\n`);
+    assert.equal(set(primary, '/data/employee.csv', 'db1.example.com').stderr, '');
+    assert.equal(set(target, '/data/payroll.csv', 'db2.example.com').stderr, '');
+    const res = await verify('--json');
+    assert.equal(res.code, 1);
+    const d = database(JSON.parse(res.stdout) as Verification, 'old', 'fx_kinds');
+    assert.deepEqual(names(d.different), ['foreign table public.ft', 'server remote', 'view public.v_case']);
+    assert.deepEqual(d.different.find((c) => c.name === 'remote')!.diff, ['- options (dbname=d, host=db1.example.com, port=5432)', '+ options (dbname=d, host=db2.example.com, port=5432)']);
+  });});
