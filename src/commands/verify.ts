@@ -6,7 +6,7 @@
  * change made on a target by hand) shows here. Its JSON form (`--json`) is documented in the README.
  */
 import type { Client } from 'pg';
-import { MASK, maskInString } from '../core/redact';
+import { maskDefinition, maskInString } from '../core/redact';
 import { SchemaDiff, diffSchemas, objectCount } from '../core/schemaDiff';
 import { ConnectionError, SyncError, UsageError } from '../errors';
 import { CatalogSnapshot, OLDEST_MAJOR, listDatabases, readCatalog, roleQueries } from '../io/catalog';
@@ -68,9 +68,6 @@ interface ServerFacts {
 }
 
 const major = (versionNum: number): number => Math.floor(versionNum / 10000);
-
-// Option lists print as `password=…` without quotes; maskInString alone would take the rest of the list.
-const mask = (text: string): string => maskInString(text.replace(/\b(password=)[^,)\n]*/gi, `$1${MASK}`));
 
 /**
  * Compares every target with the primary.
@@ -143,7 +140,7 @@ async function verifyTarget(target: TargetSettings, s: TargetScope): Promise<Tar
     }
     // Both servers read at once: the time is theirs, and they are two.
     const [want, have] = await Promise.all([s.primaryCatalog(db), s.reader.snapshot(target, label, mapped)]);
-    const diff = diffSchemas(want.objects, have.objects, { crossMajor, mask });
+    const diff = diffSchemas(want.objects, have.objects, { crossMajor, mask: maskDefinition });
     databases.push({ primary: db, target: mapped, state: drifted(diff) ? 'differs' : 'same', ...diff });
   }
   if (s.wholeCluster) {
@@ -157,7 +154,7 @@ async function verifyTarget(target: TargetSettings, s: TargetScope): Promise<Tar
   let roles: RolesVerdict | null = null;
   if (s.roles) {
     const [want, have] = await Promise.all([s.primaryCatalog(undefined), s.reader.snapshot(target, label, undefined, true)]);
-    const diff = diffSchemas(want.objects, have.objects, { crossMajor, mask });
+    const diff = diffSchemas(want.objects, have.objects, { crossMajor, mask: maskDefinition });
     roles = { state: drifted(diff) ? 'differs' : 'same', ...diff };
   }
   const differs = databases.some((d) => d.state !== 'same') || roles?.state === 'differs';
@@ -181,12 +178,12 @@ class CatalogReader {
     try {
       client = await this.open(spec, db, this.opts);
     } catch (err) {
-      throw new ConnectionError(label, `cannot connect${db === undefined ? '' : ` to database ${db}`}: ${mask((err as Error).message)}`);
+      throw new ConnectionError(label, `cannot connect${db === undefined ? '' : ` to database ${db}`}: ${maskInString((err as Error).message)}`);
     }
     try {
       return await fn(client);
     } catch (err) {
-      throw new ConnectionError(label, `cannot read the catalogs of ${where}: ${mask((err as Error).message)}`);
+      throw new ConnectionError(label, `cannot read the catalogs of ${where}: ${maskInString((err as Error).message)}`);
     } finally {
       await client.end().catch(() => undefined);
     }

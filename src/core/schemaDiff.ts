@@ -48,6 +48,8 @@ export interface CatalogObject {
   definition: string;
   /** The key (`kind name`) of the object it belongs to: missing with it, not as well. */
   parent?: string;
+  /** A digest of the passwords its definition shows masked: compared with it, never shown. */
+  secret?: string;
 }
 
 export interface ObjectRef {
@@ -79,7 +81,7 @@ export const DIFF_LINES = 12;
 
 export interface DiffOptions {
   crossMajor?: boolean;
-  mask?: (text: string) => string;
+  mask?: (text: string, kind: ObjectKind) => string;
 }
 
 export function keyOf(o: { kind: ObjectKind; name: string }): string {
@@ -143,8 +145,14 @@ function byKey(objects: CatalogObject[]): Map<string, CatalogObject> {
   for (const o of objects) {
     const key = canonicalKey(keyOf(o));
     const seen = map.get(key);
-    if (seen) map.set(key, { ...seen, definition: [seen.definition, o.definition].sort().join('\n') });
-    else map.set(key, o);
+    if (!seen) {
+      map.set(key, o);
+      continue;
+    }
+    const merged: CatalogObject = { ...seen, definition: [seen.definition, o.definition].sort().join('\n') };
+    const secrets = [seen.secret, o.secret].filter((x): x is string => x !== undefined);
+    if (secrets.length > 0) merged.secret = secrets.sort().join(' ');
+    map.set(key, merged);
   }
   return map;
 }
@@ -159,10 +167,10 @@ export function objectCount(objects: CatalogObject[]): number {
  * @param primary the primary database's objects
  * @param target the target database's objects
  * @param options.crossMajor the two servers run different majors (see normalise)
- * @param options.mask hides secrets in what is shown (definitions and diffs); comparison uses the real text
+ * @param options.mask hides secrets in what is shown (definitions and diffs) of an object of a kind
  */
 export function diffSchemas(primary: CatalogObject[], target: CatalogObject[], options: DiffOptions = {}): SchemaDiff {
-  const mask = options.mask ?? ((t: string) => t);
+  const mask = options.mask ?? ((t: string): string => t);
   const crossMajor = options.crossMajor ?? false;
   const want = byKey(primary);
   const have = byKey(target);
@@ -172,13 +180,14 @@ export function diffSchemas(primary: CatalogObject[], target: CatalogObject[], o
   for (const [key, p] of want) {
     const t = have.get(key);
     if (!t) continue;
-    if (normalise(p.kind, p.definition, crossMajor) === normalise(t.kind, t.definition, crossMajor)) continue;
-    const diff = lineDiff(mask(normalise(p.kind, p.definition)), mask(normalise(t.kind, t.definition)));
+    if (normalise(p.kind, p.definition, crossMajor) === normalise(t.kind, t.definition, crossMajor) && p.secret === t.secret) continue;
+    const shown = (o: CatalogObject): string => mask(normalise(o.kind, o.definition), o.kind);
+    const diff = lineDiff(shown(p), shown(t));
     different.push({
       kind: p.kind,
       name: p.name,
-      primary: mask(p.definition),
-      target: mask(t.definition),
+      primary: mask(p.definition, p.kind),
+      target: mask(t.definition, t.kind),
       diff: diff.length > 0 ? diff : ['(they differ in a secret, not shown)'],
     });
   }
@@ -186,7 +195,11 @@ export function diffSchemas(primary: CatalogObject[], target: CatalogObject[], o
 }
 
 /** What `from` has that `other` lacks, each listed once with the count of its own that are gone with it. */
-function absent(from: Map<string, CatalogObject>, other: Map<string, CatalogObject>, mask: (text: string) => string): ObjectRef[] {
+function absent(
+  from: Map<string, CatalogObject>,
+  other: Map<string, CatalogObject>,
+  mask: (text: string, kind: ObjectKind) => string,
+): ObjectRef[] {
   const gone = [...from.keys()].filter((k) => !other.has(k));
   const goneSet = new Set(gone);
   const dependents = new Map<string, number>();
@@ -199,7 +212,7 @@ function absent(from: Map<string, CatalogObject>, other: Map<string, CatalogObje
   return sortObjects(
     top.map((key) => {
       const o = from.get(key)!;
-      return { kind: o.kind, name: o.name, definition: mask(o.definition), dependents: dependents.get(key) ?? 0 };
+      return { kind: o.kind, name: o.name, definition: mask(o.definition, o.kind), dependents: dependents.get(key) ?? 0 };
     }),
   );
 }

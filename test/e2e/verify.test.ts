@@ -2,7 +2,7 @@
  * `verify` against real servers: a target synced by `run` matches; each kind of drift made on a target
  * by hand is named and exits 1; DDL a `DO` block ran on the primary (which the log cannot show) is
  * missing on the target; a PostgreSQL 15 primary and a 12 target synced by `run` match too, and a
- * name or an option value changed on the 12 target shows.
+ * name or an option value changed on the 12 target shows. Passwords never show.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -15,13 +15,23 @@ import { WORKLOAD_DB, runWorkload } from '../helpers/workload';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'catalog');
 
-/** DDL beside the workload's: a view, and user mappings whose options hold a password. */
+/**
+ * DDL beside the workload's: a view, and user mappings whose options hold a password, one with a
+ * comma and a blank in it, one with a parenthesis, under keys `password` and `ssl_key_passwd`.
+ */
 const MORE_DDL = `
 CREATE VIEW emp_v AS SELECT empno, ename FROM emp WHERE empno > 30;
 CREATE FOREIGN DATA WRAPPER fx_dummy;
 CREATE SERVER fx_dummy_srv FOREIGN DATA WRAPPER fx_dummy OPTIONS (host 'h1');
 CREATE USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (user 'u', password 'um-secret-1');
+CREATE ROLE fx_readers;
+CREATE ROLE fx_writers;
+CREATE USER MAPPING FOR fx_readers SERVER fx_dummy_srv OPTIONS (user 'r', password 'lo, ng um-secret-3');
+CREATE USER MAPPING FOR fx_writers SERVER fx_dummy_srv OPTIONS (user 'w', ssl_key_passwd 'p) um-secret-5');
 `;
+
+/** Every password MORE_DDL and the drift test set, or a part of one. */
+const SECRETS = /um-secret|lo, ng|p\) um/;
 
 /** The verdict of one target's database in a JSON verification. */
 function database(v: Verification, target: string, db: string): DatabaseVerdict {
@@ -86,6 +96,8 @@ ALTER FOREIGN TABLE employee OPTIONS (DROP format);
 CREATE OR REPLACE FUNCTION f_dollar() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'changed'; END $$;
 COMMENT ON TABLE emp IS 'changed by hand';
 ALTER USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (SET password 'um-secret-2');
+ALTER USER MAPPING FOR fx_readers SERVER fx_dummy_srv OPTIONS (SET password 'lo, ng um-secret-4');
+ALTER USER MAPPING FOR fx_writers SERVER fx_dummy_srv OPTIONS (SET ssl_key_passwd 'p) um-secret-6');
 `,
     );
     assert.equal(byHand.stderr, '');
@@ -100,9 +112,13 @@ ALTER USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (SET password 'um-secr
       'foreign table public.employee',
       'function public.f_dollar()',
       'table public.emp',
+      'user mapping for fx_readers server fx_dummy_srv',
+      'user mapping for fx_writers server fx_dummy_srv',
       'user mapping for public server fx_dummy_srv',
       'view public.emp_v',
     ]);
+    const readers = d.different.find((c) => c.name === 'for fx_readers server fx_dummy_srv')!;
+    assert.deepEqual([readers.primary, readers.diff], ['options (password=********, user=r)', ['(they differ in a secret, not shown)']]);
     const diff = (name: string) => d.different.find((c) => c.name === name)!.diff;
     assert.deepEqual(diff('public.emp'), ['- column age integer', '+ column age bigint']);
     assert.ok(diff('public.employee').some((l) => l.startsWith('- ') && l.includes('format=csv')), diff('public.employee').join('\n'));
@@ -114,7 +130,7 @@ ALTER USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (SET password 'um-secr
     const res = await verify();
     assert.equal(res.code, 1);
     for (const line of [
-      `target t, database ${WORKLOAD_DB}: 1 missing, 1 extra, 6 different (of ${d.objects} objects)`,
+      `target t, database ${WORKLOAD_DB}: 1 missing, 1 extra, 8 different (of ${d.objects} objects)`,
       '  missing    table public.m2',
       '  extra      index public.emp_by_hand',
       '  different  table public.emp',
@@ -128,10 +144,11 @@ ALTER USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (SET password 'um-secr
       assert.ok(lines(res.stdout).includes(line), `no line ${JSON.stringify(line)} in:\n${res.stdout}`);
     }
     assert.deepEqual(lines(res.stderr), [
-      `pg-ddl-sync: 1 of 1 target(s) differ from the primary: t (${WORKLOAD_DB}: 1 missing, 1 extra, 6 different)`,
+      `pg-ddl-sync: 1 of 1 target(s) differ from the primary: t (${WORKLOAD_DB}: 1 missing, 1 extra, 8 different)`,
     ]);
-    // The mapping's passwords differ, and neither shows.
-    for (const out of [res.stdout, JSON.stringify(v)]) assert.ok(!/um-secret/.test(out), out);
+    assert.ok(lines(res.stdout).includes('  different  user mapping for fx_writers server fx_dummy_srv'), res.stdout);
+    // The mappings' passwords differ, and none shows, nor any part of one.
+    for (const out of [res.stdout, res.stderr, JSON.stringify(v), stderr]) assert.ok(!SECRETS.test(out), out);
     // Only the databases asked for.
     const only = await verify('--database', 'postgres');
     assert.equal(only.code, 0, only.stdout);

@@ -186,6 +186,16 @@ describe('normalise across majors: only expressions in the common form', () => {
   });
 });
 
+describe('schemaDiff of what cannot be shown or read', () => {
+  it('tells a changed password by its digest, showing neither', () => {
+    const mapping = (secret: string): CatalogObject => ({ kind: 'user mapping', name: 'for r server s', definition: 'options (password=********, user=r)', secret });
+    const d = diffSchemas([mapping('digest-1')], [mapping('digest-2')]);
+    assert.deepEqual(d.different.map((c) => [c.name, c.diff]), [['for r server s', ['(they differ in a secret, not shown)']]]);
+    assert.ok(!JSON.stringify(d).includes('digest'), JSON.stringify(d));
+    assert.deepEqual(diffSchemas([mapping('digest-1')], [mapping('digest-1')]).different, []);
+  });
+});
+
 describe('crossMajorForm', () => {
   const same = (a: string, b: string) => assert.equal(crossMajorForm(a), crossMajorForm(b), `${a}\n${b}`);
   const differ = (a: string, b: string) => assert.notEqual(crossMajorForm(a), crossMajorForm(b), `${a}\n${b}`);
