@@ -135,7 +135,7 @@ async function verifyTarget(target: TargetSettings, s: TargetScope): Promise<Tar
     const mapped = filters.databaseMap[db] ?? db;
     if (!facts.databases.includes(mapped)) {
       const want = await s.primaryCatalog(db);
-      databases.push({ primary: db, target: mapped, state: 'missing', objects: objectCount(want.objects), missing: [], extra: [], different: [] });
+      databases.push({ primary: db, target: mapped, state: 'missing', objects: objectCount(want.objects), missing: [], extra: [], different: [], notCompared: [] });
       continue;
     }
     // Both servers read at once: the time is theirs, and they are two.
@@ -148,7 +148,7 @@ async function verifyTarget(target: TargetSettings, s: TargetScope): Promise<Tar
     const mappedTo = new Set(Object.values(filters.databaseMap));
     for (const db of facts.databases) {
       if (image.has(db) || mappedTo.has(db) || !databaseIncluded(filters, db)) continue;
-      databases.push({ primary: null, target: db, state: 'extra', objects: 0, missing: [], extra: [], different: [] });
+      databases.push({ primary: null, target: db, state: 'extra', objects: 0, missing: [], extra: [], different: [], notCompared: [] });
     }
   }
   let roles: RolesVerdict | null = null;

@@ -50,6 +50,8 @@ export interface CatalogObject {
   parent?: string;
   /** A digest of the passwords its definition shows masked: compared with it, never shown. */
   secret?: string;
+  /** Why its definition could not be read (the connecting role may not see it): not compared. */
+  hidden?: string;
 }
 
 export interface ObjectRef {
@@ -69,12 +71,22 @@ export interface ObjectChange {
   diff: string[];
 }
 
+/** An object on both sides whose definition one side could not read. */
+export interface ObjectHidden {
+  kind: ObjectKind;
+  name: string;
+  /** Which side could not read it, and why. */
+  reason: string;
+}
+
 export interface SchemaDiff {
   /** Objects compared: those on the primary. */
   objects: number;
   missing: ObjectRef[];
   extra: ObjectRef[];
   different: ObjectChange[];
+  /** On both sides, but compared by name only: see ObjectHidden. */
+  notCompared: ObjectHidden[];
 }
 
 export const DIFF_LINES = 12;
@@ -152,6 +164,7 @@ function byKey(objects: CatalogObject[]): Map<string, CatalogObject> {
     const merged: CatalogObject = { ...seen, definition: [seen.definition, o.definition].sort().join('\n') };
     const secrets = [seen.secret, o.secret].filter((x): x is string => x !== undefined);
     if (secrets.length > 0) merged.secret = secrets.sort().join(' ');
+    if (o.hidden !== undefined) merged.hidden ??= o.hidden;
     map.set(key, merged);
   }
   return map;
@@ -177,9 +190,15 @@ export function diffSchemas(primary: CatalogObject[], target: CatalogObject[], o
   const missing = absent(want, have, mask);
   const extra = absent(have, want, mask);
   const different: ObjectChange[] = [];
+  const notCompared: ObjectHidden[] = [];
   for (const [key, p] of want) {
     const t = have.get(key);
     if (!t) continue;
+    if (p.hidden !== undefined || t.hidden !== undefined) {
+      const reason = p.hidden !== undefined ? `on the primary, ${p.hidden}` : `on the target, ${t.hidden}`;
+      notCompared.push({ kind: p.kind, name: p.name, reason });
+      continue;
+    }
     if (normalise(p.kind, p.definition, crossMajor) === normalise(t.kind, t.definition, crossMajor) && p.secret === t.secret) continue;
     const shown = (o: CatalogObject): string => mask(normalise(o.kind, o.definition), o.kind);
     const diff = lineDiff(shown(p), shown(t));
@@ -191,7 +210,7 @@ export function diffSchemas(primary: CatalogObject[], target: CatalogObject[], o
       diff: diff.length > 0 ? diff : ['(they differ in a secret, not shown)'],
     });
   }
-  return { objects: want.size, missing, extra, different: sortObjects(different) };
+  return { objects: want.size, missing, extra, different: sortObjects(different), notCompared: sortObjects(notCompared) };
 }
 
 /** What `from` has that `other` lacks, each listed once with the count of its own that are gone with it. */

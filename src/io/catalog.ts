@@ -19,7 +19,7 @@ export interface CatalogSnapshot {
   objects: CatalogObject[];
 }
 
-/** The row every query returns; `secret` only some. */
+/** The row every query returns; `secret` and `hidden` only some. */
 interface Row {
   kind: ObjectKind;
   name: string;
@@ -27,7 +27,12 @@ interface Row {
   parent: string | null;
   comment: string | null;
   secret?: string | null;
+  hidden?: boolean;
 }
+
+/** Why a user mapping's options could not be read (see USER_MAPPINGS). */
+export const HIDDEN_MAPPING =
+  "its options show only to a superuser, a member of the server's owner, or the mapping's own user";
 
 /**
  * Settings that change how the `pg_get_*def` functions and type output print: an empty search_path
@@ -295,11 +300,18 @@ const SERVERS = `SELECT 'server' AS kind, pg_catalog.quote_ident(s.srvname) AS n
   FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw
   WHERE ${NOT_EXTENSION_MEMBER('pg_foreign_server', 's.oid')}`;
 
+// pg_user_mappings shows a mapping's options (NULL otherwise, as for none) only under this condition,
+// its own (10 to 18): a mapping the connecting role may not read is hidden, not a mapping without options.
+const MAPPING_READABLE = `((u.umuser <> 0 AND u.usename = CURRENT_USER
+      AND (pg_catalog.pg_has_role(s.srvowner, 'USAGE') OR pg_catalog.has_server_privilege(s.oid, 'USAGE')))
+    OR (u.umuser = 0 AND pg_catalog.pg_has_role(s.srvowner, 'USAGE'))
+    OR coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER), false))`;
+
 const USER_MAPPINGS = `SELECT 'user mapping' AS kind,
     'for ' || CASE WHEN u.umuser = 0 THEN 'public' ELSE pg_catalog.quote_ident(u.usename) END || ' server ' || pg_catalog.quote_ident(u.srvname) AS name,
     coalesce(${OPTIONS('u.umoptions')}, '') AS def, 'server ' || pg_catalog.quote_ident(u.srvname) AS parent, NULL AS comment,
-    ${SECRET(ELEMENTS('u.umoptions'))} AS secret
-  FROM pg_catalog.pg_user_mappings u`;
+    ${SECRET(ELEMENTS('u.umoptions'))} AS secret, NOT ${MAPPING_READABLE} AS hidden
+  FROM pg_catalog.pg_user_mappings u JOIN pg_catalog.pg_foreign_server s ON s.oid = u.srvid`;
 
 const EVENT_TRIGGERS = `SELECT 'event trigger' AS kind, pg_catalog.quote_ident(e.evtname) AS name,
     pg_catalog.concat_ws(E'\\n', 'on ' || e.evtevent, 'execute ' || e.evtfoid::pg_catalog.regproc,
@@ -385,6 +397,7 @@ export async function readCatalog(client: Client, queries?: (versionNum: number)
         const object: CatalogObject = { kind: r.kind, name: r.name, definition: r.def ?? '' };
         if (r.parent !== null) object.parent = r.parent;
         if (r.secret) object.secret = r.secret;
+        if (r.hidden) object.hidden = HIDDEN_MAPPING;
         objects.push(object);
         if (r.comment !== null) objects.push({ kind: 'comment', name: `${r.kind} ${r.name}`, definition: r.comment, parent: `${r.kind} ${r.name}` });
       }

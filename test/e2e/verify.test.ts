@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseVerdict, Verification } from '../../src/commands/verify';
+import { HIDDEN_MAPPING } from '../../src/io/catalog';
 import { Cluster, makeTempDir, serverBins, startPrimaryAndTargets } from '../helpers/cluster';
 import { cli, lines } from '../helpers/cli';
 import { WORKLOAD_DB, runWorkload } from '../helpers/workload';
@@ -83,6 +84,26 @@ describe('verify', () => {
     assert.equal(v.targets[0].state, 'same');
     // The comparison saw the objects, not two empty lists.
     assert.ok(database(v, 't', WORKLOAD_DB).objects >= 20, String(database(v, 't', WORKLOAD_DB).objects));
+    assert.deepEqual(database(v, 't', WORKLOAD_DB).notCompared, []);
+  });
+
+  test("a role that may not read user mappings' options compares them by name only, and says so: exit 0", async () => {
+    for (const c of [primary, target]) assert.equal(c.psql('postgres', 'CREATE ROLE fx_verifier LOGIN;\n').stderr, '');
+    const as = (c: Cluster) => c.url.replace('postgres@', 'fx_verifier@');
+    const res = await cli(['verify', '--source', as(primary), '--target', `t=${as(target)}`, '--database', WORKLOAD_DB]);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    const out = lines(res.stdout);
+    assert.ok(out.some((l) => new RegExp(`^target t, database ${WORKLOAD_DB}: same \\(\\d+ objects; 3 not compared\\)$`).test(l)), res.stdout);
+    assert.ok(out.includes(`  not compared  user mapping for fx_readers server fx_dummy_srv: on the primary, ${HIDDEN_MAPPING}`), res.stdout);
+    assert.match(res.stdout, /^1 target\(s\) match the primary \(1 database\(s\) compared\); 3 object\(s\) not compared for lack of privilege$/m);
+    const json = await cli(['verify', '--json', '--source', as(primary), '--target', `t=${as(target)}`, '--database', WORKLOAD_DB]);
+    const d = database(JSON.parse(json.stdout) as Verification, 't', WORKLOAD_DB);
+    assert.deepEqual(names(d.notCompared), [
+      'user mapping for fx_readers server fx_dummy_srv',
+      'user mapping for fx_writers server fx_dummy_srv',
+      'user mapping for public server fx_dummy_srv',
+    ]);
+    assert.deepEqual(d.different, []);
   });
 
   test('each kind of drift made on the target by hand is named: exit 1', async () => {

@@ -194,6 +194,16 @@ describe('schemaDiff of what cannot be shown or read', () => {
     assert.ok(!JSON.stringify(d).includes('digest'), JSON.stringify(d));
     assert.deepEqual(diffSchemas([mapping('digest-1')], [mapping('digest-1')]).different, []);
   });
+
+  it('compares by name only an object one side could not read', () => {
+    const hidden: CatalogObject = { kind: 'user mapping', name: 'for r server s', definition: '', hidden: 'its options show only to …' };
+    const seen = obj('user mapping', 'for r server s', 'options (user=r)', 'server s');
+    const d = diffSchemas([seen, obj('user mapping', 'for q server s', 'options (user=q)')], [hidden]);
+    assert.deepEqual(d.different, []);
+    assert.deepEqual(d.notCompared, [{ kind: 'user mapping', name: 'for r server s', reason: 'on the target, its options show only to …' }]);
+    assert.deepEqual(d.missing.map((m) => m.name), ['for q server s']);
+    assert.deepEqual(diffSchemas([hidden], [seen]).notCompared.map((h) => h.reason), ['on the primary, its options show only to …']);
+  });
 });
 
 describe('crossMajorForm', () => {
