@@ -7,7 +7,7 @@
  */
 import type { Client } from 'pg';
 import { maskDefinition, maskInString } from '../core/redact';
-import { SchemaDiff, diffSchemas, objectCount } from '../core/schemaDiff';
+import { CatalogObject, SchemaDiff, diffSchemas, objectCount } from '../core/schemaDiff';
 import { ConnectionError, SyncError, UsageError } from '../errors';
 import { CatalogSnapshot, OLDEST_MAJOR, listDatabases, readCatalog, roleQueries } from '../io/catalog';
 import { ConnectOptions, TargetSpec, connect } from '../io/target';
@@ -154,11 +154,21 @@ async function verifyTarget(target: TargetSettings, s: TargetScope): Promise<Tar
   let roles: RolesVerdict | null = null;
   if (s.roles) {
     const [want, have] = await Promise.all([s.primaryCatalog(undefined), s.reader.snapshot(target, label, undefined, true)]);
-    const diff = diffSchemas(want.objects, have.objects, { crossMajor, mask: maskDefinition });
+    const diff = diffSchemas(want.objects, withoutOwnRole(have.objects, have.user, want.objects), { crossMajor, mask: maskDefinition });
     roles = { state: drifted(diff) ? 'differs' : 'same', ...diff };
   }
   const differs = databases.some((d) => d.state !== 'same') || roles?.state === 'differs';
   return { name: target.name, serverVersion: facts.version, state: differs ? 'differs' : 'same', error: null, databases, roles };
+}
+
+/**
+ * A target's roles without the one the tool connects to it as, when the primary lacks it: that role
+ * is made on targets only (see examples/sync-user.sql), so it is no drift.
+ */
+function withoutOwnRole(objects: CatalogObject[], user: string, primary: CatalogObject[]): CatalogObject[] {
+  if (primary.some((o) => o.kind === 'role' && o.name === user)) return objects;
+  const own = `role ${user}`;
+  return objects.filter((o) => `${o.kind} ${o.name}` !== own && o.parent !== own);
 }
 
 function drifted(d: SchemaDiff): boolean {

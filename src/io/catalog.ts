@@ -16,6 +16,8 @@ export const OLDEST_MAJOR = 10;
 export interface CatalogSnapshot {
   /** `server_version_num`, e.g. 150018. */
   versionNum: number;
+  /** The role connected as (`session_user`), quoted as an identifier. */
+  user: string;
   objects: CatalogObject[];
 }
 
@@ -389,7 +391,7 @@ export async function readCatalog(client: Client, queries?: (versionNum: number)
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     for (const sql of PRINT_SETTINGS) await client.query(sql);
-    const versionNum = await serverVersionNum(client);
+    const { versionNum, user } = await connectedAs(client);
     const objects: CatalogObject[] = [];
     for (const sql of (queries ?? databaseQueries)(versionNum)) {
       const res = await client.query<Row>(sql);
@@ -402,15 +404,17 @@ export async function readCatalog(client: Client, queries?: (versionNum: number)
         if (r.comment !== null) objects.push({ kind: 'comment', name: `${r.kind} ${r.name}`, definition: r.comment, parent: `${r.kind} ${r.name}` });
       }
     }
-    return { versionNum, objects };
+    return { versionNum, user, objects };
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
 }
 
-async function serverVersionNum(client: Client): Promise<number> {
-  const res = await client.query<{ v: string }>("SELECT pg_catalog.current_setting('server_version_num') AS v");
-  return Number(res.rows[0].v);
+async function connectedAs(client: Client): Promise<{ versionNum: number; user: string }> {
+  const res = await client.query<{ v: string; u: string }>(
+    "SELECT pg_catalog.current_setting('server_version_num') AS v, pg_catalog.quote_ident(SESSION_USER) AS u",
+  );
+  return { versionNum: Number(res.rows[0].v), user: res.rows[0].u };
 }
 
 /** The databases of a server that can be connected to, not the templates. */

@@ -106,6 +106,17 @@ describe('verify', () => {
     assert.deepEqual(d.different, []);
   });
 
+  test('the role verify connects to a target as, made there only, is not an extra role', async () => {
+    assert.equal(target.psql('postgres', 'CREATE ROLE fx_syncer LOGIN SUPERUSER;\nGRANT fx_readers TO fx_syncer;\n').stderr, '');
+    const res = await cli(['verify', '--roles', '--source', primary.url, '--target', `t=${target.url.replace('postgres@', 'fx_syncer@')}`, '--database', 'postgres']);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.match(res.stdout, /^target t, roles: same /m);
+    // Connected as another role, it is.
+    const other = await verify('--roles', '--database', 'postgres');
+    assert.equal(other.code, 1);
+    assert.ok(lines(other.stdout).includes('  extra      role fx_syncer (and 1 object(s) on it)'), other.stdout);
+  });
+
   test('each kind of drift made on the target by hand is named: exit 1', async () => {
     const byHand = target.psql(
       WORKLOAD_DB,
