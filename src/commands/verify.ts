@@ -185,10 +185,15 @@ class CatalogReader {
   private async with<T>(spec: TargetSpec, label: string, db: string | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
     const where = db === undefined ? label : `${label} database ${db}`;
     let client: Client;
+    const started = Date.now();
     try {
       client = await this.open(spec, db, this.opts);
     } catch (err) {
-      throw new ConnectionError(label, `cannot connect${db === undefined ? '' : ` to database ${db}`}: ${maskInString((err as Error).message)}`);
+      // pg ends a connection that timed out without saying so ("Connection terminated unexpectedly");
+      // its timer may fire a little early by the wall clock.
+      const timedOut = Date.now() - started >= this.opts.connectTimeoutMs * 0.9;
+      const why = timedOut ? `timed out after ${this.opts.connectTimeoutMs / 1000} s (--connect-timeout)` : maskInString((err as Error).message);
+      throw new ConnectionError(label, `cannot connect${db === undefined ? '' : ` to database ${db}`}: ${why}`);
     }
     try {
       return await fn(client);

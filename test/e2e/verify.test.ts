@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseVerdict, Verification } from '../../src/commands/verify';
@@ -229,6 +230,18 @@ ALTER USER MAPPING FOR fx_writers SERVER fx_dummy_srv OPTIONS (SET ssl_key_passw
     assert.equal(sourceDown.code, 2);
     assert.match(sourceDown.stderr, /^pg-ddl-sync: primary: cannot connect: /);
     assert.ok(!/pw-s3cret/.test(sourceDown.stdout + sourceDown.stderr));
+
+    // A server that takes the connection and never answers: the connect timeout says so.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const slow = await cli(['verify', '--connect-timeout', '1', '--source', primary.url, '--target', `slow=postgresql://postgres@127.0.0.1:${port}/postgres`]);
+      assert.equal(slow.code, 2);
+      assert.match(slow.stdout, /^target slow: not compared: cannot connect: timed out after 1 s \(--connect-timeout\)$/m);
+    } finally {
+      silent.close();
+    }
   });
 });
 
@@ -291,4 +304,5 @@ describe('verify across majors: a PostgreSQL 15 primary and a 12 target', { skip
     const d = database(JSON.parse(res.stdout) as Verification, 'old', 'fx_kinds');
     assert.deepEqual(names(d.different), ['foreign table public.ft', 'server remote', 'view public.v_case']);
     assert.deepEqual(d.different.find((c) => c.name === 'remote')!.diff, ['- options (dbname=d, host=db1.example.com, port=5432)', '+ options (dbname=d, host=db2.example.com, port=5432)']);
-  });});
+  });
+});
