@@ -155,7 +155,13 @@ function objectLines(d: SchemaDiff): string[] {
     out.push(`  different  ${what(c)}`);
     for (const l of clipDiff(c.diff)) out.push(`               ${l}`);
   }
+  for (const h of d.notCompared) out.push(`  not compared  ${what(h)}: ${h.reason}`);
   return out;
+}
+
+/** `; N not compared` when some objects could not be read on one side. */
+function unread(d: SchemaDiff): string {
+  return d.notCompared.length > 0 ? `; ${d.notCompared.length} not compared` : '';
 }
 
 function databaseLines(t: TargetVerdict, d: DatabaseVerdict): string[] {
@@ -163,18 +169,20 @@ function databaseLines(t: TargetVerdict, d: DatabaseVerdict): string[] {
   const head = `target ${t.name}, database ${name}`;
   switch (d.state) {
     case 'same':
-      return [`${head}: same (${d.objects} objects)`];
+      return [`${head}: same (${d.objects} objects${unread(d)})`, ...objectLines(d)];
     case 'missing':
       return [`${head}: missing on the target (${d.objects} objects on the primary)`];
     case 'extra':
       return [`${head}: extra on the target (not on the primary)`];
     case 'differs':
-      return [`${head}: ${counts(d)} (of ${d.objects} objects)`, ...objectLines(d)];
+      return [`${head}: ${counts(d)} (of ${d.objects} objects${unread(d)})`, ...objectLines(d)];
   }
 }
 
 function rolesLines(t: TargetVerdict, r: RolesVerdict): string[] {
-  return r.state === 'same' ? [`target ${t.name}, roles: same (${r.objects} roles and memberships)`] : [`target ${t.name}, roles: ${counts(r)} (of ${r.objects})`, ...objectLines(r)];
+  return r.state === 'same'
+    ? [`target ${t.name}, roles: same (${r.objects} roles and memberships${unread(r)})`, ...objectLines(r)]
+    : [`target ${t.name}, roles: ${counts(r)} (of ${r.objects}${unread(r)})`, ...objectLines(r)];
 }
 
 /** What one target lacks, has more, has otherwise, as the summary counts it. */
@@ -210,7 +218,9 @@ export function verifySummary(v: Verification): string {
   const parts: string[] = [];
   if (differ.length > 0) parts.push(`${differ.length} of ${n} target(s) differ from the primary: ${differ.map(driftOf).join(', ')}`);
   if (failed.length > 0) parts.push(`${failed.length} of ${n} target(s) could not be compared: ${failed.map((t) => `${t.name} (${t.error})`).join(', ')}`);
-  if (parts.length > 0) return parts.join('; ');
+  const hidden = v.targets.flatMap((t) => [...t.databases, ...(t.roles ? [t.roles] : [])]).reduce((sum, d) => sum + d.notCompared.length, 0);
+  const unreadable = hidden > 0 ? [`${hidden} object(s) not compared for lack of privilege`] : [];
+  if (parts.length > 0) return [...parts, ...unreadable].join('; ');
   const dbs = new Set(v.targets.flatMap((t) => t.databases.map((d) => d.primary)));
-  return `${n} target(s) match the primary (${dbs.size} database(s) compared)`;
+  return [`${n} target(s) match the primary (${dbs.size} database(s) compared)`, ...unreadable].join('; ');
 }

@@ -6,8 +6,8 @@
  * change made on a target by hand) shows here. Its JSON form (`--json`) is documented in the README.
  */
 import type { Client } from 'pg';
-import { MASK, maskInString } from '../core/redact';
-import { SchemaDiff, diffSchemas, objectCount } from '../core/schemaDiff';
+import { maskDefinition, maskInString } from '../core/redact';
+import { CatalogObject, SchemaDiff, diffSchemas, objectCount } from '../core/schemaDiff';
 import { ConnectionError, SyncError, UsageError } from '../errors';
 import { CatalogSnapshot, OLDEST_MAJOR, listDatabases, readCatalog, roleQueries } from '../io/catalog';
 import { ConnectOptions, TargetSpec, connect } from '../io/target';
@@ -68,9 +68,6 @@ interface ServerFacts {
 }
 
 const major = (versionNum: number): number => Math.floor(versionNum / 10000);
-
-// Option lists print as `password=…` without quotes; maskInString alone would take the rest of the list.
-const mask = (text: string): string => maskInString(text.replace(/\b(password=)[^,)\n]*/gi, `$1${MASK}`));
 
 /**
  * Compares every target with the primary.
@@ -138,12 +135,12 @@ async function verifyTarget(target: TargetSettings, s: TargetScope): Promise<Tar
     const mapped = filters.databaseMap[db] ?? db;
     if (!facts.databases.includes(mapped)) {
       const want = await s.primaryCatalog(db);
-      databases.push({ primary: db, target: mapped, state: 'missing', objects: objectCount(want.objects), missing: [], extra: [], different: [] });
+      databases.push({ primary: db, target: mapped, state: 'missing', objects: objectCount(want.objects), missing: [], extra: [], different: [], notCompared: [] });
       continue;
     }
     // Both servers read at once: the time is theirs, and they are two.
     const [want, have] = await Promise.all([s.primaryCatalog(db), s.reader.snapshot(target, label, mapped)]);
-    const diff = diffSchemas(want.objects, have.objects, { crossMajor, mask });
+    const diff = diffSchemas(want.objects, have.objects, { crossMajor, mask: maskDefinition });
     databases.push({ primary: db, target: mapped, state: drifted(diff) ? 'differs' : 'same', ...diff });
   }
   if (s.wholeCluster) {
@@ -151,17 +148,27 @@ async function verifyTarget(target: TargetSettings, s: TargetScope): Promise<Tar
     const mappedTo = new Set(Object.values(filters.databaseMap));
     for (const db of facts.databases) {
       if (image.has(db) || mappedTo.has(db) || !databaseIncluded(filters, db)) continue;
-      databases.push({ primary: null, target: db, state: 'extra', objects: 0, missing: [], extra: [], different: [] });
+      databases.push({ primary: null, target: db, state: 'extra', objects: 0, missing: [], extra: [], different: [], notCompared: [] });
     }
   }
   let roles: RolesVerdict | null = null;
   if (s.roles) {
     const [want, have] = await Promise.all([s.primaryCatalog(undefined), s.reader.snapshot(target, label, undefined, true)]);
-    const diff = diffSchemas(want.objects, have.objects, { crossMajor, mask });
+    const diff = diffSchemas(want.objects, withoutOwnRole(have.objects, have.user, want.objects), { crossMajor, mask: maskDefinition });
     roles = { state: drifted(diff) ? 'differs' : 'same', ...diff };
   }
   const differs = databases.some((d) => d.state !== 'same') || roles?.state === 'differs';
   return { name: target.name, serverVersion: facts.version, state: differs ? 'differs' : 'same', error: null, databases, roles };
+}
+
+/**
+ * A target's roles without the one the tool connects to it as, when the primary lacks it: that role
+ * is made on targets only (see examples/sync-user.sql), so it is no drift.
+ */
+function withoutOwnRole(objects: CatalogObject[], user: string, primary: CatalogObject[]): CatalogObject[] {
+  if (primary.some((o) => o.kind === 'role' && o.name === user)) return objects;
+  const own = `role ${user}`;
+  return objects.filter((o) => `${o.kind} ${o.name}` !== own && o.parent !== own);
 }
 
 function drifted(d: SchemaDiff): boolean {
@@ -178,15 +185,20 @@ class CatalogReader {
   private async with<T>(spec: TargetSpec, label: string, db: string | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
     const where = db === undefined ? label : `${label} database ${db}`;
     let client: Client;
+    const started = Date.now();
     try {
       client = await this.open(spec, db, this.opts);
     } catch (err) {
-      throw new ConnectionError(label, `cannot connect${db === undefined ? '' : ` to database ${db}`}: ${mask((err as Error).message)}`);
+      // pg ends a connection that timed out without saying so ("Connection terminated unexpectedly");
+      // its timer may fire a little early by the wall clock.
+      const timedOut = Date.now() - started >= this.opts.connectTimeoutMs * 0.9;
+      const why = timedOut ? `timed out after ${this.opts.connectTimeoutMs / 1000} s (--connect-timeout)` : maskInString((err as Error).message);
+      throw new ConnectionError(label, `cannot connect${db === undefined ? '' : ` to database ${db}`}: ${why}`);
     }
     try {
       return await fn(client);
     } catch (err) {
-      throw new ConnectionError(label, `cannot read the catalogs of ${where}: ${mask((err as Error).message)}`);
+      throw new ConnectionError(label, `cannot read the catalogs of ${where}: ${maskInString((err as Error).message)}`);
     } finally {
       await client.end().catch(() => undefined);
     }

@@ -5,8 +5,10 @@
  * Hidden: the literal after a `PASSWORD` keyword or a `"password"` option name (`CREATE ROLE …
  * PASSWORD '…'`, user mapping and server `OPTIONS (password '…')`), and, inside any literal, a
  * conninfo's `password=…` and a URI's `user:password@` (`CREATE SUBSCRIPTION … CONNECTION '…'`,
- * `OPTIONS (… 'postgresql://u:p@h/db')`).
+ * `OPTIONS (… 'postgresql://u:p@h/db')`). For `verify`: which catalog options are passwords, and
+ * definitions as shown.
  */
+import type { ObjectKind } from './schemaDiff';
 
 export const MASK = '********';
 
@@ -102,4 +104,29 @@ function literalAt(sql: string, i: number): [number, number, number] | null {
 
 function isIdentChar(c: string | undefined): boolean {
   return c !== undefined && /[A-Za-z0-9_$]/.test(c);
+}
+
+/**
+ * Option keys (of servers, user mappings, foreign-data wrappers, foreign tables and their columns)
+ * whose value is a password: holding `password` or `passwd`, in any case (`password`,
+ * `ssl_key_password`, `PASSWD`). A POSIX regular expression, for SQL's `~*` and JavaScript alike.
+ */
+export const PASSWORD_OPTION_KEY = 'passw(or)?d';
+
+/** Whether an option element (`key=value`, as the catalogs keep options) holds a password. */
+export function isPasswordOption(element: string): boolean {
+  const eq = element.indexOf('=');
+  return new RegExp(PASSWORD_OPTION_KEY, 'i').test(eq < 0 ? element : element.slice(0, eq));
+}
+
+/**
+ * A catalog definition as `verify` shows it. Option lists come with their passwords masked already
+ * (by the reader, element by element: their values are printed unquoted, so no pattern could find
+ * where one ends); here only passwords written in SQL text (a view's or a function's literals) and
+ * in a comment's text.
+ * @param text the definition
+ * @param kind the object's kind: a comment is text, not SQL, and any `password=…` in it is masked
+ */
+export function maskDefinition(text: string, kind: ObjectKind): string {
+  return kind === 'comment' ? maskInString(text) : redact(text);
 }

@@ -4,6 +4,7 @@
  * way of printing the same thing does not count, and the difference as missing, extra and different
  * objects with a short line diff. Pure: catalog rows in, a value out.
  */
+import { lineParts, squeezeBlanks } from './definitionParts';
 import { crossMajorForm } from './printedSql';
 
 export type ObjectKind =
@@ -47,6 +48,10 @@ export interface CatalogObject {
   definition: string;
   /** The key (`kind name`) of the object it belongs to: missing with it, not as well. */
   parent?: string;
+  /** A digest of the passwords its definition shows masked: compared with it, never shown. */
+  secret?: string;
+  /** Why its definition could not be read (the connecting role may not see it): not compared. */
+  hidden?: string;
 }
 
 export interface ObjectRef {
@@ -66,19 +71,29 @@ export interface ObjectChange {
   diff: string[];
 }
 
+/** An object on both sides whose definition one side could not read. */
+export interface ObjectHidden {
+  kind: ObjectKind;
+  name: string;
+  /** Which side could not read it, and why. */
+  reason: string;
+}
+
 export interface SchemaDiff {
   /** Objects compared: those on the primary. */
   objects: number;
   missing: ObjectRef[];
   extra: ObjectRef[];
   different: ObjectChange[];
+  /** On both sides, but compared by name only: see ObjectHidden. */
+  notCompared: ObjectHidden[];
 }
 
 export const DIFF_LINES = 12;
 
 export interface DiffOptions {
   crossMajor?: boolean;
-  mask?: (text: string) => string;
+  mask?: (text: string, kind: ObjectKind) => string;
 }
 
 export function keyOf(o: { kind: ObjectKind; name: string }): string {
@@ -92,22 +107,41 @@ const VERBATIM: ReadonlySet<ObjectKind> = new Set(['function', 'procedure', 'agg
 const QUERY: ReadonlySet<ObjectKind> = new Set(['view', 'materialized view', 'rule']);
 
 /**
- * A definition as compared. Blanks and line breaks never count (outside function bodies and
- * comments). Between different majors, expressions are compared in their common form (see
- * printedSql): what is only a major's way of printing the same thing does not count.
+ * A definition as compared. Expressions (see definitionParts) are compared with their blanks and line
+ * breaks outside quotes read as SQL reads them and, between different majors, in their common form
+ * (see printedSql), where what is only a major's way of printing the same thing does not count. The
+ * rest (names, types, option values, which the catalog reader prints itself; function bodies and
+ * comments) is compared as printed, trailing blanks aside: the lossy common form would hide a change.
  * @param crossMajor the two definitions come from servers of different majors
  */
 export function normalise(kind: ObjectKind, definition: string, crossMajor = false): string {
-  const lines = definition.replace(/\r\n/g, '\n').split('\n');
+  const text = definition.replace(/\r\n/g, '\n');
   if (VERBATIM.has(kind)) {
-    const text = lines.map((l) => l.trimEnd()).join('\n').trim();
+    const body = text.split('\n').map((l) => l.trimEnd()).join('\n').trim();
     // The header of a procedure shows its arguments as its name does (see canonicalKey).
-    return crossMajor && kind === 'procedure' ? text.replace(/^[^\n]*/, (head) => head.replace(/([(,] ?)IN /g, '$1')) : text;
+    return crossMajor && kind === 'procedure' ? body.replace(/^[^\n]*/, (head) => head.replace(/([(,] ?)IN /g, '$1')) : body;
   }
-  const tidy = lines.map((l) => l.replace(/\s+/g, ' ').trim()).filter((l) => l !== '');
-  if (!crossMajor) return tidy.join('\n').replace(/ ?;$/, '');
-  if (QUERY.has(kind)) return crossMajorForm(tidy.join(' ').replace(/ ?;$/, ''));
-  return tidy.map(crossMajorForm).join('\n');
+  const expression = (sql: string): string => (crossMajor ? crossMajorForm(sql) : squeezeBlanks(sql));
+  if (QUERY.has(kind)) {
+    // A view's options (`with (…)`, lower case: a query's WITH is printed upper case) are not the query.
+    const options = /^with \(.*\n/.exec(text)?.[0] ?? '';
+    const query = squeezeBlanks(text.slice(options.length)).replace(/ ?;$/, '');
+    const compared = crossMajor ? crossMajorForm(query) : query;
+    return options === '' ? compared : `${options.trimEnd()}\n${compared}`;
+  }
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return lines
+    .map((line) =>
+      lineParts(kind, line)
+        .map((p) => (p.expression ? expression(p.text) : crossMajor && kind === 'trigger' ? sameFunctionWord(p.text) : p.text))
+        .join(''),
+    )
+    .join('\n');
+}
+
+/** 12 prints a trigger's `EXECUTE FUNCTION` where 11 and older print `EXECUTE PROCEDURE`. */
+function sameFunctionWord(part: string): string {
+  return part.replace(/^ EXECUTE PROCEDURE /, ' EXECUTE FUNCTION ');
 }
 
 /**
@@ -123,8 +157,15 @@ function byKey(objects: CatalogObject[]): Map<string, CatalogObject> {
   for (const o of objects) {
     const key = canonicalKey(keyOf(o));
     const seen = map.get(key);
-    if (seen) map.set(key, { ...seen, definition: [seen.definition, o.definition].sort().join('\n') });
-    else map.set(key, o);
+    if (!seen) {
+      map.set(key, o);
+      continue;
+    }
+    const merged: CatalogObject = { ...seen, definition: [seen.definition, o.definition].sort().join('\n') };
+    const secrets = [seen.secret, o.secret].filter((x): x is string => x !== undefined);
+    if (secrets.length > 0) merged.secret = secrets.sort().join(' ');
+    if (o.hidden !== undefined) merged.hidden ??= o.hidden;
+    map.set(key, merged);
   }
   return map;
 }
@@ -139,34 +180,45 @@ export function objectCount(objects: CatalogObject[]): number {
  * @param primary the primary database's objects
  * @param target the target database's objects
  * @param options.crossMajor the two servers run different majors (see normalise)
- * @param options.mask hides secrets in what is shown (definitions and diffs); comparison uses the real text
+ * @param options.mask hides secrets in what is shown (definitions and diffs) of an object of a kind
  */
 export function diffSchemas(primary: CatalogObject[], target: CatalogObject[], options: DiffOptions = {}): SchemaDiff {
-  const mask = options.mask ?? ((t: string) => t);
+  const mask = options.mask ?? ((t: string): string => t);
   const crossMajor = options.crossMajor ?? false;
   const want = byKey(primary);
   const have = byKey(target);
   const missing = absent(want, have, mask);
   const extra = absent(have, want, mask);
   const different: ObjectChange[] = [];
+  const notCompared: ObjectHidden[] = [];
   for (const [key, p] of want) {
     const t = have.get(key);
     if (!t) continue;
-    if (normalise(p.kind, p.definition, crossMajor) === normalise(t.kind, t.definition, crossMajor)) continue;
-    const diff = lineDiff(mask(normalise(p.kind, p.definition)), mask(normalise(t.kind, t.definition)));
+    if (p.hidden !== undefined || t.hidden !== undefined) {
+      const reason = p.hidden !== undefined ? `on the primary, ${p.hidden}` : `on the target, ${t.hidden}`;
+      notCompared.push({ kind: p.kind, name: p.name, reason });
+      continue;
+    }
+    if (normalise(p.kind, p.definition, crossMajor) === normalise(t.kind, t.definition, crossMajor) && p.secret === t.secret) continue;
+    const shown = (o: CatalogObject): string => mask(normalise(o.kind, o.definition), o.kind);
+    const diff = lineDiff(shown(p), shown(t));
     different.push({
       kind: p.kind,
       name: p.name,
-      primary: mask(p.definition),
-      target: mask(t.definition),
+      primary: mask(p.definition, p.kind),
+      target: mask(t.definition, t.kind),
       diff: diff.length > 0 ? diff : ['(they differ in a secret, not shown)'],
     });
   }
-  return { objects: want.size, missing, extra, different: sortObjects(different) };
+  return { objects: want.size, missing, extra, different: sortObjects(different), notCompared: sortObjects(notCompared) };
 }
 
 /** What `from` has that `other` lacks, each listed once with the count of its own that are gone with it. */
-function absent(from: Map<string, CatalogObject>, other: Map<string, CatalogObject>, mask: (text: string) => string): ObjectRef[] {
+function absent(
+  from: Map<string, CatalogObject>,
+  other: Map<string, CatalogObject>,
+  mask: (text: string, kind: ObjectKind) => string,
+): ObjectRef[] {
   const gone = [...from.keys()].filter((k) => !other.has(k));
   const goneSet = new Set(gone);
   const dependents = new Map<string, number>();
@@ -179,7 +231,7 @@ function absent(from: Map<string, CatalogObject>, other: Map<string, CatalogObje
   return sortObjects(
     top.map((key) => {
       const o = from.get(key)!;
-      return { kind: o.kind, name: o.name, definition: mask(o.definition), dependents: dependents.get(key) ?? 0 };
+      return { kind: o.kind, name: o.name, definition: mask(o.definition, o.kind), dependents: dependents.get(key) ?? 0 };
     }),
   );
 }

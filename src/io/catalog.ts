@@ -6,6 +6,7 @@
  * two servers' rows can be matched by name.
  */
 import type { Client } from 'pg';
+import { MASK, PASSWORD_OPTION_KEY } from '../core/redact';
 import { CatalogObject, ObjectKind } from '../core/schemaDiff';
 import { LEDGER_SCHEMA } from './ledger';
 
@@ -15,17 +16,25 @@ export const OLDEST_MAJOR = 10;
 export interface CatalogSnapshot {
   /** `server_version_num`, e.g. 150018. */
   versionNum: number;
+  /** The role connected as (`session_user`), quoted as an identifier. */
+  user: string;
   objects: CatalogObject[];
 }
 
-/** The row every query returns. */
+/** The row every query returns; `secret` and `hidden` only some. */
 interface Row {
   kind: ObjectKind;
   name: string;
   def: string | null;
   parent: string | null;
   comment: string | null;
+  secret?: string | null;
+  hidden?: boolean;
 }
+
+/** Why a user mapping's options could not be read (see USER_MAPPINGS). */
+export const HIDDEN_MAPPING =
+  "its options show only to a superuser, a member of the server's owner, or the mapping's own user";
 
 /**
  * Settings that change how the `pg_get_*def` functions and type output print: an empty search_path
@@ -54,9 +63,25 @@ const QNAME = (n: string, name: string): string => `pg_catalog.quote_ident(${n}.
 const REL_KEY = (c: string, n: string): string =>
   `CASE ${c}.relkind WHEN 'f' THEN 'foreign table ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' ELSE 'table ' END || ${QNAME(n, `${c}.relname`)}`;
 
-/** Options (`{k=v,…}`) as `options (k=v, …)`, sorted: their order is not meaning. */
+/** Whether an option element (`key=value`) holds a password (see redact's PASSWORD_OPTION_KEY). */
+const IS_PASSWORD = (o: string): string => `pg_catalog.split_part(${o}, '=', 1) ~* '${PASSWORD_OPTION_KEY}'`;
+
+/**
+ * Options (`{k=v,…}`) as `options (k=v, …)`, sorted: their order is not meaning. A password's value
+ * is masked here, element by element: the list is printed unquoted, so once joined no pattern could
+ * tell where the value ends; SECRET compares it.
+ */
 const OPTIONS = (arr: string, word = 'options'): string =>
-  `(SELECT '${word} (' || pg_catalog.string_agg(o, ', ' ORDER BY o) || ')' FROM pg_catalog.unnest(${arr}) o)`;
+  `(SELECT '${word} (' || pg_catalog.string_agg(CASE WHEN ${IS_PASSWORD('o')} THEN pg_catalog.split_part(o, '=', 1) || '=${MASK}' ELSE o END, ', ' ORDER BY o) || ')'
+    FROM pg_catalog.unnest(${arr}) o)`;
+
+/** A digest of the password elements among option lists (null when none): compared, never shown. */
+const SECRET = (...lists: string[]): string =>
+  `(SELECT pg_catalog.md5(pg_catalog.string_agg(e.list || ' ' || e.o, E'\\n' ORDER BY e.list, e.o)) FROM (${lists.join(' UNION ALL ')}) e(list, o)
+    WHERE ${IS_PASSWORD('e.o')})`;
+
+/** The elements of one option list, as SECRET takes them; `list` (SQL text) tells the list apart. */
+const ELEMENTS = (arr: string, list = "'options'"): string => `SELECT ${list}, o FROM pg_catalog.unnest(${arr}) o`;
 
 /** A collation's name, qualified outside pg_catalog. */
 const COLLATION = (oid: string): string =>
@@ -103,7 +128,12 @@ function relationsQuery(v: number): string {
       (SELECT 'server ' || pg_catalog.quote_ident(s.srvname) || coalesce(' ' || ${OPTIONS('ft.ftoptions')}, '')
          FROM pg_catalog.pg_foreign_table ft JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = c.oid),
       ${columnLines(v, 'c.oid')}
-    ) AS def, NULL AS parent, pg_catalog.obj_description(c.oid, 'pg_class') AS comment
+    ) AS def, NULL AS parent, pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
+    CASE WHEN c.relkind = 'f' THEN ${SECRET(
+      `SELECT 'server'::pg_catalog.text, o FROM pg_catalog.pg_foreign_table ft, pg_catalog.unnest(ft.ftoptions) o WHERE ft.ftrelid = c.oid`,
+      `SELECT 'column ' || pg_catalog.quote_ident(a.attname), o FROM pg_catalog.pg_attribute a, pg_catalog.unnest(a.attfdwoptions) o
+        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped`,
+    )} END AS secret
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'f') AND ${USER_SCHEMA('n')} AND ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}`;
 }
@@ -262,20 +292,28 @@ const EXTENSIONS = `SELECT 'extension' AS kind, pg_catalog.quote_ident(x.extname
 const FDWS = `SELECT 'foreign-data wrapper' AS kind, pg_catalog.quote_ident(w.fdwname) AS name,
     pg_catalog.concat_ws(E'\\n', CASE WHEN w.fdwhandler <> 0 THEN 'handler ' || w.fdwhandler::pg_catalog.regproc END,
       CASE WHEN w.fdwvalidator <> 0 THEN 'validator ' || w.fdwvalidator::pg_catalog.regproc END, ${OPTIONS('w.fdwoptions')}) AS def,
-    NULL AS parent, pg_catalog.obj_description(w.oid, 'pg_foreign_data_wrapper') AS comment
+    NULL AS parent, pg_catalog.obj_description(w.oid, 'pg_foreign_data_wrapper') AS comment, ${SECRET(ELEMENTS('w.fdwoptions'))} AS secret
   FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${NOT_EXTENSION_MEMBER('pg_foreign_data_wrapper', 'w.oid')}`;
 
 const SERVERS = `SELECT 'server' AS kind, pg_catalog.quote_ident(s.srvname) AS name,
     pg_catalog.concat_ws(E'\\n', 'foreign data wrapper ' || pg_catalog.quote_ident(w.fdwname),
       'type ' || pg_catalog.quote_literal(s.srvtype), 'version ' || pg_catalog.quote_literal(s.srvversion), ${OPTIONS('s.srvoptions')}) AS def,
-    NULL AS parent, pg_catalog.obj_description(s.oid, 'pg_foreign_server') AS comment
+    NULL AS parent, pg_catalog.obj_description(s.oid, 'pg_foreign_server') AS comment, ${SECRET(ELEMENTS('s.srvoptions'))} AS secret
   FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw
   WHERE ${NOT_EXTENSION_MEMBER('pg_foreign_server', 's.oid')}`;
 
+// pg_user_mappings shows a mapping's options (NULL otherwise, as for none) only under this condition,
+// its own (10 to 18): a mapping the connecting role may not read is hidden, not a mapping without options.
+const MAPPING_READABLE = `((u.umuser <> 0 AND u.usename = CURRENT_USER
+      AND (pg_catalog.pg_has_role(s.srvowner, 'USAGE') OR pg_catalog.has_server_privilege(s.oid, 'USAGE')))
+    OR (u.umuser = 0 AND pg_catalog.pg_has_role(s.srvowner, 'USAGE'))
+    OR coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER), false))`;
+
 const USER_MAPPINGS = `SELECT 'user mapping' AS kind,
     'for ' || CASE WHEN u.umuser = 0 THEN 'public' ELSE pg_catalog.quote_ident(u.usename) END || ' server ' || pg_catalog.quote_ident(u.srvname) AS name,
-    coalesce(${OPTIONS('u.umoptions')}, '') AS def, 'server ' || pg_catalog.quote_ident(u.srvname) AS parent, NULL AS comment
-  FROM pg_catalog.pg_user_mappings u`;
+    coalesce(${OPTIONS('u.umoptions')}, '') AS def, 'server ' || pg_catalog.quote_ident(u.srvname) AS parent, NULL AS comment,
+    ${SECRET(ELEMENTS('u.umoptions'))} AS secret, NOT ${MAPPING_READABLE} AS hidden
+  FROM pg_catalog.pg_user_mappings u JOIN pg_catalog.pg_foreign_server s ON s.oid = u.srvid`;
 
 const EVENT_TRIGGERS = `SELECT 'event trigger' AS kind, pg_catalog.quote_ident(e.evtname) AS name,
     pg_catalog.concat_ws(E'\\n', 'on ' || e.evtevent, 'execute ' || e.evtfoid::pg_catalog.regproc,
@@ -324,8 +362,9 @@ const ROLES = `SELECT 'role' AS kind, pg_catalog.quote_ident(r.rolname) AS name,
         CASE WHEN r.rolbypassrls THEN 'bypassrls' END,
         CASE WHEN r.rolconnlimit <> -1 THEN 'connection limit ' || r.rolconnlimit END,
         'valid until ' || pg_catalog.quote_literal(r.rolvaliduntil::pg_catalog.text)), ''),
-      (SELECT pg_catalog.string_agg('set ' || s, E'\\n' ORDER BY s) FROM pg_catalog.unnest(r.rolconfig) s)) AS def,
-    NULL AS parent, pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment
+      (SELECT pg_catalog.string_agg('set ' || CASE WHEN ${IS_PASSWORD('s')} THEN pg_catalog.split_part(s, '=', 1) || '=${MASK}' ELSE s END, E'\\n' ORDER BY s)
+        FROM pg_catalog.unnest(r.rolconfig) s)) AS def,
+    NULL AS parent, pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment, ${SECRET(ELEMENTS('r.rolconfig', "'set'"))} AS secret
   FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_'`;
 
 // 16 on, a membership may be granted several times by different grantors: one membership here.
@@ -352,26 +391,30 @@ export async function readCatalog(client: Client, queries?: (versionNum: number)
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     for (const sql of PRINT_SETTINGS) await client.query(sql);
-    const versionNum = await serverVersionNum(client);
+    const { versionNum, user } = await connectedAs(client);
     const objects: CatalogObject[] = [];
     for (const sql of (queries ?? databaseQueries)(versionNum)) {
       const res = await client.query<Row>(sql);
       for (const r of res.rows) {
         const object: CatalogObject = { kind: r.kind, name: r.name, definition: r.def ?? '' };
         if (r.parent !== null) object.parent = r.parent;
+        if (r.secret) object.secret = r.secret;
+        if (r.hidden) object.hidden = HIDDEN_MAPPING;
         objects.push(object);
         if (r.comment !== null) objects.push({ kind: 'comment', name: `${r.kind} ${r.name}`, definition: r.comment, parent: `${r.kind} ${r.name}` });
       }
     }
-    return { versionNum, objects };
+    return { versionNum, user, objects };
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
 }
 
-async function serverVersionNum(client: Client): Promise<number> {
-  const res = await client.query<{ v: string }>("SELECT pg_catalog.current_setting('server_version_num') AS v");
-  return Number(res.rows[0].v);
+async function connectedAs(client: Client): Promise<{ versionNum: number; user: string }> {
+  const res = await client.query<{ v: string; u: string }>(
+    "SELECT pg_catalog.current_setting('server_version_num') AS v, pg_catalog.quote_ident(SESSION_USER) AS u",
+  );
+  return { versionNum: Number(res.rows[0].v), user: res.rows[0].u };
 }
 
 /** The databases of a server that can be connected to, not the templates. */

@@ -1,26 +1,39 @@
 /**
  * `verify` against real servers: a target synced by `run` matches; each kind of drift made on a target
  * by hand is named and exits 1; DDL a `DO` block ran on the primary (which the log cannot show) is
- * missing on the target; a PostgreSQL 15 primary and a 12 target synced by `run` match too.
+ * missing on the target; a PostgreSQL 15 primary and a 12 target synced by `run` match too, and a
+ * name or an option value changed on the 12 target shows. Passwords never show.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseVerdict, Verification } from '../../src/commands/verify';
+import { HIDDEN_MAPPING } from '../../src/io/catalog';
 import { Cluster, makeTempDir, serverBins, startPrimaryAndTargets } from '../helpers/cluster';
 import { cli, lines } from '../helpers/cli';
 import { WORKLOAD_DB, runWorkload } from '../helpers/workload';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'catalog');
 
-/** DDL beside the workload's: a view, and user mappings whose options hold a password. */
+/**
+ * DDL beside the workload's: a view, and user mappings whose options hold a password, one with a
+ * comma and a blank in it, one with a parenthesis, under keys `password` and `ssl_key_passwd`.
+ */
 const MORE_DDL = `
 CREATE VIEW emp_v AS SELECT empno, ename FROM emp WHERE empno > 30;
 CREATE FOREIGN DATA WRAPPER fx_dummy;
 CREATE SERVER fx_dummy_srv FOREIGN DATA WRAPPER fx_dummy OPTIONS (host 'h1');
 CREATE USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (user 'u', password 'um-secret-1');
+CREATE ROLE fx_readers;
+CREATE ROLE fx_writers;
+CREATE USER MAPPING FOR fx_readers SERVER fx_dummy_srv OPTIONS (user 'r', password 'lo, ng um-secret-3');
+CREATE USER MAPPING FOR fx_writers SERVER fx_dummy_srv OPTIONS (user 'w', ssl_key_passwd 'p) um-secret-5');
 `;
+
+/** Every password MORE_DDL and the drift test set, or a part of one. */
+const SECRETS = /um-secret|lo, ng|p\) um/;
 
 /** The verdict of one target's database in a JSON verification. */
 function database(v: Verification, target: string, db: string): DatabaseVerdict {
@@ -72,6 +85,37 @@ describe('verify', () => {
     assert.equal(v.targets[0].state, 'same');
     // The comparison saw the objects, not two empty lists.
     assert.ok(database(v, 't', WORKLOAD_DB).objects >= 20, String(database(v, 't', WORKLOAD_DB).objects));
+    assert.deepEqual(database(v, 't', WORKLOAD_DB).notCompared, []);
+  });
+
+  test("a role that may not read user mappings' options compares them by name only, and says so: exit 0", async () => {
+    for (const c of [primary, target]) assert.equal(c.psql('postgres', 'CREATE ROLE fx_verifier LOGIN;\n').stderr, '');
+    const as = (c: Cluster) => c.url.replace('postgres@', 'fx_verifier@');
+    const res = await cli(['verify', '--source', as(primary), '--target', `t=${as(target)}`, '--database', WORKLOAD_DB]);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    const out = lines(res.stdout);
+    assert.ok(out.some((l) => new RegExp(`^target t, database ${WORKLOAD_DB}: same \\(\\d+ objects; 3 not compared\\)$`).test(l)), res.stdout);
+    assert.ok(out.includes(`  not compared  user mapping for fx_readers server fx_dummy_srv: on the primary, ${HIDDEN_MAPPING}`), res.stdout);
+    assert.match(res.stdout, /^1 target\(s\) match the primary \(1 database\(s\) compared\); 3 object\(s\) not compared for lack of privilege$/m);
+    const json = await cli(['verify', '--json', '--source', as(primary), '--target', `t=${as(target)}`, '--database', WORKLOAD_DB]);
+    const d = database(JSON.parse(json.stdout) as Verification, 't', WORKLOAD_DB);
+    assert.deepEqual(names(d.notCompared), [
+      'user mapping for fx_readers server fx_dummy_srv',
+      'user mapping for fx_writers server fx_dummy_srv',
+      'user mapping for public server fx_dummy_srv',
+    ]);
+    assert.deepEqual(d.different, []);
+  });
+
+  test('the role verify connects to a target as, made there only, is not an extra role', async () => {
+    assert.equal(target.psql('postgres', 'CREATE ROLE fx_syncer LOGIN SUPERUSER;\nGRANT fx_readers TO fx_syncer;\n').stderr, '');
+    const res = await cli(['verify', '--roles', '--source', primary.url, '--target', `t=${target.url.replace('postgres@', 'fx_syncer@')}`, '--database', 'postgres']);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.match(res.stdout, /^target t, roles: same /m);
+    // Connected as another role, it is.
+    const other = await verify('--roles', '--database', 'postgres');
+    assert.equal(other.code, 1);
+    assert.ok(lines(other.stdout).includes('  extra      role fx_syncer (and 1 object(s) on it)'), other.stdout);
   });
 
   test('each kind of drift made on the target by hand is named: exit 1', async () => {
@@ -85,6 +129,8 @@ ALTER FOREIGN TABLE employee OPTIONS (DROP format);
 CREATE OR REPLACE FUNCTION f_dollar() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'changed'; END $$;
 COMMENT ON TABLE emp IS 'changed by hand';
 ALTER USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (SET password 'um-secret-2');
+ALTER USER MAPPING FOR fx_readers SERVER fx_dummy_srv OPTIONS (SET password 'lo, ng um-secret-4');
+ALTER USER MAPPING FOR fx_writers SERVER fx_dummy_srv OPTIONS (SET ssl_key_passwd 'p) um-secret-6');
 `,
     );
     assert.equal(byHand.stderr, '');
@@ -99,9 +145,13 @@ ALTER USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (SET password 'um-secr
       'foreign table public.employee',
       'function public.f_dollar()',
       'table public.emp',
+      'user mapping for fx_readers server fx_dummy_srv',
+      'user mapping for fx_writers server fx_dummy_srv',
       'user mapping for public server fx_dummy_srv',
       'view public.emp_v',
     ]);
+    const readers = d.different.find((c) => c.name === 'for fx_readers server fx_dummy_srv')!;
+    assert.deepEqual([readers.primary, readers.diff], ['options (password=********, user=r)', ['(they differ in a secret, not shown)']]);
     const diff = (name: string) => d.different.find((c) => c.name === name)!.diff;
     assert.deepEqual(diff('public.emp'), ['- column age integer', '+ column age bigint']);
     assert.ok(diff('public.employee').some((l) => l.startsWith('- ') && l.includes('format=csv')), diff('public.employee').join('\n'));
@@ -113,7 +163,7 @@ ALTER USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (SET password 'um-secr
     const res = await verify();
     assert.equal(res.code, 1);
     for (const line of [
-      `target t, database ${WORKLOAD_DB}: 1 missing, 1 extra, 6 different (of ${d.objects} objects)`,
+      `target t, database ${WORKLOAD_DB}: 1 missing, 1 extra, 8 different (of ${d.objects} objects)`,
       '  missing    table public.m2',
       '  extra      index public.emp_by_hand',
       '  different  table public.emp',
@@ -127,10 +177,11 @@ ALTER USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (SET password 'um-secr
       assert.ok(lines(res.stdout).includes(line), `no line ${JSON.stringify(line)} in:\n${res.stdout}`);
     }
     assert.deepEqual(lines(res.stderr), [
-      `pg-ddl-sync: 1 of 1 target(s) differ from the primary: t (${WORKLOAD_DB}: 1 missing, 1 extra, 6 different)`,
+      `pg-ddl-sync: 1 of 1 target(s) differ from the primary: t (${WORKLOAD_DB}: 1 missing, 1 extra, 8 different)`,
     ]);
-    // The mapping's passwords differ, and neither shows.
-    for (const out of [res.stdout, JSON.stringify(v)]) assert.ok(!/um-secret/.test(out), out);
+    assert.ok(lines(res.stdout).includes('  different  user mapping for fx_writers server fx_dummy_srv'), res.stdout);
+    // The mappings' passwords differ, and none shows, nor any part of one.
+    for (const out of [res.stdout, res.stderr, JSON.stringify(v), stderr]) assert.ok(!SECRETS.test(out), out);
     // Only the databases asked for.
     const only = await verify('--database', 'postgres');
     assert.equal(only.code, 0, only.stdout);
@@ -179,6 +230,18 @@ ALTER USER MAPPING FOR PUBLIC SERVER fx_dummy_srv OPTIONS (SET password 'um-secr
     assert.equal(sourceDown.code, 2);
     assert.match(sourceDown.stderr, /^pg-ddl-sync: primary: cannot connect: /);
     assert.ok(!/pw-s3cret/.test(sourceDown.stdout + sourceDown.stderr));
+
+    // A server that takes the connection and never answers: the connect timeout says so.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const slow = await cli(['verify', '--connect-timeout', '1', '--source', primary.url, '--target', `slow=postgresql://postgres@127.0.0.1:${port}/postgres`]);
+      assert.equal(slow.code, 2);
+      assert.match(slow.stdout, /^target slow: not compared: cannot connect: timed out after 1 s \(--connect-timeout\)$/m);
+    } finally {
+      silent.close();
+    }
   });
 });
 
@@ -228,5 +291,18 @@ describe('verify across majors: a PostgreSQL 15 primary and a 12 target', { skip
     assert.equal(res.code, 1);
     const v = JSON.parse(res.stdout) as Verification;
     assert.deepEqual(names(database(v, 'old', 'fx_kinds').different), ['view public.v_case']);
+  });
+
+  test("a foreign table's or a server's option changed on the 12 target shows, though only a name's qualifier differs", async () => {
+    // Set on both sides: the common form of expressions would read each pair as the same.
+    const set = (c: Cluster, file: string, host: string) =>
+      c.psql('fx_kinds', `ALTER FOREIGN TABLE ft OPTIONS (SET filename '${file}');\nALTER SERVER remote OPTIONS (SET host '${host}');\n`);
+    assert.equal(set(primary, '/data/employee.csv', 'db1.example.com').stderr, '');
+    assert.equal(set(target, '/data/payroll.csv', 'db2.example.com').stderr, '');
+    const res = await verify('--json');
+    assert.equal(res.code, 1);
+    const d = database(JSON.parse(res.stdout) as Verification, 'old', 'fx_kinds');
+    assert.deepEqual(names(d.different), ['foreign table public.ft', 'server remote', 'view public.v_case']);
+    assert.deepEqual(d.different.find((c) => c.name === 'remote')!.diff, ['- options (dbname=d, host=db1.example.com, port=5432)', '+ options (dbname=d, host=db2.example.com, port=5432)']);
   });
 });

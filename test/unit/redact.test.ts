@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MASK, redact } from '../../src/core/redact';
+import { MASK, isPasswordOption, maskDefinition, redact } from '../../src/core/redact';
 
 describe('redact', () => {
   const cases: [string, string][] = [
@@ -34,4 +34,22 @@ describe('redact', () => {
   for (const [input, want] of cases) {
     it(input, () => assert.equal(redact(input), want));
   }
+});
+
+describe('isPasswordOption', () => {
+  it('takes any key holding password or passwd, in any case, whatever the value', () => {
+    for (const e of ['password=x', 'PASSWORD=lo, ng', 'ssl_key_password=x', 'passwd=', 'Passwd=a=b']) assert.ok(isPasswordOption(e), e);
+    for (const e of ['user=password', 'host=h', 'pass=x', 'passwords_file_note']) assert.equal(isPasswordOption(e), e === 'passwords_file_note', e);
+  });
+});
+
+describe('maskDefinition', () => {
+  it("masks passwords in SQL's literals, leaves an option list the reader masked as it is", () => {
+    assert.equal(maskDefinition(`options (password=${MASK}, user=r)`, 'user mapping'), `options (password=${MASK}, user=r)`);
+    assert.equal(
+      maskDefinition("CREATE VIEW v AS SELECT dblink('host=h password=s3cret', 'q')", 'view'),
+      `CREATE VIEW v AS SELECT dblink('host=h password=${MASK}', 'q')`,
+    );
+    assert.equal(maskDefinition('the password=s3cret of it', 'comment'), `the password=${MASK} of it`);
+  });
 });
