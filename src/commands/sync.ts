@@ -95,7 +95,7 @@ export interface ApplyContext {
 
 /** What a target runs of an entry, after its filters: or why it takes none of it. */
 type Selection =
-  | { kind: 'send'; database: string; settings: string[]; statements: string[]; shown: string }
+  | { kind: 'send'; database: string; settings: string[]; statements: UnitText['statements']; shown: string }
   | { kind: 'skip'; reason: string }
   | { kind: 'refuse'; reason: string };
 
@@ -127,7 +127,7 @@ export function selectFor(filters: Filters, entry: JournalEntry, text: UnitText)
     kind: 'send',
     database: filters.databaseMap[entry.database] ?? entry.database,
     settings: text.settings,
-    statements: kept.map((st) => st.sql),
+    statements: kept,
     shown: shownOf(kept),
   };
 }
@@ -139,16 +139,18 @@ export function databaseIncluded(filters: Filters, db: string): boolean {
 
 /** What the applier needs to run an entry on a target. */
 function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection, { kind: 'send' }>): Job {
+  const original = ctx.applyAs === 'original';
   return {
     database: sent.database,
     settings: sent.settings,
-    statements: sent.statements,
+    // A reset of the role between statements goes back to the role the unit runs as (see roleStatements).
+    statements: sent.statements.map((st) => (st.unitRole && original ? `SET LOCAL ROLE "${entry.user.replace(/"/g, '""')}"` : st.sql)),
     runsAlone: entry.runsAlone,
     actsOnDatabase: entry.actsOnDatabase,
     key: keyOf(ctx, entry),
     logFile: entry.file.name,
     shown: sent.shown,
-    role: ctx.applyAs === 'original' ? entry.user : undefined,
+    role: original ? entry.user : undefined,
   };
 }
 

@@ -150,6 +150,104 @@ describe('apply as the original role', () => {
   });
 });
 
+describe('roles and settings changed inside one logged record', () => {
+  let primary: Cluster;
+  let original: Cluster;
+  let sync: Cluster;
+  let work: string;
+
+  const run = (target: Cluster, name: string, ...extra: string[]) =>
+    cli(['run', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, `${name}.state.json`), '--target', `${name}=${target.url}`, ...extra]);
+  /** Each `-c` is one query, so one record of the log (log_statement = 'all'); one session for them all. */
+  const records = (role: string, ...sql: string[]): void => {
+    const res = primary.psql(DB, '', ['-U', role, '-v', 'ON_ERROR_STOP=1', ...sql.flatMap((q) => ['-c', q])]);
+    assert.equal(res.stderr, '', `as ${role}: ${res.stderr}`);
+  };
+
+  before(async () => {
+    work = makeTempDir('pgds-one-record-');
+    [primary, original, sync] = await startPrimaryAndTargets(['original', 'sync'], 'all');
+    primary.psql(
+      'postgres',
+      `CREATE ROLE app_owner LOGIN;
+       CREATE ROLE other_owner LOGIN;
+       GRANT other_owner TO app_owner;
+       CREATE DATABASE ${DB};`,
+    );
+    primary.psql(DB, 'GRANT CREATE ON DATABASE shop TO app_owner, other_owner;\nGRANT CREATE ON SCHEMA public TO app_owner, other_owner;\n');
+    records('app_owner', 'CREATE SCHEMA app_s', 'CREATE TABLE app_s.orders (id int)', 'GRANT USAGE, CREATE ON SCHEMA app_s TO other_owner', 'GRANT SELECT ON app_s.orders TO other_owner');
+  });
+
+  after(async () => {
+    await Promise.all([primary, original, sync].map((c) => c?.destroy()));
+  });
+
+  test('a RESET between statements of one record puts back what it puts back on the primary', async (t) => {
+    records('app_owner', 'SET ROLE other_owner; CREATE TABLE ms_a (a int); RESET ROLE; CREATE TABLE ms_b (a int);');
+    records('app_owner', 'SET ROLE other_owner; CREATE TABLE mn_a (a int); SET ROLE NONE; CREATE TABLE mn_b (a int);');
+    records('app_owner', 'SET LOCAL ROLE other_owner; CREATE TABLE ml_a (a int); RESET ROLE; CREATE TABLE ml_b (a int);');
+    records('postgres', 'SET SESSION AUTHORIZATION app_owner; CREATE TABLE ssa_a (); RESET SESSION AUTHORIZATION; CREATE TABLE ssa_b ();');
+    records('postgres', 'SET SESSION AUTHORIZATION app_owner; CREATE TABLE ssd_a (); SET SESSION AUTHORIZATION DEFAULT; CREATE TABLE ssd_b ();');
+    // RESET ROLE under a SESSION AUTHORIZATION goes back to that user, set in this record or an earlier one.
+    records('postgres', 'SET SESSION AUTHORIZATION app_owner; SET ROLE other_owner; CREATE TABLE sr_a (); RESET ROLE; CREATE TABLE sr_b ();');
+    records('postgres', 'SET SESSION AUTHORIZATION app_owner', 'SET ROLE other_owner; CREATE TABLE es_a (); RESET ROLE; CREATE TABLE es_b ();');
+    // Run as other_owner (who may select but not grant), the GRANT would only warn ("no privileges were
+    // granted") and the ACL differ.
+    records('app_owner', 'SET ROLE other_owner; CREATE TABLE rr1 (); RESET ROLE; GRANT SELECT ON app_s.orders TO PUBLIC;');
+    records('app_owner', 'SET search_path = app_s; CREATE TABLE sp_a (); RESET search_path; CREATE TABLE sp_b ();');
+    records('app_owner', 'SET search_path = app_s; CREATE TABLE sd_a (); SET search_path TO DEFAULT; CREATE TABLE sd_b ();');
+    // RESET ALL leaves the role alone; a SET after a SET LOCAL of the same setting overrides it.
+    records('app_owner', 'SET search_path = app_s; SET ROLE other_owner; CREATE TABLE ra_a (); RESET ALL; CREATE TABLE ra_b ();');
+    records('app_owner', 'SET LOCAL search_path = app_s; RESET search_path; CREATE TABLE slr ();');
+    records('app_owner', 'BEGIN; SET LOCAL ROLE other_owner; SET ROLE NONE;', 'CREATE TABLE bl_a (); COMMIT;');
+    records('app_owner', 'CREATE TABLE last_one ()');
+    await primary.waitForLog('CREATE TABLE last_one');
+
+    const ownersOn = async (c: Cluster): Promise<string[]> => (await c.query<{ object: string; owner: string }>(DB, OWNERS_SQL)).map((o) => `${o.object}=${o.owner}`);
+    const primaryOwners = await ownersOn(primary);
+    const onPrimary = Object.fromEntries(primaryOwners.map((o) => o.split('=')));
+    // What the primary did, to be sure the cases are what they say.
+    assert.deepEqual(
+      ['r public.ms_b', 'r public.mn_b', 'r public.ml_b', 'r public.ssa_b', 'r public.ssd_b', 'r public.sr_b', 'r public.es_b', 'r public.sp_b', 'r public.sd_b', 'r public.ra_b', 'r public.slr', 'r public.bl_a'].map(
+        (o) => onPrimary[o],
+      ),
+      ['app_owner', 'app_owner', 'app_owner', 'postgres', 'postgres', 'app_owner', 'app_owner', 'app_owner', 'app_owner', 'other_owner', 'app_owner', 'app_owner'],
+    );
+
+    const res = await run(original, 'original');
+    assert.equal(res.code, 0, res.stderr);
+    assert.doesNotMatch(res.stderr, /no privileges were granted/);
+    assert.deepEqual(await ownersOn(original), primaryOwners);
+    const dump = original.schemaDump(DB, true);
+    assert.equal(dump, primary.schemaDump(DB, true), 'pg_dump --schema-only with owners and privileges');
+    t.diagnostic(`--apply-as original: owners of ${primaryOwners.length} objects and pg_dump --schema-only with owners and privileges (${dump.split('\n').length} lines) equal to the primary's`);
+
+    // As the sync user, a reset goes back to the sync user; what a session took itself stays.
+    const bySync = await run(sync, 'sync', '--apply-as', 'sync');
+    assert.equal(bySync.code, 0, bySync.stderr);
+    const onSync = await ownersOn(sync);
+    const notSync = onSync.filter((o) => !o.endsWith('=postgres')).sort();
+    assert.deepEqual(notSync, [
+      'r app_s.ra_a=other_owner',
+      'r public.es_a=other_owner',
+      'r public.es_b=app_owner',
+      'r public.ml_a=other_owner',
+      'r public.mn_a=other_owner',
+      'r public.ms_a=other_owner',
+      'r public.ra_b=other_owner',
+      'r public.rr1=other_owner',
+      'r public.sr_a=other_owner',
+      'r public.sr_b=app_owner',
+      'r public.ssa_a=app_owner',
+      'r public.ssd_a=app_owner',
+    ]);
+    assert.deepEqual(
+      onSync.filter((o) => / app_s\./.test(o)).map((o) => o.split('=')[0]).sort(),
+      ['r app_s.orders', 'r app_s.ra_a', 'r app_s.sd_a', 'r app_s.sp_a'],
+    );
+  });
+});
+
 describe('lock-safe apply', () => {
   let primary: Cluster;
   let target: Cluster;
