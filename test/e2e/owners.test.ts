@@ -332,4 +332,71 @@ describe('lock-safe apply', () => {
     assert.equal(status.code, 0);
     assert.equal((JSON.parse(status.stdout) as Status).targets[0].state, 'caught-up');
   });
+
+  test('the statements of one transaction wait for their locks no longer than the lock timeout together', async (t) => {
+    primary.psql('postgres', 'CREATE TABLE u_t (a int);\nCREATE TABLE t_t (a int);\nCREATE TABLE w_t (a int);\n');
+    await primary.waitForLog('CREATE TABLE w_t');
+    const made = await cli(['run', '-c', config]);
+    assert.equal(made.code, 0, made.stderr);
+    const lockTimeoutMs = 2000;
+
+    /**
+     * One record, one transaction, that takes u_t at once, then waits for t_t, whose holder lets it go
+     * 1.2 s into the wait, then for w_t, held all along. The slowest read of u_t meanwhile.
+     */
+    const stall = async (column: string, before: string): Promise<number> => {
+      if (before) primary.psql('postgres', `${before}\n`);
+      primary.psql('postgres', '', ['-c', ['u_t', 't_t', 'w_t'].map((table) => `ALTER TABLE ${table} ADD COLUMN ${column} int;`).join(' ')]);
+      await primary.waitForLog(`ALTER TABLE w_t ADD COLUMN ${column}`);
+      const [holderT, holderW, reader, watcher] = await Promise.all([1, 2, 3, 4].map(() => target.connect()));
+      try {
+        for (const [c, table] of [[holderT, 't_t'], [holderW, 'w_t']] as const) {
+          await c.query('BEGIN');
+          await c.query(`SELECT count(*) FROM ${table}`);
+        }
+        let running = true;
+        const latencies: number[] = [];
+        const reads = (async () => {
+          while (running) {
+            const t0 = Date.now();
+            await reader.query('SELECT count(*) FROM u_t');
+            latencies.push(Date.now() - t0);
+            await sleep(20);
+          }
+        })();
+        const releaseT = (async () => {
+          while ((await watcher.query("SELECT 1 FROM pg_locks WHERE NOT granted AND relation = 't_t'::regclass")).rows.length === 0) await sleep(20);
+          await sleep(1200);
+          await holderT.query('COMMIT');
+        })();
+        const res = await cli(['run', '-c', config, '--lock-timeout', String(lockTimeoutMs / 1000), '--lock-retries', '0']);
+        running = false;
+        await Promise.all([reads, releaseT]);
+        assert.equal(res.code, 1, res.stderr);
+        assert.match(res.stderr, /55P03 waiting for a lock on w_t, held by pid \d+ .*; gave way 1 time\(s\) after 2 s each/);
+        assert.ok(latencies.length >= 10, `only ${latencies.length} reads`);
+        return Math.max(...latencies);
+      } finally {
+        await holderT.query('COMMIT').catch(() => undefined);
+        await holderW.query('COMMIT');
+        await Promise.all([holderT, holderW, reader, watcher].map((c) => c.end()));
+        const again = await cli(['run', '-c', config]);
+        assert.equal(again.code, 0, again.stderr);
+      }
+    };
+
+    const alone = await stall('b', '');
+    // After another statement, in one round trip with it: each transaction of the batch has its own budget.
+    const batched = await stall('c', 'CREATE TABLE z_t (a int);');
+    t.diagnostic(`lock timeout ${lockTimeoutMs} ms, the lock on t_t let go 1.2 s into the wait: the slowest read of u_t ${alone} ms (alone), ${batched} ms (in a batch)`);
+    for (const worst of [alone, batched]) {
+      assert.ok(worst < lockTimeoutMs + 400, `a read of u_t waited ${worst} ms behind the replayed transaction (lock timeout ${lockTimeoutMs} ms)`);
+    }
+    const columns = await target.query<{ c: string }>(
+      'postgres',
+      "SELECT attrelid::regclass::text || '.' || attname AS c FROM pg_attribute WHERE attname IN ('b', 'c') AND attrelid IN ('u_t'::regclass, 't_t'::regclass, 'w_t'::regclass) ORDER BY 1",
+    );
+    assert.deepEqual(columns.map((r) => r.c), ['t_t.b', 't_t.c', 'u_t.b', 'u_t.c', 'w_t.b', 'w_t.c']);
+    assert.deepEqual(await target.query('postgres', "SELECT to_regclass('z_t')::text AS z"), [{ z: 'z_t' }]);
+  });
 });
