@@ -335,7 +335,9 @@ export function lockWaitMessage(holders: LockHolder[], tries: number, lockTimeou
     .join(', ');
   const more = holders.length > 3 ? ` and ${holders.length - 3} more` : '';
   const what = on.length > 0 ? `waiting for a lock on ${on.join(', ')}, held by ${who}${more}` : 'waiting for a lock';
-  return `${what}; gave way ${tries} time(s) after ${lockTimeoutMs / 1000} s each; the next run tries again`;
+  // With no lock timeout, only a deadlock makes a statement give way.
+  const after = lockTimeoutMs > 0 ? ` after ${lockTimeoutMs / 1000} s each` : '';
+  return `${what}; gave way ${tries} time(s)${after}; the next run tries again`;
 }
 
 function keyOf(ctx: ApplyContext, entry: JournalEntry): Job['key'] {

@@ -399,4 +399,26 @@ describe('lock-safe apply', () => {
     assert.deepEqual(columns.map((r) => r.c), ['t_t.b', 't_t.c', 'u_t.b', 'u_t.c', 'w_t.b', 'w_t.c']);
     assert.deepEqual(await target.query('postgres', "SELECT to_regclass('z_t')::text AS z"), [{ z: 'z_t' }]);
   });
+
+  test('--lock-timeout 0 and --statement-timeout 0 are no limit, whatever the target sets', async () => {
+    await target.query('postgres', "ALTER DATABASE postgres SET lock_timeout = '500ms'");
+    await target.query('postgres', "ALTER DATABASE postgres SET statement_timeout = '700ms'");
+    const holder = await target.connect();
+    let release: Promise<unknown> = Promise.resolve();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT count(*) FROM accounts');
+      primary.psql('postgres', 'ALTER TABLE accounts ADD COLUMN waited int;\n');
+      await primary.waitForLog('ADD COLUMN waited');
+      // Held longer than the database's lock and statement timeouts: the run waits it out.
+      release = sleep(1500).then(() => holder.query('COMMIT'));
+      const res = await cli(['run', '-c', config, '--lock-timeout', '0', '--statement-timeout', '0', '--lock-retries', '0']);
+      assert.equal(res.code, 0, res.stderr);
+    } finally {
+      await release.catch(() => undefined);
+      await holder.end();
+      await target.query('postgres', 'ALTER DATABASE postgres RESET ALL');
+    }
+    assert.deepEqual(await target.query('postgres', "SELECT 1 AS x FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'waited'"), [{ x: 1 }]);
+  });
 });
