@@ -295,7 +295,8 @@ describe('lock-safe apply', () => {
         }
       })();
       const started = Date.now();
-      const res = await cli(['run', '-c', config]);
+      const metrics = path.join(work, 'metrics.prom');
+      const res = await cli(['run', '-c', config, '--metrics-file', metrics]);
       const runMs = Date.now() - started;
       running = false;
       await reads;
@@ -320,6 +321,10 @@ describe('lock-safe apply', () => {
       assert.match(human.stdout, /^busy +waiting-for-lock +1 /m);
       assert.match(human.stdout, /^busy is waiting for a lock since .* in database postgres:$/m);
       assert.match(human.stdout, /^ {4}if the lock stays, end the session that holds it on busy$/m);
+      // Stopped, whatever the reason: an alert on stuck sees a lock that never goes.
+      const prom = fs.readFileSync(metrics, 'utf8');
+      assert.match(prom, /^pg_ddl_sync_target_waiting_for_lock\{target="busy"\} 1$/m);
+      assert.match(prom, /^pg_ddl_sync_target_stuck\{target="busy"\} 1$/m);
     } finally {
       await holder.query('COMMIT');
       await holder.end();
