@@ -269,8 +269,10 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     const { settled, stoppedBy } = items.length > 1 ? await applier.applyBatch(items.map((it) => it.job)) : { settled: [] };
     for (const [k, it] of items.entries()) {
       // Those the batch did not settle (it stopped at a failure) go one by one, which says why; the
-      // one it stopped at, if that gave way on a lock, counts that as its first try.
-      const tried = k === settled.length && stoppedBy && isLockWait(stoppedBy) ? stoppedBy : undefined;
+      // one it stopped at, if that gave way on a lock, counts that as its first try, and if it ran
+      // out of time it is not run again for as long: the batch said why.
+      const known = k === settled.length && stoppedBy && (isLockWait(stoppedBy) || stoppedBy.sqlState === QUERY_CANCELED);
+      const tried = known ? stoppedBy : undefined;
       const halted = k < settled.length ? record(it.entry, it.job, settled[k]) : await applyOne(it.entry, it.job, tried);
       if (halted) return halted;
     }
@@ -313,6 +315,9 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     await applier.close();
   }
 }
+
+/** SQLSTATE of a statement cut off by statement_timeout (or cancelled). */
+const QUERY_CANCELED = '57014';
 
 /** SQLSTATEs of a statement that gave way: lock_not_available (lock_timeout) and deadlock_detected. */
 const LOCK_WAIT = new Set(['55P03', '40P01']);

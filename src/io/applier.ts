@@ -128,7 +128,7 @@ export class TargetApplier {
    * transaction commits on its own, in order; at the first that fails, the server skips the rest.
    * Returns the results of the jobs settled, in order: all of them, or those before the first that
    * did not commit, which the caller tries again one by one (and so learns why); and the error the
-   * batch stopped at.
+   * batch stopped at, when it is known to be that of the first job not settled.
    */
   async applyBatch(jobs: Job[]): Promise<{ settled: ApplyResult[]; stoppedBy?: Extract<ApplyResult, { kind: 'failed' }> }> {
     const database = jobs[0].database;
@@ -177,12 +177,13 @@ export class TargetApplier {
           // What committed before the connection went is in the ledger the next connection reads.
           return { settled: plan.slice(0, plan.findIndex((p) => p.sent)).map(() => ({ kind: 'already' })) };
         }
-        stoppedBy = failure(err, false);
         committed = 0;
         try {
           const res = await client.query<{ v: string | null }>('SELECT pg_catalog.current_setting($1, true) AS v', [BATCH_SETTING]);
           const [id, count] = (res.rows[0].v ?? '').split(':');
+          // Another batch's count, or none: the first transaction did not commit.
           if (id === batchId) committed = Number(count);
+          stoppedBy = failure(err, false);
         } catch {
           // Taken as none: those are tried again one by one and found in the ledger.
         }

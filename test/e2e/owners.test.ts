@@ -426,4 +426,17 @@ describe('lock-safe apply', () => {
     }
     assert.deepEqual(await target.query('postgres', "SELECT 1 AS x FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'waited'"), [{ x: 1 }]);
   });
+
+  test('a statement cut off by --statement-timeout in a batch is reported, not run a second time', async () => {
+    primary.psql('postgres', 'CREATE SEQUENCE tries;\n');
+    await primary.waitForLog('CREATE SEQUENCE tries');
+    assert.equal((await cli(['run', '-c', config])).code, 0);
+    // nextval is not undone by the rollback: it counts the times the statement ran on the target.
+    primary.psql('postgres', "CREATE TABLE before_slow ();\nCREATE TABLE slow AS SELECT nextval('tries') AS n, pg_sleep(1.5)::text AS slept;\n");
+    await primary.waitForLog('CREATE TABLE slow');
+    const res = await cli(['run', '-c', config, '--statement-timeout', '1']);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /busy stopped at .* \(57014 canceling statement due to statement timeout\)/);
+    assert.deepEqual(await target.query('postgres', "SELECT to_regclass('before_slow')::text AS t, (SELECT last_value FROM tries) AS n"), [{ t: 'before_slow', n: '1' }]);
+  });
 });
