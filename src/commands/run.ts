@@ -173,7 +173,8 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
             name: t.name,
             pending: t.pending,
             behindBytes: t.behindBytes,
-            stuck: t.state === 'stuck',
+            // A lock wait is a stop too: an alert on stuck must not miss a lock that never goes.
+            stuck: t.state === 'stuck' || t.state === 'waiting-for-lock',
             lockWait: t.state === 'waiting-for-lock',
             lastSuccess: t.lastSuccess,
             applied: totals?.applied ?? 0,

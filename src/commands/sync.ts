@@ -95,7 +95,7 @@ export interface ApplyContext {
 
 /** What a target runs of an entry, after its filters: or why it takes none of it. */
 type Selection =
-  | { kind: 'send'; database: string; settings: string[]; statements: string[]; shown: string }
+  | { kind: 'send'; database: string; settings: string[]; statements: UnitText['statements']; shown: string }
   | { kind: 'skip'; reason: string }
   | { kind: 'refuse'; reason: string };
 
@@ -127,7 +127,7 @@ export function selectFor(filters: Filters, entry: JournalEntry, text: UnitText)
     kind: 'send',
     database: filters.databaseMap[entry.database] ?? entry.database,
     settings: text.settings,
-    statements: kept.map((st) => st.sql),
+    statements: kept,
     shown: shownOf(kept),
   };
 }
@@ -139,16 +139,18 @@ export function databaseIncluded(filters: Filters, db: string): boolean {
 
 /** What the applier needs to run an entry on a target. */
 function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection, { kind: 'send' }>): Job {
+  const original = ctx.applyAs === 'original';
   return {
     database: sent.database,
     settings: sent.settings,
-    statements: sent.statements,
+    // A reset of the role between statements goes back to the role the unit runs as (see roleStatements).
+    statements: sent.statements.map((st) => (st.unitRole && original ? `SET LOCAL ROLE "${entry.user.replace(/"/g, '""')}"` : st.sql)),
     runsAlone: entry.runsAlone,
     actsOnDatabase: entry.actsOnDatabase,
     key: keyOf(ctx, entry),
     logFile: entry.file.name,
     shown: sent.shown,
-    role: ctx.applyAs === 'original' ? entry.user : undefined,
+    role: original ? entry.user : undefined,
   };
 }
 
@@ -267,8 +269,10 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     const { settled, stoppedBy } = items.length > 1 ? await applier.applyBatch(items.map((it) => it.job)) : { settled: [] };
     for (const [k, it] of items.entries()) {
       // Those the batch did not settle (it stopped at a failure) go one by one, which says why; the
-      // one it stopped at, if that gave way on a lock, counts that as its first try.
-      const tried = k === settled.length && stoppedBy && isLockWait(stoppedBy) ? stoppedBy : undefined;
+      // one it stopped at, if that gave way on a lock, counts that as its first try, and if it ran
+      // out of time it is not run again for as long: the batch said why.
+      const known = k === settled.length && stoppedBy && (isLockWait(stoppedBy) || stoppedBy.sqlState === QUERY_CANCELED);
+      const tried = known ? stoppedBy : undefined;
       const halted = k < settled.length ? record(it.entry, it.job, settled[k]) : await applyOne(it.entry, it.job, tried);
       if (halted) return halted;
     }
@@ -312,6 +316,9 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
   }
 }
 
+/** SQLSTATE of a statement cut off by statement_timeout (or cancelled). */
+const QUERY_CANCELED = '57014';
+
 /** SQLSTATEs of a statement that gave way: lock_not_available (lock_timeout) and deadlock_detected. */
 const LOCK_WAIT = new Set(['55P03', '40P01']);
 
@@ -333,7 +340,9 @@ export function lockWaitMessage(holders: LockHolder[], tries: number, lockTimeou
     .join(', ');
   const more = holders.length > 3 ? ` and ${holders.length - 3} more` : '';
   const what = on.length > 0 ? `waiting for a lock on ${on.join(', ')}, held by ${who}${more}` : 'waiting for a lock';
-  return `${what}; gave way ${tries} time(s) after ${lockTimeoutMs / 1000} s each; the next run tries again`;
+  // With no lock timeout, only a deadlock makes a statement give way.
+  const after = lockTimeoutMs > 0 ? ` after ${lockTimeoutMs / 1000} s each` : '';
+  return `${what}; gave way ${tries} time(s)${after}; the next run tries again`;
 }
 
 function keyOf(ctx: ApplyContext, entry: JournalEntry): Job['key'] {

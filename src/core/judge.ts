@@ -29,7 +29,7 @@
 import { createHash } from 'node:crypto';
 import { LogRecord, Severity, StatementRecord } from './logRecord';
 import { redact } from './redact';
-import { SettingChange, SettingValues, applyChange, isCarried, settingStatements } from './sessionSettings';
+import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements } from './sessionSettings';
 import { Part, analyze } from './statements';
 import { dropStatement } from './tempObjects';
 
@@ -63,6 +63,8 @@ export interface UnitSpec {
   prepares?: Place[];
   /** Statements sent in another form, by part index: a DROP without the temporary objects it named. */
   rewrites?: Record<number, string>;
+  /** What a target runs for a reset between its statements, by part index (see resetStatements). */
+  resets?: Record<number, ResetStatements>;
 }
 
 /** One statement of a logged record: the record's place, and the statement's index in it. */
@@ -409,12 +411,24 @@ export class Judge {
           session.exact = true;
           session.prepared = part.name === undefined ? {} : Object.fromEntries(Object.entries(session.prepared).filter(([n]) => n !== part.name));
           break;
-        case 'set':
+        case 'set': {
           session.exact = true;
+          const before = { ...tx.view.settings, ...tx.local };
           this.applySetting(tx, part.change);
-          // Between statements of the same unit, a carried SET is sent where it stood (as SET LOCAL).
-          if (unit && unit.tx === tx.id && part.change.kind === 'set' && isCarried(part.change.name)) unit.parts.push(index);
+          if (!unit || unit.tx !== tx.id) break;
+          // Between statements of the same unit, a carried SET is sent where it stood (as SET LOCAL),
+          // and a reset as what puts back, on the target, the values it put back on the primary.
+          if (part.change.kind === 'set') {
+            if (isCarried(part.change.name)) unit.parts.push(index);
+            break;
+          }
+          const reset = resetStatements(part.change, before, { ...tx.view.settings, ...tx.local });
+          if (reset) {
+            unit.parts.push(index);
+            unit.resets = { ...unit.resets, [index]: reset };
+          }
           break;
+        }
         case 'discard':
           session.exact = true;
           tx.view = part.all ? EMPTY_VIEW : { ...tx.view, temp: [] };
@@ -443,6 +457,9 @@ export class Judge {
     }
     tx.view = { ...tx.view, settings: applyChange(tx.view.settings, change) };
     if (change.kind === 'reset-all') tx.local = applyChange(tx.local, change);
+    // A SET or RESET overrides a SET LOCAL of the same setting earlier in the transaction, for the
+    // rest of it too.
+    else if (change.kind !== 'discard') tx.local = applyChange(tx.local, { kind: 'reset', name: change.name, local: true });
   }
 
   /** An aborted block under `log_statement = 'ddl'` goes on: drop the statement that failed. */

@@ -88,6 +88,56 @@ export function settingStatements(values: SettingValues): string[] {
     .map((n) => values[n]);
 }
 
+/**
+ * What a target runs for a reset the session made between two statements of one unit, instead of the
+ * reset itself: on the target the unit's transaction took its role and settings with `SET LOCAL`, so a
+ * plain `RESET` there would put back the sync connection's values, not the primary session's.
+ */
+export interface ResetStatements {
+  /** `SET LOCAL … TO DEFAULT` and the like, run where the reset stood. */
+  statements: string[];
+  /**
+   * After them the role goes back to the one the unit runs as: the record's user (apply-as original)
+   * or the sync user. Only the applier's side knows which, so it is left to it.
+   */
+  restoresRole: boolean;
+}
+
+/**
+ * What restores, on a target, the values a reset put back on the primary; null when it changes nothing
+ * carried. RESET (and `SET … TO DEFAULT`) puts back the session default, the value from the
+ * connection, role or database settings: `SET LOCAL … TO DEFAULT` does the same on the target.
+ * `RESET ROLE` and `SET ROLE NONE` make the session user the current one again: the session
+ * authorization in force, if the session set one, else the user that logged in (the record's).
+ * @param change the reset
+ * @param before the carried values in force before it
+ * @param after the carried values in force after it
+ */
+export function resetStatements(change: SettingChange, before: SettingValues, after: SettingValues): ResetStatements | null {
+  switch (change.kind) {
+    case 'set':
+    case 'discard':
+      return null;
+    case 'reset':
+      if (change.name === 'role') return { statements: after.session_authorization ? ['SET LOCAL ROLE NONE'] : [], restoresRole: !after.session_authorization };
+      if (change.name === 'session_authorization') return { statements: ['SET LOCAL SESSION AUTHORIZATION DEFAULT'], restoresRole: true };
+      return isCarried(change.name) ? { statements: [`SET LOCAL ${settingName(change.name)} TO DEFAULT`], restoresRole: false } : null;
+    case 'reset-all': {
+      // RESET ALL leaves the role and the session authorization alone (see applyChange).
+      const names = Object.keys(before).filter((n) => n !== 'role' && n !== 'session_authorization');
+      return names.length === 0 ? null : { statements: names.sort().map((n) => `SET LOCAL ${settingName(n)} TO DEFAULT`), restoresRole: false };
+    }
+  }
+}
+
+/** A setting's name as SQL: as it is when it is a plain name (`plpgsql.extra_warnings`), else quoted. */
+function settingName(name: string): string {
+  return name
+    .split('.')
+    .map((p) => (/^[a-z_][a-z0-9_$]*$/.test(p) ? p : `"${p.replace(/"/g, '""')}"`))
+    .join('.');
+}
+
 /** `SET x = 1` → `SET LOCAL x = 1`, so a setting lasts only for the transaction that applies it. */
 export function toSetLocal(sql: string): string {
   const text = stripLeadingComments(sql);

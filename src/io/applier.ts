@@ -79,6 +79,9 @@ interface DatabaseLink {
 /** A setting of the tool's own (a placeholder, which any role may set) that batches count commits in. */
 const BATCH_SETTING = 'pg_ddl_sync.committed';
 
+/** Another: when the lock waits of the transaction under way must be over (epoch milliseconds). */
+const LOCK_DEADLINE_SETTING = 'pg_ddl_sync.lock_deadline';
+
 export class TargetApplier {
   private readonly links = new Map<string, Promise<DatabaseLink>>();
   private batches = 0;
@@ -125,7 +128,7 @@ export class TargetApplier {
    * transaction commits on its own, in order; at the first that fails, the server skips the rest.
    * Returns the results of the jobs settled, in order: all of them, or those before the first that
    * did not commit, which the caller tries again one by one (and so learns why); and the error the
-   * batch stopped at.
+   * batch stopped at, when it is known to be that of the first job not settled.
    */
   async applyBatch(jobs: Job[]): Promise<{ settled: ApplyResult[]; stoppedBy?: Extract<ApplyResult, { kind: 'failed' }> }> {
     const database = jobs[0].database;
@@ -156,7 +159,8 @@ export class TargetApplier {
       }
       if (setup.some(changesLexing)) break;
       const mark = `SELECT pg_catalog.set_config('${BATCH_SETTING}', '${batchId}:${queries.length + 1}', false)`;
-      queries.push(['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup, ...job.statements, mark, 'COMMIT'].join('\n;\n'));
+      const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
+      queries.push(['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup, ...statements, mark, 'COMMIT'].join('\n;\n'));
       plan.push({ job, id, sent: true });
     }
     const started = Date.now();
@@ -173,12 +177,13 @@ export class TargetApplier {
           // What committed before the connection went is in the ledger the next connection reads.
           return { settled: plan.slice(0, plan.findIndex((p) => p.sent)).map(() => ({ kind: 'already' })) };
         }
-        stoppedBy = failure(err, false);
         committed = 0;
         try {
           const res = await client.query<{ v: string | null }>('SELECT pg_catalog.current_setting($1, true) AS v', [BATCH_SETTING]);
           const [id, count] = (res.rows[0].v ?? '').split(':');
+          // Another batch's count, or none: the first transaction did not commit.
           if (id === batchId) committed = Number(count);
+          stoppedBy = failure(err, false);
         } catch {
           // Taken as none: those are tried again one by one and found in the ledger.
         }
@@ -292,7 +297,8 @@ export class TargetApplier {
     const opening = ['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup];
     // The server reads the whole of a query before it runs any of it: a SET that changes how text is
     // read must come in a query before the text it applies to.
-    const queries = setup.some(changesLexing) ? [opening, [...job.statements, 'COMMIT']] : [[...opening, ...job.statements, 'COMMIT']];
+    const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
+    const queries = setup.some(changesLexing) ? [opening, [...statements, 'COMMIT']] : [[...opening, ...statements, 'COMMIT']];
     try {
       for (const q of queries) await client.query(q.join('\n;\n'));
       return 'applied';
@@ -321,6 +327,8 @@ export class TargetApplier {
       let recovered = false;
       try {
         await withSessionSettings(link, job, async () => {
+          // Each commits on its own, letting its locks go before the next waits for any: each may
+          // wait the whole lock timeout (see withLockBudget).
           for (const sql of job.statements) {
             const ran = await runAlone(client, sql.replace(/^SET LOCAL /, 'SET '));
             if (ran.kind === 'there' && !wasInFlight) throw ran.error;
@@ -410,6 +418,26 @@ async function withSessionSettings(link: DatabaseLink, job: Job, fn: () => Promi
       await client.query('RESET ALL').catch(() => undefined);
     }
   }
+}
+
+/**
+ * A transaction's statements, each after the first given only what is left of the lock timeout: the
+ * locks the earlier ones took are held while a later one waits, so the target's other sessions queue
+ * behind them for as long as the waits last together. What is left is worked out on the server, as the
+ * statement comes (`now()` will not do: in a batch, one query, it is when the query came, for every
+ * transaction in it). Lock timeout 0 (none) or a single statement: as they are.
+ * @param statements the job's statements, run in one transaction
+ * @param lockTimeoutMs the session's lock_timeout
+ */
+export function withLockBudget(statements: string[], lockTimeoutMs: number | undefined): string[] {
+  if (!lockTimeoutMs || statements.length < 2) return statements;
+  // In whole milliseconds: the text of a bigint is the same whatever the session's settings.
+  const nowMs = "(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::int8";
+  const deadline = `SELECT pg_catalog.set_config('${LOCK_DEADLINE_SETTING}', (${nowMs} + ${Math.round(lockTimeoutMs)})::text, true)`;
+  // At least 1 ms: 0 would be no limit.
+  const left = `greatest(1, pg_catalog.current_setting('${LOCK_DEADLINE_SETTING}')::int8 - ${nowMs})`;
+  const budget = `SELECT pg_catalog.set_config('lock_timeout', ${left}::text || 'ms', true)`;
+  return [deadline, ...statements.flatMap((sql, i) => (i === 0 ? [sql] : [budget, sql]))];
 }
 
 /** `SET LOCAL standard_conforming_strings` and `backslash_quote` change how the server reads text. */

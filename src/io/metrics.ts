@@ -8,8 +8,9 @@ export interface TargetMetrics {
   name: string;
   pending: number;
   behindBytes: number;
+  /** Stopped at a statement, whatever the reason. */
   stuck: boolean;
-  /** Stopped at a statement that gave way on a lock held on the target. */
+  /** Stopped at a statement that gave way on a lock held on the target (stuck too). */
   lockWait: boolean;
   lastSuccess: string | null;
   applied: number;
@@ -44,8 +45,8 @@ export function metricsText(m: RunMetrics): string {
   metric('pg_ddl_sync_unread_log_bytes', 'gauge', 'Bytes of csvlog not read yet.', [['', m.unreadBytes]]);
   metric('pg_ddl_sync_target_pending_statements', 'gauge', 'Committed DDL statements the target has not taken yet.', per((t) => t.pending));
   metric('pg_ddl_sync_target_lag_bytes', 'gauge', "Bytes of the primary's log from the target's next statement to the end.", per((t) => t.behindBytes));
-  metric('pg_ddl_sync_target_stuck', 'gauge', '1 when the target is stopped at a statement that fails there.', per((t) => (t.stuck ? 1 : 0)));
-  metric('pg_ddl_sync_target_waiting_for_lock', 'gauge', '1 when the target is stopped at a statement that gave way on a lock held there.', per((t) => (t.lockWait ? 1 : 0)));
+  metric('pg_ddl_sync_target_stuck', 'gauge', '1 when the target is stopped at a statement: it fails there, or gives way on a lock held there.', per((t) => (t.stuck ? 1 : 0)));
+  metric('pg_ddl_sync_target_waiting_for_lock', 'gauge', '1 when the target is stopped at a statement that gave way on a lock held there (stuck is 1 too).', per((t) => (t.lockWait ? 1 : 0)));
   metric(
     'pg_ddl_sync_target_last_success_timestamp_seconds',
     'gauge',

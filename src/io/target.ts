@@ -58,17 +58,21 @@ export function clientConfig(spec: TargetSpec, database: string | undefined, opt
   const user = nonEmpty(parts.user) ?? process.env.PGUSER ?? osUser();
   const db = database ?? nonEmpty(parts.database) ?? process.env.PGDATABASE ?? user;
   const uriPassword = nonEmpty(parts.password);
+  // As options, not pg's lock_timeout and statement_timeout, which it leaves out when 0: the server's
+  // own setting would apply instead of no limit. After the URI's options, so they win, as pg's do.
+  const limits = [
+    ...(opts.lockTimeoutMs !== undefined ? [`-c lock_timeout=${Math.round(opts.lockTimeoutMs)}`] : []),
+    ...(opts.statementTimeoutMs !== undefined ? [`-c statement_timeout=${Math.round(opts.statementTimeoutMs)}`] : []),
+  ];
   return {
     host,
     port,
     user,
     database: db,
     ssl: parts.ssl as ClientConfig['ssl'],
-    options: nonEmpty(parts.options),
+    options: nonEmpty([nonEmpty(parts.options), ...limits].filter(Boolean).join(' ')),
     application_name: APPLICATION_NAME,
     connectionTimeoutMillis: opts.connectTimeoutMs,
-    lock_timeout: opts.lockTimeoutMs,
-    statement_timeout: opts.statementTimeoutMs,
     // A host that vanishes mid-statement is noticed instead of hanging a cron run.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,

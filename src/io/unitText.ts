@@ -14,8 +14,12 @@ import { readStatementAt, showAsUtf8 } from './logReader';
 export interface UnitText {
   /** The primary session's settings, as `SET LOCAL` statements, run first. */
   settings: string[];
-  /** What the target runs, in order, after the unit's settings; a DDL statement with its command tag. */
-  statements: { sql: string; tag?: string }[];
+  /**
+   * What the target runs, in order, after the unit's settings; a DDL statement with its command tag.
+   * `unitRole`: it puts the role back to the one the unit runs as; `sql` does that for the sync user,
+   * under apply-as original the record's user is taken instead.
+   */
+  statements: { sql: string; tag?: string; unitRole?: true }[];
   /** The DDL statements as people and files may see them: redacted, joined. */
   shown: string;
 }
@@ -62,10 +66,12 @@ export class UnitTexts {
     if (!decode) return { kind: 'undecodable', problem: `its database's encoding ${encoding} is not one this tool can read` };
     let settings: string[];
     let rewrites: Record<number, string>;
+    let resets: Record<number, string[]>;
     try {
       const fromBytes = (text: string): string => decode(formBytes(text));
       settings = unit.settings.map(fromBytes);
       rewrites = Object.fromEntries(Object.entries(unit.rewrites ?? {}).map(([i, text]) => [i, fromBytes(text)]));
+      resets = Object.fromEntries(Object.entries(unit.resets ?? {}).map(([i, r]) => [i, r.statements.map(fromBytes)]));
     } catch (err) {
       if (!(err instanceof EncodingError)) throw err;
       return { kind: 'undecodable', problem: `its session's settings are not valid ${encoding} (${err.message})` };
@@ -83,8 +89,11 @@ export class UnitTexts {
       const part = this.partAt({ ...unit, part: index }, encoding);
       if (part.kind === 'gone' || part.kind === 'undecodable') return part;
       if (part.kind === 'ddl') statements.push({ sql: rewrite ?? part.text, tag: part.tag });
-      else if (part.kind === 'set') statements.push({ sql: toSetLocal(part.text) });
-      else return notTheSame(unit);
+      else if (part.kind === 'set' && resets[index] === undefined) statements.push({ sql: toSetLocal(part.text) });
+      else if (part.kind === 'set') {
+        statements.push(...resets[index].map((sql) => ({ sql })));
+        if (unit.resets?.[index].restoresRole) statements.push({ sql: 'SET LOCAL ROLE NONE', unitRole: true });
+      } else return notTheSame(unit);
     }
     // The session's prepared statements the unit executes: prepared before it, let go after it.
     const all = [

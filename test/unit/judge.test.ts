@@ -77,7 +77,11 @@ function sent(judge: Judge, log: Log, texts: Map<number, string>): string[] {
   }
   return judge.emit().map((u) => {
     const parts = analyze(texts.get(u.offset)!).parts;
-    const body = u.parts.map((i) => u.rewrites?.[i] ?? (parts[i] as { text: string }).text).join('; ');
+    const reset = (i: number): string | undefined => {
+      const r = u.resets?.[i];
+      return r && [...r.statements, ...(r.restoresRole ? ['(the unit role)'] : [])].join('; ');
+    };
+    const body = u.parts.map((i) => reset(i) ?? u.rewrites?.[i] ?? (parts[i] as { text: string }).text).join('; ');
     return u.settings.length > 0 ? `[${u.settings.join('; ')}] ${body}` : body;
   });
 }
@@ -269,6 +273,37 @@ describe('the judge on hand-made logs', () => {
       '[SET LOCAL ROLE app] CREATE TABLE t4(); SET search_path TO s4; CREATE TABLE t5()',
       'CREATE TABLE t6()',
     ]);
+  });
+
+  it('a reset between statements of one record is sent as what puts back the values it put back', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'SET ROLE x; CREATE TABLE t1(); RESET ROLE; CREATE TABLE t2(); SET ROLE x; SET ROLE NONE; CREATE TABLE t3()')
+      // Under a session authorization, the role goes back to it.
+      .stmt('a', '3/2', 'SET SESSION AUTHORIZATION x; SET ROLE y; CREATE TABLE t4(); RESET ROLE; CREATE TABLE t5(); RESET SESSION AUTHORIZATION; CREATE TABLE t6()')
+      .stmt('a', '3/3', 'SET SESSION AUTHORIZATION x; CREATE TABLE t7(); SET SESSION AUTHORIZATION DEFAULT; CREATE TABLE t8()')
+      // A reset of a setting not carried sends nothing.
+      .stmt('a', '3/4', 'SET search_path = s; CREATE TABLE t9(); RESET search_path; SET search_path TO DEFAULT; RESET statement_timeout; CREATE TABLE t10()')
+      // RESET ALL leaves the role; a SET LOCAL comes back with the rest.
+      .stmt('a', '3/5', 'SET search_path = s; SET ROLE x; SET LOCAL datestyle = ISO; CREATE TABLE t11(); RESET ALL; CREATE TABLE t12(); RESET ALL; CREATE TABLE t13()')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, [
+      '[SET LOCAL ROLE x] CREATE TABLE t1(); (the unit role); CREATE TABLE t2(); SET ROLE x; (the unit role); CREATE TABLE t3()',
+      '[SET LOCAL SESSION AUTHORIZATION x; SET LOCAL ROLE y] CREATE TABLE t4(); SET LOCAL ROLE NONE; CREATE TABLE t5(); SET LOCAL SESSION AUTHORIZATION DEFAULT; (the unit role); CREATE TABLE t6()',
+      '[SET LOCAL SESSION AUTHORIZATION x] CREATE TABLE t7(); SET LOCAL SESSION AUTHORIZATION DEFAULT; (the unit role); CREATE TABLE t8()',
+      '[SET LOCAL search_path = s] CREATE TABLE t9(); SET LOCAL search_path TO DEFAULT; SET LOCAL search_path TO DEFAULT; CREATE TABLE t10()',
+      '[SET LOCAL ROLE x; SET LOCAL datestyle = ISO; SET LOCAL search_path = s] CREATE TABLE t11(); SET LOCAL datestyle TO DEFAULT; SET LOCAL search_path TO DEFAULT; CREATE TABLE t12(); CREATE TABLE t13()',
+    ]);
+  });
+
+  it('a SET or RESET overrides a SET LOCAL of the same setting made before it in the transaction', () => {
+    const log = new Log()
+      .stmt('a', '3/1', 'SET LOCAL search_path = s; RESET search_path; CREATE TABLE t1()')
+      .stmt('a', '3/2', 'BEGIN; SET LOCAL ROLE x; SET ROLE NONE; SET LOCAL search_path = s; SET search_path = s2')
+      .stmt('a', '3/2', 'CREATE TABLE t2()', 'idle in transaction')
+      .stmt('a', '3/2', 'COMMIT', 'idle in transaction')
+      .stmt('a', '3/3', 'CREATE TABLE t3()')
+      .other('a', '', 'disconnection');
+    assert.deepEqual(judged(log).sent, ['CREATE TABLE t1()', '[SET LOCAL search_path = s2] CREATE TABLE t2()', '[SET LOCAL search_path = s2] CREATE TABLE t3()']);
   });
 
   it('temporary objects and statements on them are not sent; a permanent one of the same name is', () => {
