@@ -3,9 +3,8 @@
  * judge, into newly committed units; with `--source`, the primary asked about what the log leaves
  * undecided.
  */
-import { FileRef, Judge, JudgeSnapshot, LaterFailure, UnitSpec, hashText } from '../core/judge';
+import { FileRef, Judge, JudgeOptions, JudgeSnapshot, LaterFailure, UnitSpec, hashText } from '../core/judge';
 import type { LogRecord } from '../core/logRecord';
-import type { EchoFilter } from '../core/echo';
 import { JudgeGate } from '../core/judgeGate';
 import { analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
@@ -30,7 +29,7 @@ export interface Plan {
   damage?: Damage;
   /** Damage passed over (--skip-malformed). */
   skipped: Skipped[];
-  /** Statements left out as a pg-ddl-sync's own, or an ignored role's (see core/echo). */
+  /** DDL statements left out as a pg-ddl-sync's own, or an ignored role's (see core/echo). */
   ignored: number;
 }
 
@@ -44,8 +43,8 @@ export interface PlanOptions {
   skipMalformed?: boolean;
   /** Files the server came back to (see fileMarks): merged by log_time. */
   returned?: readonly boolean[];
-  /** Statements never to send: what a pg-ddl-sync ran on this instance (see core/echo). */
-  ignore?: EchoFilter;
+  /** DDL never to send: what a pg-ddl-sync ran on this instance, or an ignored role (see core/echo). */
+  ignore?: JudgeOptions['isOwn'];
 }
 
 /**
@@ -56,7 +55,7 @@ export interface PlanOptions {
  * @param snapshot what the judge knew there
  */
 export async function makePlan(files: LogFile[], starts: readonly number[], snapshot: JudgeSnapshot | undefined, opts: PlanOptions): Promise<Plan> {
-  const judge = new Judge(snapshot);
+  const judge = new Judge(snapshot, { isOwn: opts.ignore });
   const refs = new FileRefs(files);
   // The parser is loaded only when there are records to judge: an idle run never pays for it. The
   // newest file is read up to its size now, so that what it gains meanwhile waits for the next run
@@ -78,25 +77,20 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
         });
       }
     : undefined;
-  let ignored = 0;
-  // The statements left out never reach the judge: to it, they did not happen on this instance.
-  const judgeUnlessIgnored = (record: LogRecord, file: number): void => {
-    if (record.kind === 'statement' && opts.ignore?.record(record)) ignored++;
-    else judge.add(record, refs.get(file));
-  };
+  const toJudge = (record: LogRecord, file: number): void => judge.add(record, refs.get(file));
   // A BEGIN the gate held back is read again where the read may have moved on from its chunk.
   const recordAt = (file: number, offset: number, end: number): LogRecord => {
     const record = readRecordAt(files[file], offset, end);
     if (!record) throw new LogDataError(files[file].path, offset, 'the file changed while it was read (a record read moments ago is no longer there); run again');
     return record;
   };
-  const gate = new JudgeGate(judge, judgeUnlessIgnored, recordAt, { ignored: opts.ignore?.raw });
+  const gate = new JudgeGate(judge, toJudge, recordAt);
   const read = readRecords(
     files,
     starts,
     (record, file) => {
       recordsRead++;
-      judgeUnlessIgnored(record, file);
+      toJudge(record, file);
     },
     {
       onSkip,
@@ -106,12 +100,11 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
     },
   );
   gate.release();
-  ignored += gate.ignoredCount;
   recordsRead += read.passedOver;
   const plan: Plan = { files, judge, units: [], ends: read.ends, recordsRead, bytesRead: read.bytesRead, damage: read.damage, skipped, ignored: 0 };
   // Reading on to the primary's markers passes damage over and merges files as the read above did.
-  if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, judgeUnlessIgnored, opts, { onSkip, returned: opts.returned });
-  plan.ignored = ignored;
+  if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, toJudge, opts, { onSkip, returned: opts.returned });
+  plan.ignored = judge.counts.own;
   plan.units = judge.emit();
   // A file listed before its first line was whole has one now: its identity, for what follows.
   for (const [i, f] of files.entries()) if (f.fingerprint === null && plan.ends[i] > 0) refs.identify(i);

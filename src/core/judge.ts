@@ -191,6 +191,17 @@ export interface JudgeCounts {
   unparsed: number;
   /** Blocks under `log_statement = 'ddl'` that went on after an error (a savepoint no log shows). */
   recoveredUnseen: number;
+  /** DDL statements not sent as a pg-ddl-sync's own, or an ignored role's (JudgeOptions.isOwn). */
+  own: number;
+}
+
+export interface JudgeOptions {
+  /**
+   * DDL never to send: a pg-ddl-sync's own, or an ignored role's (see core/echo). Only the DDL of such a
+   * statement is left out: its transaction control and settings still tell the judge where its
+   * session's transactions begin and end.
+   */
+  isOwn?: (r: StatementRecord) => boolean;
 }
 
 /** A unit still waiting, for the run's log. */
@@ -212,7 +223,7 @@ const EMPTY_VIEW: SessionView = { settings: {}, temp: [] };
 const NO_BODY_CHECK = 'SET LOCAL check_function_bodies = off';
 
 export class Judge {
-  readonly counts: JudgeCounts = { notDdl: 0, failed: 0, temporary: 0, inExplicitBlock: 0, unparsed: 0, recoveredUnseen: 0 };
+  readonly counts: JudgeCounts = { notDdl: 0, failed: 0, temporary: 0, inExplicitBlock: 0, unparsed: 0, recoveredUnseen: 0, own: 0 };
   /** Filled as crashes are read; the caller logs and clears it. */
   readonly crashDrops: CrashDrop[] = [];
   private nextOrder: number;
@@ -234,7 +245,10 @@ export class Judge {
   /** When txs and sessions outgrow this, the decided ones are let go (see add). */
   private forgetAt = FORGET_AT;
 
-  constructor(snapshot?: JudgeSnapshot) {
+  constructor(
+    snapshot?: JudgeSnapshot,
+    private readonly opts: JudgeOptions = {},
+  ) {
     this.nextOrder = snapshot?.nextOrder ?? 0;
     this.nextTx = snapshot?.nextTx ?? 0;
     for (const s of snapshot?.sessions ?? []) this.sessions.set(s.id, s);
@@ -375,6 +389,8 @@ export class Judge {
     // cannot be seen. (Under 'all' the ROLLBACK TO itself is logged and recovers it.)
     if (tx.status === 'aborted' && !session.exact && !r.commandTag.endsWith('(aborted)')) this.recoverUnseen(tx);
     const { parts, parsed } = analyze(r.text);
+    /** Whether the statement is one never to send (asked of the first DDL part, if any). */
+    let own: boolean | undefined;
     if (!parsed && parts.some((p) => p.kind !== 'other')) this.counts.unparsed++;
     let unit: PendingUnit | null = null;
     for (const [index, part] of parts.entries()) {
@@ -383,6 +399,10 @@ export class Judge {
           this.counts.notDdl++;
           break;
         case 'ddl': {
+          if ((own ??= this.opts.isOwn?.(r) ?? false)) {
+            this.counts.own++;
+            break;
+          }
           const sent = this.temporaryEffect(tx, part);
           if (sent === 'none') {
             this.counts.temporary++;

@@ -24,11 +24,6 @@ import type { Judge } from './judge';
 import { COL, LogRecord, eventOf } from './logRecord';
 import { BAD_VXID, NO_VXID, NOT_LOG, OTHER_LOG, PLAIN_CODES, sessionPid, sessionTime } from './recordClass';
 
-export interface GateOptions {
-  /** Statements never to judge, told from their bytes (see core/echo); they are counted. */
-  ignored?: (raw: RawRecord) => boolean;
-}
-
 /**
  * What the gate knows of a session: whether some record of it went to the judge (which may hold
  * something of it since), and the bare BEGIN held back, if any: where it is, and its transaction.
@@ -53,8 +48,6 @@ interface SessionMark {
 const SESSION = 2 * COL.sessionId;
 
 export class JudgeGate {
-  /** Statements passed over as their own or an ignored role's (see GateOptions.ignored). */
-  ignoredCount = 0;
   /** Sessions the gate knows something of, by pid: a map keyed by a number needs no string per record. */
   private readonly marks = new Map<number, SessionMark>();
 
@@ -67,7 +60,6 @@ export class JudgeGate {
     private readonly judge: Judge,
     private readonly toJudge: (record: LogRecord, file: number) => void,
     private readonly recordAt: (file: number, offset: number, end: number) => LogRecord,
-    private readonly opts: GateOptions = {},
   ) {
     const time = new Float64Array(1);
     for (const id of judge.sessionIds()) {
@@ -104,10 +96,6 @@ export class JudgeGate {
       }
       // Disconnected in a block: it rolled back. Another transaction: the block ended, plainly.
       if (mark && mark.holding && (event === 'disconnection' || movedOn(fields, mark))) mark.holding = false;
-      return false;
-    }
-    if (this.opts.ignored?.(raw)) {
-      this.ignoredCount++;
       return false;
     }
     const kind = PLAIN_CODES[fields[PLAIN_SLOT]];

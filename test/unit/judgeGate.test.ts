@@ -40,15 +40,12 @@ function judge(files: LogFile[], gated: boolean, cuts: number[] = []): Outcome {
   const out: Outcome = { sent: [], waiting: [], failed: 0, notDdl: 0, ignored: 0 };
   const ref = (i: number) => ({ key: files[i].name, name: files[i].name, ino: 0 });
   for (const limit of [...cuts, undefined]) {
-    const j = new Judge(snapshot);
-    const toJudge = (r: Parameters<Judge['add']>[0], file: number): void => {
-      if (r.kind === 'statement' && ECHO.record(r)) out.ignored++;
-      else j.add(r, ref(file));
-    };
-    const gate = new JudgeGate(j, toJudge, (file, offset, end) => readRecordAt(files[file], offset, end)!, { ignored: ECHO.raw });
+    const j = new Judge(snapshot, { isOwn: ECHO });
+    const toJudge = (r: Parameters<Judge['add']>[0], file: number): void => j.add(r, ref(file));
+    const gate = new JudgeGate(j, toJudge, (file, offset, end) => readRecordAt(files[file], offset, end)!);
     const read = readRecords(files, starts, toJudge, { newestLimit: limit, prefilter: gated ? (raw, file) => gate.admit(raw, file) : undefined });
     gate.release();
-    out.ignored += gate.ignoredCount;
+    out.ignored += j.counts.own;
     for (const u of j.emit()) out.sent.push(`${u.file.name}@${u.offset} [${u.parts.join(',')}] ${u.database}/${u.user} {${u.settings.join(';')}}`);
     out.failed += j.counts.failed;
     out.notDdl += j.counts.notDdl;
