@@ -142,8 +142,10 @@
         (loop $digits
           (br_if $dot (i32.ge_u (local.get $i) (local.get $e)))
           (br_if $dot (i32.eq (i32.load8_u (local.get $i)) (i32.const 0x2e)))
-          (local.set $d (call $hex (i32.load8_u (local.get $i))))
-          (br_if $bad (i32.lt_s (local.get $d) (i32.const 0)))
+          (local.set $d (i32.load8_u (local.get $i)))
+          (local.set $d (select (i32.sub (local.get $d) (i32.const 0x30)) (i32.sub (local.get $d) (i32.const 0x57))
+                                (i32.le_u (i32.sub (local.get $d) (i32.const 0x30)) (i32.const 9))))
+          (br_if $bad (i32.gt_u (local.get $d) (i32.const 15)))
           (br_if $bad (i64.ge_u (local.get $time) (i64.const 0x10000000000)))
           (local.set $time (i64.add (i64.shl (local.get $time) (i64.const 4)) (i64.extend_i32_u (local.get $d))))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -153,8 +155,10 @@
       (local.set $pid (i32.const 0))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (loop $digits
-        (local.set $d (call $hex (i32.load8_u (local.get $i))))
-        (if (i32.lt_s (local.get $d) (i32.const 0)) (then (local.set $pid (i32.const -1)) (br $bad)))
+        (local.set $d (i32.load8_u (local.get $i)))
+        (local.set $d (select (i32.sub (local.get $d) (i32.const 0x30)) (i32.sub (local.get $d) (i32.const 0x57))
+                              (i32.le_u (i32.sub (local.get $d) (i32.const 0x30)) (i32.const 9))))
+        (if (i32.gt_u (local.get $d) (i32.const 15)) (then (local.set $pid (i32.const -1)) (br $bad)))
         (local.set $pid (i32.add (i32.shl (local.get $pid) (i32.const 4)) (local.get $d)))
         (if (i32.ge_u (local.get $pid) (i32.const 0x400000)) (then (local.set $pid (i32.const -1)) (br $bad)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -208,11 +212,6 @@
         (i32.eq (i32.load16_u offset=8 (local.get $a)) (i32.const 0x6d6f))
         (i32.eq (i32.load8_u offset=10 (local.get $a)) (i32.const 0x20)))))
 
-  ;; A lower-case hex digit's value, -1 for any other byte.
-  (func $hex (param $c i32) (result i32)
-    (if (i32.le_u (i32.sub (local.get $c) (i32.const 0x30)) (i32.const 9)) (then (return (i32.sub (local.get $c) (i32.const 0x30)))))
-    (if (i32.le_u (i32.sub (local.get $c) (i32.const 0x61)) (i32.const 5)) (then (return (i32.sub (local.get $c) (i32.const 0x57)))))
-    (i32.const -1))
 
 ;; What the text at chunk offsets [$from, $to) is, as plainKind (plainText.ts) tells it: 0 none of
   ;; the plainest, 1 DML, 2 BEGIN, 3 COMMIT, 4 ROLLBACK.
@@ -224,13 +223,15 @@
     (block $trimmed
       (loop $front
         (br_if $trimmed (i32.ge_u (local.get $from) (local.get $to)))
-        (br_if $trimmed (i32.eqz (call $space (i32.load8_u (local.get $from)))))
+        (local.set $b (i32.load8_u (local.get $from)))
+        (br_if $trimmed (i32.and (i32.ne (local.get $b) (i32.const 0x20)) (i32.gt_u (i32.sub (local.get $b) (i32.const 0x09)) (i32.const 4))))
         (local.set $from (i32.add (local.get $from) (i32.const 1)))
         (br $front)))
     (block $trimmed
       (loop $back
         (br_if $trimmed (i32.ge_u (local.get $from) (local.get $to)))
-        (br_if $trimmed (i32.eqz (call $space (i32.load8_u (i32.sub (local.get $to) (i32.const 1))))))
+        (local.set $b (i32.load8_u (i32.sub (local.get $to) (i32.const 1))))
+        (br_if $trimmed (i32.and (i32.ne (local.get $b) (i32.const 0x20)) (i32.gt_u (i32.sub (local.get $b) (i32.const 0x09)) (i32.const 4))))
         (local.set $to (i32.sub (local.get $to) (i32.const 1)))
         (br $back)))
     ;; The first word: its letters, lower-cased, packed into $w (none of the words is longer than 8).
@@ -239,7 +240,8 @@
       (loop $letters
         (br_if $done (i32.ge_u (local.get $i) (local.get $to)))
         (local.set $b (i32.load8_u (local.get $i)))
-        (br_if $done (i32.eqz (call $letter (local.get $b))))
+        ;; An ASCII letter (as $letter, written out: this loop runs for nearly every statement).
+        (br_if $done (i32.gt_u (i32.sub (i32.or (local.get $b) (i32.const 0x20)) (i32.const 0x61)) (i32.const 25)))
         (if (i32.lt_u (i32.sub (local.get $i) (local.get $from)) (i32.const 8))
           (then
             (local.set $w
@@ -385,26 +387,26 @@
         (br $narrow)))
     (local.get $i))
 
-  ;; Whether the 19 bytes at $at are `dddd-dd-dd dd:dd:dd` (d a digit).
+  ;; Whether the 19 bytes at $at are `dddd-dd-dd dd:dd:dd` (d a digit): the separators compared at
+  ;; once, then each digit.
   (func $timestamp (param $at i32) (result i32)
-    (i32.and
-      (i32.and
-        (i32.and (call $digits (local.get $at) (i32.const 4)) (i32.eq (i32.load8_u offset=4 (local.get $at)) (i32.const 0x2d)))
-        (i32.and (call $digits (i32.add (local.get $at) (i32.const 5)) (i32.const 2)) (i32.eq (i32.load8_u offset=7 (local.get $at)) (i32.const 0x2d))))
-      (i32.and
-        (i32.and
-          (i32.and (call $digits (i32.add (local.get $at) (i32.const 8)) (i32.const 2)) (i32.eq (i32.load8_u offset=10 (local.get $at)) (i32.const 0x20)))
-          (i32.and (call $digits (i32.add (local.get $at) (i32.const 11)) (i32.const 2)) (i32.eq (i32.load8_u offset=13 (local.get $at)) (i32.const 0x3a))))
-        (i32.and
-          (i32.and (call $digits (i32.add (local.get $at) (i32.const 14)) (i32.const 2)) (i32.eq (i32.load8_u offset=16 (local.get $at)) (i32.const 0x3a)))
-          (call $digits (i32.add (local.get $at) (i32.const 17)) (i32.const 2))))))
-
-  ;; Whether the $n bytes at $at are ASCII digits.
-  (func $digits (param $at i32) (param $n i32) (result i32)
     (local $k i32)
+    (if (i32.or
+          (i32.or
+            (i32.ne (i32.load8_u offset=4 (local.get $at)) (i32.const 0x2d))
+            (i32.ne (i32.load8_u offset=7 (local.get $at)) (i32.const 0x2d)))
+          (i32.or
+            (i32.ne (i32.load8_u offset=10 (local.get $at)) (i32.const 0x20))
+            (i32.or
+              (i32.ne (i32.load8_u offset=13 (local.get $at)) (i32.const 0x3a))
+              (i32.ne (i32.load8_u offset=16 (local.get $at)) (i32.const 0x3a)))))
+      (then (return (i32.const 0))))
+    ;; The digits: every byte but those five (a mask of their places, bit k for byte k).
     (loop $next
-      (if (i32.gt_u (i32.sub (i32.load8_u (i32.add (local.get $at) (local.get $k))) (i32.const 0x30)) (i32.const 9))
-        (then (return (i32.const 0))))
+      (if (i32.eqz (i32.and (i32.shr_u (i32.const 0x12490) (local.get $k)) (i32.const 1)))
+        (then
+          (if (i32.gt_u (i32.sub (i32.load8_u (i32.add (local.get $at) (local.get $k))) (i32.const 0x30)) (i32.const 9))
+            (then (return (i32.const 0))))))
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
-      (br_if $next (i32.lt_u (local.get $k) (local.get $n))))
+      (br_if $next (i32.lt_u (local.get $k) (i32.const 19))))
     (i32.const 1)))
