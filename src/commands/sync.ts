@@ -128,7 +128,9 @@ export function selectFor(filters: Filters, entry: JournalEntry, text: UnitText)
     database: filters.databaseMap[entry.database] ?? entry.database,
     settings: text.settings,
     statements: kept,
-    shown: shownOf(kept),
+    // Redacted once for every target where none is left out (redacting is a run's dearest work per
+    // statement and target after sending it).
+    shown: kept.length === text.statements.length ? text.shown : shownOf(kept),
   };
 }
 
