@@ -97,8 +97,13 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
       if (!next) return result();
       const cursor = next.take();
       const file = next.fileIndex;
-      if (prefilter && !prefilter(cursor.raw, file)) passedOver++;
-      else if (onRecord(cursor.record(), file, cursor.bytes()) === 'stop') {
+      if (prefilter) {
+        // Alone, a source's records need no ordering: what the prefilter passes over goes by in the
+        // cursor's own loop, not one record a turn of this one.
+        passedOver += sources.length === 1 ? cursor.passOver(prefilter, file) : prefilter(cursor.raw, file) ? 0 : 1;
+        if (!cursor.holds()) continue;
+      }
+      if (onRecord(cursor.record(), file, cursor.bytes()) === 'stop') {
         cursor.advance();
         return result({ stopped: true });
       }
@@ -284,6 +289,27 @@ class LogCursor {
   /** The record in hand's bytes. */
   bytes(): Buffer {
     return this.raw.buf.subarray(this.raw.start, this.raw.end);
+  }
+
+  /** Whether a record is in hand. */
+  holds(): boolean {
+    return this.held;
+  }
+
+  /**
+   * Passes over the records in hand and after it, in what the chunk holds, that `prefilter` turns
+   * down; stops at one it wants (in hand) or where the chunk needs reading on (none in hand).
+   * @returns how many it passed over
+   */
+  passOver(prefilter: (raw: RawRecord, file: number) => boolean, file: number): number {
+    const { raw } = this;
+    let n = 0;
+    while (this.held && !prefilter(raw, file)) {
+      n++;
+      this.advance();
+      this.held = this.scan();
+    }
+    return n;
   }
 
   advance(): void {
