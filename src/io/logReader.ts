@@ -42,7 +42,6 @@ export interface ReadOptions {
   prefilter?: (raw: RawRecord, file: number) => boolean;
 }
 
-
 /** Receives a record, its file's index and its raw bytes; `'stop'` ends the read just after it. */
 export type OnRecord = (record: LogRecord, file: number, raw: Buffer) => void | 'stop';
 
@@ -134,7 +133,7 @@ class FileSequence {
   private cursor: LogCursor | null = null;
   /**
    * The chunk and its scanner, handed from one file's cursor to the next: a new chunk for each file
-   * would cost its pages' first faults again, file after file (a third of the read's time where
+   * would cost its pages' first faults again, file after file (0.16 s of 14 files' read here, where
    * faults are dear).
    */
   private scanner: ChunkScanner | null = null;
