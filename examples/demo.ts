@@ -1,15 +1,17 @@
 /**
  * `npm run demo`: the main job, end to end, on throwaway servers. A primary (`myinst`, csvlog on,
  * `log_statement = 'ddl'`) and two standbys (`myinst1`, `myinst2`) start in a temp directory; the
- * seed's DDL runs on the primary, failures included; the real CLI syncs the standbys; the demo shows
- * what they hold, then removes everything it made. Exit 0 when the standbys came out as they must.
+ * seed's DDL runs on the primary, failures included; the real CLI syncs the standbys, connected to
+ * them as a sync role of its own (runs leave out the DDL of the roles the tool connects as, so not
+ * `postgres`, which runs the DDL); the demo shows what they hold, then removes everything it made.
+ * Exit 0 when the standbys came out as they must.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'pg';
 import { BIN } from '../test/helpers/cli';
-import { Cluster, PRIMARY_SETTINGS, findPgBin, makeTempDir } from '../test/helpers/cluster';
+import { Cluster, PRIMARY_SETTINGS, SYNC_USER, findPgBin, makeTempDir } from '../test/helpers/cluster';
 
 const say = (text = ''): void => {
   process.stdout.write(`${text}\n`);
@@ -97,6 +99,7 @@ async function main(): Promise<number> {
     clusters.push(primary, myinst1, myinst2);
     say(`   primary myinst on port ${primary.port}: logging_collector = on, log_destination = 'csvlog', log_statement = 'ddl'`);
     say(`   standbys myinst1 on port ${myinst1.port}, myinst2 on port ${myinst2.port}`);
+    say(`   on each, the role the tool connects as, ${SYNC_USER} (examples/sync-user.sql), made in a session that logs no statement`);
 
     const dataFile = path.join(work, 'employee.csv');
     fs.writeFileSync(dataFile, '1,Alice,34\n2,Bob,41\n', { mode: 0o644 });
@@ -110,7 +113,7 @@ async function main(): Promise<number> {
       `${JSON.stringify(
         {
           csvlogDir: primary.logDir,
-          targets: [`myinst1=${myinst1.url}`, `myinst2=${myinst2.url}`],
+          targets: [`myinst1=${myinst1.syncUrl}`, `myinst2=${myinst2.syncUrl}`],
           stateFile: path.join(work, 'state', 'myinst.state.json'),
           logDir: path.join(work, 'log'),
           logPrefix: 'myinst',

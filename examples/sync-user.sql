@@ -1,12 +1,20 @@
--- On every target (here myinst1, port 5433): the role pg-ddl-sync connects as.
---   psql -p 5433 -U postgres -f sync-user.sql
+-- The role pg-ddl-sync connects to its targets as: a role of the tool's own, that no person and no
+-- application uses. Runs leave out the DDL of the roles the tool connects as (README, "Every instance
+-- writable"), so what anyone else runs as this role is never propagated.
+--
+-- On every target (in a mesh, on every instance), as a superuser, in a session that logs no
+-- statement, with a password of your own in place of change-me:
+--   PGOPTIONS='-c log_statement=none' psql -h myinst1 -p 5433 -U postgres -d postgres -f sync-user.sql
+-- Logged on a server whose log a pg-ddl-sync reads (a primary, any instance of a mesh), this
+-- CREATE ROLE, run by postgres, would be sent on like any DDL, to servers that have the role already,
+-- and each would stop at it.
 --
 -- It must be able to run whatever DDL the primary logs: CREATE DATABASE, CREATE EXTENSION,
 -- CREATE SERVER, CREATE ROLE, ALTER on objects other roles own. In practice that is a superuser.
 -- It also runs each statement as the role that ran it on the primary (SET ROLE): a superuser may; a
 -- non-superuser must be a member of every such role (GRANT app_owner TO ddl_syncer), or run with
 -- --apply-as sync, and then owns what it creates.
--- Give it a password and put that password in the sync user's ~/.pgpass (see pgpass).
+-- Put the password in the ~/.pgpass of the OS user that runs pg-ddl-sync (see pgpass).
 -- Not named ddl_sync, like the tool's ledger schema: "$user" in search_path would then put
 -- unqualified objects the tool creates as this role into the ledger's schema.
 CREATE ROLE ddl_syncer LOGIN SUPERUSER PASSWORD 'change-me';

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from './errors';
 import { DataDirFacts, readDataDir, socketUri } from './io/dataDir';
-import { ConnectOptions, TargetSpec, parseTarget } from './io/target';
+import { ConnectOptions, TargetSpec, connectionUser, parseTarget } from './io/target';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
@@ -56,8 +56,17 @@ export interface Settings {
   lockRetries: number;
   /** Whose role a statement runs as on the targets: the role that ran it on the primary, or the sync user. */
   applyAs: ApplyAs;
-  /** Roles whose statements are never sent (besides those the tool ran itself). */
+  /** Roles given to ignore (--ignore-user): their statements are never sent. */
   ignoreUsers: string[];
+  /** The roles the tool connects to its targets as (the sync roles), each once. */
+  syncUsers: string[];
+  /** Whether the sync roles' statements are never sent either (the default; --no-ignore-sync-users). */
+  ignoreSyncUsers: boolean;
+  /**
+   * Every role whose statements are never sent: those given, and the sync roles unless
+   * ignoreSyncUsers is off. (What any pg-ddl-sync ran is never sent, whatever its role: core/echo.)
+   */
+  ignoredRoles: string[];
 }
 
 export type ApplyAs = 'original' | 'sync';
@@ -86,10 +95,11 @@ export interface RawSettings extends Partial<Record<FilterKeys, string[]>> {
   lockRetries?: number | string;
   applyAs?: string;
   ignoreUsers?: string[];
+  ignoreSyncUsers?: boolean;
   databaseMap?: Record<string, string>;
 }
 
-type KeyType = 'string' | 'string[]' | 'number' | 'map' | 'targets';
+type KeyType = 'string' | 'string[]' | 'number' | 'boolean' | 'map' | 'targets';
 
 /** The filters, which a target may have of its own too. */
 const FILTER_KEYS: Record<FilterKeys | 'databaseMap', KeyType> = {
@@ -119,6 +129,7 @@ const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   lockRetries: 'number',
   applyAs: 'string',
   ignoreUsers: 'string[]',
+  ignoreSyncUsers: 'boolean',
   ...FILTER_KEYS,
 };
 
@@ -128,6 +139,7 @@ const TYPE_NAMES: Record<KeyType, string> = {
   string: 'a string',
   'string[]': 'an array of strings',
   number: 'a number',
+  boolean: 'true or false',
   map: 'an object of strings',
   targets: 'an array of "[NAME=]URL" strings or {"url": …} objects',
 };
@@ -138,6 +150,8 @@ function isType(value: unknown, type: KeyType): boolean {
       return typeof value === 'string';
     case 'number':
       return typeof value === 'number';
+    case 'boolean':
+      return typeof value === 'boolean';
     case 'string[]':
       return Array.isArray(value) && value.every((v) => typeof v === 'string');
     case 'map':
@@ -230,6 +244,11 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
   const applyAs = pick('applyAs') ?? 'original';
   if (applyAs !== 'original' && applyAs !== 'sync') throw new UsageError(`apply as "${applyAs}" is not one of original, sync`);
   const sourceUrl = pick('source') ?? (dataDir?.socket ? socketUri(dataDir.socket) : undefined);
+  const ignoreUsers = flags.ignoreUsers && flags.ignoreUsers.length > 0 ? flags.ignoreUsers : (file.ignoreUsers ?? []);
+  // What the tool applies on an instance is logged there under the role it connects as: in a mesh,
+  // that instance's own tool must not send it back (see core/echo).
+  const syncUsers = [...new Set(targets.map(connectionUser))];
+  const ignoreSyncUsers = pick('ignoreSyncUsers') ?? true;
   return {
     csvlogDir,
     dataDir,
@@ -247,7 +266,10 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     statementTimeoutMs: seconds('statementTimeout', 0, true),
     lockRetries,
     applyAs,
-    ignoreUsers: flags.ignoreUsers && flags.ignoreUsers.length > 0 ? flags.ignoreUsers : (file.ignoreUsers ?? []),
+    ignoreUsers,
+    syncUsers,
+    ignoreSyncUsers,
+    ignoredRoles: [...new Set([...(ignoreSyncUsers ? syncUsers : []), ...ignoreUsers])],
   };
 }
 

@@ -35,6 +35,7 @@ interface CommonFlags {
   lockRetries?: string;
   applyAs?: string;
   ignoreUser?: string[];
+  ignoreSyncUsers?: boolean;
   includeDatabase?: string[];
   excludeDatabase?: string[];
   includeCommand?: string[];
@@ -85,7 +86,9 @@ function addCommon(cmd: Command, withTargets = true, exitHelp = EXIT_HELP): Comm
     .option('--lock-timeout <seconds>', 'on targets, a statement waits this long for a lock, then gives way (default: 5; 0: no limit)')
     .option('--lock-retries <n>', 'tries a statement that gave way on a lock this many more times in a run, waiting longer each time; then the next run does (default: 3)')
     .option('--statement-timeout <seconds>', 'on targets, a statement may run this long (default: 0, no limit)')
-    .option('--ignore-user <role>', 'never send statements this role ran on the primary (what pg-ddl-sync itself ran there is never sent); repeatable', repeat)
+    .option('--ignore-user <role>', 'never send statements this role ran on the primary, besides those of the roles the tool connects to its targets as (what pg-ddl-sync itself ran there is never sent); repeatable', repeat)
+    .option('--ignore-sync-users', 'never send statements that the roles the tool connects to its targets as ran on the primary (the default)')
+    .option('--no-ignore-sync-users', "send those roles' statements too, unless a pg-ddl-sync ran them: for a sync user that is also the DBAs' own, and no mesh")
     .option('--apply-as <who>', "on targets, run each statement as the role that ran it on the primary ('original'), or as the sync user ('sync') (default: original)")
     .addHelpText('after', exitHelp);
 }
@@ -109,6 +112,7 @@ function settingsFrom(flags: CommonFlags): Settings {
     lockRetries: flags.lockRetries,
     applyAs: flags.applyAs,
     ignoreUsers: flags.ignoreUser,
+    ignoreSyncUsers: flags.ignoreSyncUsers,
     includeDatabases: flags.includeDatabase,
     excludeDatabases: flags.excludeDatabase,
     includeCommands: flags.includeCommand,

@@ -7,8 +7,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { APPLICATION_NAME } from '../core/echo';
+import { APPLICATION_NAME, echoOf, whyLeftOut } from '../core/echo';
+import { loadParser } from '../core/parser';
 import { isOn } from '../core/pgConf';
+import { analyze } from '../core/statements';
 import { listLogFiles } from '../io/logFiles';
 import { LEDGER_SCHEMA } from '../io/ledger';
 import { readRecords } from '../io/logReader';
@@ -51,7 +53,7 @@ export async function check(settings: Settings, deps: CheckDeps = {}): Promise<F
   const findings: Finding[] = [];
   await primarySettings(settings, findings);
   files(settings, findings);
-  ignoredRolesInUse(settings, findings);
+  await ignoredRolesInUse(settings, findings);
   passwordFile(deps.home ?? os.homedir(), findings);
   await targets(settings, findings);
   return findings;
@@ -159,15 +161,23 @@ function files(settings: Settings, findings: Finding[]): void {
   }
 }
 
-/** How much of the newest csvlog files `check` reads for statements of ignored roles. */
+/** How much of the newest csvlog files `check` reads for the DDL of ignored roles. */
 const RECENT_LOG_BYTES = 64 * 1024 * 1024;
 
+/** DDL statements of one role in the newest files, and the applications that ran them. */
+interface RoleDdl {
+  count: number;
+  apps: Set<string>;
+}
+
 /**
- * A role given with --ignore-user that also runs statements no pg-ddl-sync sent: applications share
- * it, and what they run is never propagated.
+ * What the newest csvlog files show of the roles left out (core/echo): a sync role or an ignored role
+ * that ran DDL no pg-ddl-sync sent (applications or DBAs share it, and their DDL is never propagated),
+ * and DDL marked as a pg-ddl-sync's under a role that is neither (someone else sets that
+ * application_name, or another instance's tool connects under a role this config does not name).
  */
-function ignoredRolesInUse(settings: Settings, findings: Finding[]): void {
-  if (settings.ignoreUsers.length === 0 || !settings.csvlogDir) return;
+async function ignoredRolesInUse(settings: Settings, findings: Finding[]): Promise<void> {
+  if (!settings.csvlogDir) return;
   let files;
   try {
     files = listLogFiles(settings.csvlogDir);
@@ -177,15 +187,25 @@ function ignoredRolesInUse(settings: Settings, findings: Finding[]): void {
   let first = files.length;
   for (let total = 0; first > 0 && (first === files.length || total + files[first - 1].size <= RECENT_LOG_BYTES); first--) total += files[first - 1].size;
   const recent = files.slice(first);
-  const users = new Set(settings.ignoreUsers);
-  const seen = new Map<string, { count: number; apps: Set<string> }>();
+  const ignored = new Set(settings.ignoredRoles);
+  const known = new Set([...settings.syncUsers, ...settings.ignoreUsers]);
+  const strays = new Map<string, RoleDdl>();
+  const unknownTools = new Map<string, RoleDdl>();
+  const note = (into: Map<string, RoleDdl>, user: string, app: string): void => {
+    const s = into.get(user) ?? { count: 0, apps: new Set<string>() };
+    s.count++;
+    s.apps.add(app || '(none)');
+    into.set(user, s);
+  };
   try {
+    await loadParser();
     readRecords(recent, recent.map(() => 0), (r) => {
-      if (r.kind !== 'statement' || !users.has(r.userName) || r.applicationName === APPLICATION_NAME) return undefined;
-      const s = seen.get(r.userName) ?? { count: 0, apps: new Set<string>() };
-      s.count++;
-      s.apps.add(r.applicationName || '(none)');
-      seen.set(r.userName, s);
+      if (r.kind !== 'statement') return undefined;
+      const echo = echoOf(r, ignored, known);
+      // Only DDL counts: a role's monitoring queries are nothing lost.
+      if ((echo === 'stray' || echo === 'unknown-tool') && analyze(r.text).parts.some((p) => p.kind === 'ddl')) {
+        note(echo === 'stray' ? strays : unknownTools, r.userName, r.applicationName);
+      }
       return undefined;
     }, { onSkip: () => undefined });
   } catch (err) {
@@ -193,17 +213,28 @@ function ignoredRolesInUse(settings: Settings, findings: Finding[]): void {
     return;
   }
   const where = `the newest ${recent.length} csvlog file(s)`;
-  for (const user of settings.ignoreUsers) {
-    const s = seen.get(user);
+  for (const user of settings.ignoredRoles) {
+    const sync = settings.syncUsers.includes(user);
+    const subject = `${sync ? 'sync' : 'ignored'} role ${user}`;
+    const s = strays.get(user);
     findings.push(
       s
         ? {
             level: 'warning',
-            subject: `ignored role ${user}`,
-            message: `ran ${s.count} statement(s) in ${where} that no pg-ddl-sync sent (application ${[...s.apps].join(', ')}): they are never propagated; give those applications a role of their own`,
+            subject,
+            message: `ran ${s.count} DDL statement(s) in ${where} that no pg-ddl-sync sent (application ${[...s.apps].join(', ')}): they are never propagated (${whyLeftOut(user, settings.syncUsers)})`,
           }
-        : { level: 'ok', subject: `ignored role ${user}`, message: `ran nothing in ${where} but what pg-ddl-sync sent` },
+        : { level: 'ok', subject, message: `ran no DDL in ${where} but what a pg-ddl-sync sent` },
     );
+  }
+  for (const [user, s] of unknownTools) {
+    findings.push({
+      level: 'warning',
+      subject: `application_name ${APPLICATION_NAME}`,
+      message:
+        `role ${user} ran ${s.count} DDL statement(s) in ${where} as application '${APPLICATION_NAME}', and is neither a role this tool connects as nor given with --ignore-user: ` +
+        `they are left out, never propagated. If ${user} is another instance's pg-ddl-sync, add --ignore-user ${user}; if not, whoever sets that application_name must stop`,
+    });
   }
 }
 

@@ -11,7 +11,7 @@ import { loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings, connectOptions } from '../settings';
 import { damageError, makePlan } from './plan';
-import { reportPlan } from './report';
+import { reportPlan, reportStrays } from './report';
 import { numbered, sourceEncodings } from './run';
 import { Listing, TargetOutcome, applyToTarget, listEntries } from './sync';
 
@@ -32,11 +32,13 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
   if (!dryRun && settings.targets.length === 0) throw new UsageError('no target: give --target [NAME=]URL, or use --dry-run');
   if (!dryRun && !force) refuseSyncedTargets(settings);
   const files = describeFiles(paths);
-  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed, ignore: echoFilter(settings.ignoreUsers) });
+  const echo = echoFilter(settings.ignoredRoles);
+  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed, ignore: echo });
   const damage = damageError(plan);
   await loadParser();
   const texts = new UnitTexts(files);
   reportPlan(plan, texts, log);
+  reportStrays(echo.strays, settings, log);
   const waiting = plan.judge.waiting().length;
   if (waiting > 0) {
     log.warn('statements whose transaction end is not in these files were not replayed; add the next log file', { count: waiting });

@@ -1,11 +1,13 @@
 /**
  * What a read of the log tells the DBA, in the tool's own log: statements waiting for their
- * transaction, statements dropped by a crash although they may have committed, and what the log
- * cannot show under `log_statement = 'ddl'`.
+ * transaction, statements dropped by a crash although they may have committed, what the log
+ * cannot show under `log_statement = 'ddl'`, and DDL left out by its role that no pg-ddl-sync sent.
  */
+import { EchoFilter, whyLeftOut } from '../core/echo';
 import { UnitSpec } from '../core/judge';
 import { Logger } from '../io/logger';
 import { UnitTexts } from '../io/unitText';
+import { Settings } from '../settings';
 import { Plan } from './plan';
 import { head } from './sync';
 
@@ -51,4 +53,16 @@ export function reportPlan(plan: Plan, texts: UnitTexts, log: Logger): void {
   }
   if (counts.temporary > 0) log.info('statements on temporary objects, not sent', { count: counts.temporary });
   if (counts.unparsed > 0) log.debug('statements the parser did not read, read by their leading words', { count: counts.unparsed });
+}
+
+/**
+ * DDL that a sync role or an ignored role ran and that no pg-ddl-sync sent: left out like the tools'
+ * own, it reaches no other instance. Said at warn, once a role a run, since by default the role the
+ * tool connects as is left out, and a sync user that DBAs or applications share loses their DDL.
+ * @param strays DDL statements left out, by role, that no pg-ddl-sync sent (EchoFilter.strays)
+ */
+export function reportStrays(strays: EchoFilter['strays'], settings: Pick<Settings, 'syncUsers'>, log: Logger): void {
+  for (const [role, count] of strays) {
+    log.warn(`left out ${count} DDL statement(s) that role ${role} ran, which no pg-ddl-sync sent: they are never propagated (${whyLeftOut(role, settings.syncUsers)})`);
+  }
 }

@@ -15,7 +15,7 @@ import { TargetSpec } from '../io/target';
 import { Settings, connectOptions } from '../settings';
 import { Plan, damageError, makePlan } from './plan';
 import { writeMetrics } from '../io/metrics';
-import { reportPlan } from './report';
+import { reportPlan, reportStrays } from './report';
 import { Locked, withRunLock } from './runLock';
 import { status } from './status';
 import { Listing, TargetOutcome, applyToTarget, entriesFrom, listEntries } from './sync';
@@ -71,12 +71,13 @@ async function runPass(
   const markedAt = state.log?.listedAt ?? state.lastRun;
   const { starts, returned, kept, gaps } = readStarts(files, state.log?.files, { markedAt: markedAt ? new Date(markedAt) : undefined, now: listedAt });
   const source = settings.source;
+  const echo = echoFilter(settings.ignoredRoles);
   const plan = await makePlan(files, starts, state.log?.judge, {
     log,
     askSource: source ? () => askSource(source, { connectTimeoutMs: settings.connectTimeoutMs }) : undefined,
     skipMalformed,
     returned,
-    ignore: echoFilter(settings.ignoreUsers),
+    ignore: echo,
   });
   // Damage ends the read there: what came before it is sent, then the run exits for a person.
   const damage = damageError(plan);
@@ -93,6 +94,7 @@ async function runPass(
   const work = settings.targets.some((t) => entriesFrom(entries, nextOf(t.name)).length > 0);
   if (work || dryRun || plan.judge.crashDrops.length > 0 || plan.judge.waiting().length > 0) await loadParser();
   reportPlan(plan, texts, log);
+  reportStrays(echo.strays, settings, log);
   const summary = summarize(plan, started);
   if (dryRun) {
     const listings =

@@ -3,6 +3,7 @@
  * environment variables for what it leaves out, passwords from the URI, `PGPASSWORD`, or
  * `.pgpass`/`PGPASSFILE`.
  */
+import * as os from 'node:os';
 import { parse as parseUri } from 'pg-connection-string';
 import type { Client, ClientConfig } from 'pg';
 import { APPLICATION_NAME } from '../core/echo';
@@ -55,7 +56,7 @@ export function clientConfig(spec: TargetSpec, database: string | undefined, opt
   const nonEmpty = (v: string | null | undefined): string | undefined => (v ? v : undefined);
   const host = nonEmpty(parts.host) ?? process.env.PGHOST ?? 'localhost';
   const port = Number(nonEmpty(parts.port) ?? process.env.PGPORT ?? 5432);
-  const user = nonEmpty(parts.user) ?? process.env.PGUSER ?? osUser();
+  const user = connectionUser(spec);
   const db = database ?? nonEmpty(parts.database) ?? process.env.PGDATABASE ?? user;
   const uriPassword = nonEmpty(parts.password);
   // As options, not pg's lock_timeout and statement_timeout, which it leaves out when 0: the server's
@@ -81,8 +82,22 @@ export function clientConfig(spec: TargetSpec, database: string | undefined, opt
   };
 }
 
+/**
+ * The role a connection to a target logs in as, as libpq picks it: the URI's user, else PGUSER, else
+ * the name of the OS user the process runs as.
+ * @param spec the target
+ */
+export function connectionUser(spec: TargetSpec): string {
+  return parseUri(spec.url).user || process.env.PGUSER || osUser();
+}
+
 function osUser(): string {
-  return process.env.USER ?? process.env.LOGNAME ?? 'postgres';
+  try {
+    // libpq takes the effective user's name from the password database, not from $USER.
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? process.env.LOGNAME ?? 'postgres';
+  }
 }
 
 /** Looks the password up in .pgpass (or PGPASSFILE) as libpq does; a socket host matches "localhost". */

@@ -49,7 +49,7 @@ describe('bad input', () => {
     test(`a ${kind} state file: exit 2 naming the file, nothing changed`, async () => {
       const stateFile = path.join(work, `${kind.replace(/ /g, '-')}.state.json`);
       fs.writeFileSync(stateFile, content, { mode: 0o600 });
-      const args = ['run', '--csvlog-dir', primary.logDir, '--target', `t=${target.url}`, '--state-file', stateFile];
+      const args = ['run', '--csvlog-dir', primary.logDir, '--target', `t=${target.syncUrl}`, '--state-file', stateFile];
       await assertRefused(args, new RegExp(`^pg-ddl-sync: state file ${stateFile.replace(/[.]/g, '\\.')}: ${problem.source}`));
       assert.equal(fs.readFileSync(stateFile, 'utf8'), content);
       assert.ok(!fs.existsSync(`${stateFile}.lock`), 'lock left behind');
@@ -58,7 +58,7 @@ describe('bad input', () => {
 
   test('a config file with an unknown key names the file and the key', async () => {
     const config = path.join(work, 'unknown-key.json');
-    fs.writeFileSync(config, JSON.stringify({ csvlogDir: primary.logDir, targets: [target.url], csvlogdir: '/x' }));
+    fs.writeFileSync(config, JSON.stringify({ csvlogDir: primary.logDir, targets: [target.syncUrl], csvlogdir: '/x' }));
     await assertRefused(['run', '-c', config], new RegExp(`^pg-ddl-sync: config file ${config}: unknown key "csvlogdir"`));
   });
 
@@ -82,7 +82,7 @@ describe('bad input', () => {
   test('a csvlog directory that does not exist', async () => {
     const missing = path.join(work, 'no-such-dir');
     await assertRefused(
-      ['run', '--csvlog-dir', missing, '--target', target.url, '--state-file', path.join(work, 'z.json')],
+      ['run', '--csvlog-dir', missing, '--target', target.syncUrl, '--state-file', path.join(work, 'z.json')],
       new RegExp(`^pg-ddl-sync: .*${missing}`),
     );
     assert.ok(!fs.existsSync(path.join(work, 'z.json')));

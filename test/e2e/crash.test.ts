@@ -25,7 +25,7 @@ describe('crash: runs killed at random moments', () => {
   let toolLog: string;
 
   const args = () => [
-    'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.url}`, '--target', `b=${b.url}`,
+    'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`, '--target', `b=${b.syncUrl}`,
     '--state-file', stateFile, '--log-dir', toolLog,
   ];
 
@@ -107,7 +107,7 @@ describe('crash: runs killed at random moments', () => {
     primary.psql('crash', `${sql.join('\n')}\n`);
     await primary.waitForLog('race_i3');
     const logs = ['run1', 'run2', 'replay'].map((n) => path.join(work, `race-${n}`));
-    const targets = ['--target', `a=${a.url}`, '--target', `b=${b.url}`];
+    const targets = ['--target', `a=${a.syncUrl}`, '--target', `b=${b.syncUrl}`];
     const results = await Promise.all([
       cli([...args(), '--log-dir', logs[0]]),
       cli(['run', '--csvlog-dir', primary.logDir, ...targets, '--state-file', path.join(work, 'other.json'), '--log-dir', logs[1]]),

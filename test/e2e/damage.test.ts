@@ -20,7 +20,7 @@ describe('a damaged csvlog', () => {
   let garbageAt: number;
 
   const args = (...extra: string[]) => [
-    'run', '--csvlog-dir', logCopy, '--target', `b=${b.url}`, '--state-file', path.join(work, 'state.json'), '--log-dir', path.join(work, 'log'), ...extra,
+    'run', '--csvlog-dir', logCopy, '--target', `b=${b.syncUrl}`, '--state-file', path.join(work, 'state.json'), '--log-dir', path.join(work, 'log'), ...extra,
   ];
   const tables = async (): Promise<string[]> =>
     (await b.query<{ relname: string }>('postgres', "SELECT relname FROM pg_class WHERE relname LIKE 'dmg%' ORDER BY 1")).map((r) => r.relname);

@@ -20,7 +20,7 @@ describe('whole databases, and a state file that lags behind the targets', () =>
   let toolLog: string;
 
   const args = () => [
-    'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.url}`, '--target', `b=${b.url}`,
+    'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`, '--target', `b=${b.syncUrl}`,
     '--state-file', stateFile, '--log-dir', toolLog,
   ];
   const count = (re: RegExp) => (readDir(toolLog).match(re) ?? []).length;

@@ -54,7 +54,7 @@ describe('databases in other encodings', () => {
   let work: string;
 
   const run = (target: Cluster, name: string, ...extra: string[]) =>
-    cli(['run', '--csvlog-dir', primary.logDir, '--target', `${name}=${target.url}`, '--state-file', path.join(work, `${name}.state.json`), ...extra]);
+    cli(['run', '--csvlog-dir', primary.logDir, '--target', `${name}=${target.syncUrl}`, '--state-file', path.join(work, `${name}.state.json`), ...extra]);
   /** The bytes of each object name as the server stores them. */
   const storedNames = async (c: Cluster, db: string): Promise<string[]> =>
     (

@@ -41,7 +41,7 @@ describe("log_statement = 'all': only what committed, in the session's settings"
   let open: Client;
 
   const args = () => [
-    'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.url}`, '--target', `b=${b.url}`,
+    'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`, '--target', `b=${b.syncUrl}`,
     '--state-file', path.join(work, 'state.json'), '--log-dir', toolLog,
   ];
 
@@ -179,7 +179,7 @@ describe("log_statement = 'ddl' with --source: the primary says what still runs"
   const clients: Client[] = [];
 
   const args = (...extra: string[]) => [
-    'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.url}`,
+    'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`,
     '--state-file', path.join(work, 'state.json'), '--log-dir', path.join(work, 'log'), ...extra,
   ];
 

@@ -17,8 +17,8 @@ describe('log files: rotation, deletion, big statements', () => {
   let work: string;
   let stateFile: string;
 
-  const args = () => ['run', '--csvlog-dir', primary.logDir, '--target', `a=${a.url}`, '--state-file', stateFile, '--log-dir', path.join(work, 'log')];
-  const status = async () => cli(['status', '--csvlog-dir', primary.logDir, '--target', `a=${a.url}`, '--state-file', stateFile, '--json']);
+  const args = () => ['run', '--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`, '--state-file', stateFile, '--log-dir', path.join(work, 'log')];
+  const status = async () => cli(['status', '--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`, '--state-file', stateFile, '--json']);
 
   before(async () => {
     work = makeTempDir('pgds-files-');

@@ -25,7 +25,7 @@ for (const { major, bin } of serverBins()) {
     let target: Cluster;
     let work: string;
     const args = (...extra: string[]) => [
-      'run', '--csvlog-dir', primary.logDir, '--target', `t=${target.url}`, '--state-file', path.join(work, 'state.json'), ...extra,
+      'run', '--csvlog-dir', primary.logDir, '--target', `t=${target.syncUrl}`, '--state-file', path.join(work, 'state.json'), ...extra,
     ];
 
     before(async () => {

@@ -45,11 +45,11 @@ describe('operations: status, skip, check, filters', () => {
         logFormat: 'json',
         metricsFile: metrics,
         targets: [
-          `a=${a.url}`,
-          `b=${b.url}`,
+          `a=${a.syncUrl}`,
+          `b=${b.syncUrl}`,
           {
             name: 'c',
-            url: c.url,
+            url: c.syncUrl,
             excludeCommands: ['CREATE ROLE', 'CREATE DATABASE'],
             excludeDatabases: ['scratch'],
             excludeMatching: ['^COMMENT ON TABLE emp IS .secret'],
@@ -167,13 +167,13 @@ describe('operations: status, skip, check, filters', () => {
     const good = await cli(['check', '-c', config, '--source', primary.url]);
     assert.equal(good.code, 0, good.stdout + good.stderr);
     assert.match(good.stdout, /^ok {6}logging_collector: on/m);
-    assert.match(good.stdout, /^ok {6}target c: connected as postgres \(superuser\) to postgres/m);
+    assert.match(good.stdout, /^ok {6}target c: connected as ddl_syncer \(superuser\) to postgres/m);
     assert.match(good.stdout, /all is well\n$/);
 
     const plain = await Cluster.start({ name: 'plain' });
     try {
       await b.stop();
-      const bad = await cli(['check', '--data-dir', plain.dataDir, '--target', `b=${b.url}`, '--state-file', path.join(work, 'check.json'), '--connect-timeout', '2']);
+      const bad = await cli(['check', '--data-dir', plain.dataDir, '--target', `b=${b.syncUrl}`, '--state-file', path.join(work, 'check.json'), '--connect-timeout', '2']);
       assert.equal(bad.code, 1, bad.stdout + bad.stderr);
       assert.match(bad.stdout, /^error {3}logging_collector: is off: no csvlog is written/m);
       assert.match(bad.stdout, /^error {3}log_destination: is 'stderr', without csvlog/m);
@@ -189,10 +189,10 @@ describe('operations: status, skip, check, filters', () => {
     const own = path.join(work, 'datadir.json');
     primary.psql('postgres', 'CREATE TABLE by_data_dir (a int);\n');
     await primary.waitForLog('by_data_dir');
-    const res = await cli(['run', '--data-dir', primary.dataDir, '--target', `d=${a.url}`, '--state-file', own, '--dry-run'], { env: { PGUSER: 'postgres' } });
+    const res = await cli(['run', '--data-dir', primary.dataDir, '--target', `d=${a.syncUrl}`, '--state-file', own, '--dry-run'], { env: { PGUSER: 'postgres' } });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /CREATE TABLE by_data_dir \(a int\);/);
-    const checked = await cli(['check', '--data-dir', primary.dataDir, '--target', `d=${a.url}`, '--state-file', own], { env: { PGUSER: 'postgres' } });
+    const checked = await cli(['check', '--data-dir', primary.dataDir, '--target', `d=${a.syncUrl}`, '--state-file', own], { env: { PGUSER: 'postgres' } });
     assert.match(checked.stdout, /^ok {6}log_statement: 'ddl' \(read from the primary \(--source\)\)/m);
   });
 });

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Status } from '../../src/commands/status';
-import { Cluster, makeTempDir, sleep, startPrimaryAndTargets } from '../helpers/cluster';
+import { Cluster, SYNC_USER, makeTempDir, sleep, startPrimaryAndTargets } from '../helpers/cluster';
 import { cli } from '../helpers/cli';
 
 const DB = 'shop';
@@ -32,7 +32,7 @@ describe('apply as the original role', () => {
   let work: string;
 
   const run = (target: Cluster, name: string, ...extra: string[]) =>
-    cli(['run', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, `${name}.state.json`), '--target', `${name}=${target.url}`, ...extra]);
+    cli(['run', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, `${name}.state.json`), '--target', `${name}=${target.syncUrl}`, ...extra]);
   const as = (role: string, sql: string, database = DB): void => {
     const res = primary.psql(database, sql, ['-U', role, '-v', 'ON_ERROR_STOP=1']);
     assert.equal(res.stderr, '', `as ${role}: ${res.stderr}`);
@@ -123,7 +123,7 @@ describe('apply as the original role', () => {
     const owners = await b.query<{ object: string; owner: string }>(DB, OWNERS_SQL);
     assert.ok(owners.length > 10, JSON.stringify(owners));
     // Roles a session took itself (SET ROLE / SET SESSION AUTHORIZATION, carried) are still honoured.
-    const notSync = owners.filter((o) => o.owner !== 'postgres').map((o) => o.object).sort();
+    const notSync = owners.filter((o) => o.owner !== SYNC_USER).map((o) => o.object).sort();
     assert.deepEqual(notSync, ['S public.seq_by_authorization', 'r public.made_through_set_role', 'r public.super_as_app']);
   });
 
@@ -134,9 +134,9 @@ describe('apply as the original role', () => {
     await primary.waitForLog('CREATE TABLE ghost_t');
     const res = await run(a, 'a');
     assert.equal(res.code, 1, res.stderr);
-    assert.match(res.stderr, /a stopped at .* \(22023 cannot run it as role "ghost", which ran it on the primary: role "ghost" does not exist \(the sync user postgres must be a superuser or a member of that role; or run with --apply-as sync\)\)/);
+    assert.match(res.stderr, /a stopped at .* \(22023 cannot run it as role "ghost", which ran it on the primary: role "ghost" does not exist \(the sync user ddl_syncer must be a superuser or a member of that role; or run with --apply-as sync\)\)/);
     assert.deepEqual(await a.query(DB, "SELECT 1 FROM pg_class WHERE relname = 'ghost_t'"), []);
-    const status = await cli(['status', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, 'a.state.json'), '--target', `a=${a.url}`, '--json']);
+    const status = await cli(['status', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, 'a.state.json'), '--target', `a=${a.syncUrl}`, '--json']);
     assert.equal(status.code, 1);
     const target = (JSON.parse(status.stdout) as Status).targets[0];
     assert.equal(target.state, 'stuck');
@@ -157,7 +157,7 @@ describe('roles and settings changed inside one logged record', () => {
   let work: string;
 
   const run = (target: Cluster, name: string, ...extra: string[]) =>
-    cli(['run', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, `${name}.state.json`), '--target', `${name}=${target.url}`, ...extra]);
+    cli(['run', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, `${name}.state.json`), '--target', `${name}=${target.syncUrl}`, ...extra]);
   /** Each `-c` is one query, so one record of the log (log_statement = 'all'); one session for them all. */
   const records = (role: string, ...sql: string[]): void => {
     const res = primary.psql(DB, '', ['-U', role, '-v', 'ON_ERROR_STOP=1', ...sql.flatMap((q) => ['-c', q])]);
@@ -226,7 +226,7 @@ describe('roles and settings changed inside one logged record', () => {
     const bySync = await run(sync, 'sync', '--apply-as', 'sync');
     assert.equal(bySync.code, 0, bySync.stderr);
     const onSync = await ownersOn(sync);
-    const notSync = onSync.filter((o) => !o.endsWith('=postgres')).sort();
+    const notSync = onSync.filter((o) => !o.endsWith(`=${SYNC_USER}`)).sort();
     assert.deepEqual(notSync, [
       'r app_s.ra_a=other_owner',
       'r public.es_a=other_owner',
@@ -260,7 +260,7 @@ describe('lock-safe apply', () => {
     config = path.join(work, 'pg-ddl-sync.json');
     fs.writeFileSync(
       config,
-      JSON.stringify({ csvlogDir: primary.logDir, stateFile: path.join(work, 'state.json'), targets: [`busy=${target.url}`], lockTimeout: 1, lockRetries: 2 }),
+      JSON.stringify({ csvlogDir: primary.logDir, stateFile: path.join(work, 'state.json'), targets: [`busy=${target.syncUrl}`], lockTimeout: 1, lockRetries: 2 }),
     );
     primary.psql('postgres', 'CREATE TABLE accounts (id int PRIMARY KEY);\n');
     await primary.waitForLog('CREATE TABLE accounts');

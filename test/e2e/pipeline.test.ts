@@ -25,8 +25,8 @@ describe('pipeline: primary and two standbys', () => {
   const args = (...extra: string[]) => [
     'run',
     '--csvlog-dir', primary.logDir,
-    '--target', `a=${a.url}`,
-    '--target', `b=${b.url}`,
+    '--target', `a=${a.syncUrl}`,
+    '--target', `b=${b.syncUrl}`,
     '--state-file', stateFile,
     '--log-dir', toolLog,
     '--log-prefix', 'sync',
@@ -216,17 +216,17 @@ describe('pipeline: primary and two standbys', () => {
       assert.match(dry.stdout, /^-- every target: \d+ statement\(s\)$/m);
       assert.ok(dry.stdout.includes('CREATE TABLE after_conflict (a int);'));
       assert.ok(!dry.stdout.includes(WORKLOAD_SECRET));
-      const res = await cli(['replay', '--target', `c=${c.url}`, '--log-dir', toolLog, ...files]);
+      const res = await cli(['replay', '--target', `c=${c.syncUrl}`, '--log-dir', toolLog, ...files]);
       assert.equal(res.code, 0, res.stderr);
       await assertInStep(primary, c);
       const rows = await c.query<{ n: number }>(WORKLOAD_DB, 'SELECT count(*)::int AS n FROM ddl_sync.applied');
-      const again = await cli(['replay', '--target', `c=${c.url}`, ...files]);
+      const again = await cli(['replay', '--target', `c=${c.syncUrl}`, ...files]);
       assert.equal(again.code, 0, again.stderr);
       assert.deepEqual(await c.query(WORKLOAD_DB, 'SELECT count(*)::int AS n FROM ddl_sync.applied'), rows);
       await assertInStep(primary, c);
       // The ledger knows the files by content, not by source name: what `run` applied to a is skipped.
       const before = await a.query(WORKLOAD_DB, 'SELECT count(*)::int AS n FROM ddl_sync.applied');
-      const onA = await cli(['replay', '--target', `a=${a.url}`, ...files]);
+      const onA = await cli(['replay', '--target', `a=${a.syncUrl}`, ...files]);
       assert.equal(onA.code, 0, onA.stderr);
       assert.deepEqual(await a.query(WORKLOAD_DB, 'SELECT count(*)::int AS n FROM ddl_sync.applied'), before);
       await assertInStep(primary, a);

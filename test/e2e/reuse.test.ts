@@ -25,7 +25,7 @@ describe('a file name that comes round and is emptied (log_truncate_on_rotation)
   let a: Cluster;
   let work: string;
 
-  const run = () => cli(['run', '--csvlog-dir', primary.logDir, '--target', `a=${a.url}`, '--state-file', path.join(work, 'state.json')]);
+  const run = () => cli(['run', '--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`, '--state-file', path.join(work, 'state.json')]);
   const setFilename = async (pattern: string): Promise<void> => {
     await primary.query('postgres', `ALTER SYSTEM SET log_filename = '${pattern}'`);
     await primary.query('postgres', 'SELECT pg_reload_conf()');

@@ -51,7 +51,7 @@ describe('verify', () => {
   let target: Cluster;
   let work: string;
 
-  const verify = (...extra: string[]) => cli(['verify', '--source', primary.url, '--target', `t=${target.url}`, ...extra]);
+  const verify = (...extra: string[]) => cli(['verify', '--source', primary.url, '--target', `t=${target.syncUrl}`, ...extra]);
   const verifyJson = async (...extra: string[]): Promise<{ code: number | null; v: Verification; stderr: string }> => {
     const res = await verify('--json', ...extra);
     return { code: res.code, v: JSON.parse(res.stdout) as Verification, stderr: res.stderr };
@@ -63,7 +63,7 @@ describe('verify', () => {
     await runWorkload(primary);
     primary.psql(WORKLOAD_DB, MORE_DDL);
     await primary.waitForLog('um-secret-1');
-    const res = await cli(['run', '--csvlog-dir', primary.logDir, '--target', `t=${target.url}`, '--state-file', path.join(work, 'state.json')]);
+    const res = await cli(['run', '--csvlog-dir', primary.logDir, '--target', `t=${target.syncUrl}`, '--state-file', path.join(work, 'state.json')]);
     assert.equal(res.code, 0, res.stderr);
   });
 
@@ -205,28 +205,28 @@ ALTER USER MAPPING FOR fx_writers SERVER fx_dummy_srv OPTIONS (SET ssl_key_passw
     assert.equal(code, 1);
     assert.equal(database(v, 't', 'fx_only_here').state, 'missing');
 
-    const noSource = await cli(['verify', '--target', `t=${target.url}`]);
+    const noSource = await cli(['verify', '--target', `t=${target.syncUrl}`]);
     assert.equal(noSource.code, 2);
     assert.deepEqual(lines(noSource.stderr), ['pg-ddl-sync: verify reads the primary: give --source URL, or --data-dir DIR of a running primary']);
     const unknown = await verify('--database', 'nope');
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /^pg-ddl-sync: database "nope" is not on the primary/);
     const config = path.join(work, 'verify.json');
-    fs.writeFileSync(config, JSON.stringify({ source: primary.url, targets: [`t=${target.url}`] }));
+    fs.writeFileSync(config, JSON.stringify({ source: primary.url, targets: [`t=${target.syncUrl}`] }));
     const byName = await cli(['verify', '-c', config, '--target', 'other']);
     assert.equal(byName.code, 2);
     assert.deepEqual(lines(byName.stderr), ['pg-ddl-sync: no target named "other" (known: t)']);
     const named = await cli(['verify', '-c', config, '--target', 't', '--database', 'postgres']);
     assert.equal(named.code, 0, named.stderr);
 
-    const down = await cli(['verify', '--source', primary.url, '--target', 'gone=postgresql://postgres:pw-s3cret@127.0.0.1:1/postgres', '--target', `t=${target.url}`, '--database', 'postgres']);
+    const down = await cli(['verify', '--source', primary.url, '--target', 'gone=postgresql://postgres:pw-s3cret@127.0.0.1:1/postgres', '--target', `t=${target.syncUrl}`, '--database', 'postgres']);
     assert.equal(down.code, 2);
     assert.match(down.stdout, /^target gone: not compared: cannot connect: .*ECONNREFUSED/m);
     assert.match(down.stdout, /^target t, database postgres: same/m);
     assert.equal(lines(down.stderr).length, 1);
     assert.match(down.stderr, /^pg-ddl-sync: 1 of 2 target\(s\) could not be compared: gone \(cannot connect: /);
     assert.ok(!/pw-s3cret/.test(down.stdout + down.stderr));
-    const sourceDown = await cli(['verify', '--source', 'postgresql://postgres:pw-s3cret@127.0.0.1:1/postgres', '--target', `t=${target.url}`]);
+    const sourceDown = await cli(['verify', '--source', 'postgresql://postgres:pw-s3cret@127.0.0.1:1/postgres', '--target', `t=${target.syncUrl}`]);
     assert.equal(sourceDown.code, 2);
     assert.match(sourceDown.stderr, /^pg-ddl-sync: primary: cannot connect: /);
     assert.ok(!/pw-s3cret/.test(sourceDown.stdout + sourceDown.stderr));
@@ -252,7 +252,7 @@ describe('verify across majors: a PostgreSQL 15 primary and a 12 target', { skip
   let primary: Cluster;
   let target: Cluster;
   let work: string;
-  const verify = (...extra: string[]) => cli(['verify', '--source', primary.url, '--target', `old=${target.url}`, ...extra]);
+  const verify = (...extra: string[]) => cli(['verify', '--source', primary.url, '--target', `old=${target.syncUrl}`, ...extra]);
 
   before(async () => {
     work = makeTempDir('pgds-verify-majors-');
@@ -268,7 +268,7 @@ describe('verify across majors: a PostgreSQL 15 primary and a 12 target', { skip
     }
     primary.psql('fx_kinds', 'CREATE TABLE fx_last (a int);\n');
     await primary.waitForLog('fx_last');
-    const res = await cli(['run', '--csvlog-dir', primary.logDir, '--target', `old=${target.url}`, '--state-file', path.join(work, 'state.json')]);
+    const res = await cli(['run', '--csvlog-dir', primary.logDir, '--target', `old=${target.syncUrl}`, '--state-file', path.join(work, 'state.json')]);
     assert.equal(res.code, 0, res.stderr);
   });
 

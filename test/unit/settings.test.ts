@@ -83,6 +83,38 @@ describe('settings', () => {
     assert.throws(() => readConfigFile(config({ lockRetries: '2' })), /key "lockRetries" must be a number/);
   });
 
+  it('leaves out the roles it connects to its targets as, found as libpq finds them, and those given', () => {
+    const saved = process.env.PGUSER;
+    try {
+      delete process.env.PGUSER;
+      const file = config({
+        targets: ['a=postgresql://ddl_syncer@h1/x', 'b=postgresql://ddl_syncer@h2/x', 'c=postgresql://h3/x', 'd=postgresql://h4/x?user=q_user'],
+        ignoreUsers: ['other_tool'],
+      });
+      const s = resolveSettings({}, readConfigFile(file));
+      // No user in the URI: the OS user, as libpq takes it (not $USER).
+      assert.deepEqual(s.syncUsers, ['ddl_syncer', os.userInfo().username, 'q_user']);
+      assert.equal(s.ignoreSyncUsers, true);
+      assert.deepEqual(s.ignoredRoles, ['ddl_syncer', os.userInfo().username, 'q_user', 'other_tool']);
+      process.env.PGUSER = 'env_user';
+      assert.deepEqual(resolveSettings({}, readConfigFile(file)).syncUsers, ['ddl_syncer', 'env_user', 'q_user']);
+      // --ignore-user replaces the file's list; the sync roles stay.
+      assert.deepEqual(resolveSettings({ ignoreUsers: ['x'] }, readConfigFile(file)).ignoredRoles, ['ddl_syncer', 'env_user', 'q_user', 'x']);
+      // The escape hatch, from the file or a flag; a flag beats the file either way.
+      const off = config({ targets: ['a=postgresql://ddl_syncer@h1/x'], ignoreUsers: ['other_tool'], ignoreSyncUsers: false });
+      const o = resolveSettings({}, readConfigFile(off));
+      assert.deepEqual([o.syncUsers, o.ignoreSyncUsers, o.ignoredRoles], [['ddl_syncer'], false, ['other_tool']]);
+      assert.deepEqual(resolveSettings({ ignoreSyncUsers: true }, readConfigFile(off)).ignoredRoles, ['ddl_syncer', 'other_tool']);
+      assert.deepEqual(resolveSettings({ ignoreSyncUsers: false }, readConfigFile(file)).ignoredRoles, ['other_tool']);
+      // No target, no sync role (a dry run, a replay onto nothing).
+      assert.deepEqual(resolveSettings({}).ignoredRoles, []);
+      assert.throws(() => readConfigFile(config({ ignoreSyncUsers: 'no' })), /key "ignoreSyncUsers" must be true or false/);
+    } finally {
+      if (saved === undefined) delete process.env.PGUSER;
+      else process.env.PGUSER = saved;
+    }
+  });
+
   it('picks targets by name for verify, and tells a name from a URL', () => {
     const s = resolveSettings({}, readConfigFile(config({ targets: ['a=postgresql://h1/x', 'b=postgresql://h2/x'] })));
     assert.deepEqual(selectTargets(s.targets, ['b']).map((t) => t.name), ['b']);
