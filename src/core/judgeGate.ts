@@ -29,8 +29,7 @@ import { BAD_VXID, NO_VXID, NOT_LOG, OTHER_LOG, PLAIN_CODES, sessionPid, session
  * something of it since), and the bare BEGIN held back, if any: where it is, and its transaction.
  */
 interface SessionMark {
-  pid: number;
-  /** Its start time: with the pid, the session's id. */
+  /** Its start time: with the pid (the map's key), the session's id. */
   time: number;
   judged: boolean;
   holding: boolean;
@@ -151,7 +150,7 @@ export class JudgeGate {
       m.other = kept;
       kept = m;
     }
-    const mark: SessionMark = { pid, time, judged: false, holding: false, file: 0, offset: 0, end: 0, backend: 0, local: 0, other: kept };
+    const mark: SessionMark = { time, judged: false, holding: false, file: 0, offset: 0, end: 0, backend: 0, local: 0, other: kept };
     this.marks.set(pid, mark);
     return mark;
   }
