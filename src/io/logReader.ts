@@ -98,8 +98,8 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
       const file = next.fileIndex;
       if (prefilter) {
         // Alone, a source's records need no ordering: what the prefilter passes over goes by in the
-        // cursor's own loop, not one record a turn of this one.
-        passedOver += sources.length === 1 ? cursor.passOver(prefilter, file) : prefilter(cursor.raw, file) ? 0 : 1;
+        // cursor's own loop, not one record a turn of this one. Merged, one record a turn.
+        passedOver += cursor.passOver(prefilter, file, sources.length === 1 ? Infinity : 1);
         if (!cursor.holds()) continue;
       }
       if (onRecord(cursor.record(), file, cursor.bytes()) === 'stop') {
@@ -297,15 +297,17 @@ class LogCursor {
 
   /**
    * Passes over the records in hand and after it, in what the chunk holds, that `prefilter` turns
-   * down; stops at one it wants (in hand) or where the chunk needs reading on (none in hand).
+   * down, at most `most`; stops at one it wants (in hand), where the chunk needs reading on (none in
+   * hand), or after `most` (none in hand).
    * @returns how many it passed over
    */
-  passOver(prefilter: (raw: RawRecord, file: number) => boolean, file: number): number {
+  passOver(prefilter: (raw: RawRecord, file: number) => boolean, file: number, most: number): number {
     const { raw } = this;
     let n = 0;
     while (this.held && !prefilter(raw, file)) {
       n++;
       this.advance();
+      if (n >= most) break;
       this.held = this.scan();
     }
     return n;

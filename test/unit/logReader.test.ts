@@ -207,6 +207,20 @@ describe('readRecords', () => {
     const files = listLogFiles(dir);
     assert.deepEqual(readStarts(files, first.marks).returned, [false, false, true]);
     assert.deepEqual(texts(readAll(dir, first.marks).records), ['CREATE TABLE m1 ()', 'ALTER TABLE m1 ADD b int', 'ALTER TABLE m1 ADD c int']);
+    // Merged, a prefilter sees every record once, in order, and what it turns down goes no further.
+    const { starts, returned } = readStarts(files, first.marks);
+    const seen: number[] = [];
+    const got: LogRecord[] = [];
+    const res = readRecords(files, starts, (r) => void got.push(r), {
+      returned,
+      prefilter: (raw) => {
+        seen.push(raw.base + raw.start);
+        return seen.length !== 2;
+      },
+    });
+    assert.equal(seen.length, 3);
+    assert.equal(res.passedOver, 1);
+    assert.deepEqual(texts(got), ['CREATE TABLE m1 ()', 'ALTER TABLE m1 ADD c int']);
   });
 
   it('across the hour that repeats when summer time ends, a merge keeps the order the files were written in', () => {
