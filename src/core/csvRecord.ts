@@ -245,7 +245,12 @@ export function fieldStartsWith(buf: Buffer, span: RecordSpan, i: number, prefix
   let s = span.fields[2 * i];
   const e = span.fields[2 * i + 1];
   if (e > s && buf[s] === QUOTE) s++;
-  if (e - s < prefix.length) return false;
-  for (let k = 0; k < prefix.length; k++) if (buf[s + k] !== prefix.charCodeAt(k)) return false;
+  return bytesStartWith(buf, s, e, prefix);
+}
+
+/** True when buf[from, end) starts with the ASCII text `prefix`. */
+export function bytesStartWith(buf: Uint8Array, from: number, end: number, prefix: string): boolean {
+  if (end - from < prefix.length) return false;
+  for (let k = 0; k < prefix.length; k++) if (buf[from + k] !== prefix.charCodeAt(k)) return false;
   return true;
 }

@@ -36,7 +36,7 @@
             ;; Quoted: to the quote that is not doubled; the byte after it tells.
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (loop $quoted
-              (local.set $i (call $findQuote (local.get $i) (local.get $end)))
+              (local.set $i (call $findByte (local.get $i) (local.get $end) (i32.const 0x22)))
               (br_if $other (i32.ge_u (local.get $i) (local.get $end)))
               (local.set $i (i32.add (local.get $i) (i32.const 1)))
               (br_if $other (i32.ge_u (local.get $i) (local.get $end)))
@@ -362,10 +362,6 @@
     (i32.or
       (call $letter (local.get $c))
       (i32.or (i32.le_u (i32.sub (local.get $c) (i32.const 0x30)) (i32.const 9)) (i32.eq (local.get $c) (i32.const 0x5f)))))
-
-;; Where the first quote at or after $i is, $end if none is before it. Sixteen bytes at a time.
-  (func $findQuote (param $i i32) (param $end i32) (result i32)
-    (call $findByte (local.get $i) (local.get $end) (i32.const 0x22)))
 
   ;; Where the first byte $b at or after $i is, $to if none is before it: sixteen bytes a step, then
   ;; one a step for the rest.

@@ -3,7 +3,7 @@
  * errors) are decoded in full; for the rest the columns that settle a transaction are enough.
  */
 import { isAscii } from 'node:buffer';
-import { RecordSpan, fieldBytes, fieldStartsWith, fieldText } from './csvRecord';
+import { RecordSpan, bytesStartWith, fieldBytes, fieldStartsWith, fieldText } from './csvRecord';
 import { Decoder, judgeForm } from './encoding';
 
 /** Column positions common to every csvlog format (13 and 14 only appended columns). */
@@ -217,21 +217,15 @@ export function statementTextStart(buf: Uint8Array, span: Pick<RecordSpan, 'fiel
   const from = span.fields[2 * COL.message] + 1;
   const end = span.fields[2 * COL.message + 1] - 1;
   if (buf[from - 1] !== QUOTE) return -1;
-  if (startsWithAscii(buf, from, end, STATEMENT_PREFIX)) return from + STATEMENT_PREFIX.length;
-  if (!startsWithAscii(buf, from, end, EXECUTE_PREFIX)) return -1;
+  if (bytesStartWith(buf, from, end, STATEMENT_PREFIX)) return from + STATEMENT_PREFIX.length;
+  if (!bytesStartWith(buf, from, end, EXECUTE_PREFIX)) return -1;
   const name = from + EXECUTE_PREFIX.length;
   for (let i = name; i + 1 < end; i++) {
     if (buf[i] !== 0x3a || buf[i + 1] !== 0x20) continue;
-    return startsWithAscii(buf, name, i, FETCH_PREFIX) ? -1 : i + 2;
+    return bytesStartWith(buf, name, i, FETCH_PREFIX) ? -1 : i + 2;
   }
   return -1;
 }
 
 const QUOTE = 0x22;
 const FETCH_PREFIX = 'fetch from ';
-
-function startsWithAscii(buf: Uint8Array, from: number, end: number, prefix: string): boolean {
-  if (end - from < prefix.length) return false;
-  for (let k = 0; k < prefix.length; k++) if (buf[from + k] !== prefix.charCodeAt(k)) return false;
-  return true;
-}
