@@ -5,6 +5,7 @@
  */
 import { FileRef, Judge, JudgeOptions, JudgeSnapshot, LaterFailure, UnitSpec, hashText } from '../core/judge';
 import type { LogRecord } from '../core/logRecord';
+import { ChunkScanner } from '../core/csvScan';
 import { JudgeGate } from '../core/judgeGate';
 import { analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
@@ -62,7 +63,8 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
   // rather than being judged without the parser.
   const newest = files.length - 1;
   if (newest >= 0) files[newest].size = currentSize(files[newest]);
-  if (unreadBytes(files, starts) > 0 || (opts.askSource && judge.hasBlocked())) await loadParser();
+  const unread = unreadBytes(files, starts) > 0;
+  if (unread || (opts.askSource && judge.hasBlocked())) await loadParser();
   let recordsRead = 0;
   const skipped: Skipped[] = [];
   const onSkip = opts.skipMalformed
@@ -84,7 +86,9 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
     if (!record) throw new LogDataError(files[file].path, offset, 'the file changed while it was read (a record read moments ago is no longer there); run again');
     return record;
   };
-  const gate = new JudgeGate(judge, toJudge, recordAt);
+  // The gate shares its work with the scanner's quiet pass (see JudgeGate); the reader grows the chunk.
+  const quiet = unread ? new ChunkScanner(64 * 1024) : undefined;
+  const gate = new JudgeGate(judge, toJudge, recordAt, quiet);
   const read = readRecords(
     files,
     starts,
@@ -97,6 +101,7 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
       returned: opts.returned,
       newestLimit: newest >= 0 ? files[newest].size : undefined,
       prefilter: (raw, file) => gate.admit(raw, file),
+      quiet,
     },
   );
   gate.release();

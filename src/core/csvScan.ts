@@ -11,6 +11,7 @@ import { PLAIN_CODES, classifyInto } from './recordClass';
 
 interface WasmExports {
   scan(pos: number, len: number): number;
+  pass(pos: number, len: number, base: number, file: number): number;
   plain(from: number, to: number): number;
 }
 
@@ -25,9 +26,39 @@ declare const WebAssembly: {
   Memory: new (size: { initial: number }) => WasmMemory;
 };
 
-/** Where the chunk starts in the scanner's memory (the field bounds come first). */
-const CHUNK_AT = 1024;
+/** Where the quiet sessions' table starts in the scanner's memory (after the field bounds), its slots. */
+const TABLE_AT = 1024;
+const SLOTS = 2048;
+/** A slot's size, in 32-bit words (see csvScan.wat's pass for what it holds). */
+const SLOT_WORDS = 16;
+
+/** The slot of a pid in the quiet pass's table, as the pass finds it. */
+export function quietSlot(pid: number): number {
+  return Math.imul(pid, 0x9e3779b1) >>> 21;
+}
+
+/** The first word of a pid's slot in the table. */
+function slotOf(pid: number): number {
+  return quietSlot(pid) * SLOT_WORDS;
+}
+/** Where the chunk starts in the scanner's memory: after the table. */
+const CHUNK_AT = TABLE_AT + SLOTS * SLOT_WORDS * 4;
 const PAGE = 64 * 1024;
+/** Where the quiet pass writes the end of the record it stopped at, how many it passed, how many were DML. */
+const PASS_OUT_AT = 548;
+
+/** A bare BEGIN the quiet pass held back: whose, and where it is. */
+export interface QuietHeld {
+  pid: number;
+  /** The session's start time: with the pid, the session's id. */
+  time: number;
+  file: number;
+  offset: number;
+  end: number;
+  /** Its virtual xid (VXID_BACKEND_SLOT, VXID_LOCAL_SLOT). */
+  backend: number;
+  local: number;
+}
 
 let compiled: object | null = null;
 
@@ -51,8 +82,13 @@ export class ChunkScanner {
   chunk!: Buffer;
   /** The field bounds of the record scanned last, laid out as scanInto writes them. */
   fields!: Int32Array;
+  /** How many records the quiet pass passed over that were DML, since the sessions were last reset. */
+  quietDml = 0;
   private readonly memory: WasmMemory;
   private readonly wasm: WasmExports;
+  private table!: Int32Array;
+  private tableF64!: Float64Array;
+  private passOut!: Int32Array;
 
   /** @param capacity the chunk's size in bytes */
   constructor(capacity: number) {
@@ -76,6 +112,9 @@ export class ChunkScanner {
     // Growing memory detaches the views made before.
     this.chunk = Buffer.from(this.memory.buffer, CHUNK_AT, capacity);
     this.fields = new Int32Array(this.memory.buffer, 0, FIELD_ROOM);
+    this.passOut = new Int32Array(this.memory.buffer, PASS_OUT_AT, 3);
+    this.table = new Int32Array(this.memory.buffer, TABLE_AT, SLOTS * SLOT_WORDS);
+    this.tableF64 = new Float64Array(this.memory.buffer, TABLE_AT, (SLOTS * SLOT_WORDS) / 2);
   }
 
   /**
@@ -89,6 +128,68 @@ export class ChunkScanner {
     const slow = scanInto(chunk, pos, this.fields);
     if (slow >= 0) classifyInto(chunk, this.fields);
     return slow;
+  }
+
+  /**
+   * The quiet pass (csvScan.wat's pass): from `pos` of the chunk's first `len` bytes, passes over the
+   * records a JudgeGate on this scanner would, of sessions it does not own, until one it would not.
+   * `base` is the chunk's offset in file `file`.
+   * @returns where it stopped, and how many it passed over; `end` is the end of the record there, its
+   *   bounds and class in `fields`, or -1 where scan() must look at it
+   */
+  passQuiet(pos: number, len: number, base: number, file: number): { at: number; passed: number; end: number } {
+    const at = this.wasm.pass(pos, len, base, file);
+    const out = this.passOut;
+    this.quietDml += out[2];
+    return { at, passed: out[1], end: out[0] };
+  }
+
+  /** Forgets every session of the quiet pass: none owned, none held back. */
+  resetSessions(): void {
+    this.table.fill(0);
+    this.quietDml = 0;
+  }
+
+  /**
+   * Hands a pid's session to the gate's JavaScript side: the quiet pass leaves every record of its
+   * slot to it until giveBack. What the slot held back of this pid (any session of it) comes with it.
+   */
+  takeSession(pid: number): QuietHeld | null {
+    const w = slotOf(pid);
+    const t = this.table;
+    t[w + 7]++;
+    if (t[w + 1] === 0 || t[w] !== pid) return null;
+    t[w + 1] = 0;
+    return this.heldAt(w);
+  }
+
+  /** The quiet pass may pass over a pid's records again (see takeSession). */
+  giveBack(pid: number): void {
+    this.table[slotOf(pid) + 7]--;
+  }
+
+  /** Every bare BEGIN the quiet pass holds back, let go of. */
+  takeAllHeld(): QuietHeld[] {
+    const held: QuietHeld[] = [];
+    for (let w = 0; w < this.table.length; w += SLOT_WORDS) {
+      if (this.table[w + 1] === 0) continue;
+      this.table[w + 1] = 0;
+      held.push(this.heldAt(w));
+    }
+    return held;
+  }
+
+  private heldAt(w: number): QuietHeld {
+    const t = this.table;
+    return {
+      pid: t[w],
+      time: t[w + 3] * 2 ** 32 + (t[w + 2] >>> 0),
+      backend: t[w + 4],
+      local: t[w + 5],
+      file: t[w + 6],
+      offset: this.tableF64[w / 2 + 4],
+      end: this.tableF64[w / 2 + 5],
+    };
   }
 
   /** What the module's plain test says of the chunk's bytes [from, to) (see plainKind). */

@@ -6,7 +6,9 @@
 ;;
 ;; Memory: [0, 548) the field bounds of the record scanned last, as scanInto writes them (field i is
 ;; [i32 at 8i, i32 at 8i+4), quotes included; the field count at 512), then its class (see
-;; $classify); the chunk from 1024 on. Offsets given and returned are relative to the chunk.
+;; $classify); [548, 560) what the last quiet pass did (see $pass); [1024, 132096) the quiet
+;; sessions' table (see $pass); the chunk from 132096 on. Offsets given and returned are relative to
+;; the chunk.
 ;;
 ;; It also tells the plainest statement texts, as plainKind (plainText.ts) does: the gate asks it of
 ;; nearly every statement of a busy log.
@@ -20,16 +22,16 @@
 
   ;; Scans the record at chunk offset $pos, the chunk being $len bytes long. Returns the offset just
   ;; past its newline, or -1 where scanInto must look.
-  (func (export "scan") (param $pos i32) (param $len i32) (result i32)
+  (func $scan (export "scan") (param $pos i32) (param $len i32) (result i32)
     (local $i i32) (local $c i32) (local $f i32) (local $end i32)
-    (local.set $i (i32.add (local.get $pos) (i32.const 1024)))
-    (local.set $end (i32.add (local.get $len) (i32.const 1024)))
+    (local.set $i (i32.add (local.get $pos) (i32.const 132096)))
+    (local.set $end (i32.add (local.get $len) (i32.const 132096)))
     (block $other
       ;; A record starts with log_time: YYYY-MM-DD HH:MM:SS.
       (br_if $other (i32.gt_u (i32.add (local.get $i) (i32.const 19)) (local.get $end)))
       (br_if $other (i32.eqz (call $timestamp (local.get $i))))
       (loop $field
-        (i32.store (i32.shl (local.get $f) (i32.const 3)) (i32.sub (local.get $i) (i32.const 1024)))
+        (i32.store (i32.shl (local.get $f) (i32.const 3)) (i32.sub (local.get $i) (i32.const 132096)))
         (br_if $other (i32.ge_u (local.get $i) (local.get $end)))
         (if (i32.eq (i32.load8_u (local.get $i)) (i32.const 0x22))
           (then
@@ -54,7 +56,7 @@
                   (br_if $other (i32.eq (local.get $c) (i32.const 0x22)))
                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
                   (br $unquoted))))))
-        (i32.store offset=4 (i32.shl (local.get $f) (i32.const 3)) (i32.sub (local.get $i) (i32.const 1024)))
+        (i32.store offset=4 (i32.shl (local.get $f) (i32.const 3)) (i32.sub (local.get $i) (i32.const 132096)))
         (local.set $f (i32.add (local.get $f) (i32.const 1)))
         ;; The separator: a comma goes on to the next field (no record has more than 26), a newline
         ;; ends the record, anything else (text after a closing quote) is scanInto's to name.
@@ -72,8 +74,90 @@
           (i32.ne (local.get $f) (i32.const 26))))
       (i32.store (i32.const 512) (local.get $f))
       (call $classify)
-      (return (i32.sub (local.get $i) (i32.const 1024))))
+      (return (i32.sub (local.get $i) (i32.const 132096))))
     (i32.const -1))
+
+  ;; The quiet pass: the gate's common cases (judgeGate.ts), decided here, so that most records of a
+  ;; busy log never come back to JavaScript. From chunk offset $pos, it scans records and passes over
+  ;; those the gate would, of sessions the gate's JavaScript side does not own: DML, and a bare BEGIN
+  ;; (held back in the session's slot) and the COMMIT or ROLLBACK that ends it. It stops at the first
+  ;; record it does not pass over, at a record the scan does not accept, or at the end of what the
+  ;; chunk holds. Returns where it stopped (the start of a record not passed over); at 548 that
+  ;; record's end (-1 where the scan did not accept it; else its bounds and class are written), at
+  ;; 552 how many records it passed over, at 556 how many of those were DML.
+  ;;
+  ;; The table: 2048 slots of 64 bytes from 1024, pid p's at slot (p * 0x9e3779b1 mod 2^32) >> 21.
+  ;; A slot: +0 pid, +4 holding (a bare BEGIN held back: 1), +8 and +12 the session's start time (low,
+  ;; high), +16 and +20 the held block's virtual xid (backend, local), +24 its file, +28 how many pids
+  ;; of the slot the JavaScript side owns (while any, every record of the slot's pids goes to it), +32
+  ;; and +40 the held BEGIN's offset and end in its file (f64). $base is the chunk's offset in file
+  ;; $file.
+  (func (export "pass") (param $pos i32) (param $len i32) (param $base f64) (param $file i32) (result i32)
+    (local $end i32) (local $n i32) (local $dml i32) (local $kind i32) (local $pid i32) (local $slot i32)
+    (local $backend i32) (local $local i32) (local $holding i32)
+    (block $stop
+      (loop $next
+        (local.set $end (call $scan (local.get $pos) (local.get $len)))
+        (br_if $stop (i32.lt_s (local.get $end) (i32.const 0)))
+        ;; A statement of a plain kind, of a session id and a virtual xid of the server's form.
+        (br_if $stop (i32.ne (i32.load (i32.const 516)) (i32.const 1)))
+        (local.set $kind (i32.load (i32.const 524)))
+        (br_if $stop (i32.eqz (local.get $kind)))
+        (local.set $pid (i32.load (i32.const 528)))
+        (br_if $stop (i32.lt_s (local.get $pid) (i32.const 0)))
+        (local.set $backend (i32.load (i32.const 540)))
+        (br_if $stop (i32.eq (local.get $backend) (i32.const -2)))
+        (local.set $local (i32.load (i32.const 544)))
+        (local.set $slot
+          (i32.add (i32.const 1024)
+            (i32.shl (i32.shr_u (i32.mul (local.get $pid) (i32.const 0x9e3779b1)) (i32.const 21)) (i32.const 6))))
+        (br_if $stop (i32.load offset=28 (local.get $slot)))
+        ;; What the slot holds back is this session's, or another's: then the gate's to sort out.
+        (local.set $holding (i32.load offset=4 (local.get $slot)))
+        (if (local.get $holding)
+          (then
+            (br_if $stop
+              (i32.or
+                (i32.ne (i32.load (local.get $slot)) (local.get $pid))
+                (i32.or
+                  (i32.ne (i32.load offset=8 (local.get $slot)) (i32.load (i32.const 532)))
+                  (i32.ne (i32.load offset=12 (local.get $slot)) (i32.load (i32.const 536))))))
+            ;; The block held back ended, plainly, where the session shows another transaction.
+            (if (i32.and
+                  (i32.ne (local.get $backend) (i32.const -1))
+                  (i32.or
+                    (i32.ne (local.get $backend) (i32.load offset=16 (local.get $slot)))
+                    (i32.ne (local.get $local) (i32.load offset=20 (local.get $slot)))))
+              (then
+                (local.set $holding (i32.const 0))
+                (i32.store offset=4 (local.get $slot) (i32.const 0))))))
+        (if (i32.eq (local.get $kind) (i32.const 1))
+          (then (local.set $dml (i32.add (local.get $dml) (i32.const 1))))
+          (else
+            (if (i32.eq (local.get $kind) (i32.const 2))
+              (then
+                ;; BEGIN: held back, unless one is held already.
+                (br_if $stop (local.get $holding))
+                (i32.store (local.get $slot) (local.get $pid))
+                (i32.store offset=4 (local.get $slot) (i32.const 1))
+                (i32.store offset=8 (local.get $slot) (i32.load (i32.const 532)))
+                (i32.store offset=12 (local.get $slot) (i32.load (i32.const 536)))
+                (i32.store offset=16 (local.get $slot) (local.get $backend))
+                (i32.store offset=20 (local.get $slot) (local.get $local))
+                (i32.store offset=24 (local.get $slot) (local.get $file))
+                (f64.store offset=32 (local.get $slot) (f64.add (local.get $base) (f64.convert_i32_u (local.get $pos))))
+                (f64.store offset=40 (local.get $slot) (f64.add (local.get $base) (f64.convert_i32_u (local.get $end)))))
+              (else
+                ;; COMMIT or ROLLBACK: of a block held back, it ends with nothing to send.
+                (br_if $stop (i32.eqz (local.get $holding)))
+                (i32.store offset=4 (local.get $slot) (i32.const 0))))))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (local.set $pos (local.get $end))
+        (br $next)))
+    (i32.store (i32.const 548) (local.get $end))
+    (i32.store (i32.const 552) (local.get $n))
+    (i32.store (i32.const 556) (local.get $dml))
+    (local.get $pos))
 
   ;; Writes the class of the record just scanned beside its bounds, as classifyInto (recordClass.ts)
   ;; does: at 516 the class (0 not LOG, 1 a statement, 2 another LOG), at 520 where the statement's
@@ -84,9 +168,9 @@
     (local $time i64) (local $pid i32)
     (local.set $text (i32.const -1))
     ;; The severity (field 11) is LOG.
-    (local.set $s (i32.add (i32.load (i32.const 88)) (i32.const 1024)))
+    (local.set $s (i32.add (i32.load (i32.const 88)) (i32.const 132096)))
     (if (i32.and
-          (i32.eq (i32.sub (i32.add (i32.load (i32.const 92)) (i32.const 1024)) (local.get $s)) (i32.const 3))
+          (i32.eq (i32.sub (i32.add (i32.load (i32.const 92)) (i32.const 132096)) (local.get $s)) (i32.const 3))
           (i32.and
             (i32.eq (i32.load16_u (local.get $s)) (i32.const 0x4f4c))
             (i32.eq (i32.load8_u offset=2 (local.get $s)) (i32.const 0x47))))
@@ -94,8 +178,8 @@
         (local.set $class (i32.const 2))
         ;; The message (field 13), inside its quotes, is `statement: …` or `execute <name>: …` (not
         ;; `execute fetch from <portal>: …`, which repeats a statement already logged).
-        (local.set $s (i32.add (i32.load (i32.const 104)) (i32.const 1025)))
-        (local.set $e (i32.add (i32.load (i32.const 108)) (i32.const 1023)))
+        (local.set $s (i32.add (i32.load (i32.const 104)) (i32.const 132097)))
+        (local.set $e (i32.add (i32.load (i32.const 108)) (i32.const 132095)))
         (if (i32.eq (i32.load8_u (i32.sub (local.get $s) (i32.const 1))) (i32.const 0x22))
           (then
             (if (i32.ge_s (i32.sub (local.get $e) (local.get $s)) (i32.const 11))
@@ -127,14 +211,14 @@
           (then
             (local.set $class (i32.const 1))
             (i32.store (i32.const 524)
-              (call $plain (i32.sub (local.get $text) (i32.const 1024)) (i32.sub (local.get $e) (i32.const 1024))))))))
+              (call $plain (i32.sub (local.get $text) (i32.const 132096)) (i32.sub (local.get $e) (i32.const 132096))))))))
     (i32.store (i32.const 516) (local.get $class))
     (i32.store (i32.const 520)
-      (select (i32.sub (local.get $text) (i32.const 1024)) (i32.const -1) (i32.ge_s (local.get $text) (i32.const 0))))
+      (select (i32.sub (local.get $text) (i32.const 132096)) (i32.const -1) (i32.ge_s (local.get $text) (i32.const 0))))
     (if (i32.ne (local.get $class) (i32.const 1)) (then (i32.store (i32.const 524) (i32.const 0))))
     ;; The session id (field 5): the start time and the pid, in lower-case hex, with a dot between.
-    (local.set $s (i32.add (i32.load (i32.const 40)) (i32.const 1024)))
-    (local.set $e (i32.add (i32.load (i32.const 44)) (i32.const 1024)))
+    (local.set $s (i32.add (i32.load (i32.const 40)) (i32.const 132096)))
+    (local.set $e (i32.add (i32.load (i32.const 44)) (i32.const 132096)))
     (local.set $pid (i32.const -1))
     (local.set $i (local.get $s))
     (block $bad
@@ -173,8 +257,8 @@
   ;; what is not of that form), at 544 the local xid (32 bits).
   (func $vxid
     (local $s i32) (local $e i32) (local $i i32) (local $d i32) (local $backend i32) (local $local i64)
-    (local.set $s (i32.add (i32.load (i32.const 72)) (i32.const 1024)))
-    (local.set $e (i32.add (i32.load (i32.const 76)) (i32.const 1024)))
+    (local.set $s (i32.add (i32.load (i32.const 72)) (i32.const 132096)))
+    (local.set $e (i32.add (i32.load (i32.const 76)) (i32.const 132096)))
     (i32.store (i32.const 544) (i32.const 0))
     (if (i32.eq (local.get $s) (local.get $e))
       (then (i32.store (i32.const 540) (i32.const -1)) (return)))
@@ -217,8 +301,8 @@
   ;; the plainest, 1 DML, 2 BEGIN, 3 COMMIT, 4 ROLLBACK.
   (func $plain (export "plain") (param $from i32) (param $to i32) (result i32)
     (local $i i32) (local $b i32) (local $w i64) (local $end i32) (local $kind i32) (local $at i32) (local $second i32)
-    (local.set $from (i32.add (local.get $from) (i32.const 1024)))
-    (local.set $to (i32.add (local.get $to) (i32.const 1024)))
+    (local.set $from (i32.add (local.get $from) (i32.const 132096)))
+    (local.set $to (i32.add (local.get $to) (i32.const 132096)))
     ;; White space off both ends.
     (block $trimmed
       (loop $front

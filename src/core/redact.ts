@@ -12,8 +12,13 @@ import type { ObjectKind } from './schemaDiff';
 
 export const MASK = '********';
 
+/** What every literal starts with, or has (E'…', U&'…', $tag$…$tag$). */
+const HAS_LITERAL = /['$]/;
+
 /** The statement with every password it holds replaced by MASK. */
 export function redact(sql: string): string {
+  // Only literals are masked, and a literal needs a quote or a dollar: most DDL has neither.
+  if (!HAS_LITERAL.test(sql)) return sql;
   let out = '';
   let copied = 0;
   let i = 0;

@@ -40,6 +40,12 @@ export interface ReadOptions {
    * to no one: building each would cost more than reading it.
    */
   prefilter?: (raw: RawRecord, file: number) => boolean;
+  /**
+   * The scanner to read with, whose quiet pass (ChunkScanner.passQuiet) passes records over before
+   * the prefilter sees them: the prefilter must be a JudgeGate given the same scanner. Not where
+   * files are merged (`returned`): then every record goes to the prefilter, in order.
+   */
+  quiet?: ChunkScanner;
 }
 
 /** Receives a record, its file's index and its raw bytes; `'stop'` ends the read just after it. */
@@ -75,8 +81,9 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
   const limitOf = (i: number): number => (i === files.length - 1 ? (opts.newestLimit ?? Infinity) : files[i].size);
   const sources: Source[] = [];
   const inOrder = files.map((_, i) => i).filter((i) => !opts.returned?.[i]);
-  sources.push(new FileSequence(files, inOrder, starts, limitOf, ends));
-  for (const i of files.map((_, i) => i).filter((i) => opts.returned?.[i])) sources.push(new FileSequence(files, [i], starts, limitOf, ends));
+  const scanner = opts.quiet ?? null;
+  sources.push(new FileSequence(files, inOrder, starts, limitOf, ends, scanner));
+  for (const i of files.map((_, i) => i).filter((i) => opts.returned?.[i])) sources.push(new FileSequence(files, [i], starts, limitOf, ends, null));
   // One source needs no merging, and no ordering times.
   if (sources.length > 1) for (const s of sources) s.merged = true;
   let passedOver = 0;
@@ -85,6 +92,7 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
     return { ends, bytesRead: sources.reduce((n, s) => n + s.bytesRead, 0), passedOver, ...extra };
   };
   const { prefilter } = opts;
+  const quiet = prefilter !== undefined && opts.quiet !== undefined && sources.length === 1;
   try {
     for (;;) {
       let next: Source | null = null;
@@ -99,7 +107,7 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
       if (prefilter) {
         // Alone, a source's records need no ordering: what the prefilter passes over goes by in the
         // cursor's own loop, not one record a turn of this one. Merged, one record a turn.
-        passedOver += cursor.passOver(prefilter, file, sources.length === 1 ? Infinity : 1);
+        passedOver += cursor.passOver(prefilter, file, sources.length === 1 ? Infinity : 1, quiet);
         if (!cursor.holds()) continue;
       }
       if (onRecord(cursor.record(), file, cursor.bytes()) === 'stop') {
@@ -136,7 +144,6 @@ class FileSequence {
    * would cost its pages' first faults again, file after file (0.16 s of 14 files' read here, where
    * faults are dear).
    */
-  private scanner: ChunkScanner | null = null;
   private at = 0;
   /**
    * The latest log_time taken so far. A record is written after every record before it in its file,
@@ -153,6 +160,7 @@ class FileSequence {
     private readonly starts: readonly number[],
     private readonly limitOf: (i: number) => number,
     private readonly ends: number[],
+    private scanner: ChunkScanner | null,
   ) {}
 
   get fileIndex(): number {
@@ -298,16 +306,30 @@ class LogCursor {
   /**
    * Passes over the records in hand and after it, in what the chunk holds, that `prefilter` turns
    * down, at most `most`; stops at one it wants (in hand), where the chunk needs reading on (none in
-   * hand), or after `most` (none in hand).
+   * hand), or after `most` (none in hand). With `quiet`, the scanner's quiet pass goes first after
+   * each record the prefilter turned down (see ReadOptions.quiet).
    * @returns how many it passed over
    */
-  passOver(prefilter: (raw: RawRecord, file: number) => boolean, file: number, most: number): number {
+  passOver(prefilter: (raw: RawRecord, file: number) => boolean, file: number, most: number, quiet = false): number {
     const { raw } = this;
     let n = 0;
     while (this.held && !prefilter(raw, file)) {
       n++;
       this.advance();
       if (n >= most) break;
+      if (quiet && !(this.done && this.next >= this.filled)) {
+        const pass = this.scanner.passQuiet(this.next, this.filled, raw.base, file);
+        n += pass.passed;
+        this.next = pass.at;
+        this.end = raw.base + pass.at;
+        if (pass.end >= 0) {
+          raw.start = pass.at;
+          raw.end = pass.end;
+          this.next = pass.end;
+          this.held = true;
+          continue;
+        }
+      }
       this.held = this.scan();
     }
     return n;
