@@ -2,7 +2,6 @@
  * Reads csvlog records from where each file was read to, in bounded chunks: memory is the chunk size
  * plus the largest record, whatever the log's size.
  */
-import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
 import { COUNT_SLOT, RawRecord, RecordSpan, ScanStop, nextRecordStart, scanRecords, scanStop } from '../core/csvRecord';
 import { ChunkScanner } from '../core/csvScan';
@@ -249,8 +248,6 @@ class LogCursor {
   private filled = 0;
   /** Where the next record starts in the buffer. */
   private next = 0;
-  /** The buffer (raw.buf) is all ASCII up to `filled`. */
-  private ascii = false;
   private done = false;
 
   constructor(
@@ -283,7 +280,7 @@ class LogCursor {
   /** The record in hand, decoded. */
   record(): LogRecord {
     const { buf, fields, start, end, base } = this.raw;
-    this.built ??= toLogRecord(buf, { start, end, fields: fields.subarray(0, 2 * fields[COUNT_SLOT]) }, base, this.ascii);
+    this.built ??= toLogRecord(buf, { start, end, fields: fields.subarray(0, 2 * fields[COUNT_SLOT]) }, base);
     return this.built;
   }
 
@@ -404,8 +401,6 @@ class LogCursor {
       this.next = 0;
       raw.buf = scanner.chunk.subarray(0, this.filled);
       raw.fields = scanner.fields;
-      // Checked for the whole chunk at once (most logs are ASCII throughout): records decode faster.
-      this.ascii = isAscii(raw.buf);
       const first = scanner.scan(0, this.filled);
       if (first >= 0) return true;
       this.stopAt(scanStop(first, 0, raw.fields), n === 0);
@@ -469,14 +464,31 @@ export function readStatementAt(file: LogFile, offset: number, end: number, deco
 
 /** What `make` makes of the one record at [offset, end) of a file; null where there is no such record. */
 function readAt<T>(file: LogFile, offset: number, end: number, make: (buf: Buffer, span: RecordSpan) => T | null): T | null {
-  const fd = openLog(file.path);
-  try {
-    const buf = Buffer.alloc(end - offset);
-    const n = fs.readSync(fd, buf, 0, buf.length, offset);
-    const { records } = scanRecords(buf.subarray(0, n), 0);
-    if (records.length !== 1 || records[0].end !== buf.length) return null;
-    return make(buf, records[0]);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const buf = Buffer.alloc(end - offset);
+  const n = fs.readSync(reopen(file.path), buf, 0, buf.length, offset);
+  const { records } = scanRecords(buf.subarray(0, n), 0);
+  if (records.length !== 1 || records[0].end !== buf.length) return null;
+  return make(buf, records[0]);
+}
+
+/**
+ * The file read back last, kept open until the work under way yields: a run reads back many records
+ * of one file in a row (the BEGINs the gate held back, the statements a listing shows), and opening
+ * the file for each cost more than reading the record.
+ */
+let reopened: { path: string; fd: number } | null = null;
+
+function reopen(path: string): number {
+  if (reopened?.path === path) return reopened.fd;
+  closeReopened();
+  const fd = openLog(path);
+  reopened = { path, fd };
+  setImmediate(closeReopened).unref();
+  return fd;
+}
+
+function closeReopened(): void {
+  if (!reopened) return;
+  fs.closeSync(reopened.fd);
+  reopened = null;
 }
