@@ -182,6 +182,13 @@ export function textLine(entry: Entry): string {
 /** One JSON object: every key in sorted order, as winston's json format writes it; undefined left out. */
 export function jsonLine(entry: Entry): string {
   const keys = Object.keys(entry).sort();
+  // An object takes integer-like keys first whatever order they were set in: those are written one
+  // by one, the common case in one JSON.stringify.
+  if (!keys.some((k) => /^\d+$/.test(k))) {
+    const sorted: Record<string, unknown> = {};
+    for (const k of keys) sorted[k] = entry[k];
+    return JSON.stringify(sorted);
+  }
   let line = '{';
   for (const k of keys) {
     const v = entry[k];
