@@ -3,8 +3,8 @@
  * created 0600. Lines are `time level message key=value …`. Statement text reaching here is redacted
  * by the caller.
  *
- * A run to many targets logs a line per statement and target: thousands a run. The lines logged in
- * one turn of the event loop (a batch's statements on a target) go through winston together, as one
+ * A run to many targets logs a line per statement and target: thousands a run. The lines logged by
+ * code that runs without a pause (a batch's statements on a target) go through winston together, as one
  * entry that the tool's own format writes out line by line (no chain of formats, no generic
  * serializer), in one write.
  */
@@ -48,7 +48,7 @@ const LINES = Symbol('lines');
 /** A line as logged: its level, message, fields and time, before it is written out. */
 type Entry = { level: string; message: string; timestamp: string } & Record<string, unknown>;
 
-/** Lines handed to winston at once at most: more are handed over before the turn ends. */
+/** Lines handed to winston at once at most: more are handed over at once. */
 const BATCH_LINES = 256;
 
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -63,7 +63,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     if (inner) return inner;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const winston = require('winston') as typeof import('winston');
-    // The lines of a turn go through winston as one entry, which this format writes out.
+    // Lines logged together go through winston as one entry, which this format writes out.
     const format = winston.format((info) => {
       const bag = info as unknown as Record<symbol, unknown>;
       bag[MESSAGE] = (bag[LINES] as Entry[]).map(render).join('\n');
@@ -80,7 +80,8 @@ export function createLogger(opts: LoggerOptions): Logger {
     return inner;
   };
 
-  // Lines logged in this turn of the event loop, handed to winston together at its end.
+  // Lines logged by code running without a pause (a batch's results on a target), handed to winston
+  // together when it pauses.
   let pending: Entry[] = [];
   let scheduled = false;
   let closed = false;
@@ -110,8 +111,10 @@ export function createLogger(opts: LoggerOptions): Logger {
       pending.push({ ...fields, level, message, timestamp: new Date().toISOString() });
       if (pending.length >= BATCH_LINES) flush();
       else if (!scheduled) {
+        // Once the code that logged gives way: before anything that awaits it goes on (the CLI's own
+        // last line comes after the log's, as it did).
         scheduled = true;
-        setImmediate(flush);
+        queueMicrotask(flush);
       }
     };
   return {

@@ -79,6 +79,19 @@ describe('logger', () => {
     assert.ok(lines.every((l, i) => l.includes(` applied n=${i} sql=`)));
   });
 
+  it('has written what was logged by the time code awaiting the logging code goes on', async () => {
+    let text = '';
+    const log = createLogger({ level: 'info', format: 'text', prefix: 'x', stderr: (t) => void (text += t) });
+    const work = async (): Promise<void> => {
+      log.info('applied', { n: 1 });
+      log.info('run finished');
+    };
+    await work();
+    // What the CLI prints after a command returns comes after the command's log lines.
+    assert.deepEqual(text.trimEnd().split('\n').map((l) => l.slice(25)), ['info  applied n=1', 'info  run finished']);
+    await log.close();
+  });
+
   it('writes what it holds when the process exits without closing it', () => {
     const logger = path.resolve(__dirname, '..', '..', 'src', 'io', 'logger.js');
     const script = `const log = require(${JSON.stringify(logger)}).createLogger({ level: 'info', prefix: 'x' });
