@@ -459,22 +459,23 @@ function changesLexing(set: string): boolean {
 async function roleStatements(link: DatabaseLink, role: string | undefined): Promise<string[]> {
   if (!role || role === link.sessionUser) return [];
   if (!link.rolesTaken.has(role)) {
-    await takeRole(link, role);
-    await link.client.query('RESET ROLE');
+    await takeRole(link, role, true);
     link.rolesTaken.add(role);
   }
   return [`SET LOCAL ROLE ${link.client.escapeIdentifier(role)}`];
 }
 
 /**
- * Becomes the role that ran the statement on the primary, for the session; false
- * when the sync user is that role already. A role the sync user may not take, or that the target lacks,
- * fails the statement: it never runs as someone else instead.
+ * Becomes the role that ran the statement on the primary, for the session (or only tries, with
+ * andBack: the session's role is put back at once); false when the sync user is that role already.
+ * A role the sync user may not take, or that the target lacks, fails the statement: it never runs
+ * as someone else instead.
  */
-async function takeRole(link: DatabaseLink, role: string | undefined): Promise<boolean> {
+async function takeRole(link: DatabaseLink, role: string | undefined, andBack = false): Promise<boolean> {
   if (!role || role === link.sessionUser) return false;
   try {
-    await link.client.query(`SET ROLE ${link.client.escapeIdentifier(role)}`);
+    // And back, when asked, in the same round trip: a SET ROLE that fails stops the query there.
+    await link.client.query(`SET ROLE ${link.client.escapeIdentifier(role)}${andBack ? '; RESET ROLE' : ''}`);
     return true;
   } catch (err) {
     const e = err as { code?: string; message?: string };
