@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fieldText, scanRecords } from '../src/core/csvRecord';
-import { Cluster, PRIMARY_SETTINGS, makeTempDir } from '../test/helpers/cluster';
+import { Cluster, PRIMARY_SETTINGS, SYNC_USER, makeTempDir } from '../test/helpers/cluster';
 import { DEFAULT_CORPUS, buildCorpus, corpusFiles } from './corpus';
 import { benchVerify } from './verify';
 
@@ -66,14 +66,19 @@ const tool = (args: string[], oneCore = false): Timed => timed(BIN, args, { oneC
 
 
 /** The `run finished` line of a run's JSON log. */
-function finished(t: Timed): { records: number; bytes: number } {
+function finished(t: Timed): { records: number; bytes: number; applied: Record<string, number> } {
   const line = t.stderr
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { message?: string; records?: number; bytes?: number })
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
     .find((l) => l.message === 'run finished');
   if (!line) throw new Error(`the run logged no "run finished" (exit ${t.status}): ${t.stderr.slice(-800)}`);
-  return { records: line.records ?? 0, bytes: line.bytes ?? 0 };
+  const applied: Record<string, number> = {};
+  for (const [k, v] of Object.entries(line)) {
+    const m = /^applied\[(.*)\]$/.exec(k);
+    if (m) applied[m[1]] = Number(v);
+  }
+  return { records: Number(line.records ?? 0), bytes: Number(line.bytes ?? 0), applied };
 }
 
 function readRaw(files: string[]): number {
@@ -223,7 +228,9 @@ async function idleAndFanOut(work: string): Promise<Goal[]> {
   try {
     const goals: Goal[] = [];
     const base = ['run', '--csvlog-dir', primary.logDir, '--log-format', 'json'];
-    const urlOf = (i: number, remote: boolean): string => (remote ? `postgresql://postgres@127.0.0.1:${far.ports[i]}/postgres` : targets[i].url);
+    // As the tool's own sync role: the DDL run as postgres on the primary is then sent (a sync role's
+    // own DDL is not).
+    const urlOf = (i: number, remote: boolean): string => (remote ? `postgresql://${SYNC_USER}@127.0.0.1:${far.ports[i]}/postgres` : targets[i].syncUrl);
     const argsFor = (remote: boolean): { one: string[]; eight: string[]; servers: Cluster[] } => {
       const tag = remote ? 'far' : 'near';
       const servers = remote ? farTargets : targets;
@@ -236,8 +243,12 @@ async function idleAndFanOut(work: string): Promise<Goal[]> {
     const near = argsFor(false);
     const remote = argsFor(true);
 
-    /** One run to one target, one to eight; wall seconds and the targets' CPU seconds of each. */
-    const sync = (label: string, args: { one: string[]; eight: string[]; servers: Cluster[] }) => {
+    /**
+     * One run to one target, one to eight; wall seconds and the targets' CPU seconds of each.
+     * @param expected how many statements each target must have applied (a run that sent nothing is
+     *   not a figure)
+     */
+    const sync = (label: string, args: { one: string[]; eight: string[]; servers: Cluster[] }, expected: number) => {
       const out = { one: 0, eight: 0, oneCpu: 0, eightCpu: 0, oneTool: 0, eightTool: 0 };
       for (const key of ['one', 'eight'] as const) {
         const servers = key === 'one' ? args.servers.slice(0, 1) : args.servers.slice(1);
@@ -246,6 +257,10 @@ async function idleAndFanOut(work: string): Promise<Goal[]> {
         const t = tool(args[key]);
         out[key === 'one' ? 'oneTool' : 'eightTool'] = childrenCpuSeconds() - toolBefore;
         if (t.status !== 0) throw new Error(`run (${label}, ${key}) exited ${t.status}: ${t.stderr.slice(-800)}`);
+        for (const c of servers) {
+          const applied = finished(t).applied[c.name];
+          if (applied !== expected) throw new Error(`run (${label}, ${key}) applied ${applied} statements to ${c.name}, not ${expected}: ${t.stderr.slice(-800)}`);
+        }
         spawnSync('sleep', ['0.3']); // the backends end and are reaped
         out[key] = t.seconds;
         out[key === 'one' ? 'oneCpu' : 'eightCpu'] = servers.reduce((n, c) => n + serverCpuSeconds(c), 0) - cpuBefore;
@@ -255,8 +270,8 @@ async function idleAndFanOut(work: string): Promise<Goal[]> {
     // What the foreign tables need, synced before anything is timed (each state file on its own).
     primary.psql('postgres', 'CREATE EXTENSION file_fdw;\nCREATE SERVER files FOREIGN DATA WRAPPER file_fdw;');
     await primary.waitForLog('CREATE SERVER files');
-    sync('setup', near);
-    sync('setup', remote);
+    sync('setup', near, 2);
+    sync('setup', remote, 2);
 
     say('## Fan-out: 200 statements to 1 target, and to 8 (medians of 3 rounds)');
     say();
@@ -275,8 +290,8 @@ async function idleAndFanOut(work: string): Promise<Goal[]> {
         const name = (i: number): string => `fan_${k}_${round}_${i}`;
         primary.psql('postgres', Array.from({ length: 200 }, (_, i) => kind.sql(name(i))).join('\n'));
         await primary.waitForLog(name(199));
-        times.near.push(sync(kind.label, near));
-        times.far.push(sync(kind.label, remote));
+        times.near.push(sync(kind.label, near, 200));
+        times.far.push(sync(kind.label, remote, 200));
       }
       for (const where of ['near', 'far'] as const) {
         const m = (key: keyof ReturnType<typeof sync>): number => median(times[where].map((t) => t[key]));

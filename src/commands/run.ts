@@ -108,9 +108,11 @@ async function runPass(
       log.warn('new target: it starts at the first statement whose log file is still in the directory', { target: t.name, skipped: startSeq - firstSeq });
     }
   }
-  // What was read is saved first, then each target's place as soon as it is done: a target that
-  // hangs holds back no other's progress, and a run killed meanwhile loses nothing the next run
-  // cannot find again (the ledgers keep what was applied).
+  // What was read is saved first, then the targets' places as they finish: a target that hangs
+  // holds back no other's progress, and a run killed meanwhile loses nothing the next run cannot
+  // find again (the ledgers keep what was applied). Targets that finish close together are saved
+  // together, a moment after the first of them (a save writes the whole journal, and fsyncs); the
+  // last one is saved with the run's end.
   let current: State = { ...state, log: { files: marksAfter(files, plan.ends, kept, listedAt), listedAt: listedAt.toISOString(), judge: plan.judge.snapshot() } };
   current = { ...current, journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries }, lastRun: now().toISOString() };
   if (gaps.length > 0) {
@@ -121,6 +123,8 @@ async function runPass(
   save(settings.stateFile, current);
   const primaryEncodings = work && source ? await sourceEncodings(source, settings, log) : undefined;
   const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries };
+  const progress = new CoalescedSave(() => save(settings.stateFile, current), SAVE_DELAY_MS);
+  let running = settings.targets.length;
   const outcomes = await Promise.all(
     settings.targets.map(async (t) => {
       const outcome =
@@ -128,10 +132,11 @@ async function runPass(
           ? await missedEntries(t.name, nextOf(t.name), firstSeq, log)
           : await applyToTarget(ctx, t, entriesFrom(entries, nextOf(t.name)), nextOf(t.name));
       current = withOutcome(current, outcome, now());
-      save(settings.stateFile, current);
+      if (--running > 0) progress.soon();
       return outcome;
     }),
   );
+  progress.cancel();
   const next = pruned(current, present, settings.targets.map((t) => t.name));
   save(settings.stateFile, next);
   summary.ms = Date.now() - started;
@@ -267,6 +272,42 @@ function pruned(state: State, present: ReadonlySet<string | null>, names: string
   let keepFrom = 0;
   while (keepFrom < entries.length && entries[keepFrom].seq < passed && !present.has(entries[keepFrom].file.key)) keepFrom++;
   return keepFrom === 0 ? state : { ...state, journal: { ...state.journal, entries: entries.slice(keepFrom) } };
+}
+
+/** How long after a target finishes its place is saved, with those of any finishing meanwhile. */
+const SAVE_DELAY_MS = 500;
+
+/**
+ * A save asked for several times within a moment, made once. A failed save throws from cancel(),
+ * which the run calls before its own last save.
+ */
+export class CoalescedSave {
+  private timer: NodeJS.Timeout | undefined;
+  private error: unknown;
+
+  constructor(
+    private readonly saveNow: () => void,
+    private readonly delayMs: number,
+  ) {}
+
+  soon(): void {
+    if (this.timer || this.error) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      try {
+        this.saveNow();
+      } catch (err) {
+        this.error = err;
+      }
+    }, this.delayMs);
+  }
+
+  /** Drops a save not made yet (a later save is made instead); throws the error of one that failed. */
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.error) throw this.error;
+  }
 }
 
 function save(file: string, state: State): void {

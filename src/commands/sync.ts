@@ -175,7 +175,7 @@ const BATCH_MAX = 100;
 export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, entries: JournalEntry[], next: number): Promise<TargetOutcome> {
   const { log } = ctx;
   const outcome: TargetOutcome = { name: target.name, next, applied: 0, alreadyApplied: 0, filtered: 0 };
-  const applier = new TargetApplier(target, ctx.connect, [...new Set(entries.map((e) => e.file.key))]);
+  const applier = new TargetApplier(target, ctx.connect, firstKeys(entries));
   const removals = laterRemovals(ctx, entries);
   const removalDone = new Map<number, Promise<boolean>>();
   const fieldsOf = (entry: JournalEntry) => ({ target: target.name, database: entry.database, at: whereIs(entry) });
@@ -377,6 +377,16 @@ async function isDoneOn(ctx: ApplyContext, target: TargetSettings, applier: Targ
   if (text.kind !== 'ok') return false;
   const sent = selectFor(target.filters, entry, text.text);
   return sent.kind === 'send' && applier.isDone(jobFor(ctx, entry, sent));
+}
+
+/** For each log file of these entries, the lowest ledger key among them. */
+function firstKeys(entries: JournalEntry[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of entries) {
+    const first = out.get(e.file.key);
+    if (first === undefined || e.key < first) out.set(e.file.key, e.key);
+  }
+  return out;
 }
 
 /** The first line of a statement, cut to 120 characters, for log lines. */

@@ -9,8 +9,9 @@ import {
   LedgerEntry,
   LedgerKey,
   claimEntry,
+  LEDGER_EXISTS,
   claimStatement,
-  ensureLedger,
+  createLedger,
   entryKey,
   isClaimedAlready,
   loadLedger,
@@ -88,12 +89,13 @@ export class TargetApplier {
 
   /**
    * @param spec the target
-   * @param fileKeys the identities of the log files this run reads, to load the ledger for
+   * @param from for each log file of the jobs to come (by its identity), the lowest ledger key among
+   *   them: what the ledger holds from there on is read (see loadLedger)
    */
   constructor(
     readonly spec: TargetSpec,
     private readonly opts: ConnectOptions,
-    private readonly fileKeys: string[],
+    private readonly from: ReadonlyMap<string, number>,
   ) {}
 
   async apply(job: Job): Promise<ApplyResult> {
@@ -158,9 +160,10 @@ export class TargetApplier {
         break; // tried on its own, it says why
       }
       if (setup.some(changesLexing)) break;
-      const mark = `SELECT pg_catalog.set_config('${BATCH_SETTING}', '${batchId}:${queries.length + 1}', false)`;
+      // The count is set with the claim: a transaction that does not commit undoes it.
+      const claim = claimStatement(job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: `${batchId}:${queries.length + 1}` });
       const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
-      queries.push(['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup, ...statements, mark, 'COMMIT'].join('\n;\n'));
+      queries.push(['BEGIN', claim, ...setup, ...statements, 'COMMIT'].join('\n;\n'));
       plan.push({ job, id, sent: true });
     }
     const started = Date.now();
@@ -271,10 +274,13 @@ export class TargetApplier {
       link = (async () => {
         const client = await connect(this.spec, database, this.opts);
         try {
-          await ensureLedger(client);
-          const who = await client.query<{ encoding: string; user: string }>("SELECT current_setting('server_encoding') AS encoding, session_user AS user");
-          const { encoding, user } = who.rows[0];
-          return { client, ledger: await loadLedger(client, this.fileKeys), encoding, sessionUser: user, rolesTaken: new Set<string>() };
+          // One round trip for what the connection needs to know, then the ledger (made if missing).
+          const who = await client.query<{ ledger: boolean; encoding: string; user: string }>(
+            `SELECT ${LEDGER_EXISTS} AS ledger, pg_catalog.current_setting('server_encoding') AS encoding, session_user AS user`,
+          );
+          const { ledger, encoding, user } = who.rows[0];
+          if (!ledger) await createLedger(client);
+          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>() };
         } catch (err) {
           await client.end().catch(() => undefined);
           throw err;
@@ -294,7 +300,7 @@ export class TargetApplier {
     const { client } = link;
     const setup = [...(await roleStatements(link, job.role)), ...job.settings];
     // After the claim: the role the statement runs as need not be able to write the ledger.
-    const opening = ['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup];
+    const opening = ['BEGIN', claimStatement(job.key, job.logFile, job.shown), ...setup];
     // The server reads the whole of a query before it runs any of it: a SET that changes how text is
     // read must come in a query before the text it applies to.
     const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
@@ -453,22 +459,23 @@ function changesLexing(set: string): boolean {
 async function roleStatements(link: DatabaseLink, role: string | undefined): Promise<string[]> {
   if (!role || role === link.sessionUser) return [];
   if (!link.rolesTaken.has(role)) {
-    await takeRole(link, role);
-    await link.client.query('RESET ROLE');
+    await takeRole(link, role, true);
     link.rolesTaken.add(role);
   }
   return [`SET LOCAL ROLE ${link.client.escapeIdentifier(role)}`];
 }
 
 /**
- * Becomes the role that ran the statement on the primary, for the session; false
- * when the sync user is that role already. A role the sync user may not take, or that the target lacks,
- * fails the statement: it never runs as someone else instead.
+ * Becomes the role that ran the statement on the primary, for the session (or only tries, with
+ * andBack: the session's role is put back at once); false when the sync user is that role already.
+ * A role the sync user may not take, or that the target lacks, fails the statement: it never runs
+ * as someone else instead.
  */
-async function takeRole(link: DatabaseLink, role: string | undefined): Promise<boolean> {
+async function takeRole(link: DatabaseLink, role: string | undefined, andBack = false): Promise<boolean> {
   if (!role || role === link.sessionUser) return false;
   try {
-    await link.client.query(`SET ROLE ${link.client.escapeIdentifier(role)}`);
+    // And back, when asked, in the same round trip: a SET ROLE that fails stops the query there.
+    await link.client.query(`SET ROLE ${link.client.escapeIdentifier(role)}${andBack ? '; RESET ROLE' : ''}`);
     return true;
   } catch (err) {
     const e = err as { code?: string; message?: string };

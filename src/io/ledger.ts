@@ -32,10 +32,11 @@ export interface LedgerKey {
 
 export type LedgerEntry = 'done' | 'in_flight';
 
-/** Creates the ledger in the connected database if it is missing. */
-export async function ensureLedger(client: Client): Promise<void> {
-  const exists = await client.query(`SELECT to_regclass('${LEDGER_SCHEMA}.applied') IS NOT NULL AS ok`);
-  if (exists.rows[0].ok) return;
+/** An expression, true when the connected database has the ledger (see createLedger). */
+export const LEDGER_EXISTS = `pg_catalog.to_regclass('${LEDGER_SCHEMA}.applied') IS NOT NULL`;
+
+/** Creates the ledger in the connected database; one made meanwhile by another process is fine. */
+export async function createLedger(client: Client): Promise<void> {
   try {
     await client.query(CREATE_LEDGER);
   } catch (err) {
@@ -46,14 +47,18 @@ export async function ensureLedger(client: Client): Promise<void> {
 }
 
 /**
- * The ledger entries of these log files, keyed `fileKey@offset`. The source name only labels rows:
- * a file's fingerprint alone identifies it, so a `replay` of files copied elsewhere, or run under
- * another source name, still finds what a `run` applied from them.
+ * The ledger entries of these log files, keyed `fileKey@offset`, from a position on in each. The
+ * source name only labels rows: a file's fingerprint alone identifies it, so a `replay` of files
+ * copied elsewhere, or run under another source name, still finds what a `run` applied from them.
+ * @param from for each log file (by its key), the lowest position that may be asked about: the
+ *   entries before it, applied in earlier runs, are not read
  */
-export async function loadLedger(client: Client, fileKeys: string[]): Promise<Map<string, LedgerEntry>> {
+export async function loadLedger(client: Client, from: ReadonlyMap<string, number>): Promise<Map<string, LedgerEntry>> {
   const res = await client.query<{ file_key: string; record_offset: string; state: LedgerEntry }>(
-    `SELECT file_key, record_offset, state FROM ${LEDGER_SCHEMA}.applied WHERE file_key = ANY($1)`,
-    [fileKeys],
+    `SELECT a.file_key, a.record_offset, a.state
+       FROM ${LEDGER_SCHEMA}.applied a JOIN unnest($1::text[], $2::int8[]) AS f(file_key, first) ON a.file_key = f.file_key
+      WHERE a.record_offset >= f.first`,
+    [[...from.keys()], [...from.values()]],
   );
   return new Map(res.rows.map((r) => [entryKey(r.file_key, Number(r.record_offset)), r.state]));
 }
@@ -77,10 +82,23 @@ export async function claimEntry(client: Client, key: LedgerKey, logFile: string
  * The claim of a position (see claimEntry) as a statement to run in a query of several: values as
  * escaped literals, and on a position claimed already it fails (see isClaimedAlready), so that the
  * server skips the rest of the query, the statement it stands for included.
+ * @param mark a setting the claim also sets, for the session, as it inserts the row: like any
+ *   setting made in a transaction it is undone if the transaction does not commit
  */
-export function claimStatement(client: Client, key: LedgerKey, logFile: string, shown: string): string {
-  const values = [key.source, key.fileKey, String(key.offset), logFile, 'done', shown].map((v) => client.escapeLiteral(v));
-  return claimSql(values.join(', '), 'fail');
+export function claimStatement(key: LedgerKey, logFile: string, shown: string, mark?: { name: string; value: string }): string {
+  const values = [quoteLiteral(key.source), quoteLiteral(key.fileKey), String(key.offset), quoteLiteral(logFile), "'done'", quoteLiteral(shown)].join(', ');
+  if (!mark) return claimSql(values, 'fail');
+  return `INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
+     SELECT ${values} WHERE pg_catalog.set_config(${quoteLiteral(mark.name)}, ${quoteLiteral(mark.value)}, false) IS NOT NULL`;
+}
+
+/**
+ * A string as an SQL literal, read the same whatever standard_conforming_strings says: as pg's
+ * escapeLiteral writes it (quotes doubled; with a backslash, an E'' string with backslashes doubled).
+ */
+export function quoteLiteral(s: string): string {
+  const quoted = s.replace(/'/g, "''");
+  return s.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
 }
 
 /** The error of a claimStatement on a position claimed already. */

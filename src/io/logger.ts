@@ -2,6 +2,11 @@
  * The tool's own log: stderr, or one file per day in --log-dir named `<prefix>-YYYY-MM-DD.log`,
  * created 0600. Lines are `time level message key=value …`. Statement text reaching here is redacted
  * by the caller.
+ *
+ * A run to many targets logs a line per statement and target: thousands a run. The lines logged by
+ * code that runs without a pause (a batch's statements on a target) go through winston together, as one
+ * entry that the tool's own format writes out line by line (no chain of formats, no generic
+ * serializer), in one write.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,7 +19,7 @@ export interface Logger {
   warn(message: string, fields?: Fields): void;
   info(message: string, fields?: Fields): void;
   debug(message: string, fields?: Fields): void;
-  /** Flushes file transports; call before the process exits. */
+  /** Writes what is buffered and closes the log file; call before the process exits. */
   close(): Promise<void>;
 }
 
@@ -25,6 +30,8 @@ export interface LoggerOptions {
   logDir?: string;
   prefix: string;
   now?: () => Date;
+  /** Where lines go without logDir (default: the process's stderr). */
+  stderr?: (text: string) => void;
 }
 
 /** The file a run started at `now` logs to. */
@@ -32,55 +39,166 @@ export function logFileFor(dir: string, prefix: string, now: Date): string {
   return path.join(dir, `${prefix}-${now.toISOString().slice(0, 10)}.log`);
 }
 
+/** Where winston keeps the finished text of an entry (triple-beam's MESSAGE). */
+const MESSAGE = Symbol.for('message');
+
+/** Where the tool's entry for winston keeps the lines it stands for. */
+const LINES = Symbol('lines');
+
+/** A line as logged: its level, message, fields and time, before it is written out. */
+type Entry = { level: string; message: string; timestamp: string } & Record<string, unknown>;
+
+/** Lines handed to winston at once at most: more are handed over at once. */
+const BATCH_LINES = 256;
+
+const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
 export function createLogger(opts: LoggerOptions): Logger {
   // winston is loaded on first use only: an idle run never logs below its level and never pays for it.
   let inner: import('winston').Logger | null = null;
-  let file: string | undefined;
+  let out: Output | null = null;
+  const render = opts.format === 'json' ? jsonLine : textLine;
+  const clock = opts.now ?? (() => new Date());
   const get = (): import('winston').Logger => {
     if (inner) return inner;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const winston = require('winston') as typeof import('winston');
-    const line = winston.format.printf((info) => {
-      const { level, message, timestamp, ...rest } = info as Record<string, unknown>;
-      const kv = Object.entries(rest)
-        .filter(([k, v]) => v !== undefined && typeof k === 'string')
-        .map(([k, v]) => `${k}=${formatValue(v)}`);
-      return [timestamp, String(level).padEnd(5), message, ...kv].join(' ');
-    });
-    const format = winston.format.combine(winston.format.timestamp(), opts.format === 'json' ? winston.format.json() : line);
-    let transport: import('winston').transport;
+    // Lines logged together go through winston as one entry, which this format writes out.
+    const format = winston.format((info) => {
+      const bag = info as unknown as Record<symbol, unknown>;
+      bag[MESSAGE] = (bag[LINES] as Entry[]).map(render).join('\n');
+      return info;
+    })();
     if (opts.logDir) {
       fs.mkdirSync(opts.logDir, { recursive: true, mode: 0o700 });
-      file = logFileFor(opts.logDir, opts.prefix, (opts.now ?? (() => new Date()))());
-      fs.closeSync(fs.openSync(file, 'a', 0o600));
-      transport = new winston.transports.File({ filename: file });
+      const fd = fs.openSync(logFileFor(opts.logDir, opts.prefix, clock()), 'a', 0o600);
+      out = { write: (text) => writeAll(fd, text), end: () => fs.closeSync(fd) };
     } else {
-      transport = new winston.transports.Stream({ stream: process.stderr });
+      out = { write: opts.stderr ?? ((text) => void process.stderr.write(text)), end: () => undefined };
     }
-    inner = winston.createLogger({ level: opts.level, format, transports: [transport] });
+    inner = winston.createLogger({ level: opts.level, format, transports: [new (textTransport(winston))({ out })] });
     return inner;
   };
-  const order: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+  // Lines logged by code running without a pause (a batch's results on a target), handed to winston
+  // together when it pauses.
+  let pending: Entry[] = [];
+  let scheduled = false;
+  let closed = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    const level = lines.reduce((worst, l) => (ORDER[l.level as LogLevel] < ORDER[worst] ? (l.level as LogLevel) : worst), 'debug' as LogLevel);
+    get().log({ level, message: `${lines.length} line(s)`, [LINES]: lines } as unknown as import('winston').LogEntry);
+  };
+  const atExit = (): void => {
+    // At exit nothing asynchronous runs: what is left is written directly.
+    if (pending.length === 0) return;
+    const text = `${pending.map(render).join('\n')}\n`;
+    pending = [];
+    if (out) out.write(text);
+    else if (opts.logDir) writeAll(fs.openSync(logFileFor(opts.logDir, opts.prefix, clock()), 'a', 0o600), text);
+    else (opts.stderr ?? ((t: string) => void process.stderr.write(t)))(text);
+  };
+  unflushed.add(atExit);
+  watchExit();
   const at =
     (level: LogLevel) =>
     (message: string, fields: Fields = {}): void => {
-      if (order[level] > order[opts.level]) return;
-      get().log(level, message, fields);
+      if (ORDER[level] > ORDER[opts.level] || closed) return;
+      pending.push({ ...fields, level, message, timestamp: new Date().toISOString() });
+      if (pending.length >= BATCH_LINES) flush();
+      else if (!scheduled) {
+        // Once the code that logged gives way: before anything that awaits it goes on (the CLI's own
+        // last line comes after the log's, as it did).
+        scheduled = true;
+        queueMicrotask(flush);
+      }
     };
   return {
     error: at('error'),
     warn: at('warn'),
     info: at('info'),
     debug: at('debug'),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (!inner) return resolve();
-        const l = inner;
-        if (!opts.logDir) return resolve();
-        l.on('finish', () => resolve());
-        l.end();
-      }),
+    close: async () => {
+      flush();
+      closed = true;
+      unflushed.delete(atExit);
+      out?.end();
+    },
   };
+}
+
+/** Where finished text goes: stderr, or the log file. */
+interface Output {
+  write(text: string): void;
+  end(): void;
+}
+
+/** What each logger still holds, written out if the process exits without close() (an uncaught error). */
+const unflushed = new Set<() => void>();
+let watching = false;
+
+function watchExit(): void {
+  if (watching) return;
+  watching = true;
+  process.once('exit', () => {
+    for (const f of unflushed) f();
+  });
+}
+
+/** A winston transport that writes each entry's finished text, at once. */
+function textTransport(winston: typeof import('winston')) {
+  // The class winston exports as Transport; its types call it `transport`.
+  const Transport = (winston as unknown as { Transport: typeof import('winston-transport') }).Transport;
+  return class TextTransport extends Transport {
+    private readonly out: Output;
+    constructor(opts: { out: Output }) {
+      super({});
+      this.out = opts.out;
+    }
+    override log(info: unknown, callback: () => void): void {
+      this.out.write(`${(info as Record<symbol, string>)[MESSAGE]}\n`);
+      callback();
+    }
+  };
+}
+
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off);
+}
+
+/** `time level message key=value …`: the fields in the order given, those undefined left out. */
+export function textLine(entry: Entry): string {
+  let line = `${entry.timestamp} ${entry.level.padEnd(5)} ${entry.message}`;
+  for (const k of Object.keys(entry)) {
+    if (k === 'level' || k === 'message' || k === 'timestamp') continue;
+    const v = entry[k];
+    if (v !== undefined) line += ` ${k}=${formatValue(v)}`;
+  }
+  return line;
+}
+
+/** One JSON object: every key in sorted order, as winston's json format writes it; undefined left out. */
+export function jsonLine(entry: Entry): string {
+  const keys = Object.keys(entry).sort();
+  // An object takes integer-like keys first whatever order they were set in: those are written one
+  // by one, the common case in one JSON.stringify.
+  if (!keys.some((k) => /^\d+$/.test(k))) {
+    const sorted: Record<string, unknown> = {};
+    for (const k of keys) sorted[k] = entry[k];
+    return JSON.stringify(sorted);
+  }
+  let line = '{';
+  for (const k of keys) {
+    const v = entry[k];
+    if (v === undefined) continue;
+    line += `${line.length > 1 ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(v)}`;
+  }
+  return `${line}}`;
 }
 
 function formatValue(v: unknown): string {

@@ -35,7 +35,8 @@ type Failed = Exclude<UnitTextResult, { kind: 'ok' }>;
 /** Reads units' texts once per run, whichever targets need them. */
 export class UnitTexts {
   private readonly byKey = new Map<string, LogFile>();
-  private readonly cache = new Map<string, UnitTextResult>();
+  /** By unit (every target asks about the same journal entries), then by encoding. */
+  private readonly cache = new WeakMap<UnitSpec, Map<string | undefined, UnitTextResult>>();
   /** Records read, analysed: several units (and PREPAREs) can come from one. */
   private readonly parts = new Map<string, Part[]>();
 
@@ -50,11 +51,15 @@ export class UnitTexts {
    *   bytes are read as UTF-8, good for listing and for finding statements, not for sending
    */
   get(unit: UnitSpec, encoding?: string): UnitTextResult {
-    const id = `${unit.file.key}@${unit.key}@${encoding ?? ''}`;
-    let res = this.cache.get(id);
+    let byEncoding = this.cache.get(unit);
+    if (!byEncoding) {
+      byEncoding = new Map();
+      this.cache.set(unit, byEncoding);
+    }
+    let res = byEncoding.get(encoding);
     if (!res) {
       res = this.read(unit, encoding);
-      this.cache.set(id, res);
+      byEncoding.set(encoding, res);
     }
     return res;
   }
