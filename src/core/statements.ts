@@ -146,7 +146,8 @@ function ddlPart(stmt: ParsedStatement): Part {
     runsAlone: runsAlone(words) || detachesConcurrently(stmt),
     actsOnDatabase: actsOnDatabase(words),
     temp: tempEffect(stmt),
-    executes: executed(stmt.node),
+    // Only the word EXECUTE makes an ExecuteStmt: a text without it needs no walk of its tree.
+    executes: /execute/i.test(stmt.text) ? executed(stmt.node) : [],
     routine: stmt.type === 'CreateFunctionStmt',
     tag: commandTag(stmt, words),
   };
