@@ -125,18 +125,24 @@ async function runPass(
   const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries };
   const progress = new CoalescedSave(() => save(settings.stateFile, current), SAVE_DELAY_MS);
   let running = settings.targets.length;
-  const outcomes = await Promise.all(
-    settings.targets.map(async (t) => {
-      const outcome =
-        nextOf(t.name) < firstSeq
-          ? await missedEntries(t.name, nextOf(t.name), firstSeq, log)
-          : await applyToTarget(ctx, t, entriesFrom(entries, nextOf(t.name)), nextOf(t.name));
-      current = withOutcome(current, outcome, now());
-      if (--running > 0) progress.soon();
-      return outcome;
-    }),
-  );
-  progress.cancel();
+  let outcomes: TargetOutcome[];
+  try {
+    outcomes = await Promise.all(
+      settings.targets.map(async (t) => {
+        const outcome =
+          nextOf(t.name) < firstSeq
+            ? await missedEntries(t.name, nextOf(t.name), firstSeq, log)
+            : await applyToTarget(ctx, t, entriesFrom(entries, nextOf(t.name)), nextOf(t.name));
+        current = withOutcome(current, outcome, now());
+        if (--running > 0) progress.soon();
+        return outcome;
+      }),
+    );
+  } finally {
+    // No save after the run has ended, whichever way: not after its lock is let go.
+    progress.stop();
+  }
+  progress.rethrow();
   const next = pruned(current, present, settings.targets.map((t) => t.name));
   save(settings.stateFile, next);
   summary.ms = Date.now() - started;
@@ -278,8 +284,8 @@ function pruned(state: State, present: ReadonlySet<string | null>, names: string
 const SAVE_DELAY_MS = 500;
 
 /**
- * A save asked for several times within a moment, made once. A failed save throws from cancel(),
- * which the run calls before its own last save.
+ * A save asked for several times within a moment, made once. A failed save throws from rethrow(),
+ * which the run calls (after stop()) before its own last save.
  */
 export class CoalescedSave {
   private timer: NodeJS.Timeout | undefined;
@@ -302,10 +308,14 @@ export class CoalescedSave {
     }, this.delayMs);
   }
 
-  /** Drops a save not made yet (a later save is made instead); throws the error of one that failed. */
-  cancel(): void {
+  /** Drops a save not made yet: the caller makes a later one, or the run ends without it. */
+  stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** Throws the error of a save that failed. */
+  rethrow(): void {
     if (this.error) throw this.error;
   }
 }

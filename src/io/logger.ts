@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UsageError } from '../errors';
 import type { LogFormat, LogLevel } from '../settings';
 
 export type Fields = Record<string, string | number | boolean | undefined>;
@@ -69,29 +70,31 @@ export function createLogger(opts: LoggerOptions): Logger {
       bag[MESSAGE] = (bag[LINES] as Entry[]).map(render).join('\n');
       return info;
     })();
-    if (opts.logDir) {
-      fs.mkdirSync(opts.logDir, { recursive: true, mode: 0o700 });
-      const fd = fs.openSync(logFileFor(opts.logDir, opts.prefix, clock()), 'a', 0o600);
-      out = { write: (text) => writeAll(fd, text), end: () => fs.closeSync(fd) };
-    } else {
-      out = { write: opts.stderr ?? ((text) => void process.stderr.write(text)), end: () => undefined };
-    }
+    out ??= { write: opts.stderr ?? ((text) => void process.stderr.write(text)), end: () => undefined };
     inner = winston.createLogger({ level: opts.level, format, transports: [new (textTransport(winston))({ out })] });
     return inner;
   };
 
   // Lines logged by code running without a pause (a batch's results on a target), handed to winston
   // together when it pauses.
+  if (opts.logDir) out = openLogFile(opts.logDir, opts.prefix, clock());
   let pending: Entry[] = [];
   let scheduled = false;
   let closed = false;
+  // A write that failed where no caller could hear it (a flush of its own): the next log call, or
+  // close(), throws it, for the CLI to report as one line.
+  let failed: unknown = null;
   const flush = (): void => {
     scheduled = false;
     if (pending.length === 0) return;
     const lines = pending;
     pending = [];
     const level = lines.reduce((worst, l) => (ORDER[l.level as LogLevel] < ORDER[worst] ? (l.level as LogLevel) : worst), 'debug' as LogLevel);
-    get().log({ level, message: `${lines.length} line(s)`, [LINES]: lines } as unknown as import('winston').LogEntry);
+    try {
+      get().log({ level, message: `${lines.length} line(s)`, [LINES]: lines } as unknown as import('winston').LogEntry);
+    } catch (err) {
+      failed ??= err;
+    }
   };
   const atExit = (): void => {
     // At exit nothing asynchronous runs: what is left is written directly.
@@ -99,7 +102,6 @@ export function createLogger(opts: LoggerOptions): Logger {
     const text = `${pending.map(render).join('\n')}\n`;
     pending = [];
     if (out) out.write(text);
-    else if (opts.logDir) writeAll(fs.openSync(logFileFor(opts.logDir, opts.prefix, clock()), 'a', 0o600), text);
     else (opts.stderr ?? ((t: string) => void process.stderr.write(t)))(text);
   };
   unflushed.add(atExit);
@@ -108,6 +110,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     (level: LogLevel) =>
     (message: string, fields: Fields = {}): void => {
       if (ORDER[level] > ORDER[opts.level] || closed) return;
+      if (failed) throw failed;
       pending.push({ ...fields, level, message, timestamp: new Date().toISOString() });
       if (pending.length >= BATCH_LINES) flush();
       else if (!scheduled) {
@@ -127,6 +130,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       closed = true;
       unflushed.delete(atExit);
       out?.end();
+      if (failed) throw failed;
     },
   };
 }
@@ -164,6 +168,21 @@ function textTransport(winston: typeof import('winston')) {
       callback();
     }
   };
+}
+
+/**
+ * The day's log file, opened for appending (made 0600, in a directory made 0700): at once, so that a
+ * --log-dir that cannot be written stops the command before it does anything.
+ */
+function openLogFile(dir: string, prefix: string, now: Date): Output {
+  let fd: number;
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fd = fs.openSync(logFileFor(dir, prefix, now), 'a', 0o600);
+  } catch (err) {
+    throw new UsageError(`--log-dir ${dir}: cannot write the log there (${(err as Error).message})`);
+  }
+  return { write: (text) => writeAll(fd, text), end: () => fs.closeSync(fd) };
 }
 
 function writeAll(fd: number, text: string): void {

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { UsageError } from '../../src/errors';
 import { createLogger, logFileFor } from '../../src/io/logger';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-logger-'));
@@ -90,6 +91,15 @@ describe('logger', () => {
     // What the CLI prints after a command returns comes after the command's log lines.
     assert.deepEqual(text.trimEnd().split('\n').map((l) => l.slice(25)), ['info  applied n=1', 'info  run finished']);
     await log.close();
+  });
+
+  it('a --log-dir it cannot write to is a usage error at once, before the command does anything', () => {
+    const notADir = path.join(dir, 'a-file');
+    fs.writeFileSync(notADir, '');
+    assert.throws(
+      () => createLogger({ level: 'info', format: 'text', prefix: 'pgds', logDir: path.join(notADir, 'logs') }),
+      (err: Error) => err instanceof UsageError && /--log-dir .*a-file\/logs: cannot write the log there \(ENOTDIR/.test(err.message),
+    );
   });
 
   it('writes what it holds when the process exits without closing it', () => {
