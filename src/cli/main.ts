@@ -319,7 +319,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   } catch (err) {
     code = exitFor(err, io);
   } finally {
-    await log?.close();
+    try {
+      await log?.close();
+    } catch (err) {
+      // The log could not be written (a full disk): said as one line, unless something was said already.
+      if (code === 0) code = exitFor(err, io);
+    }
   }
   return code;
 }

@@ -75,9 +75,9 @@ export function createLogger(opts: LoggerOptions): Logger {
     return inner;
   };
 
+  if (opts.logDir) out = openLogFile(opts.logDir, opts.prefix, clock());
   // Lines logged by code running without a pause (a batch's results on a target), handed to winston
   // together when it pauses.
-  if (opts.logDir) out = openLogFile(opts.logDir, opts.prefix, clock());
   let pending: Entry[] = [];
   let scheduled = false;
   let closed = false;

@@ -102,6 +102,16 @@ describe('logger', () => {
     );
   });
 
+  it('a write that fails in a flush is thrown by the next log call, and by close', async () => {
+    const log = createLogger({ level: 'info', format: 'text', prefix: 'x', stderr: () => {
+      throw new Error('ENOSPC: no space left on device');
+    } });
+    log.info('applied', { n: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.throws(() => log.info('applied', { n: 2 }), /ENOSPC/);
+    await assert.rejects(log.close(), /ENOSPC/);
+  });
+
   it('writes what it holds when the process exits without closing it', () => {
     const logger = path.resolve(__dirname, '..', '..', 'src', 'io', 'logger.js');
     const script = `const log = require(${JSON.stringify(logger)}).createLogger({ level: 'info', prefix: 'x' });
