@@ -57,9 +57,13 @@ const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
 export function createLogger(opts: LoggerOptions): Logger {
   // winston is loaded on first use only: an idle run never logs below its level and never pays for it.
   let inner: import('winston').Logger | null = null;
-  let out: Output | null = null;
   const render = opts.format === 'json' ? jsonLine : textLine;
   const clock = opts.now ?? (() => new Date());
+  // The log file is opened at once: a --log-dir that cannot be written stops the command before it
+  // does anything.
+  const out: Output = opts.logDir
+    ? openLogFile(opts.logDir, opts.prefix, clock())
+    : { write: opts.stderr ?? ((text) => void process.stderr.write(text)), end: () => undefined };
   const get = (): import('winston').Logger => {
     if (inner) return inner;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -70,12 +74,10 @@ export function createLogger(opts: LoggerOptions): Logger {
       bag[MESSAGE] = (bag[LINES] as Entry[]).map(render).join('\n');
       return info;
     })();
-    out ??= { write: opts.stderr ?? ((text) => void process.stderr.write(text)), end: () => undefined };
     inner = winston.createLogger({ level: opts.level, format, transports: [new (textTransport(winston))({ out })] });
     return inner;
   };
 
-  if (opts.logDir) out = openLogFile(opts.logDir, opts.prefix, clock());
   // Lines logged by code running without a pause (a batch's results on a target), handed to winston
   // together when it pauses.
   let pending: Entry[] = [];
@@ -101,8 +103,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     if (pending.length === 0) return;
     const text = `${pending.map(render).join('\n')}\n`;
     pending = [];
-    if (out) out.write(text);
-    else (opts.stderr ?? ((t: string) => void process.stderr.write(t)))(text);
+    out.write(text);
   };
   unflushed.add(atExit);
   watchExit();
@@ -129,7 +130,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       flush();
       closed = true;
       unflushed.delete(atExit);
-      out?.end();
+      out.end();
       if (failed) throw failed;
     },
   };
@@ -170,10 +171,7 @@ function textTransport(winston: typeof import('winston')) {
   };
 }
 
-/**
- * The day's log file, opened for appending (made 0600, in a directory made 0700): at once, so that a
- * --log-dir that cannot be written stops the command before it does anything.
- */
+/** The day's log file, opened for appending (made 0600, in a directory made 0700). */
 function openLogFile(dir: string, prefix: string, now: Date): Output {
   let fd: number;
   try {
