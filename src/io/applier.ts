@@ -161,7 +161,7 @@ export class TargetApplier {
       }
       if (setup.some(changesLexing)) break;
       // The count is set with the claim: a transaction that does not commit undoes it.
-      const claim = claimStatement(job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: `${batchId}:${queries.length + 1}` });
+      const claim = claimStatement(client, job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: `${batchId}:${queries.length + 1}` });
       const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
       queries.push(['BEGIN', claim, ...setup, ...statements, 'COMMIT'].join('\n;\n'));
       plan.push({ job, id, sent: true });
@@ -300,7 +300,7 @@ export class TargetApplier {
     const { client } = link;
     const setup = [...(await roleStatements(link, job.role)), ...job.settings];
     // After the claim: the role the statement runs as need not be able to write the ledger.
-    const opening = ['BEGIN', claimStatement(job.key, job.logFile, job.shown), ...setup];
+    const opening = ['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup];
     // The server reads the whole of a query before it runs any of it: a SET that changes how text is
     // read must come in a query before the text it applies to.
     const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);

@@ -74,31 +74,24 @@ export function entryKey(fileKey: string, offset: number): string {
  * then finds it; so a statement commits on a target once, whatever the callers believed before.
  */
 export async function claimEntry(client: Client, key: LedgerKey, logFile: string, state: LedgerEntry, statement: string): Promise<boolean> {
-  const res = await client.query(claimSql('$1, $2, $3, $4, $5, $6'), [key.source, key.fileKey, key.offset, logFile, state, statement]);
+  const res = await client.query(claimSql('VALUES ($1, $2, $3, $4, $5, $6)'), [key.source, key.fileKey, key.offset, logFile, state, statement]);
   return res.rowCount === 1;
 }
 
 /**
  * The claim of a position (see claimEntry) as a statement to run in a query of several: values as
- * escaped literals, and on a position claimed already it fails (see isClaimedAlready), so that the
- * server skips the rest of the query, the statement it stands for included.
+ * escaped literals (pg's, read the same whatever standard_conforming_strings says), and on a position
+ * claimed already it fails (see isClaimedAlready), so that the server skips the rest of the query, the
+ * statement it stands for included.
  * @param mark a setting the claim also sets, for the session, as it inserts the row: like any
  *   setting made in a transaction it is undone if the transaction does not commit
  */
-export function claimStatement(key: LedgerKey, logFile: string, shown: string, mark?: { name: string; value: string }): string {
-  const values = [quoteLiteral(key.source), quoteLiteral(key.fileKey), String(key.offset), quoteLiteral(logFile), "'done'", quoteLiteral(shown)].join(', ');
-  if (!mark) return claimSql(values, 'fail');
-  return `INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
-     SELECT ${values} WHERE pg_catalog.set_config(${quoteLiteral(mark.name)}, ${quoteLiteral(mark.value)}, false) IS NOT NULL`;
-}
-
-/**
- * A string as an SQL literal, read the same whatever standard_conforming_strings says: as pg's
- * escapeLiteral writes it (quotes doubled; with a backslash, an E'' string with backslashes doubled).
- */
-export function quoteLiteral(s: string): string {
-  const quoted = s.replace(/'/g, "''");
-  return s.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
+export function claimStatement(client: Client, key: LedgerKey, logFile: string, shown: string, mark?: { name: string; value: string }): string {
+  // The offset as a number: in a SELECT a quoted literal is text, which no INSERT turns into bigint.
+  const [source, fileKey, file, statement] = [key.source, key.fileKey, logFile, shown].map((v) => client.escapeLiteral(v));
+  const values = [source, fileKey, String(key.offset), file, "'done'", statement].join(', ');
+  if (!mark) return claimSql(`VALUES (${values})`, 'fail');
+  return claimSql(`SELECT ${values} WHERE pg_catalog.set_config(${client.escapeLiteral(mark.name)}, ${client.escapeLiteral(mark.value)}, false) IS NOT NULL`, 'fail');
 }
 
 /** The error of a claimStatement on a position claimed already. */
@@ -108,12 +101,13 @@ export function isClaimedAlready(err: unknown): boolean {
 }
 
 /**
- * The INSERT that claims a position, with its six values (source, file_key, record_offset, log_file,
- * state, statement): on a position claimed already it does nothing, or fails.
+ * The INSERT that claims a position, of a row of six values (source, file_key, record_offset,
+ * log_file, state, statement): on a position claimed already it does nothing, or fails.
+ * @param row `VALUES (…)`, or a SELECT of one row
  */
-function claimSql(values: string, claimed: 'skip' | 'fail' = 'skip'): string {
+function claimSql(row: string, claimed: 'skip' | 'fail' = 'skip'): string {
   return `INSERT INTO ${LEDGER_SCHEMA}.applied (source, file_key, record_offset, log_file, state, statement)
-     VALUES (${values})${claimed === 'skip' ? '\n     ON CONFLICT (file_key, record_offset) DO NOTHING\n     RETURNING 1' : ''}`;
+     ${row}${claimed === 'skip' ? '\n     ON CONFLICT (file_key, record_offset) DO NOTHING\n     RETURNING 1' : ''}`;
 }
 
 /** The entry of a position as committed now, or null. */

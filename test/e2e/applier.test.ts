@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'pg';
 import { Job, TargetApplier } from '../../src/io/applier';
-import { claimStatement, quoteLiteral } from '../../src/io/ledger';
+import { claimStatement } from '../../src/io/ledger';
 import { Cluster } from '../helpers/cluster';
 
 const FILE = 'fp-applier-test';
@@ -97,12 +97,12 @@ describe('applier', () => {
     try {
       for (const scs of ['on', 'off']) {
         await client.query(`SET standard_conforming_strings = ${scs}`);
-        const res = await client.query<{ v: string }>(`SELECT ${quoteLiteral(shown)}::text AS v`);
+        const res = await client.query<{ v: string }>(`SELECT ${client.escapeLiteral(shown)}::text AS v`);
         assert.equal(res.rows[0].v, shown, `standard_conforming_strings = ${scs}`);
       }
+      assert.match(claimStatement(client, { source: 's', fileKey: 'f', offset: 1 }, 'l', "a'b", { name: 'x.y', value: '1:2' }), /SELECT 's', 'f', 1, 'l', 'done', 'a''b' WHERE pg_catalog\.set_config\('x\.y', '1:2', false\) IS NOT NULL$/);
     } finally {
       await client.end();
     }
-    assert.match(claimStatement({ source: 's', fileKey: 'f', offset: 1 }, 'l', "a'b", { name: 'x.y', value: '1:2' }), /SELECT 's', 'f', 1, 'l', 'done', 'a''b' WHERE pg_catalog\.set_config\('x\.y', '1:2', false\) IS NOT NULL$/);
   });
 });
