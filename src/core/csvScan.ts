@@ -7,7 +7,7 @@ import * as v8 from 'node:v8';
 import { FIELD_ROOM, scanInto } from './csvRecord';
 import { CSV_SCAN_WASM } from './csvScanWasm';
 import type { PlainKind } from './plainText';
-import { PLAIN_CODES, classifyInto } from './recordClass';
+import { PLAIN_CODES, classifyInto, timeOf } from './recordClass';
 
 interface WasmExports {
   scan(pos: number, len: number): number;
@@ -183,7 +183,7 @@ export class ChunkScanner {
     const t = this.table;
     return {
       pid: t[w],
-      time: t[w + 3] * 2 ** 32 + (t[w + 2] >>> 0),
+      time: timeOf(t[w + 2], t[w + 3]),
       backend: t[w + 4],
       local: t[w + 5],
       file: t[w + 6],

@@ -73,7 +73,12 @@ function vxidInto(buf: Uint8Array, start: number, end: number, fields: Int32Arra
 
 /** The session's start time of a classified record. */
 export function sessionTime(fields: Int32Array): number {
-  return fields[TIME_HI_SLOT] * 2 ** 32 + (fields[TIME_LO_SLOT] >>> 0);
+  return timeOf(fields[TIME_LO_SLOT], fields[TIME_HI_SLOT]);
+}
+
+/** A session's start time from its low and high 32 bits, as the scan writes them. */
+export function timeOf(lo: number, hi: number): number {
+  return hi * 2 ** 32 + (lo >>> 0);
 }
 
 /** Linux's pid_max is at most 2^22: a larger number is no pid. */
