@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { APPLICATION_NAME, echoOf, whyLeftOut } from '../core/echo';
 import { loadParser } from '../core/parser';
 import { isOn } from '../core/pgConf';
-import { analyze } from '../core/statements';
+import { analyzeRecord } from '../core/statements';
 import { listLogFiles } from '../io/logFiles';
 import { LEDGER_SCHEMA } from '../io/ledger';
 import { readRecords } from '../io/logReader';
@@ -203,7 +203,7 @@ async function ignoredRolesInUse(settings: Settings, findings: Finding[]): Promi
       if (r.kind !== 'statement') return undefined;
       const echo = echoOf(r, ignored, known);
       // Only DDL counts: a role's monitoring queries are nothing lost.
-      if ((echo === 'stray' || echo === 'unknown-tool') && analyze(r.text).parts.some((p) => p.kind === 'ddl')) {
+      if ((echo === 'stray' || echo === 'unknown-tool') && analyzeRecord(r).parts.some((p) => p.kind === 'ddl')) {
         note(echo === 'stray' ? strays : unknownTools, r.userName, r.applicationName);
       }
       return undefined;

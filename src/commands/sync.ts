@@ -69,6 +69,10 @@ export function listEntries(entries: JournalEntry[], texts: UnitTexts, target?: 
   for (const e of entries) {
     const text = texts.get(e);
     const at = whereIs(e);
+    if (text.kind === 'unprovable') {
+      statements.push({ database: e.database, at, sql: `-- (not sent: the log cannot prove what the primary ran: ${text.problem})\n-- ${text.shown.replace(/\n/g, '\n-- ')}` });
+      continue;
+    }
     if (text.kind !== 'ok') {
       statements.push({ database: e.database, at, sql: `-- (not readable: ${text.problem})` });
       continue;
@@ -193,6 +197,7 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     // Filters first, on the text read as UTF-8: a statement left out needs no connection. Text that
     // is not UTF-8 is filtered once decoded.
     const shown = ctx.texts.get(entry);
+    if (shown.kind === 'unprovable') return unprovableStop(entry, shown.problem, shown.shown);
     const readable = shown.kind === 'ok' && !shown.text.statements.some((st) => st.sql.includes('\uFFFD'));
     const first = readable ? selectFor(target.filters, entry, shown.text) : null;
     if (first?.kind === 'skip') return { kind: 'filtered', reason: first.reason, sql: shown.kind === 'ok' ? head(shown.text.shown) : '' };
@@ -207,10 +212,18 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
       return { kind: 'stop', message: `its statement cannot be read: ${text.problem}`, shown: '' };
     }
     if (text.kind === 'undecodable') return { kind: 'stop', message: `not sent: ${text.problem}`, shown: '' };
+    if (text.kind === 'unprovable') return unprovableStop(entry, text.problem, text.shown);
     const sent = selectFor(target.filters, entry, text.text);
     if (sent.kind === 'refuse') return { kind: 'stop', message: `not sent: ${sent.reason}`, shown: text.text.shown };
     if (sent.kind === 'skip') return { kind: 'filtered', reason: sent.reason, sql: head(text.text.shown) };
     return { kind: 'job', job: jobFor(ctx, entry, sent) };
+  };
+
+  /** A statement the log cannot prove: never sent, told as a security event. */
+  const unprovableStop = (entry: JournalEntry, problem: string, shown: string): Decision => {
+    log.error('security: not sent, the log cannot prove what the primary ran', { ...fieldsOf(entry), event: 'security', reason: problem, sql: head(shown) });
+    const message = `not sent: the log cannot prove what the primary ran (${problem}); if the primary did run it, run it here by hand, then skip it`;
+    return { kind: 'stop', message, shown };
   };
 
   const stop = (entry: JournalEntry, message: string, shown: string, sqlState?: string, lockWait?: boolean): TargetOutcome => {

@@ -30,7 +30,7 @@ import { createHash } from 'node:crypto';
 import { LogRecord, Severity, StatementRecord } from './logRecord';
 import { redact } from './redact';
 import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements } from './sessionSettings';
-import { Part, analyze } from './statements';
+import { Part, analyzeRecord } from './statements';
 import { dropStatement } from './tempObjects';
 
 /** A log file as the judge names it: its identity (fingerprint), name and inode. */
@@ -388,7 +388,7 @@ export class Judge {
     // not show recovered it. The statement that failed is undone; what else the savepoint undid
     // cannot be seen. (Under 'all' the ROLLBACK TO itself is logged and recovers it.)
     if (tx.status === 'aborted' && !session.exact && !r.commandTag.endsWith('(aborted)')) this.recoverUnseen(tx);
-    const { parts, parsed } = analyze(r.text);
+    const { parts, parsed } = analyzeRecord(r);
     /** Whether the statement is one never to send (asked of the first DDL part, if any). */
     let own: boolean | undefined;
     if (!parsed && parts.some((p) => p.kind !== 'other')) this.counts.unparsed++;

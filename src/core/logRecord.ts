@@ -5,6 +5,7 @@
 import { isAscii } from 'node:buffer';
 import { RecordSpan, bytesStartWith, fieldBytes, fieldStartsWith, fieldText } from './csvRecord';
 import { Decoder, judgeForm } from './encoding';
+import { mayHoldMoreThanQueries } from './statements';
 
 /** Column positions common to every csvlog format (13 and 14 only appended columns). */
 export const COL = {
@@ -51,6 +52,11 @@ export interface StatementRecord extends RecordBase {
    * UTF-8 are kept one character a byte. What is sent or shown is decoded (decodedStatementText).
    */
   text: string;
+  /**
+   * Why the log cannot prove which statement the primary ran (see executeDoubt): such a record is
+   * never sent; a target stops at it.
+   */
+  unprovable?: string;
 }
 
 /** An ERROR, FATAL or PANIC: the transaction it names did not commit. */
@@ -94,9 +100,11 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
       fieldStartsWith(buf, span, COL.message, STATEMENT_PREFIX) ||
       fieldStartsWith(buf, span, COL.message, EXECUTE_PREFIX)
     ) {
-      const text = statementText(fields.judged(COL.message));
+      const message = messageText(fields.judged(COL.message));
+      const unprovable = message ? executeDoubt(message) : undefined;
+      // A repeat of a statement already logged (`execute fetch from`) is no statement of its own.
       // The scanner has checked every field's quoting: a field is read without parsing the record again.
-      if (text !== null) {
+      if (message && !(message.fetch && unprovable === undefined)) {
         return {
           kind: 'statement',
           offset,
@@ -109,7 +117,8 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
           processId: Number(fields.text(COL.processId)),
           commandTag: fields.text(COL.commandTag),
           applicationName: fields.text(COL.applicationName),
-          text,
+          text: message.text,
+          ...(unprovable === undefined ? {} : { unprovable }),
         };
       }
     }
@@ -191,27 +200,54 @@ export function eventOf(buf: Buffer, span: RecordSpan): OtherRecord['event'] {
  * `text` holds them undecoded). Throws an EncodingError where they are not valid in it.
  */
 export function decodedStatementText(buf: Buffer, span: RecordSpan, decode: Decoder): string | null {
-  return statementText(decode(fieldBytes(buf, span, COL.message)));
+  return messageText(decode(fieldBytes(buf, span, COL.message)))?.text ?? null;
+}
+
+/** What a `statement: …` or `execute <name>: …` message may hold. */
+export interface MessageText {
+  /** The text after the first ": " (for `statement:`, the only reading). */
+  text: string;
+  /**
+   * The texts after each later ": " of an `execute` message: the name before the text is the
+   * client's (`<statement>[/<portal>]`, any characters), so it may end at any of them.
+   */
+  others: string[];
+  /** The message says it repeats a statement already logged: `execute fetch from <name>: …`. */
+  fetch: boolean;
+}
+
+/** What a `statement:`/`execute <name>:` message holds, or null for a message that is neither. */
+export function messageText(message: string): MessageText | null {
+  if (message.startsWith(STATEMENT_PREFIX)) return { text: message.slice(STATEMENT_PREFIX.length), others: [], fetch: false };
+  if (!message.startsWith(EXECUTE_PREFIX)) return null;
+  const ends: number[] = [];
+  for (let at = message.indexOf(': ', EXECUTE_PREFIX.length); at >= 0; at = message.indexOf(': ', at + 1)) ends.push(at + 2);
+  if (ends.length === 0) return null;
+  const [text, ...others] = ends.map((e) => message.slice(e));
+  return { text, others, fetch: message.startsWith(FETCH_PREFIX, EXECUTE_PREFIX.length) };
 }
 
 /**
- * The statement a `statement:`/`execute <name>:` message carries, or null for a message that only
- * looks like one (`execute fetch from <portal>:` repeats a statement already logged).
+ * Why an `execute` message cannot prove what the primary ran, or undefined when it can. Its name may
+ * end at any ": " (a client that names a statement `x: SET ROLE postgres; …` makes one more reading of
+ * the text), and `fetch from` may be the start of a name as well as the word for a repeat. Where every
+ * reading is a plain query nothing of it is sent either way; otherwise which one ran is a guess.
  */
-export function statementText(message: string): string | null {
-  if (message.startsWith(STATEMENT_PREFIX)) return message.slice(STATEMENT_PREFIX.length);
-  if (!message.startsWith(EXECUTE_PREFIX)) return null;
-  const colon = message.indexOf(': ', EXECUTE_PREFIX.length);
-  if (colon < 0) return null;
-  const name = message.slice(EXECUTE_PREFIX.length, colon);
-  if (name.startsWith(FETCH_PREFIX)) return null;
-  return message.slice(colon + 2);
+export function executeDoubt(message: MessageText): string | undefined {
+  if (message.others.length === 0 && !message.fetch) return undefined;
+  const readings = [message.text, ...message.others];
+  if (!readings.some(mayHoldMoreThanQueries)) return undefined;
+  if (message.others.length > 0) {
+    return `the client's statement name in "execute <name>: <text>" may end at any of its ${readings.length} ": ", and the texts so read differ in what they would send`;
+  }
+  return 'the record says it repeats a statement already logged ("execute fetch from"), but holds more than a query: the words may be the start of the client\'s statement name';
 }
 
 /**
  * Where the statement of a statement record starts in its message field (which ends, before its
- * closing quote, where the statement ends), or -1 for a message that is none: statementText on bytes,
- * for records not decoded at all.
+ * closing quote, where the statement ends), or -1 for a message that is none: the text after the
+ * first ": " of messageText, on bytes, for records not decoded at all. A repeat (`execute fetch from`)
+ * is found too: see fetchRepeat.
  */
 export function statementTextStart(buf: Uint8Array, span: Pick<RecordSpan, 'fields'>): number {
   const from = span.fields[2 * COL.message] + 1;
@@ -219,11 +255,18 @@ export function statementTextStart(buf: Uint8Array, span: Pick<RecordSpan, 'fiel
   if (buf[from - 1] !== QUOTE) return -1;
   if (bytesStartWith(buf, from, end, STATEMENT_PREFIX)) return from + STATEMENT_PREFIX.length;
   if (!bytesStartWith(buf, from, end, EXECUTE_PREFIX)) return -1;
-  const name = from + EXECUTE_PREFIX.length;
-  for (let i = name; i + 1 < end; i++) {
-    if (buf[i] !== 0x3a || buf[i + 1] !== 0x20) continue;
-    return bytesStartWith(buf, name, i, FETCH_PREFIX) ? -1 : i + 2;
-  }
+  const colon = colonSpaceAt(buf, from + EXECUTE_PREFIX.length, end);
+  return colon < 0 ? -1 : colon + 2;
+}
+
+/** The message of a statement record is `execute fetch from …` (see messageText). */
+export function fetchRepeat(buf: Uint8Array, span: Pick<RecordSpan, 'fields'>): boolean {
+  return bytesStartWith(buf, span.fields[2 * COL.message] + 1, span.fields[2 * COL.message + 1] - 1, EXECUTE_PREFIX + FETCH_PREFIX);
+}
+
+/** Where the first ": " in buf[from, end) is, or -1. */
+export function colonSpaceAt(buf: Uint8Array, from: number, end: number): number {
+  for (let i = from; i + 1 < end; i++) if (buf[i] === 0x3a && buf[i + 1] === 0x20) return i;
   return -1;
 }
 

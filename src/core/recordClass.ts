@@ -6,7 +6,7 @@
  * never decoded at all.
  */
 import { CLASS_SLOT, PID_SLOT, PLAIN_SLOT, TEXT_SLOT, TIME_HI_SLOT, TIME_LO_SLOT, VXID_BACKEND_SLOT, VXID_LOCAL_SLOT } from './csvRecord';
-import { COL, statementTextStart } from './logRecord';
+import { COL, colonSpaceAt, fetchRepeat, statementTextStart } from './logRecord';
 import { PlainKind, plainKind } from './plainText';
 
 /** A record's class, in CLASS_SLOT. */
@@ -32,10 +32,20 @@ export const BAD_VXID = -2;
 export function classifyInto(buf: Uint8Array, fields: Int32Array): void {
   const s = fields[2 * COL.severity];
   const isLog = fields[2 * COL.severity + 1] - s === 3 && buf[s] === 0x4c && buf[s + 1] === 0x4f && buf[s + 2] === 0x47;
-  const text = isLog ? statementTextStart(buf, { fields }) : -1;
+  let text = isLog ? statementTextStart(buf, { fields }) : -1;
+  const end = fields[2 * COL.message + 1] - 1;
+  let plain = text < 0 ? null : plainKind(buf, text, end);
+  if (text >= 0 && buf[fields[2 * COL.message] + 1] === 0x65) {
+    // An `execute` the gate may not pass over (logRecord's executeDoubt decides it): its name may end
+    // at a later ": ", or its `fetch from` may be a name's and not a repeat.
+    const fetch = fetchRepeat(buf, { fields });
+    if (colonSpaceAt(buf, text, end) >= 0) plain = null;
+    else if (fetch && plain === 'dml') text = -1;
+    else if (fetch) plain = null;
+  }
   fields[CLASS_SLOT] = !isLog ? NOT_LOG : text < 0 ? OTHER_LOG : STATEMENT;
   fields[TEXT_SLOT] = text;
-  fields[PLAIN_SLOT] = text < 0 ? 0 : PLAIN_CODES.indexOf(plainKind(buf, text, fields[2 * COL.message + 1] - 1));
+  fields[PLAIN_SLOT] = text < 0 ? 0 : PLAIN_CODES.indexOf(plain);
   const time = new Float64Array(1);
   const pid = sessionPid(buf, fields[2 * COL.sessionId], fields[2 * COL.sessionId + 1], time);
   fields[PID_SLOT] = pid;

@@ -15,8 +15,11 @@ export interface SqlStatement {
 
 const MAX_WORDS = 8;
 
-/** Splits sql into its statements; empty statements (`;;`) are left out. */
-export function splitSql(sql: string): SqlStatement[] {
+/**
+ * Splits sql into its statements; empty statements (`;;`) are left out.
+ * @param backslashInPlain read `'…'` as under standard_conforming_strings off
+ */
+export function splitSql(sql: string, backslashInPlain = false): SqlStatement[] {
   const out: SqlStatement[] = [];
   let start = 0;
   let i = 0;
@@ -37,24 +40,9 @@ export function splitSql(sql: string): SqlStatement[] {
 
   while (i < n) {
     const c = sql[i];
-    if (c === '-' && sql[i + 1] === '-') {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? n : nl + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      i = skipBlockComment(sql, i);
-    } else if (c === "'") {
-      const escapes = i > 0 && (sql[i - 1] === 'E' || sql[i - 1] === 'e') && !isIdentChar(sql[i - 2]);
-      i = skipQuoted(sql, i, "'", escapes);
-    } else if (c === '"') {
-      i = skipQuoted(sql, i, '"', false);
-    } else if (c === '$' && !isIdentChar(sql[i - 1])) {
-      const tag = dollarTag(sql, i);
-      if (tag === null) {
-        i++;
-      } else {
-        const close = sql.indexOf(tag, i + tag.length);
-        i = close < 0 ? n : close + tag.length;
-      }
+    const quoted = quotedEnd(sql, i, backslashInPlain);
+    if (quoted >= 0) {
+      i = quoted;
     } else if (c === '(') {
       depth++;
       i++;
@@ -83,6 +71,61 @@ export function splitSql(sql: string): SqlStatement[] {
   }
   finish(n);
   return out;
+}
+
+/**
+ * Whether sql reads the same under both string syntaxes: with `standard_conforming_strings` on (a
+ * backslash in `'…'` is a character) and off (it escapes the next one, so `\'` does not end the
+ * string). The setting can change with no trace in the log (PGOPTIONS, ALTER ROLE … SET, a SET under
+ * 'ddl'), so a text whose quotes and comments end in other places under the two readings may hold
+ * other statements on the primary than on a target: it cannot be proven what ran. Literal values that
+ * differ only inside the same bounds (`'\d'`) are read as the server's default, on.
+ */
+export function readsTheSameUnderBothStringSyntaxes(sql: string): boolean {
+  if (!sql.includes('\\')) return true;
+  const on = quotedBounds(sql, false);
+  const off = quotedBounds(sql, true);
+  return on.length === off.length && on.every((b, i) => b === off[i]);
+}
+
+/** Where the quoted texts and comments of sql start and end, `'…'` read with or without escapes. */
+function quotedBounds(sql: string, backslashInPlain: boolean): number[] {
+  const bounds: number[] = [];
+  for (let i = 0; i < sql.length; ) {
+    const end = quotedEnd(sql, i, backslashInPlain);
+    if (end < 0) {
+      i++;
+    } else {
+      bounds.push(i, end);
+      i = end;
+    }
+  }
+  return bounds;
+}
+
+/**
+ * Index just past the comment, quoted text or dollar-quoted text that starts at i; -1 when none does.
+ * @param backslashInPlain read `'…'` as under standard_conforming_strings off
+ */
+function quotedEnd(sql: string, i: number, backslashInPlain: boolean): number {
+  const c = sql[i];
+  if (c === '-' && sql[i + 1] === '-') {
+    const nl = sql.indexOf('\n', i);
+    return nl < 0 ? sql.length : nl + 1;
+  }
+  if (c === '/' && sql[i + 1] === '*') return skipBlockComment(sql, i);
+  if (c === "'") return skipQuoted(sql, i, "'", backslashInPlain || isEscapeString(sql, i));
+  if (c === '"') return skipQuoted(sql, i, '"', false);
+  if (c !== '$' || isIdentChar(sql[i - 1])) return -1;
+  const tag = dollarTag(sql, i);
+  if (tag === null) return -1;
+  const close = sql.indexOf(tag, i + tag.length);
+  return close < 0 ? sql.length : close + tag.length;
+}
+
+/** The `'` at i opens an E'…' string, in which a backslash escapes whatever the setting. */
+function isEscapeString(sql: string, i: number): boolean {
+  return i > 0 && (sql[i - 1] === 'E' || sql[i - 1] === 'e') && !isIdentChar(sql[i - 2]);
 }
 
 function isRoutineDefinition(words: string[]): boolean {

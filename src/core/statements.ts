@@ -12,7 +12,7 @@ import { actsOnDatabase } from './databaseStatements';
 import { ParsedStatement, parseStatements, parserLoaded } from './parser';
 import { SettingChange, toSetLocal } from './sessionSettings';
 import { PlainKind, plainKind } from './plainText';
-import { SqlStatement, splitSql } from './sqlSplit';
+import { SqlStatement, readsTheSameUnderBothStringSyntaxes, splitSql } from './sqlSplit';
 import { TransactionVerb, classify, runsAlone } from './statementKind';
 import { TempEffect, tempEffect } from './tempObjects';
 
@@ -29,6 +29,11 @@ export type Part =
       routine: boolean;
       /** Its command tag: `CREATE TABLE`, `GRANT`, … */
       tag: string;
+      /**
+       * Why the log cannot prove what the primary ran (the whole record is this one part): it is never
+       * sent, a target stops at it.
+       */
+      unprovable?: string;
     }
   /** `PREPARE name AS …` and `DEALLOCATE [name | ALL]` (name undefined): session-scoped statements. */
   | { kind: 'prepare'; name: string; text: string }
@@ -86,16 +91,45 @@ const analysed = new Map<string, Analysis>();
 const ANALYSED_MAX = 2048;
 const ANALYSED_TEXT_MAX = 64 * 1024;
 
+/**
+ * The statements of a logged record: analyze, unless the record itself cannot prove which text the
+ * primary ran (logRecord's executeDoubt).
+ */
+export function analyzeRecord(record: { text: string; unprovable?: string }): Analysis {
+  return record.unprovable === undefined ? analyze(record.text) : unprovable(record.text, record.unprovable);
+}
+
 /** analyze without its shortcut for the plainest texts (exported for the test that they agree). */
 export function fullAnalysis(text: string): Analysis {
   const lexical = splitSql(text);
-  const candidates = lexical.some((s) => classify(s).kind !== 'other' || SESSION_WORDS.has(s.words[0] ?? ''));
+  const candidates = lexical.some(isCandidate);
+  if (!readsTheSameUnderBothStringSyntaxes(text) && (candidates || splitSql(text, true).some(isCandidate))) {
+    return unprovable(text, 'its quotes end in other places with standard_conforming_strings on and off, and the log does not show which was in force: it may hold other statements on the primary than on a target');
+  }
   if (!candidates) return { parts: lexical.map(() => ({ kind: 'other' })), parsed: false };
   const parsed = parseStatements(text);
   const parts = parsed ? parsed.map(fromParse) : lexical.map(fromWords);
   // A lone DDL statement is sent as it was logged, byte for byte, white space and `;` included.
   if (parts.length === 1 && parts[0].kind === 'ddl') parts[0] = { ...parts[0], text };
   return { parts, parsed: parsed !== null };
+}
+
+/**
+ * Whether a text may hold more than plain queries (DDL, settings, transaction control, …) under either
+ * string syntax: where it does not, nothing of it is sent or changes what is.
+ */
+export function mayHoldMoreThanQueries(text: string): boolean {
+  return splitSql(text).some(isCandidate) || (!readsTheSameUnderBothStringSyntaxes(text) && splitSql(text, true).some(isCandidate));
+}
+
+function isCandidate(s: SqlStatement): boolean {
+  return classify(s).kind !== 'other' || SESSION_WORDS.has(s.words[0] ?? '');
+}
+
+/** A text the log cannot prove: one part, which a target stops at. */
+function unprovable(text: string, reason: string): Analysis {
+  const part: Part = { kind: 'ddl', text, runsAlone: false, actsOnDatabase: false, temp: NO_TEMP, executes: [], routine: false, tag: 'UNPROVABLE', unprovable: reason };
+  return { parts: [part], parsed: true };
 }
 
 /** analyze's shortcut for the plainest texts (see plainText), nearly every text under 'all'. */

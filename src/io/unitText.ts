@@ -7,7 +7,7 @@ import { Place, UnitSpec } from '../core/judge';
 import { StatementRecord } from '../core/logRecord';
 import { redact } from '../core/redact';
 import { toSetLocal } from '../core/sessionSettings';
-import { Part, analyze } from '../core/statements';
+import { Part, analyzeRecord } from '../core/statements';
 import { LogFile } from './logFiles';
 import { readStatementAt, showAsUtf8 } from './logReader';
 
@@ -28,7 +28,9 @@ export type UnitTextResult =
   | { kind: 'ok'; text: UnitText }
   | { kind: 'gone'; problem: string }
   /** Its bytes are not valid in the encoding they were read with. */
-  | { kind: 'undecodable'; problem: string };
+  | { kind: 'undecodable'; problem: string }
+  /** The log cannot prove what the primary ran (see Part's `unprovable`): never sent. */
+  | { kind: 'unprovable'; problem: string; shown: string };
 
 type Failed = Exclude<UnitTextResult, { kind: 'ok' }>;
 
@@ -93,6 +95,7 @@ export class UnitTexts {
       const rewrite = rewrites[index];
       const part = this.partAt({ ...unit, part: index }, encoding);
       if (part.kind === 'gone' || part.kind === 'undecodable') return part;
+      if (part.kind === 'ddl' && part.unprovable !== undefined) return { kind: 'unprovable', problem: part.unprovable, shown: redact(part.text) };
       if (part.kind === 'ddl') statements.push({ sql: rewrite ?? part.text, tag: part.tag });
       else if (part.kind === 'set' && resets[index] === undefined) statements.push({ sql: toSetLocal(part.text) });
       else if (part.kind === 'set') {
@@ -128,7 +131,7 @@ export class UnitTexts {
         return { kind: 'undecodable', problem: `${file.name} at byte ${place.offset} is not valid ${encoding} (${err.message}): the database must have the same encoding on the primary and on the target` };
       }
       if (!record) return { kind: 'gone', problem: `${file.name} no longer holds its record at byte ${place.offset}` };
-      parts = analyze(record.text).parts;
+      parts = analyzeRecord(record).parts;
       this.parts.set(id, parts);
     }
     return parts[place.part] ?? notTheSame(place);

@@ -69,7 +69,11 @@ describe('the WebAssembly record scan', () => {
       base.replace('3/1', '3"1'), base.replace('"idle"', '"idle"x'), base.replace('2026-01-01 00', '2026-01-0x 00'),
       base.replace('"statement: x"', '"statement: x""'), 'garbage', '', '2026', base.replace(',LOG,', ',,'),
       ...['"execute <unnamed>: SELECT 1"', '"execute S_1: BEGIN"', '"execute fetch from c: x"', '"execute fetch fro: END"', '"execute x"', '"execute :  ROLLBACK"',
-        '"statement:x"', '"statement: "', '"disconnection: session time"', ',', '"stat"'].map((m) => base.replace('"statement: x"', m)),
+        '"statement:x"', '"statement: "', '"disconnection: session time"', ',', '"stat"',
+        // Names that may end at another ": ", and `fetch from` that may be a name's.
+        '"execute x: SELECT 1 --: CREATE TABLE t()"', '"execute a: b: c"', '"execute x: BEGIN: "', '"execute x: : "', '"execute x:: y"',
+        '"execute fetch from c: SELECT 1"', '"execute fetch from c: CREATE TABLE t()"', '"execute fetch from c: SELECT 1: 2"', '"execute fetch from c: BEGIN"',
+      ].map((m) => base.replace('"statement: x"', m)),
       ...['6b05ea17.d3c', '6B05EA17.d3c', 'abc.', '.1', 'ffffffffffff.1', 'fffffffff.1', '1.400000', '1.3fffff', '1.2.3', '', 'x'].map((id) => base.replace(',s.1,', `,${id},`)),
       ...['ERROR', 'LOGX', 'LO', 'log', 'FATAL'].map((sev) => base.replace(',LOG,', `,${sev},`)),
       ...['', '3/', '/1', '3/x', '134217728/1', '134217727/1', '3/4294967296', '3/4294967295', '3/0', '3//1'].map((v) => base.replace(',3/1,', `,${v},`)),
