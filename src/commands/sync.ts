@@ -157,6 +157,7 @@ function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection,
     logFile: entry.file.name,
     shown: sent.shown,
     role: original ? entry.user : undefined,
+    ...(original ? {} : { syncFor: entry.user }),
   };
 }
 

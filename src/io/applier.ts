@@ -39,6 +39,11 @@ export interface Job {
    * sync user.
    */
   role?: string;
+  /**
+   * Under `--apply-as sync`, the role that ran it on the primary: it runs as the sync user only where
+   * that gives the role nothing (see syncRefusal).
+   */
+  syncFor?: string;
 }
 
 /** A session of a target that holds a lock on a relation. */
@@ -75,6 +80,8 @@ interface DatabaseLink {
   sessionUser: string;
   /** Roles this connection has taken once already (see roleStatements). */
   rolesTaken: Set<string>;
+  /** Under `--apply-as sync`, by role: why its statements may not run as the sync user, or null. */
+  syncRefusals: Map<string, Promise<string | null>>;
 }
 
 /** A setting of the tool's own (a placeholder, which any role may set) that batches count commits in. */
@@ -109,6 +116,8 @@ export class TargetApplier {
     }
     const id = entryKey(job.key.fileKey, job.key.offset);
     if (link.ledger.get(id) === 'done') return { kind: 'already' };
+    const refused = job.syncFor === undefined ? null : await syncRefusal(link, job.syncFor).catch((err: unknown) => (err as Error).message);
+    if (refused !== null) return { kind: 'failed', sqlState: INSUFFICIENT_PRIVILEGE, message: refused, connection: false };
     const started = Date.now();
     try {
       const res = job.runsAlone ? await this.applyAlone(link, job) : await this.inTransactionOrAlone(link, job);
@@ -155,6 +164,7 @@ export class TargetApplier {
       }
       let setup: string[];
       try {
+        if (job.syncFor !== undefined && (await syncRefusal(link, job.syncFor)) !== null) break; // tried on its own, it says why
         setup = [...(await roleStatements(link, job.role)), ...job.settings];
       } catch {
         break; // tried on its own, it says why
@@ -280,7 +290,7 @@ export class TargetApplier {
           );
           const { ledger, encoding, user } = who.rows[0];
           if (!ledger) await createLedger(client);
-          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>() };
+          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), syncRefusals: new Map() };
         } catch (err) {
           await client.end().catch(() => undefined);
           throw err;
@@ -464,6 +474,35 @@ async function roleStatements(link: DatabaseLink, role: string | undefined): Pro
   }
   return [`SET LOCAL ROLE ${link.client.escapeIdentifier(role)}`];
 }
+
+/**
+ * Why a role's statement may not run as the sync user on this target (`--apply-as sync`), or null.
+ * Run as a superuser, what the role wrote (a SECURITY DEFINER function, a view, a column default, an
+ * index expression, a function a CREATE TABLE AS calls) would run, or be owned, with a superuser's
+ * rights: a role that is no superuser here would gain them. A sync user that is no superuser is the
+ * DBA's choice of rights, which the README's set-up says to keep to the roles whose DDL it runs.
+ */
+function syncRefusal(link: DatabaseLink, role: string): Promise<string | null> {
+  let refusal = link.syncRefusals.get(role);
+  if (!refusal) {
+    refusal = (async () => {
+      if (role === link.sessionUser) return null;
+      const res = await link.client.query<{ sync_super: boolean | null; role_super: boolean | null }>(
+        `SELECT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) SESSION_USER) AS sync_super,
+                (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name) AS role_super`,
+        [role],
+      );
+      const { sync_super: syncSuper, role_super: roleSuper } = res.rows[0];
+      if (!syncSuper || roleSuper) return null;
+      return `not sent: --apply-as sync would run what role "${role}" ran on the primary as the sync user ${link.sessionUser}, a superuser here, which "${role}" ${roleSuper === null ? 'does not exist as' : 'is not'}: its functions, views, defaults and expressions would run or be owned with a superuser's rights. Use --apply-as original (create the role here), or run it here by hand and skip it`;
+    })();
+    link.syncRefusals.set(role, refusal);
+  }
+  return refusal;
+}
+
+/** SQLSTATE 42501, as a missing privilege reports it. */
+const INSUFFICIENT_PRIVILEGE = '42501';
 
 /**
  * Becomes the role that ran the statement on the primary, for the session (or only tries, with

@@ -117,4 +117,25 @@ describe('a login role cannot make the targets run what the primary did not', ()
     const rows = await target.query<{ def: string }>(DB, `SELECT pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint WHERE conname = 'digits'`);
     assert.match(rows[0]?.def ?? '', /\^\\d\+\$/);
   });
+
+  test('--apply-as sync never hands a role what the superuser sync user can do', async () => {
+    const alice = await asAlice();
+    await alice.query(`CREATE FUNCTION grant_me() RETURNS void LANGUAGE sql SECURITY DEFINER AS 'ALTER ROLE alice SUPERUSER'`);
+    await alice.end();
+    primary.psql(DB, 'CREATE TABLE by_dba (a int)');
+    await primary.waitForLog('by_dba');
+
+    const res = await run('--apply-as', 'sync');
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /--apply-as sync would run what role "alice" ran on the primary as the sync user ddl_syncer, a superuser here/);
+    const fn = await target.query(DB, `SELECT 1 FROM pg_catalog.pg_proc WHERE proname = 'grant_me'`);
+    assert.equal(fn.length, 0, 'no function of alice runs with the sync user\'s rights');
+
+    // What a superuser ran gains nobody anything: it runs as the sync user.
+    await skipOne();
+    const next = await run('--apply-as', 'sync');
+    assert.equal(next.code, 0, next.stderr);
+    const owner = await target.query<{ owner: string }>(DB, `SELECT pg_catalog.pg_get_userbyid(relowner) AS owner FROM pg_catalog.pg_class WHERE relname = 'by_dba'`);
+    assert.deepEqual(owner, [{ owner: 'ddl_syncer' }]);
+  });
 });
