@@ -6,7 +6,7 @@
  * two servers' rows can be matched by name.
  */
 import type { Client } from 'pg';
-import { MASK, PASSWORD_OPTION_KEY } from '../core/redact';
+import { MASK, NOT_SECRET_KEYS, SECRET_KEY_PATTERN } from '../core/redact';
 import { CatalogObject, ObjectKind } from '../core/schemaDiff';
 import { LEDGER_SCHEMA } from './ledger';
 
@@ -63,8 +63,9 @@ const QNAME = (n: string, name: string): string => `pg_catalog.quote_ident(${n}.
 const REL_KEY = (c: string, n: string): string =>
   `CASE ${c}.relkind WHEN 'f' THEN 'foreign table ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' ELSE 'table ' END || ${QNAME(n, `${c}.relname`)}`;
 
-/** Whether an option element (`key=value`) holds a password (see redact's PASSWORD_OPTION_KEY). */
-const IS_PASSWORD = (o: string): string => `pg_catalog.split_part(${o}, '=', 1) ~* '${PASSWORD_OPTION_KEY}'`;
+/** Whether an option element (`key=value`) is a secret: redact's isSecretOption, in SQL. */
+const IS_PASSWORD = (o: string): string =>
+  `(pg_catalog.split_part(${o}, '=', 1) ~* '${SECRET_KEY_PATTERN}' AND pg_catalog.lower(pg_catalog.split_part(${o}, '=', 1)) NOT IN (${NOT_SECRET_KEYS.map((k) => `'${k}'`).join(', ')}))`;
 
 /**
  * Options (`{k=v,…}`) as `options (k=v, …)`, sorted: their order is not meaning. A password's value
