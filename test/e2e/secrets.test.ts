@@ -74,7 +74,6 @@ describe('secrets in DDL', () => {
       'status': status.stdout + status.stderr, 'tool log': readDir(toolLog), 'state': fs.readFileSync(path.join(work, 'state.json'), 'utf8'),
       'ledger': ledger.map((r) => r.statement).join('\n'),
     };
-    if (process.env.SHOW) console.log(seen);
     for (const [where, text] of Object.entries(seen)) {
       for (const [name, secret] of Object.entries(SECRETS)) assert.ok(!text.includes(secret), `${name} secret shown in ${where}: ${text}`);
     }
