@@ -186,15 +186,21 @@ function quotedEnd(sql: string, i: number, quote: string, backslash: boolean): n
   return sql.length + 1;
 }
 
+// Sticky: matched where they are put, however long the white space or the tag.
+const CONTINUATION = /[ \t\f\r]*\n(?:\s|--[^\n]*\n)*'/y;
+const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z_0-9\u0080-\uffff]*)?\$/y;
+
 /** Where the next piece's opening quote is, when white space with a newline leads to one; else -1. */
 function continuation(sql: string, i: number): number {
-  const m = /^[ \t\f\r]*\n(?:\s|--[^\n]*\n)*'/.exec(sql.slice(i, i + 4096));
+  CONTINUATION.lastIndex = i;
+  const m = CONTINUATION.exec(sql);
   return m ? i + m[0].length - 1 : -1;
 }
 
 /** A $tag$…$tag$ literal at i (tags may hold non-ASCII letters), or null. */
 function dollarAt(sql: string, i: number): { token: LiteralToken; end: number } | null {
-  const m = /^\$([A-Za-z_\u0080-\uffff][A-Za-z_0-9\u0080-\uffff]*)?\$/.exec(sql.slice(i, i + 256));
+  DOLLAR_TAG.lastIndex = i;
+  const m = DOLLAR_TAG.exec(sql);
   if (!m || isIdentChar(sql[i - 1])) return null;
   const start = i + m[0].length;
   const close = sql.indexOf(m[0], start);

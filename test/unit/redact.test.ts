@@ -15,6 +15,8 @@ describe('redact', () => {
       ["alter role r password E'a\\'b'", `alter role r password E'${MASK}'`],
       ['CREATE ROLE r PASSWORD $p$x$p$', `CREATE ROLE r PASSWORD $p$${MASK}$p$`],
       ['CREATE ROLE r PASSWORD $é$x$é$', `CREATE ROLE r PASSWORD $é$${MASK}$é$`],
+      [`CREATE ROLE r PASSWORD $${'t'.repeat(300)}$x$${'t'.repeat(300)}$`, `CREATE ROLE r PASSWORD $${'t'.repeat(300)}$${MASK}$${'t'.repeat(300)}$`],
+      [`CREATE ROLE r PASSWORD 'a'${' '.repeat(5000)}\n'b'`, `CREATE ROLE r PASSWORD '${MASK}'${' '.repeat(5000)}\n'${MASK}'`],
       ['CREATE ROLE r PASSWORD /* why */ \'x\'', `CREATE ROLE r PASSWORD /* why */ '${MASK}'`],
       [String.raw`CREATE ROLE r PASSWORD U&'d\0061t\+000061'`, `CREATE ROLE r PASSWORD U&'${MASK}'`],
       ["CREATE ROLE r PASSWORD 'ab'\n  'cd' LOGIN", `CREATE ROLE r PASSWORD '${MASK}'\n  '${MASK}' LOGIN`],
