@@ -3,6 +3,7 @@
  */
 import { databaseActedOn, databaseRemovedBy } from '../core/databaseStatements';
 import { loadParser } from '../core/parser';
+import { maskMessage } from '../core/redact';
 import { relationsNamed } from '../core/relationsNamed';
 import { ApplyResult, Job, LockHolder, TargetApplier } from '../io/applier';
 import { Logger } from '../io/logger';
@@ -242,7 +243,8 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
 
   /** Takes an entry's result into the outcome; the outcome when the target stops there. */
   const record = (entry: JournalEntry, job: Job, res: ApplyResult): TargetOutcome | null => {
-    if (res.kind === 'failed') return stop(entry, res.message, job.shown, res.sqlState);
+    // The server may quote what it could not read of the statement: a secret's piece.
+    if (res.kind === 'failed') return stop(entry, maskMessage(res.message, job.statements), job.shown, res.sqlState);
     if (res.kind === 'already') {
       done(entry, 'found in the target ledger');
       return null;

@@ -1,134 +1,194 @@
 /**
- * Redaction: statements as the tool shows them (dry-run listings, its log, the ledger, the state). The
- * statement sent to a target is never redacted; only what people and files see.
+ * Redaction: statements as the tool shows them (dry-run listings, its log, the ledger, the state, a
+ * target's error about them). The statement sent to a target is never redacted; only what people and
+ * files see.
  *
- * Hidden: the literal after a `PASSWORD` keyword or a `"password"` option name (`CREATE ROLE …
- * PASSWORD '…'`, user mapping and server `OPTIONS (password '…')`), and, inside any literal, a
- * conninfo's `password=…` and a URI's `user:password@` (`CREATE SUBSCRIPTION … CONNECTION '…'`,
- * `OPTIONS (… 'postgresql://u:p@h/db')`). For `verify`: which catalog options are passwords, and
- * definitions as shown.
+ * Hidden:
+ * - the value after a secret's name (see isSecretKey): a role's `PASSWORD '…'`, `OPTIONS (passwd '…',
+ *   sslpassword '…')` of servers, user mappings and wrappers, `ALTER ROLE … SET app.token = …`;
+ * - inside any literal, a `key=value` whose key is a secret's name (a conninfo's `password=…`, a URI's
+ *   `?sslpassword=…`, ODBC's `PWD=…`), a URI's `user:password@` and a JSON `"secret": "…"`
+ *   (`CREATE SUBSCRIPTION … CONNECTION '…'`, `dblink_connect('…')`, `ALTER SYSTEM SET primary_conninfo`);
+ * - everything after a literal whose end depends on `standard_conforming_strings` (`'ab\'…`): the log
+ *   does not say which way the session read it, so no guess is made about where the secret ends.
+ *
+ * The statements are read with a lexer of their own rather than with the parser: the parser reads
+ * strings as `standard_conforming_strings = on` does, and a statement logged by a session with it off
+ * reads otherwise.
  */
 import type { ObjectKind } from './schemaDiff';
+import { LiteralToken, lex } from './sqlTokens';
 
 export const MASK = '********';
 
-/** What every literal starts with, or has (E'…', U&'…', $tag$…$tag$). */
-const HAS_LITERAL = /['$]/;
+/**
+ * The words that make an option, setting or conninfo key a secret, as a POSIX regular expression for
+ * SQL's `~*` and JavaScript alike (matched case-insensitively): `password` and `passwd` (libpq's
+ * `password` and `sslpassword`, every FDW's `password`, `ssl_key_password`), `pwd` (ODBC's `PWD`,
+ * mongo_fdw's `pem_pwd`), a word ending in `pw` (`bindpw`), `pass` as a word (`db_pass`, not
+ * `use_scram_passthrough`), `passphrase`, `secret` (`aws_secret_access_key`, 18's
+ * `oauth_client_secret`), `credential`, `token` as a word's end (`auth_token`, not `tokenizer`), and
+ * key material by name (`api_key`, `access_key`, `private_key`, …). Not `key` alone nor `sslkey`,
+ * `ssl_key`, `passfile`, `sslcert`: those name files (or columns, in redis_fdw and mongo_fdw), and
+ * the secret stays in the file, which the tool never reads.
+ */
+export const SECRET_KEY_PATTERN =
+  'passw(or)?d|pwd|pw([^a-z]|$)|(^|[^a-z])pass([^a-z]|$)|passphrase|secret|credential|tokens?([^a-z]|$)|(api|access|private|secret|session|client|master|signing|encryption)_?key';
 
-/** The statement with every password it holds replaced by MASK. */
+/** Keys that match the pattern yet are ordinary: postgres_fdw's flag and the server setting. */
+export const NOT_SECRET_KEYS: readonly string[] = ['password_required', 'password_encryption'];
+
+const SECRET_KEY = new RegExp(SECRET_KEY_PATTERN, 'i');
+
+/** Whether an option, setting or conninfo key names a secret (see SECRET_KEY_PATTERN). */
+export function isSecretKey(name: string): boolean {
+  return SECRET_KEY.test(name) && !NOT_SECRET_KEYS.includes(name.toLowerCase());
+}
+
+/** Whether an option element (`key=value`, as the catalogs keep options and role settings) is a secret. */
+export function isSecretOption(element: string): boolean {
+  const eq = element.indexOf('=');
+  return isSecretKey(eq < 0 ? element : element.slice(0, eq));
+}
+
+/** The statement with every secret it holds replaced by MASK. */
 export function redact(sql: string): string {
-  // Only literals are masked, and a literal needs a quote or a dollar: most DDL has neither.
-  if (!HAS_LITERAL.test(sql)) return sql;
+  return redactSpans(sql).text;
+}
+
+/**
+ * A target's error message about statements, with what redact hides in them hidden in it too: the
+ * server quotes a token (`syntax error at or near "…"`) or a piece of a conninfo it could not read.
+ * @param message the server's message
+ * @param statements the statements as sent
+ */
+export function maskMessage(message: string, statements: string[]): string {
+  let out = message;
+  for (const hidden of statements.flatMap((s) => redactSpans(s).hidden)) {
+    out = out.replace(/"([^"]*)"/g, (quoted, inner: string) => (inner !== '' && hidden.includes(inner) ? `"${MASK}"` : quoted));
+    if (hidden.length >= 4) out = out.split(hidden).join(MASK);
+  }
+  return maskInString(out);
+}
+
+/** What every literal starts with or has ('…', $tag$…$tag$, U&"…" names), or a secret's name. */
+const MAY_HIDE = /['$&]/;
+
+/** The statement redacted, and the original texts it hides. */
+export function redactSpans(sql: string): { text: string; hidden: string[] } {
+  // Most DDL has no literal and no secret's name: nothing to mask.
+  if (!MAY_HIDE.test(sql) && !SECRET_KEY.test(sql)) return { text: sql, hidden: [] };
+  const masks: [number, number][] = [];
+  const hide = (from: number, to: number): void => {
+    if (to > from) masks.push([from, to]);
+  };
+  // What the last tokens were: a secret's name ('key'), that and `=` or `TO` ('value'), a value
+  // of a setting that may take a list ('list').
+  let state: 'none' | 'key' | 'value' | 'list' = 'none';
+  let sawSet = false;
+  for (const t of lex(sql)) {
+    if (t.kind === 'ambiguous') {
+      hide(t.start, sql.length);
+      break;
+    }
+    if (t.kind === 'literal') {
+      if (state === 'key' || state === 'value') for (const [from, to] of t.bodies) hide(from, to);
+      else literalInside(sql, t, hide);
+      state = state === 'value' ? 'list' : 'none';
+    } else if (t.kind === 'word') {
+      if (state === 'value') {
+        hide(t.start, t.end);
+        state = 'list';
+      } else if (t.escaped || isSecretKey(t.name)) {
+        // A U&"…" name may spell a secret's name in escapes: taken for one.
+        state = 'key';
+      }
+      else if (state === 'key' && sawSet && t.name === 'to') state = 'value';
+      else state = 'none';
+      if (t.name === 'set') sawSet = true;
+    } else if (t.text === '=' && state === 'key') state = 'value';
+    else if (t.text === ',' && state === 'list') state = 'value';
+    // `key := …`, `key => …` (named arguments), `= -1`.
+    else if (!((t.text === ':' && state === 'key') || ('>-+'.includes(t.text) && state === 'value'))) state = 'none';
+  }
+  return { text: applyMasks(sql, masks), hidden: masks.map(([from, to]) => sql.slice(from, to)) };
+}
+
+/** A literal outside a secret's place: only the secrets its value holds (a conninfo's password). */
+function literalInside(sql: string, t: LiteralToken, hide: (from: number, to: number) => void): void {
+  if (!t.opaque && !t.values.some((v) => maskInString(v) !== v)) return;
+  const [from, to] = t.bodies[0];
+  const raw = sql.slice(from, to);
+  if (!t.plain || t.bodies.length > 1) {
+    // Escapes or pieces: what is shown could not be cut to the value's secret alone.
+    for (const [f, e] of t.bodies) hide(f, e);
+    return;
+  }
+  for (const [f, e] of secretRanges(raw)) hide(from + f, from + e);
+}
+
+function applyMasks(sql: string, masks: [number, number][]): string {
   let out = '';
   let copied = 0;
-  let i = 0;
-  let afterPassword = false;
-  const n = sql.length;
-  const emit = (from: number, to: number, replacement: string): void => {
-    out += sql.slice(copied, from) + replacement;
+  for (const [from, to] of masks.sort((a, b) => a[0] - b[0])) {
+    if (from < copied) continue;
+    out += sql.slice(copied, from) + MASK;
     copied = to;
-  };
-  while (i < n) {
-    const c = sql[i];
-    const literal = literalAt(sql, i);
-    if (c === '-' && sql[i + 1] === '-') {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? n : nl + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const close = sql.indexOf('*/', i + 2);
-      i = close < 0 ? n : close + 2;
-    } else if (literal) {
-      const [bodyStart, bodyEnd, end] = literal;
-      if (afterPassword) {
-        emit(bodyStart, bodyEnd, MASK);
-      } else {
-        const body = sql.slice(bodyStart, bodyEnd);
-        const quoted = sql[i] !== '$';
-        // A quoted literal doubles its quotes: mask what the string says, then quote it again.
-        const value = quoted ? body.replace(/''/g, "'") : body;
-        const masked = maskInString(value);
-        if (masked !== value) emit(bodyStart, bodyEnd, quoted ? masked.replace(/'/g, "''") : masked);
-      }
-      afterPassword = false;
-      i = end;
-    } else if (c === '"') {
-      let j = i + 1;
-      while (j < n && !(sql[j] === '"' && sql[j + 1] !== '"')) j += sql[j] === '"' ? 2 : 1;
-      // OPTIONS ("password" '…'): a quoted option name.
-      afterPassword = sql.slice(i + 1, j).toLowerCase() === 'password';
-      i = j + 1;
-    } else if (/[A-Za-z_]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[A-Za-z0-9_$]/.test(sql[j])) j++;
-      afterPassword = sql.slice(i, j).toLowerCase() === 'password';
-      i = j;
-    } else {
-      if (!/\s/.test(c)) afterPassword = false;
-      i++;
-    }
   }
   return out + sql.slice(copied);
 }
 
-/** Passwords inside a string's value: a conninfo's `password=…`, a URI's `user:password@`. */
+/** Secrets inside a string's value: `key=value` of a secret's key, a URI's `user:password@`, JSON. */
 export function maskInString(value: string): string {
-  return value
-    .replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi, `$1${MASK}`)
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s@:]*:)([^@\s/]*)@/gi, `$1${MASK}@`);
+  return applyMasks(value, secretRanges(value));
 }
 
-/**
- * [body start, body end, end] of the literal at i: '…', E'…', U&'…' (a prefix letter included) or
- * $tag$…$tag$; null when no literal starts there.
- */
-function literalAt(sql: string, i: number): [number, number, number] | null {
-  let q = i;
-  let backslash = false;
-  if (/[Ee]/.test(sql[i]) && sql[i + 1] === "'" && !isIdentChar(sql[i - 1])) {
-    q = i + 1;
-    backslash = true;
-  } else if (/[Uu]/.test(sql[i]) && sql[i + 1] === '&' && sql[i + 2] === "'" && !isIdentChar(sql[i - 1])) {
-    q = i + 2;
-  } else if (sql[i] === '$') {
-    const m = /^\$([A-Za-z_][A-Za-z_0-9]*)?\$/.exec(sql.slice(i, i + 64));
-    if (!m || isIdentChar(sql[i - 1])) return null;
-    const close = sql.indexOf(m[0], i + m[0].length);
-    return close < 0 ? [i + m[0].length, sql.length, sql.length] : [i + m[0].length, close, close + m[0].length];
-  } else if (sql[i] !== "'") {
-    return null;
+/** `key = value`: a conninfo's, a URI query's, ODBC's (its value may be quoted with ' or "). */
+const KEY_VALUE = /([A-Za-z_][A-Za-z0-9_.-]*)(\s*=\s*)/g;
+/** libpq reads a URI's user information up to the first `@` or `/`, the password after its first `:`. */
+const URI_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/@:]*:([^@/]*)@/gi;
+const JSON_KEY = /"([^"\\]*)"\s*:\s*/g;
+
+/** [start, end) of each secret in a string's value. */
+function secretRanges(s: string): [number, number][] {
+  const out: [number, number][] = [];
+  for (const m of s.matchAll(KEY_VALUE)) {
+    if (isSecretKey(m[1])) out.push([m.index + m[0].length, valueEnd(s, m.index + m[0].length, /[\s&;]/)]);
   }
-  let j = q + 1;
-  while (j < sql.length) {
-    if (backslash && sql[j] === '\\') j += 2;
-    else if (sql[j] === "'" && sql[j + 1] === "'") j += 2;
-    else if (sql[j] === "'") return [q + 1, j, j + 1];
-    else j++;
+  for (const m of s.matchAll(JSON_KEY)) {
+    if (isSecretKey(m[1])) out.push([m.index + m[0].length, valueEnd(s, m.index + m[0].length, /[\s,}]/)]);
   }
-  return [q + 1, sql.length, sql.length];
-}
-
-function isIdentChar(c: string | undefined): boolean {
-  return c !== undefined && /[A-Za-z0-9_$]/.test(c);
+  for (const m of s.matchAll(URI_PASSWORD)) out.push([m.index + m[0].length - 1 - m[1].length, m.index + m[0].length - 1]);
+  return out;
 }
 
 /**
- * Option keys (of servers, user mappings, foreign-data wrappers, foreign tables and their columns)
- * whose value is a password: holding `password` or `passwd`, in any case (`password`,
- * `ssl_key_password`, `PASSWD`). A POSIX regular expression, for SQL's `~*` and JavaScript alike.
+ * Where a value that starts at i ends: at its closing quote when quoted, else before `stop`. A value
+ * with a backslash or a quote where none is expected, or that is never closed, runs to the end: no
+ * guess is made about how its reader escapes.
  */
-export const PASSWORD_OPTION_KEY = 'passw(or)?d';
-
-/** Whether an option element (`key=value`, as the catalogs keep options) holds a password. */
-export function isPasswordOption(element: string): boolean {
-  const eq = element.indexOf('=');
-  return new RegExp(PASSWORD_OPTION_KEY, 'i').test(eq < 0 ? element : element.slice(0, eq));
+function valueEnd(s: string, i: number, stop: RegExp): number {
+  const q = s[i];
+  if (q === "'" || q === '"') {
+    for (let j = i + 1; j < s.length; j++) {
+      if (s[j] === '\\') j++;
+      else if (s[j] === q) return j + 1;
+    }
+    return s.length;
+  }
+  let j = i;
+  while (j < s.length && !stop.test(s[j])) {
+    if (s[j] === '\\' || s[j] === "'" || s[j] === '"') return s.length;
+    j++;
+  }
+  return j;
 }
 
 /**
- * A catalog definition as `verify` shows it. Option lists come with their passwords masked already
+ * A catalog definition as `verify` shows it. Option lists come with their secrets masked already
  * (by the reader, element by element: their values are printed unquoted, so no pattern could find
- * where one ends); here only passwords written in SQL text (a view's or a function's literals) and
- * in a comment's text.
+ * where one ends); here only secrets written in SQL text (a view's or a function's literals) and in
+ * a comment's text.
  * @param text the definition
  * @param kind the object's kind: a comment is text, not SQL, and any `password=…` in it is masked
  */

@@ -6,7 +6,7 @@
  * two servers' rows can be matched by name.
  */
 import type { Client } from 'pg';
-import { MASK, PASSWORD_OPTION_KEY } from '../core/redact';
+import { MASK, NOT_SECRET_KEYS, SECRET_KEY_PATTERN } from '../core/redact';
 import { CatalogObject, ObjectKind } from '../core/schemaDiff';
 import { LEDGER_SCHEMA } from './ledger';
 
@@ -63,8 +63,9 @@ const QNAME = (n: string, name: string): string => `pg_catalog.quote_ident(${n}.
 const REL_KEY = (c: string, n: string): string =>
   `CASE ${c}.relkind WHEN 'f' THEN 'foreign table ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' ELSE 'table ' END || ${QNAME(n, `${c}.relname`)}`;
 
-/** Whether an option element (`key=value`) holds a password (see redact's PASSWORD_OPTION_KEY). */
-const IS_PASSWORD = (o: string): string => `pg_catalog.split_part(${o}, '=', 1) ~* '${PASSWORD_OPTION_KEY}'`;
+/** Whether an option element (`key=value`) is a secret: redact's isSecretOption, in SQL. */
+const IS_SECRET = (o: string): string =>
+  `(pg_catalog.split_part(${o}, '=', 1) ~* '${SECRET_KEY_PATTERN}' AND pg_catalog.lower(pg_catalog.split_part(${o}, '=', 1)) NOT IN (${NOT_SECRET_KEYS.map((k) => `'${k}'`).join(', ')}))`;
 
 /**
  * Options (`{k=v,…}`) as `options (k=v, …)`, sorted: their order is not meaning. A password's value
@@ -72,13 +73,13 @@ const IS_PASSWORD = (o: string): string => `pg_catalog.split_part(${o}, '=', 1) 
  * tell where the value ends; SECRET compares it.
  */
 const OPTIONS = (arr: string, word = 'options'): string =>
-  `(SELECT '${word} (' || pg_catalog.string_agg(CASE WHEN ${IS_PASSWORD('o')} THEN pg_catalog.split_part(o, '=', 1) || '=${MASK}' ELSE o END, ', ' ORDER BY o) || ')'
+  `(SELECT '${word} (' || pg_catalog.string_agg(CASE WHEN ${IS_SECRET('o')} THEN pg_catalog.split_part(o, '=', 1) || '=${MASK}' ELSE o END, ', ' ORDER BY o) || ')'
     FROM pg_catalog.unnest(${arr}) o)`;
 
 /** A digest of the password elements among option lists (null when none): compared, never shown. */
 const SECRET = (...lists: string[]): string =>
   `(SELECT pg_catalog.md5(pg_catalog.string_agg(e.list || ' ' || e.o, E'\\n' ORDER BY e.list, e.o)) FROM (${lists.join(' UNION ALL ')}) e(list, o)
-    WHERE ${IS_PASSWORD('e.o')})`;
+    WHERE ${IS_SECRET('e.o')})`;
 
 /** The elements of one option list, as SECRET takes them; `list` (SQL text) tells the list apart. */
 const ELEMENTS = (arr: string, list = "'options'"): string => `SELECT ${list}, o FROM pg_catalog.unnest(${arr}) o`;
@@ -362,7 +363,7 @@ const ROLES = `SELECT 'role' AS kind, pg_catalog.quote_ident(r.rolname) AS name,
         CASE WHEN r.rolbypassrls THEN 'bypassrls' END,
         CASE WHEN r.rolconnlimit <> -1 THEN 'connection limit ' || r.rolconnlimit END,
         'valid until ' || pg_catalog.quote_literal(r.rolvaliduntil::pg_catalog.text)), ''),
-      (SELECT pg_catalog.string_agg('set ' || CASE WHEN ${IS_PASSWORD('s')} THEN pg_catalog.split_part(s, '=', 1) || '=${MASK}' ELSE s END, E'\\n' ORDER BY s)
+      (SELECT pg_catalog.string_agg('set ' || CASE WHEN ${IS_SECRET('s')} THEN pg_catalog.split_part(s, '=', 1) || '=${MASK}' ELSE s END, E'\\n' ORDER BY s)
         FROM pg_catalog.unnest(r.rolconfig) s)) AS def,
     NULL AS parent, pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment, ${SECRET(ELEMENTS('r.rolconfig', "'set'"))} AS secret
   FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_'`;
