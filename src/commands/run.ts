@@ -15,6 +15,7 @@ import { TargetSpec } from '../io/target';
 import { Settings, connectOptions } from '../settings';
 import { Plan, damageError, makePlan } from './plan';
 import { writeMetrics } from '../io/metrics';
+import { unsafeFileProblem } from '../io/atomicFile';
 import { reportPlan, reportStrays } from './report';
 import { Locked, withRunLock } from './runLock';
 import { status } from './status';
@@ -51,6 +52,8 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps, sk
   if (!dryRun && settings.targets.length === 0) {
     throw new UsageError('no target: give --target [NAME=]URL (or "targets" in the config file), or use --dry-run');
   }
+  const unsafeMetrics = settings.metricsFile && !dryRun ? unsafeFileProblem(settings.metricsFile) : null;
+  if (unsafeMetrics) throw new UsageError(`--metrics-file ${settings.metricsFile}: ${unsafeMetrics}`);
   const csvlogDir = settings.csvlogDir;
   const pass = () => runPass(settings, csvlogDir, dryRun, skipMalformed, log, started, now);
   return dryRun ? pass() : withRunLock(settings.stateFile, log, pass);

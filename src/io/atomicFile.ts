@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assertPrivateDir } from './privateDir';
+import { unsafeDirProblem } from './privateDir';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
@@ -20,9 +20,9 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
  * @param mode the file's permission bits, whatever the umask
  */
 export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
+  const problem = unsafeFileProblem(file);
+  if (problem) throw new Error(problem);
   const dir = path.dirname(file);
-  assertPrivateDir(dir);
-  refuseLink(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
   const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   try {
@@ -46,18 +46,25 @@ export function writeFileAtomic(file: string, content: string, mode = 0o600): vo
   }
 }
 
-/** A symbolic link where the file goes is refused: the rename would put our file in its place unseen. */
-function refuseLink(file: string): void {
+/**
+ * What makes `file` unsafe to trust or replace, in words for the user, or null: its directory can be
+ * written by others (see privateDir), or it is a symbolic link (a rename would put our file in its
+ * place unseen; a read would take another file's content).
+ * @param file the file's path
+ */
+export function unsafeFileProblem(file: string): string | null {
+  const dirProblem = unsafeDirProblem(path.dirname(file));
+  if (dirProblem) return dirProblem;
   let st: fs.Stats;
   try {
     st = fs.lstatSync(file);
   } catch {
-    return;
+    return null;
   }
-  if (st.isSymbolicLink()) throw new Error(`${file} is a symbolic link; refusing to replace it (give the path it points to)`);
+  return st.isSymbolicLink() ? `${file} is a symbolic link; refusing to use it (give the path it points to)` : null;
 }
 
 /** Writes every byte: a short write is followed by the rest, a failed one throws. */
-export function writeAll(fd: number, buf: Buffer): void {
+function writeAll(fd: number, buf: Buffer): void {
   for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off);
 }

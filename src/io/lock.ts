@@ -4,6 +4,8 @@
  * other process) is taken over; a live owner's lock is respected.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { unsafeDirProblem } from './privateDir';
 
 interface Owner {
   pid: number;
@@ -22,6 +24,9 @@ export interface Lock {
  * @param onTakeOver told the pid of a dead owner whose lock is being taken over
  */
 export function acquireLock(file: string, onTakeOver?: (pid: number | undefined) => void): Lock | null {
+  // Where others can write, another user could plant a lock that stops every run.
+  const unsafe = unsafeDirProblem(path.dirname(file));
+  if (unsafe) throw new Error(unsafe);
   const me = currentOwner(process.pid);
   // Races with another run starting or taking over at the same moment settle within a few tries; a
   // guard left by a killed run is stale after a second.

@@ -33,9 +33,3 @@ export function unsafeDirProblem(dir: string): string | null {
   }
   return null;
 }
-
-/** Throws an Error with unsafeDirProblem's words when `dir` is unsafe. */
-export function assertPrivateDir(dir: string): void {
-  const problem = unsafeDirProblem(dir);
-  if (problem) throw new Error(problem);
-}

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import type { JudgeSnapshot, UnitSpec } from '../core/judge';
 import { StateError } from '../errors';
-import { writeFileAtomic } from './atomicFile';
+import { unsafeFileProblem, writeFileAtomic } from './atomicFile';
 import { FileMark, Gap } from './fileMarks';
 
 export const STATE_VERSION = 1;
@@ -86,9 +86,18 @@ export function emptyState(): State {
 
 /** Reads the state file; a missing file is a first run, anything unreadable stops the run. */
 export function loadState(file: string): State {
+  // A state file others could have planted or swapped would have the run replay what they chose.
+  const unsafe = unsafeFileProblem(file);
+  if (unsafe) throw new StateError(file, unsafe);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // Never through a link put there after the check above.
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      text = fs.readFileSync(fd, 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
     throw new StateError(file, `cannot read it: ${(err as Error).message}`);

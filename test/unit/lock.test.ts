@@ -71,4 +71,14 @@ describe('run lock', () => {
       lock.release();
     }
   });
+
+  it('refuses a directory others can write: another user could plant a lock there', () => {
+    for (const mode of [0o1777, 0o777]) {
+      const d = path.join(dir, `open-${mode.toString(8)}`);
+      fs.mkdirSync(d);
+      fs.chmodSync(d, mode);
+      assert.throws(() => acquireLock(path.join(d, 'a.lock')), (err: unknown) => (err as Error).message.includes(d) && /written by every user/.test((err as Error).message));
+      assert.deepEqual(fs.readdirSync(d), []);
+    }
+  });
 });

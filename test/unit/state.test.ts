@@ -50,3 +50,20 @@ describe('state file', () => {
     });
   }
 });
+
+describe('state file place', () => {
+  it('is refused in a directory others can write, or as a symbolic link, naming it', () => {
+    for (const mode of [0o777, 0o1777, 0o770]) {
+      const d = path.join(dir, `open-${mode.toString(8)}`);
+      fs.mkdirSync(d);
+      fs.chmodSync(d, mode);
+      const file = path.join(d, 'state.json');
+      fs.writeFileSync(file, JSON.stringify(good));
+      assert.throws(() => loadState(file), (err: unknown) => err instanceof StateError && err.message.includes(d) && /written by/.test(err.message), mode.toString(8));
+    }
+    const file = path.join(dir, 'linked.json');
+    fs.writeFileSync(path.join(dir, 'real.json'), JSON.stringify(good));
+    fs.symlinkSync(path.join(dir, 'real.json'), file);
+    assert.throws(() => loadState(file), (err: unknown) => err instanceof StateError && err.message.includes(file) && /symbolic link/.test(err.message));
+  });
+});
