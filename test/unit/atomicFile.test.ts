@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { writeFileAtomic } from '../../src/io/atomicFile';
 import { writeMetrics } from '../../src/io/metrics';
+import { failingWrites } from '../helpers/failingWrites';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-atomic-'));
 let n = 0;
@@ -78,15 +78,3 @@ describe('atomic file', () => {
     assert.deepEqual(fs.readdirSync(d), []);
   });
 });
-
-/**
- * Runs `code` in a node process whose every write to a file fails with EFBIG (`ulimit -f 0`; the
- * signal that comes with it is ignored): a real failed write, as on a full disk. Returns the error's
- * text, or '' when nothing threw.
- */
-export function failingWrites(code: string): string {
-  const script = `process.on('SIGXFSZ', () => {}); try { ${code}; console.log('no error') } catch (e) { console.log(String(e.message)) }`;
-  const res = spawnSync('sh', ['-c', 'ulimit -f 0; exec "$0" -e "$1"', process.execPath, script], { encoding: 'utf8' });
-  assert.equal(res.status, 0, res.stderr);
-  return res.stdout;
-}
