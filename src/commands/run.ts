@@ -16,6 +16,7 @@ import { Settings, connectOptions } from '../settings';
 import { Plan, damageError, makePlan } from './plan';
 import { writeMetrics } from '../io/metrics';
 import { unsafeFileProblem } from '../io/atomicFile';
+import { identifyPrimary, primaryMismatch, primaryToSave } from '../io/primaryId';
 import { reportPlan, reportStrays } from './report';
 import { Locked, withRunLock } from './runLock';
 import { status } from './status';
@@ -69,6 +70,9 @@ async function runPass(
   now: () => Date,
 ): Promise<RunResult> {
   const state = loadState(settings.stateFile);
+  const primary = identifyPrimary(csvlogDir, settings.dataDir?.dir);
+  const otherPrimary = primaryMismatch(state.primary, primary);
+  if (otherPrimary) throw new StateError(settings.stateFile, otherPrimary);
   const listedAt = now();
   const files = listLogFilesSettled(csvlogDir);
   const markedAt = state.log?.listedAt ?? state.lastRun;
@@ -116,7 +120,7 @@ async function runPass(
   // find again (the ledgers keep what was applied). Targets that finish close together are saved
   // together, a moment after the first of them (a save writes the whole journal, and fsyncs); the
   // last one is saved with the run's end.
-  let current: State = { ...state, log: { files: marksAfter(files, plan.ends, kept, listedAt), listedAt: listedAt.toISOString(), judge: plan.judge.snapshot() } };
+  let current: State = { ...state, primary: primaryToSave(state.primary, primary), log: { files: marksAfter(files, plan.ends, kept, listedAt), listedAt: listedAt.toISOString(), judge: plan.judge.snapshot() } };
   current = { ...current, journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries }, lastRun: now().toISOString() };
   if (gaps.length > 0) {
     for (const g of gaps) log.error('a csvlog file went, or was emptied, with records the runs may not have read: they may never reach the targets', { ...g });

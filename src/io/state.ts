@@ -11,6 +11,7 @@ import { StateError } from '../errors';
 import { unsafeFileProblem, writeFileAtomic } from './atomicFile';
 import { checkStateShape, isObject } from './stateShape';
 import { FileMark, Gap } from './fileMarks';
+import type { PrimaryId } from './primaryId';
 
 export const STATE_VERSION = 1;
 
@@ -62,6 +63,8 @@ export interface TargetTotals {
 
 export interface State {
   version: typeof STATE_VERSION;
+  /** The primary whose log this file reads; absent in files written before it was kept. */
+  primary?: PrimaryId;
   /** Absent until the first run read the log. */
   log?: {
     /** How far each file was read, oldest write first. */
