@@ -10,12 +10,19 @@ import { after, before, describe, test } from 'node:test';
 import { Cluster, makeTempDir, startPrimaryAndTargets } from '../helpers/cluster';
 import { cli, lines } from '../helpers/cli';
 
+/** The parts of a state file these tests change. */
+interface Saved {
+  primary?: unknown;
+  log: { judge: { sessions: unknown }; files: { name: string; offset: number; size: number }[] };
+  targets: Record<string, { next: number }>;
+}
+
 describe('the state file and the files beside it', () => {
   let primary: Cluster;
   let target: Cluster;
   let work: string;
   /** A state file as a first run left it. */
-  let saved: Record<string, unknown>;
+  let saved: Saved;
 
   const run = (stateFile: string, extra: string[] = [], logDir = primary.logDir) =>
     cli(['run', '--csvlog-dir', logDir, '--target', `t=${target.syncUrl}`, '--state-file', stateFile, ...extra]);
@@ -32,8 +39,8 @@ describe('the state file and the files beside it', () => {
   }
 
   /** A copy of the first run's state file, changed by `change`, written to `name`. */
-  function stateLike(name: string, change: (s: Record<string, any>) => void): string {
-    const s = structuredClone(saved) as Record<string, any>;
+  function stateLike(name: string, change: (s: Saved) => void): string {
+    const s = structuredClone(saved);
     change(s);
     const file = path.join(work, name);
     fs.writeFileSync(file, JSON.stringify(s), { mode: 0o600 });
@@ -50,7 +57,7 @@ describe('the state file and the files beside it', () => {
     const first = path.join(work, 'first.json');
     const res = await run(first);
     assert.equal(res.code, 0, res.stderr);
-    saved = JSON.parse(fs.readFileSync(first, 'utf8'));
+    saved = JSON.parse(fs.readFileSync(first, 'utf8')) as Saved;
   });
 
   after(async () => {
@@ -93,7 +100,7 @@ describe('the state file and the files beside it', () => {
 
   test("a file's mark past its size is refused, naming the file, the offset and the size", async () => {
     const file = stateLike('mark.json', (s) => (s.log.files[0].offset = s.log.files[0].size + 1000));
-    const mark = (saved as any).log.files[0];
+    const mark = saved.log.files[0];
     await assertRefused(file, [], new RegExp(`key "log\\.files\\[0\\]\\.offset": offset ${mark.size + 1000} is past the end of ${escape(mark.name)} \\(size ${mark.size}\\)`));
   });
 
