@@ -15,6 +15,8 @@ import { TargetSpec } from '../io/target';
 import { Settings, connectOptions } from '../settings';
 import { Plan, damageError, makePlan } from './plan';
 import { writeMetrics } from '../io/metrics';
+import { unsafeFileProblem } from '../io/atomicFile';
+import { identifyPrimary, primaryMismatch, primaryToSave } from '../io/primaryId';
 import { reportPlan, reportStrays } from './report';
 import { Locked, withRunLock } from './runLock';
 import { status } from './status';
@@ -51,6 +53,8 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps, sk
   if (!dryRun && settings.targets.length === 0) {
     throw new UsageError('no target: give --target [NAME=]URL (or "targets" in the config file), or use --dry-run');
   }
+  const unsafeMetrics = settings.metricsFile && !dryRun ? unsafeFileProblem(settings.metricsFile) : null;
+  if (unsafeMetrics) throw new UsageError(`--metrics-file ${settings.metricsFile}: ${unsafeMetrics}`);
   const csvlogDir = settings.csvlogDir;
   const pass = () => runPass(settings, csvlogDir, dryRun, skipMalformed, log, started, now);
   return dryRun ? pass() : withRunLock(settings.stateFile, log, pass);
@@ -66,6 +70,9 @@ async function runPass(
   now: () => Date,
 ): Promise<RunResult> {
   const state = loadState(settings.stateFile);
+  const primary = identifyPrimary(csvlogDir, settings.dataDir?.dir);
+  const otherPrimary = primaryMismatch(state.primary, primary);
+  if (otherPrimary) throw new StateError(settings.stateFile, otherPrimary);
   const listedAt = now();
   const files = listLogFilesSettled(csvlogDir);
   const markedAt = state.log?.listedAt ?? state.lastRun;
@@ -113,7 +120,7 @@ async function runPass(
   // find again (the ledgers keep what was applied). Targets that finish close together are saved
   // together, a moment after the first of them (a save writes the whole journal, and fsyncs); the
   // last one is saved with the run's end.
-  let current: State = { ...state, log: { files: marksAfter(files, plan.ends, kept, listedAt), listedAt: listedAt.toISOString(), judge: plan.judge.snapshot() } };
+  let current: State = { ...state, primary: primaryToSave(state.primary, primary), log: { files: marksAfter(files, plan.ends, kept, listedAt), listedAt: listedAt.toISOString(), judge: plan.judge.snapshot() } };
   current = { ...current, journal: { nextSeq: state.journal.nextSeq + plan.units.length, entries }, lastRun: now().toISOString() };
   if (gaps.length > 0) {
     for (const g of gaps) log.error('a csvlog file went, or was emptied, with records the runs may not have read: they may never reach the targets', { ...g });

@@ -1,9 +1,15 @@
 /**
  * One run at a time: a lock file next to the state file, holding the owner's pid, its process start
  * time and the boot id. A lock whose owner is gone (crash, SIGKILL, reboot, or a pid reused by some
- * other process) is taken over; a live owner's lock is respected.
+ * other process, pg-ddl-sync or not) is taken over; a live owner's lock is respected.
+ *
+ * Only a lock file of this user's is believed: the directory is this user's (see privateDir), so one
+ * of another user's was put there by someone else (root, or a run as another user by mistake). It is
+ * refused with a message naming it and its owner, never waited on quietly for ever.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { unsafeDirProblem } from './privateDir';
 
 interface Owner {
   pid: number;
@@ -22,11 +28,15 @@ export interface Lock {
  * @param onTakeOver told the pid of a dead owner whose lock is being taken over
  */
 export function acquireLock(file: string, onTakeOver?: (pid: number | undefined) => void): Lock | null {
+  // Where others can write, another user could plant a lock that stops every run.
+  const unsafe = unsafeDirProblem(path.dirname(file));
+  if (unsafe) throw new Error(unsafe);
   const me = currentOwner(process.pid);
   // Races with another run starting or taking over at the same moment settle within a few tries; a
   // guard left by a killed run is stale after a second.
   for (const deadline = Date.now() + 3_000; Date.now() < deadline; ) {
     if (tryCreate(file, me)) return makeLock(file, me);
+    refuseForeign(file);
     const holder = readOwner(file);
     if (holder === 'missing') continue; // released meanwhile: try again
     if (holder !== 'unreadable' && isAlive(holder)) return null;
@@ -57,12 +67,34 @@ function tryCreate(file: string, me: Owner): boolean {
     throw err;
   }
   try {
-    fs.writeSync(fd, JSON.stringify(me));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    try {
+      fs.writeSync(fd, JSON.stringify(me));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    // An empty lock left by a failed write (a full disk) would stop the next runs until it is old.
+    fs.rmSync(file, { force: true });
+    throw err;
   }
   return true;
+}
+
+/** Throws when the lock file belongs to another user (see the top of this file). */
+function refuseForeign(file: string): void {
+  let uid: number;
+  try {
+    uid = fs.lstatSync(file).uid;
+  } catch {
+    return; // gone meanwhile: the caller tries again
+  }
+  const mine = process.getuid?.();
+  if (mine === undefined || uid === mine) return;
+  throw new Error(
+    `the lock file ${file} belongs to uid ${uid}, not to this user (uid ${mine}): ` +
+      `if no pg-ddl-sync of uid ${uid} is running on this state file, remove the lock file`,
+  );
 }
 
 /**
@@ -119,7 +151,8 @@ function readOwner(file: string): Owner | 'missing' | 'unreadable' {
   }
   try {
     const o = JSON.parse(text) as Owner;
-    return typeof o.pid === 'number' ? o : 'unreadable';
+    // kill(0) and kill(-1) ask about groups of processes: only a real pid is one.
+    return Number.isSafeInteger(o.pid) && o.pid > 0 ? o : 'unreadable';
   } catch {
     return 'unreadable';
   }
@@ -134,7 +167,24 @@ function isAlive(owner: Owner): boolean {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
   // The pid may have been reused by a process started later.
-  return now.start === '' || now.start === owner.start;
+  if (now.start !== '' && now.start !== owner.start) return false;
+  return owner.pid === process.pid || runsThisTool(owner.pid);
+}
+
+/**
+ * Whether the process runs pg-ddl-sync: one of its arguments is the tool's program (its name, or
+ * this process's own script). Any other process is not a run, whatever the lock file says. Without
+ * /proc to tell: yes.
+ */
+function runsThisTool(pid: number): boolean {
+  let args: string[];
+  try {
+    args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return true;
+  }
+  const own = process.argv[1] ? path.resolve(process.argv[1]) : undefined;
+  return args.some((a) => path.basename(a).startsWith('pg-ddl-sync') || (own !== undefined && a !== '' && path.resolve(a) === own));
 }
 
 function currentOwner(pid: number): Owner {

@@ -171,13 +171,22 @@ function textTransport(winston: typeof import('winston')) {
   };
 }
 
-/** The day's log file, opened for appending (made 0600, in a directory made 0700). */
+/**
+ * The day's log file, opened for appending (made 0600, in a directory made 0700). Never through a
+ * symbolic link: one planted there would have the tool append to (or create) a file of the link's
+ * choosing, as the user the tool runs as.
+ */
 function openLogFile(dir: string, prefix: string, now: Date): Output {
+  const file = logFileFor(dir, prefix, now);
+  const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
   let fd: number;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fd = fs.openSync(logFileFor(dir, prefix, now), 'a', 0o600);
+    fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new UsageError(`--log-dir ${dir}: the log file ${file} is a symbolic link; refusing to write through it (remove it)`);
+    }
     throw new UsageError(`--log-dir ${dir}: cannot write the log there (${(err as Error).message})`);
   }
   return { write: (text) => writeAll(fd, text), end: () => fs.closeSync(fd) };

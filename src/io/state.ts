@@ -8,8 +8,10 @@
 import * as fs from 'node:fs';
 import type { JudgeSnapshot, UnitSpec } from '../core/judge';
 import { StateError } from '../errors';
-import { writeFileAtomic } from './atomicFile';
+import { unsafeFileProblem, writeFileAtomic } from './atomicFile';
+import { checkStateShape, isObject } from './stateShape';
 import { FileMark, Gap } from './fileMarks';
+import type { PrimaryId } from './primaryId';
 
 export const STATE_VERSION = 1;
 
@@ -61,6 +63,8 @@ export interface TargetTotals {
 
 export interface State {
   version: typeof STATE_VERSION;
+  /** The primary whose log this file reads; absent in files written before it was kept. */
+  primary?: PrimaryId;
   /** Absent until the first run read the log. */
   log?: {
     /** How far each file was read, oldest write first. */
@@ -86,9 +90,18 @@ export function emptyState(): State {
 
 /** Reads the state file; a missing file is a first run, anything unreadable stops the run. */
 export function loadState(file: string): State {
+  // A state file others could have planted or swapped would have the run replay what they chose.
+  const unsafe = unsafeFileProblem(file);
+  if (unsafe) throw new StateError(file, unsafe);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // Never through a link put there after the check above.
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      text = fs.readFileSync(fd, 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
     throw new StateError(file, `cannot read it: ${(err as Error).message}`);
@@ -118,53 +131,35 @@ function validate(file: string, data: unknown): State {
         'was it written by another version?',
     );
   }
-  const journal = data.journal;
-  if (!isObject(journal) || !isCount(journal.nextSeq) || !Array.isArray(journal.entries)) {
-    throw new StateError(file, 'key "journal" must hold "nextSeq" and "entries"');
-  }
-  journal.entries.forEach((e, i) => {
-    if (!isObject(e) || !isCount(e.seq) || !isCount(e.offset) || !isObject(e.file) || !Array.isArray(e.parts)) {
-      throw new StateError(file, `key "journal.entries[${i}]" is not a journal entry`);
-    }
-  });
-  if (data.log !== undefined) {
-    const listedAt = isObject(data.log) ? data.log.listedAt : undefined;
-    if (
-      !isObject(data.log) ||
-      !Array.isArray(data.log.files) ||
-      !data.log.files.every(isMark) ||
-      !isObject(data.log.judge) ||
-      (listedAt !== undefined && (typeof listedAt !== 'string' || Number.isNaN(Date.parse(listedAt))))
-    ) {
-      throw new StateError(file, 'key "log" must hold the "files" read and the "judge"');
-    }
-  }
-  if (data.gaps !== undefined && !Array.isArray(data.gaps)) throw new StateError(file, 'key "gaps" must be an array');
-  if (!isObject(data.targets)) throw new StateError(file, 'key "targets" must be an object');
-  for (const [name, t] of Object.entries(data.targets)) {
-    if (!isObject(t) || !isCount(t.next)) throw new StateError(file, `key "targets.${name}.next" must be a journal sequence number`);
-  }
+  const problem = checkStateShape(data) ?? checkPositions(data as unknown as State);
+  if (problem) throw new StateError(file, `${problem}; restore it from a backup or, to start over, see README "State file"`);
   return data as unknown as State;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isCount(v: unknown): v is number {
-  return Number.isSafeInteger(v) && (v as number) >= 0;
-}
-
-function isMark(v: unknown): v is FileMark {
-  return (
-    isObject(v) &&
-    typeof v.name === 'string' &&
-    typeof v.ino === 'number' &&
-    (typeof v.fingerprint === 'string' || v.fingerprint === null) &&
-    (typeof v.firstLogTime === 'string' || v.firstLogTime === null) &&
-    isCount(v.offset) &&
-    isCount(v.size) &&
-    (v.partial === undefined || (isObject(v.partial) && isCount(v.partial.length) && typeof v.partial.hash === 'string')) &&
-    (v.markedAt === undefined || (typeof v.markedAt === 'string' && !Number.isNaN(Date.parse(v.markedAt))))
-  );
+/**
+ * What makes the saved positions disagree with each other, or null. A position past what was read
+ * would skip, unseen, every record (or journal entry) up to it.
+ */
+function checkPositions(state: State): string | null {
+  const { nextSeq, entries } = state.journal;
+  const marks = state.log?.files ?? [];
+  for (const [i, m] of marks.entries()) {
+    if (m.offset > m.size) return `key "log.files[${i}].offset": offset ${m.offset} is past the end of ${m.name} (size ${m.size})`;
+  }
+  for (const [i, e] of entries.entries()) {
+    const at = `key "journal.entries[${i}]`;
+    if (i > 0 && e.seq <= entries[i - 1].seq) return `${at}.seq": ${e.seq} does not come after the entry before it (${entries[i - 1].seq})`;
+    if (e.seq >= nextSeq) return `${at}.seq": ${e.seq} is not below "journal.nextSeq" (${nextSeq})`;
+    if (e.end < e.offset) return `${at}.end": ${e.end} comes before its offset ${e.offset}`;
+    const mark = marks.find((m) => m.fingerprint === e.file.key && m.ino === e.file.ino);
+    if (mark && e.end > mark.offset) {
+      return `${at}" ends at byte ${e.end} of ${e.file.name}, past where the log was read (offset ${mark.offset})`;
+    }
+  }
+  for (const [name, t] of Object.entries(state.targets)) {
+    if (t.next > nextSeq) {
+      return `key "targets.${name}.next": ${t.next} is past the end of the journal ("journal.nextSeq" ${nextSeq}): the target would skip every new statement`;
+    }
+  }
+  return null;
 }

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { acquireLock } from '../../src/io/lock';
+import { failingWrites } from '../helpers/failingWrites';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-lock-'));
 const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
@@ -12,6 +13,16 @@ const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
 function startOf(pid: number): string {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+/** A live process that looks like a run: pg-ddl-sync is one of its arguments. */
+function runLike() {
+  return spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', 'pg-ddl-sync']);
+}
+
+/** Waits until /proc shows the child's arguments (it has exec-ed node). */
+async function started(pid: number): Promise<void> {
+  while (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('setTimeout')) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('run lock', () => {
@@ -29,8 +40,9 @@ describe('run lock', () => {
 
   it('respects a live process of another run', async () => {
     const file = path.join(dir, 'live.lock');
-    const child = spawn('sleep', ['30']);
+    const child = runLike();
     try {
+      await started(child.pid as number);
       fs.writeFileSync(file, JSON.stringify({ pid: child.pid, start: startOf(child.pid as number), boot: bootId }));
       assert.equal(acquireLock(file), null);
     } finally {
@@ -70,5 +82,63 @@ describe('run lock', () => {
       assert.equal(fs.existsSync(`${file}.takeover`), false);
       lock.release();
     }
+  });
+
+  it('refuses a directory others can write: another user could plant a lock there', () => {
+    for (const mode of [0o1777, 0o777]) {
+      const d = path.join(dir, `open-${mode.toString(8)}`);
+      fs.mkdirSync(d);
+      fs.chmodSync(d, mode);
+      assert.throws(() => acquireLock(path.join(d, 'a.lock')), (err: unknown) => (err as Error).message.includes(d) && /written by every user/.test((err as Error).message));
+      assert.deepEqual(fs.readdirSync(d), []);
+    }
+  });
+
+  it('takes over a lock whose live pid is not a pg-ddl-sync run', async () => {
+    const file = path.join(dir, 'other-program.lock');
+    const child = spawn('sleep', ['30']);
+    try {
+      await new Promise((r) => child.once('spawn', r));
+      fs.writeFileSync(file, JSON.stringify({ pid: child.pid, start: startOf(child.pid as number), boot: bootId }));
+      const lock = acquireLock(file);
+      assert.ok(lock);
+      assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).pid, process.pid);
+      lock.release();
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('takes over an old lock naming no real pid (0 or -1 name groups of processes)', () => {
+    for (const pid of [0, -1]) {
+      const file = path.join(dir, `group${pid}.lock`);
+      fs.writeFileSync(file, JSON.stringify({ pid, start: '', boot: bootId }));
+      const then = Date.now() / 1000 - 60;
+      fs.utimesSync(file, then, then);
+      const lock = acquireLock(file);
+      assert.ok(lock, `pid ${pid}`);
+      lock.release();
+    }
+  });
+
+  it("refuses another user's lock file, naming it and its owner, rather than waiting on it for ever", { skip: process.getuid?.() !== 0 && 'needs root to give a file away' }, async () => {
+    const file = path.join(dir, 'foreign.lock');
+    const child = runLike();
+    try {
+      await started(child.pid as number);
+      fs.writeFileSync(file, JSON.stringify({ pid: child.pid, start: startOf(child.pid as number), boot: bootId }));
+      fs.chownSync(file, 65534, 65534);
+      assert.throws(() => acquireLock(file), (err: unknown) => (err as Error).message.includes(file) && /uid 65534/.test((err as Error).message));
+      assert.ok(fs.existsSync(file));
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('a lock whose write fails (the file size limit, as a full disk) is not left behind', () => {
+    const d = fs.mkdtempSync(path.join(dir, 'full-'));
+    const res = failingWrites(`require(${JSON.stringify(path.resolve(__dirname, '../../src/io/lock'))}).acquireLock(${JSON.stringify(path.join(d, 'a.lock'))})`);
+    assert.match(res, /EFBIG/);
+    assert.deepEqual(fs.readdirSync(d), []);
   });
 });

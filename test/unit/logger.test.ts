@@ -122,3 +122,19 @@ describe('logger', () => {
     assert.deepEqual(lines.map((l) => l.slice(25)), ['info  before n=1', 'error last words n=2']);
   });
 });
+
+describe('log file', () => {
+  it('is never opened through a symbolic link: one planted at its name is an error naming it', () => {
+    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-logger-link-'));
+    const victim = path.join(logDir, 'victim');
+    fs.writeFileSync(victim, 'root owned\n', { mode: 0o644 });
+    const now = new Date('2026-03-01T12:00:00Z');
+    const file = logFileFor(logDir, 'x', now);
+    fs.symlinkSync(victim, file);
+    assert.throws(
+      () => createLogger({ level: 'info', prefix: 'x', logDir, now: () => now }),
+      (err: unknown) => err instanceof UsageError && err.message.includes(file) && /symbolic link/.test(err.message),
+    );
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'root owned\n');
+  });
+});
