@@ -29,7 +29,7 @@
 import { createHash } from 'node:crypto';
 import { LogRecord, Severity, StatementRecord } from './logRecord';
 import { redact } from './redact';
-import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements } from './sessionSettings';
+import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements, stringSyntaxIn } from './sessionSettings';
 import { Part, analyzeRecord } from './statements';
 import { dropStatement } from './tempObjects';
 
@@ -388,7 +388,8 @@ export class Judge {
     // not show recovered it. The statement that failed is undone; what else the savepoint undid
     // cannot be seen. (Under 'all' the ROLLBACK TO itself is logged and recovers it.)
     if (tx.status === 'aborted' && !session.exact && !r.commandTag.endsWith('(aborted)')) this.recoverUnseen(tx);
-    const { parts, parsed } = analyzeRecord(r);
+    const scs = tx.local.standard_conforming_strings ?? tx.view.settings.standard_conforming_strings;
+    const { parts, parsed } = analyzeRecord(r, stringSyntaxIn(scs === undefined ? [] : [scs]));
     /** Whether the statement is one never to send (asked of the first DDL part, if any). */
     let own: boolean | undefined;
     if (!parsed && parts.some((p) => p.kind !== 'other')) this.counts.unparsed++;

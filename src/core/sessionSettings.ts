@@ -138,6 +138,25 @@ function settingName(name: string): string {
     .join('.');
 }
 
+/** How `'…'` strings read: standard_conforming_strings on, off, or not known from the log. */
+export type StringSyntax = 'on' | 'off' | undefined;
+
+/**
+ * The string syntax a session's own `SET standard_conforming_strings` put in force, from the carried
+ * settings' `SET LOCAL` statements; undefined when it set none (the value then comes from the server,
+ * the role, the database or the client's PGOPTIONS, none of which the log shows).
+ */
+export function stringSyntaxIn(settings: readonly string[]): StringSyntax {
+  for (const sql of settings) {
+    const m = /^set\s+local\s+standard_conforming_strings\s*(?:=|\bto\b)\s*'?([a-z0-9]+)'?\s*;?\s*$/i.exec(sql);
+    if (!m) continue;
+    const value = m[1].toLowerCase();
+    if (['on', 'true', 'yes', '1'].includes(value)) return 'on';
+    if (['off', 'false', 'no', '0'].includes(value)) return 'off';
+  }
+  return undefined;
+}
+
 /** `SET x = 1` → `SET LOCAL x = 1`, so a setting lasts only for the transaction that applies it. */
 export function toSetLocal(sql: string): string {
   const text = stripLeadingComments(sql);

@@ -10,7 +10,7 @@
 import { commandTag } from './commandTag';
 import { actsOnDatabase } from './databaseStatements';
 import { ParsedStatement, parseStatements, parserLoaded } from './parser';
-import { SettingChange, toSetLocal } from './sessionSettings';
+import { SettingChange, StringSyntax, toSetLocal } from './sessionSettings';
 import { PlainKind, plainKind } from './plainText';
 import { SqlStatement, readsTheSameUnderBothStringSyntaxes, splitSql } from './sqlSplit';
 import { TransactionVerb, classify, runsAlone } from './statementKind';
@@ -67,17 +67,19 @@ const NOT_DDL = new Set([
 /**
  * The statements of a logged text.
  * @param text the statement text of one log record, as the client sent it
+ * @param syntax the string syntax the session is known to have set (undefined: not known)
  */
-export function analyze(text: string): Analysis {
+export function analyze(text: string, syntax?: StringSyntax): Analysis {
   const plain = plainAnalysis(text);
   if (plain) return plain;
-  let analysis = analysed.get(text);
+  const key = syntax === undefined ? text : `${syntax}:${text}`;
+  let analysis = analysed.get(key);
   if (!analysis) {
-    analysis = frozen(fullAnalysis(text));
+    analysis = frozen(fullAnalysis(text, syntax));
     // Kept only once the parser is there: without it, the same text reads otherwise.
     if (parserLoaded() && text.length <= ANALYSED_TEXT_MAX) {
       if (analysed.size >= ANALYSED_MAX) analysed.delete(analysed.keys().next().value!);
-      analysed.set(text, analysis);
+      analysed.set(key, analysis);
     }
   }
   return analysis;
@@ -94,20 +96,24 @@ const ANALYSED_TEXT_MAX = 64 * 1024;
 /**
  * The statements of a logged record: analyze, unless the record itself cannot prove which text the
  * primary ran (logRecord's executeDoubt).
+ * @param syntax the string syntax the record's session is known to have set
  */
-export function analyzeRecord(record: { text: string; unprovable?: string }): Analysis {
-  return record.unprovable === undefined ? analyze(record.text) : unprovable(record.text, record.unprovable);
+export function analyzeRecord(record: { text: string; unprovable?: string }, syntax?: StringSyntax): Analysis {
+  return record.unprovable === undefined ? analyze(record.text, syntax) : unprovable(record.text, record.unprovable);
 }
 
 /** analyze without its shortcut for the plainest texts (exported for the test that they agree). */
-export function fullAnalysis(text: string): Analysis {
-  const lexical = splitSql(text);
+export function fullAnalysis(text: string, syntax?: StringSyntax): Analysis {
+  const same = syntax === 'on' || readsTheSameUnderBothStringSyntaxes(text);
+  const lexical = splitSql(text, !same && syntax === 'off');
   const candidates = lexical.some(isCandidate);
-  if (!readsTheSameUnderBothStringSyntaxes(text) && (candidates || splitSql(text, true).some(isCandidate))) {
+  if (!same && syntax === undefined && (candidates || splitSql(text, true).some(isCandidate))) {
     return unprovable(text, 'its quotes end in other places with standard_conforming_strings on and off, and the log does not show which was in force: it may hold other statements on the primary than on a target');
   }
   if (!candidates) return { parts: lexical.map(() => ({ kind: 'other' })), parsed: false };
-  const parsed = parseStatements(text);
+  // The parser reads strings as with the setting on: a text that reads otherwise with it off, in a
+  // session that set it off, is read lexically.
+  const parsed = same ? parseStatements(text) : null;
   const parts = parsed ? parsed.map(fromParse) : lexical.map(fromWords);
   // A lone DDL statement is sent as it was logged, byte for byte, white space and `;` included.
   if (parts.length === 1 && parts[0].kind === 'ddl') parts[0] = { ...parts[0], text };

@@ -6,7 +6,7 @@ import { EncodingError, decoderFor, formBytes } from '../core/encoding';
 import { Place, UnitSpec } from '../core/judge';
 import { StatementRecord } from '../core/logRecord';
 import { redact } from '../core/redact';
-import { toSetLocal } from '../core/sessionSettings';
+import { StringSyntax, stringSyntaxIn, toSetLocal } from '../core/sessionSettings';
 import { Part, analyzeRecord } from '../core/statements';
 import { LogFile } from './logFiles';
 import { readStatementAt, showAsUtf8 } from './logReader';
@@ -83,9 +83,11 @@ export class UnitTexts {
       if (!(err instanceof EncodingError)) throw err;
       return { kind: 'undecodable', problem: `its session's settings are not valid ${encoding} (${err.message})` };
     }
+    // The string syntax the session set, as the judge read the record with it.
+    const syntax = stringSyntaxIn(unit.settings);
     const prepares: Extract<Part, { kind: 'prepare' }>[] = [];
     for (const place of unit.prepares ?? []) {
-      const part = this.partAt(place, encoding);
+      const part = this.partAt(place, encoding, syntax);
       if (part.kind === 'gone' || part.kind === 'undecodable') return part;
       if (part.kind !== 'prepare') return notTheSame(place);
       prepares.push(part);
@@ -93,7 +95,7 @@ export class UnitTexts {
     const statements: UnitText['statements'] = [];
     for (const index of unit.parts) {
       const rewrite = rewrites[index];
-      const part = this.partAt({ ...unit, part: index }, encoding);
+      const part = this.partAt({ ...unit, part: index }, encoding, syntax);
       if (part.kind === 'gone' || part.kind === 'undecodable') return part;
       if (part.kind === 'ddl' && part.unprovable !== undefined) return { kind: 'unprovable', problem: part.unprovable, shown: redact(part.text) };
       if (part.kind === 'ddl') statements.push({ sql: rewrite ?? part.text, tag: part.tag });
@@ -113,12 +115,12 @@ export class UnitTexts {
   }
 
   /** One statement of a logged record, read again. */
-  private partAt(place: Place, encoding: string | undefined): Part | Failed {
+  private partAt(place: Place, encoding: string | undefined, syntax: StringSyntax): Part | Failed {
     const file = this.byKey.get(place.file.key);
     if (!file) {
       return { kind: 'gone', problem: `the csvlog file that holds it (${place.file.name}) is gone from the log directory` };
     }
-    const id = `${place.file.key}@${place.offset}@${encoding ?? ''}`;
+    const id = `${place.file.key}@${place.offset}@${encoding ?? ''}@${syntax ?? ''}`;
     let parts = this.parts.get(id);
     if (!parts) {
       const decode = encoding === undefined ? showAsUtf8 : decoderFor(encoding);
@@ -131,7 +133,7 @@ export class UnitTexts {
         return { kind: 'undecodable', problem: `${file.name} at byte ${place.offset} is not valid ${encoding} (${err.message}): the database must have the same encoding on the primary and on the target` };
       }
       if (!record) return { kind: 'gone', problem: `${file.name} no longer holds its record at byte ${place.offset}` };
-      parts = analyzeRecord(record).parts;
+      parts = analyzeRecord(record, syntax).parts;
       this.parts.set(id, parts);
     }
     return parts[place.part] ?? notTheSame(place);
