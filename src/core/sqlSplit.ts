@@ -109,10 +109,7 @@ function quotedBounds(sql: string, backslashInPlain: boolean): number[] {
  */
 function quotedEnd(sql: string, i: number, backslashInPlain: boolean): number {
   const c = sql[i];
-  if (c === '-' && sql[i + 1] === '-') {
-    const nl = sql.indexOf('\n', i);
-    return nl < 0 ? sql.length : nl + 1;
-  }
+  if (c === '-' && sql[i + 1] === '-') return lineCommentEnd(sql, i);
   if (c === '/' && sql[i + 1] === '*') return skipBlockComment(sql, i);
   if (c === "'") return skipQuoted(sql, i, "'", backslashInPlain || isEscapeString(sql, i));
   if (c === '"') return skipQuoted(sql, i, '"', false);
@@ -160,8 +157,14 @@ function skipQuoted(sql: string, i: number, quote: string, backslashEscapes: boo
   return sql.length;
 }
 
+/** Index just past the `--` comment that starts at i, its line end included. */
+export function lineCommentEnd(sql: string, i: number): number {
+  const nl = sql.indexOf('\n', i);
+  return nl < 0 ? sql.length : nl + 1;
+}
+
 /** Index just past a (nested) block comment that starts at i. */
-function skipBlockComment(sql: string, i: number): number {
+export function skipBlockComment(sql: string, i: number): number {
   let nest = 0;
   let j = i;
   while (j < sql.length) {
@@ -198,8 +201,7 @@ export function stripLeadingComments(sql: string): string {
   for (;;) {
     while (i < sql.length && /\s/.test(sql[i])) i++;
     if (sql.startsWith('--', i)) {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? sql.length : nl + 1;
+      i = lineCommentEnd(sql, i);
     } else if (sql.startsWith('/*', i)) {
       i = skipBlockComment(sql, i);
     } else {

@@ -5,6 +5,8 @@
  * and without. Where the two end in different places, nothing after its start can be read, and the
  * lexer says so and stops.
  */
+import { lineCommentEnd, skipBlockComment } from './sqlSplit';
+
 export interface WordToken {
   kind: 'word';
   start: number;
@@ -48,8 +50,8 @@ export function* lex(sql: string): Generator<Token> {
   while (i < n) {
     const c = sql[i];
     if (/\s/.test(c)) i++;
-    else if (c === '-' && sql[i + 1] === '-') i = lineEnd(sql, i);
-    else if (c === '/' && sql[i + 1] === '*') i = commentEnd(sql, i);
+    else if (c === '-' && sql[i + 1] === '-') i = lineCommentEnd(sql, i);
+    else if (c === '/' && sql[i + 1] === '*') i = skipBlockComment(sql, i);
     else {
       const lit = literalAt(sql, i);
       if (lit && 'ambiguous' in lit) {
@@ -76,28 +78,6 @@ export function* lex(sql: string): Generator<Token> {
       }
     }
   }
-}
-
-function lineEnd(sql: string, i: number): number {
-  const nl = sql.indexOf('\n', i);
-  return nl < 0 ? sql.length : nl + 1;
-}
-
-/** The end of a block comment at i; they nest. */
-function commentEnd(sql: string, i: number): number {
-  let depth = 0;
-  let j = i;
-  while (j < sql.length) {
-    if (sql[j] === '/' && sql[j + 1] === '*') {
-      depth++;
-      j += 2;
-    } else if (sql[j] === '*' && sql[j + 1] === '/') {
-      depth--;
-      j += 2;
-      if (depth === 0) return j;
-    } else j++;
-  }
-  return sql.length;
 }
 
 /** How a quoted literal's body is read. */
