@@ -117,7 +117,13 @@ describe('apply as the original role', () => {
     assert.equal(alter.stderr, '');
   });
 
-  test('--apply-as sync makes everything the sync user\'s', async () => {
+  test('--apply-as sync makes everything the sync user\'s, once the roles may have a superuser\'s rights', async () => {
+    // Run as the superuser sync user, what app_owner wrote would have a superuser's rights: refused
+    // until the DBA says the roles may have them.
+    const refused = await run(b, 'b', '--apply-as', 'sync');
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /--apply-as sync would run what role "app_owner" ran on the primary as the sync user ddl_syncer, a superuser here/);
+    b.psql('postgres', 'ALTER ROLE app_owner SUPERUSER; ALTER ROLE other_owner SUPERUSER;');
     const res = await run(b, 'b', '--apply-as', 'sync');
     assert.equal(res.code, 0, res.stderr);
     const owners = await b.query<{ object: string; owner: string }>(DB, OWNERS_SQL);
@@ -223,6 +229,9 @@ describe('roles and settings changed inside one logged record', () => {
     t.diagnostic(`--apply-as original: owners of ${primaryOwners.length} objects and pg_dump --schema-only with owners and privileges (${dump.split('\n').length} lines) equal to the primary's`);
 
     // As the sync user, a reset goes back to the sync user; what a session took itself stays.
+    const refused = await run(sync, 'sync', '--apply-as', 'sync');
+    assert.equal(refused.code, 1, refused.stderr);
+    sync.psql('postgres', 'ALTER ROLE app_owner SUPERUSER; ALTER ROLE other_owner SUPERUSER;');
     const bySync = await run(sync, 'sync', '--apply-as', 'sync');
     assert.equal(bySync.code, 0, bySync.stderr);
     const onSync = await ownersOn(sync);
