@@ -238,7 +238,7 @@ export class TargetApplier {
             AND l.database OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
             AND l.relation OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.to_regclass(CASE WHEN s OPERATOR(pg_catalog.=) '' THEN pg_catalog.quote_ident(r)
                                    ELSE pg_catalog.quote_ident(s) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r) END)::pg_catalog.oid
-                                 FROM pg_catalog.unnest($1::pg_catalog.text[], $2::pg_catalog.text[]) AS u(s, r))
+                                 FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS u(s, r))
           ORDER BY a.xact_start NULLS LAST, a.pid`,
         [relations.map((r) => r.schema ?? ''), relations.map((r) => r.name)],
       );

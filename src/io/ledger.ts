@@ -110,7 +110,7 @@ export async function loadLedger(client: Client, from: ReadonlyMap<string, numbe
   const res = await client.query<{ file_key: string; record_offset: string; state: LedgerEntry }>(
     `SELECT a.file_key, a.record_offset, a.state
        FROM ${LEDGER_SCHEMA}.applied a
-       JOIN pg_catalog.unnest($1::pg_catalog.text[], $2::pg_catalog.int8[]) AS f(file_key, first) ON a.file_key ${EQ} f.file_key
+       JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.int8[])) AS f(file_key, first) ON a.file_key ${EQ} f.file_key
       WHERE a.record_offset OPERATOR(pg_catalog.>=) f.first`,
     [[...from.keys()], [...from.values()]],
   );
