@@ -283,7 +283,7 @@ export class TargetApplier {
           );
           const { schema_owner, table_owner, encoding, user } = who.rows[0];
           const foreign = await ensureLedger(client, { schema: schema_owner, table: table_owner }, user);
-          if (foreign) throw new Error(`database ${database}: ${foreign}`);
+          if (foreign) throw new Error(foreign);
           return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>() };
         } catch (err) {
           await client.end().catch(() => undefined);

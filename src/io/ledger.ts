@@ -4,8 +4,9 @@
  * whose position is in the ledger is never applied again.
  */
 import type { Client } from 'pg';
+import { LEDGER_SCHEMA } from '../core/ledgerSchema';
 
-export const LEDGER_SCHEMA = 'ddl_sync';
+export { LEDGER_SCHEMA };
 
 /**
  * The tool's SQL runs as the sync user, usually a superuser, in sessions whose search_path is the
@@ -74,26 +75,27 @@ export const LEDGER_OWNERS = `(SELECT pg_catalog.pg_get_userbyid(n.nspowner) FRO
  * @returns an error message when the ledger is not the sync user's, else null
  */
 export async function ensureLedger(client: Client, owners: LedgerOwners, sessionUser: string): Promise<string | null> {
-  if (owners.schema === null || owners.table === null) {
-    try {
-      await client.query(CREATE_LEDGER);
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      // Another process created it at the same moment (CREATE … IF NOT EXISTS can still collide).
-      const code = (err as { code?: string }).code;
-      if (code !== '23505' && code !== '42P06' && code !== '42P07') throw err;
-    }
-    const res = await client.query<{ schema_owner: string | null; table_owner: string | null }>(`SELECT ${LEDGER_OWNERS}`);
-    owners = { schema: res.rows[0].schema_owner, table: res.rows[0].table_owner };
+  // Before anything is made: a table made in another role's schema would be at that role's mercy.
+  const foreign = foreignLedger(owners, sessionUser);
+  if (foreign || (owners.schema !== null && owners.table !== null)) return foreign;
+  try {
+    await client.query(CREATE_LEDGER);
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    // Another process created it at the same moment (CREATE … IF NOT EXISTS can still collide).
+    const code = (err as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06' && code !== '42P07') throw err;
   }
-  return foreignLedger(owners, sessionUser);
+  // Again: what was made meanwhile by someone else was kept by IF NOT EXISTS.
+  const res = await client.query<{ schema_owner: string | null; table_owner: string | null }>(`SELECT ${LEDGER_OWNERS}`);
+  return foreignLedger({ schema: res.rows[0].schema_owner, table: res.rows[0].table_owner }, sessionUser);
 }
 
-/** Why a ledger some other role owns cannot be used, or null when the sync user owns it all. */
+/** Why a ledger some other role owns cannot be used, or null when what there is of it is the sync user's. */
 function foreignLedger(owners: LedgerOwners, sessionUser: string): string | null {
   const other =
-    owners.schema !== sessionUser ? `schema ${LEDGER_SCHEMA} is owned by role ${owners.schema}`
-    : owners.table !== sessionUser ? `table ${LEDGER_SCHEMA}.applied is owned by role ${owners.table}`
+    owners.schema !== null && owners.schema !== sessionUser ? `schema ${LEDGER_SCHEMA} is owned by role ${owners.schema}`
+    : owners.table !== null && owners.table !== sessionUser ? `table ${LEDGER_SCHEMA}.applied is owned by role ${owners.table}`
     : null;
   if (other === null) return null;
   return `${other}, not by ${sessionUser}, the role the tool connects as: pg-ddl-sync keeps its ledger there and will not write into objects another role controls; look at who made it, drop it, and run again`;
