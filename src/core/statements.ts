@@ -8,6 +8,7 @@
  * a text it does not accept (a grammar newer than its own) is read lexically instead.
  */
 import { commandTag } from './commandTag';
+import { mentionsLedgerSchema, namesLedgerSchema } from './ledgerSchema';
 import { actsOnDatabase } from './databaseStatements';
 import { ParsedStatement, parseStatements, parserLoaded } from './parser';
 import { SettingChange, toSetLocal } from './sessionSettings';
@@ -29,6 +30,8 @@ export type Part =
       routine: boolean;
       /** Its command tag: `CREATE TABLE`, `GRANT`, … */
       tag: string;
+      /** It names the schema of the tool's ledger (see ledgerSchema): never sent. */
+      namesLedger: boolean;
     }
   /** `PREPARE name AS …` and `DEALLOCATE [name | ALL]` (name undefined): session-scoped statements. */
   | { kind: 'prepare'; name: string; text: string }
@@ -150,6 +153,7 @@ function ddlPart(stmt: ParsedStatement): Part {
     executes: /execute/i.test(stmt.text) ? executed(stmt.node) : [],
     routine: stmt.type === 'CreateFunctionStmt',
     tag: commandTag(stmt, words),
+    namesLedger: namesLedgerSchema(stmt),
   };
 }
 
@@ -234,6 +238,7 @@ function fromWords(stmt: SqlStatement): Part {
         executes: [],
         routine: stmt.words[0] === 'create' && (stmt.words.includes('function') || stmt.words.includes('procedure')),
         tag: stmt.words.slice(0, 2).join(' ').toUpperCase(),
+        namesLedger: mentionsLedgerSchema(stmt.text),
       };
     case 'transaction': {
       const w = stmt.words;

@@ -114,4 +114,45 @@ describe('the sync user runs only its own code', () => {
     assert.ok(verify.code === 0 || verify.code === 1, verify.stderr);
     assert.equal(await isSuperuser('bob'), false, 'bob became a superuser: check or verify ran his code');
   });
+
+  test('DDL of the primary that names schema ddl_sync is left out, with a warning, and the rest goes on', async () => {
+    // Alice's app_a has the tool's ledger on the target: sent, her CREATE SCHEMA would stop it there.
+    const res = await ddlThenRun(
+      'alice',
+      'app_a',
+      `CREATE SCHEMA ddl_sync;
+       CREATE TABLE ddl_sync.applied_too (a int);
+       GRANT USAGE ON SCHEMA ddl_sync TO PUBLIC;
+       CREATE TABLE after_ledger (a int);`,
+      'CREATE TABLE after_ledger',
+    );
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /warn +not sent: this CREATE SCHEMA names schema ddl_sync, where pg-ddl-sync keeps its ledger on every target database=app_a at=postgresql-\S+\.csv:\d+/);
+    assert.match(res.stderr, /not sent: this CREATE TABLE names schema ddl_sync/);
+    assert.match(res.stderr, /not sent: this GRANT names schema ddl_sync/);
+    assert.match(res.stderr, /run finished .*not_sent_ledger_schema=3/);
+    assert.deepEqual(await a.query('app_a', "SELECT relname FROM pg_class WHERE relname IN ('after_ledger', 'applied_too') ORDER BY 1"), [{ relname: 'after_ledger' }]);
+    assert.deepEqual(await a.query('app_a', "SELECT pg_get_userbyid(nspowner) AS owner, nspacl IS NULL AS no_grants FROM pg_namespace WHERE nspname = 'ddl_sync'"), [
+      { owner: 'ddl_syncer', no_grants: true },
+    ]);
+  });
+
+  test('a ledger schema another role made on a target first makes the tool refuse that target', async () => {
+    // Carol made it in app_c on the target before the tool first wrote there.
+    as(a, 'carol', 'app_c', 'CREATE SCHEMA ddl_sync;');
+    const res = await ddlThenRun('carol', 'app_c', 'CREATE TABLE c_t (a int);', 'CREATE TABLE c_t');
+    assert.equal(res.code, 1, res.stderr);
+    const refused = res.stderr.split('\n').filter((l) => /a stopped at/.test(l));
+    assert.equal(refused.length, 1, res.stderr);
+    assert.match(refused[0], /a stopped at \S+ in database app_c \(schema ddl_sync is owned by role carol, not by ddl_syncer, the role the tool connects as: pg-ddl-sync keeps its ledger there and will not write into objects another role controls; look at who made it, drop it, and run again\)/);
+    // Nothing was written into carol's schema, nothing applied.
+    assert.deepEqual(await a.query('app_c', "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'ddl_sync' OR c.relname = 'c_t'"), []);
+
+    // The DBA drops it: the tool makes its own and goes on.
+    a.psql('app_c', 'DROP SCHEMA ddl_sync;');
+    const again = await run();
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await a.query('app_c', "SELECT pg_get_userbyid(c.relowner) AS owner FROM pg_class c WHERE c.oid = 'ddl_sync.applied'::regclass"), [{ owner: 'ddl_syncer' }]);
+    assert.deepEqual(await a.query('app_c', "SELECT 1 AS one FROM pg_class WHERE relname = 'c_t'"), [{ one: 1 }]);
+  });
 });
