@@ -71,7 +71,7 @@ async function primarySettings(settings: Settings, findings: Finding[]): Promise
     try {
       const client = await connect(settings.source, undefined, { connectTimeoutMs: settings.connectTimeoutMs });
       try {
-        const rows = await client.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_catalog.pg_settings WHERE name = ANY($1)', [[...LOGGING]]);
+        const rows = await client.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_catalog.pg_settings WHERE name OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])', [[...LOGGING]]);
         values = Object.fromEntries(rows.rows.map((r) => [r.name, r.setting]));
         from = 'the primary (--source)';
       } finally {
@@ -274,7 +274,7 @@ async function targets(settings: Settings, findings: Finding[]): Promise<void> {
         try {
           const client = await connect(t, db, { connectTimeoutMs: settings.connectTimeoutMs });
           try {
-            const who = await client.query<{ usr: string; su: boolean; db: string }>('SELECT current_user AS usr, rolsuper AS su, current_database() AS db FROM pg_roles WHERE rolname = current_user');
+            const who = await client.query<{ usr: string; su: boolean; db: string }>('SELECT current_user AS usr, rolsuper AS su, pg_catalog.current_database() AS db FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) current_user');
             const r = who.rows[0];
             if (r.usr === LEDGER_SCHEMA) {
               findings.push({ level: 'error', subject, message: `connected as ${r.usr}, the name of the tool's ledger schema: "$user" in search_path puts unqualified objects the tool creates as ${r.usr} into that schema; use a sync user of another name` });

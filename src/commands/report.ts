@@ -1,10 +1,11 @@
 /**
  * What a read of the log tells the DBA, in the tool's own log: statements waiting for their
- * transaction, statements dropped by a crash although they may have committed, what the log
- * cannot show under `log_statement = 'ddl'`, and DDL left out by its role that no pg-ddl-sync sent.
+ * transaction, statements dropped by a crash although they may have committed, DDL that names the
+ * ledger's schema (never sent), what the log cannot show under `log_statement = 'ddl'`, and DDL left out by its role that no pg-ddl-sync sent.
  */
 import { EchoFilter, whyLeftOut } from '../core/echo';
 import { UnitSpec } from '../core/judge';
+import { LEDGER_SCHEMA } from '../core/ledgerSchema';
 import { Logger } from '../io/logger';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
@@ -25,6 +26,12 @@ export function reportPlan(plan: Plan, texts: UnitTexts, log: Logger): void {
       session: unit.sessionId,
       vxid,
       sql: sqlOf(texts, unit),
+    });
+  }
+  for (const { file, offset, database, tag } of judge.ledgerSchemaDrops.splice(0)) {
+    log.warn(`not sent: this ${tag} names schema ${LEDGER_SCHEMA}, where pg-ddl-sync keeps its ledger on every target`, {
+      database,
+      at: `${file.name}:${offset}`,
     });
   }
   const waiting = judge.waiting();

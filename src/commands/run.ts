@@ -31,6 +31,8 @@ export interface RunSummary {
   inExplicitBlock: number;
   /** Statements a pg-ddl-sync ran on this instance (or an ignored role did): never sent on. */
   ignored: number;
+  /** DDL statements that name the ledger's schema: never sent (see core/ledgerSchema). */
+  ledgerSchema: number;
   ms: number;
 }
 
@@ -162,6 +164,7 @@ async function runPass(
     summary.waiting === 0 &&
     summary.droppedFailed === 0 &&
     summary.ignored === 0 &&
+    summary.ledgerSchema === 0 &&
     outcomes.every((o) => o.applied === 0 && o.alreadyApplied === 0 && o.filtered === 0 && !o.failure);
   log[quiet ? 'debug' : 'info']('run finished', {
     records: summary.recordsRead,
@@ -169,6 +172,7 @@ async function runPass(
     dropped_failed: summary.droppedFailed,
     waiting: summary.waiting,
     ...(summary.ignored > 0 ? { not_sent_own: summary.ignored } : {}),
+    ...(summary.ledgerSchema > 0 ? { not_sent_ledger_schema: summary.ledgerSchema } : {}),
     ...Object.fromEntries(outcomes.map((o) => [`applied[${o.name}]`, o.applied])),
     ...Object.fromEntries(outcomes.filter((o) => o.filtered > 0).map((o) => [`filtered[${o.name}]`, o.filtered])),
     ms: summary.ms,
@@ -239,6 +243,7 @@ function summarize(plan: Plan, started: number): RunSummary {
     notDdl: counts.notDdl,
     inExplicitBlock: counts.inExplicitBlock,
     ignored: plan.ignored,
+    ledgerSchema: counts.ledgerSchema,
     ms: Date.now() - started,
   };
 }

@@ -193,6 +193,17 @@ export interface JudgeCounts {
   recoveredUnseen: number;
   /** DDL statements not sent as a pg-ddl-sync's own, or an ignored role's (JudgeOptions.isOwn). */
   own: number;
+  /** DDL statements not sent because they name the schema of the tool's ledger (see ledgerSchema). */
+  ledgerSchema: number;
+}
+
+/** Reported once: a DDL statement left out because it names the ledger's schema. */
+export interface LedgerSchemaDrop {
+  file: FileRef;
+  offset: number;
+  database: string;
+  /** Its command tag (the text stays in the log: it may hold secrets). */
+  tag: string;
 }
 
 export interface JudgeOptions {
@@ -223,9 +234,11 @@ const EMPTY_VIEW: SessionView = { settings: {}, temp: [] };
 const NO_BODY_CHECK = 'SET LOCAL check_function_bodies = off';
 
 export class Judge {
-  readonly counts: JudgeCounts = { notDdl: 0, failed: 0, temporary: 0, inExplicitBlock: 0, unparsed: 0, recoveredUnseen: 0, own: 0 };
+  readonly counts: JudgeCounts = { notDdl: 0, failed: 0, temporary: 0, inExplicitBlock: 0, unparsed: 0, recoveredUnseen: 0, own: 0, ledgerSchema: 0 };
   /** Filled as crashes are read; the caller logs and clears it. */
   readonly crashDrops: CrashDrop[] = [];
+  /** Filled as DDL naming the ledger's schema is read; the caller logs and clears it. */
+  readonly ledgerSchemaDrops: LedgerSchemaDrop[] = [];
   private nextOrder: number;
   private nextTx: number;
   private readonly sessions = new Map<string, Session>();
@@ -402,6 +415,11 @@ export class Judge {
         case 'ddl': {
           if ((own ??= this.opts.isOwn?.(r) ?? false)) {
             this.counts.own++;
+            break;
+          }
+          if (part.namesLedger) {
+            this.counts.ledgerSchema++;
+            this.ledgerSchemaDrops.push({ file, offset: r.offset, database: r.databaseName, tag: part.tag });
             break;
           }
           const sent = this.temporaryEffect(tx, part);

@@ -8,6 +8,7 @@
  * a text it does not accept (a grammar newer than its own) is read lexically instead.
  */
 import { commandTag } from './commandTag';
+import { mentionsLedgerSchema, namesLedgerSchema } from './ledgerSchema';
 import { actsOnDatabase } from './databaseStatements';
 import { ParsedStatement, parseStatements, parserLoaded } from './parser';
 import { SettingChange, StringSyntax, toSetLocal } from './sessionSettings';
@@ -34,6 +35,8 @@ export type Part =
        * sent, a target stops at it.
        */
       unprovable?: string;
+      /** It names the schema of the tool's ledger (see ledgerSchema): never sent. */
+      namesLedger: boolean;
     }
   /** `PREPARE name AS …` and `DEALLOCATE [name | ALL]` (name undefined): session-scoped statements. */
   | { kind: 'prepare'; name: string; text: string }
@@ -134,7 +137,7 @@ function isCandidate(s: SqlStatement): boolean {
 
 /** A text the log cannot prove: one part, which a target stops at. */
 function unprovable(text: string, reason: string): Analysis {
-  const part: Part = { kind: 'ddl', text, runsAlone: false, actsOnDatabase: false, temp: NO_TEMP, executes: [], routine: false, tag: 'UNPROVABLE', unprovable: reason };
+  const part: Part = { kind: 'ddl', text, runsAlone: false, actsOnDatabase: false, temp: NO_TEMP, executes: [], routine: false, tag: 'UNPROVABLE', namesLedger: false, unprovable: reason };
   return { parts: [part], parsed: true };
 }
 
@@ -190,6 +193,7 @@ function ddlPart(stmt: ParsedStatement): Part {
     executes: /execute/i.test(stmt.text) ? executed(stmt.node) : [],
     routine: stmt.type === 'CreateFunctionStmt',
     tag: commandTag(stmt, words),
+    namesLedger: namesLedgerSchema(stmt),
   };
 }
 
@@ -274,6 +278,7 @@ function fromWords(stmt: SqlStatement): Part {
         executes: [],
         routine: stmt.words[0] === 'create' && (stmt.words.includes('function') || stmt.words.includes('procedure')),
         tag: stmt.words.slice(0, 2).join(' ').toUpperCase(),
+        namesLedger: mentionsLedgerSchema(stmt.text),
       };
     case 'transaction': {
       const w = stmt.words;

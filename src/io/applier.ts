@@ -9,9 +9,9 @@ import {
   LedgerEntry,
   LedgerKey,
   claimEntry,
-  LEDGER_EXISTS,
+  LEDGER_OWNERS,
   claimStatement,
-  createLedger,
+  ensureLedger,
   entryKey,
   isClaimedAlready,
   loadLedger,
@@ -192,7 +192,7 @@ export class TargetApplier {
         }
         committed = 0;
         try {
-          const res = await client.query<{ v: string | null }>('SELECT pg_catalog.current_setting($1, true) AS v', [BATCH_SETTING]);
+          const res = await client.query<{ v: string | null }>('SELECT pg_catalog.current_setting($1::pg_catalog.text, true) AS v', [BATCH_SETTING]);
           const [id, count] = (res.rows[0].v ?? '').split(':');
           // Another batch's count, or none: the first transaction did not commit.
           if (id === batchId) committed = Number(count);
@@ -240,14 +240,15 @@ export class TargetApplier {
     try {
       const { client } = await this.link(database);
       const res = await client.query<LockHolder>(
-        `SELECT l.relation::regclass::text AS relation, l.mode, a.pid, coalesce(a.usename, '') AS user,
+        `SELECT l.relation::pg_catalog.regclass::pg_catalog.text AS relation, l.mode, a.pid, coalesce(a.usename, '') AS user,
                 coalesce(a.application_name, '') AS application, coalesce(a.state, '') AS state,
-                extract(epoch FROM now() - a.xact_start)::int AS seconds
-           FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
-          WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid()
-            AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
-            AND l.relation IN (SELECT to_regclass(CASE WHEN s = '' THEN quote_ident(r) ELSE quote_ident(s) || '.' || quote_ident(r) END)
-                                 FROM unnest($1::text[], $2::text[]) AS u(s, r))
+                pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) a.xact_start)::pg_catalog.int4 AS seconds
+           FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid
+          WHERE l.granted AND l.locktype OPERATOR(pg_catalog.=) 'relation'::pg_catalog.text AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+            AND l.database OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+            AND l.relation OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.to_regclass(CASE WHEN s OPERATOR(pg_catalog.=) '' THEN pg_catalog.quote_ident(r)
+                                   ELSE pg_catalog.quote_ident(s) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r) END)::pg_catalog.oid
+                                 FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) AS u(s, r))
           ORDER BY a.xact_start NULLS LAST, a.pid`,
         [relations.map((r) => r.schema ?? ''), relations.map((r) => r.name)],
       );
@@ -282,14 +283,17 @@ export class TargetApplier {
     let link = this.links.get(database);
     if (!link) {
       link = (async () => {
-        const client = await connect(this.spec, database, this.opts);
+        // The target's own search_path: the primary's DDL runs on this connection too. What the tool
+        // runs on it is qualified throughout instead (see ledger.ts).
+        const client = await connect(this.spec, database, { ...this.opts, keepSearchPath: true });
         try {
           // One round trip for what the connection needs to know, then the ledger (made if missing).
-          const who = await client.query<{ ledger: boolean; encoding: string; user: string }>(
-            `SELECT ${LEDGER_EXISTS} AS ledger, pg_catalog.current_setting('server_encoding') AS encoding, session_user AS user`,
+          const who = await client.query<{ schema_owner: string | null; table_owner: string | null; encoding: string; user: string }>(
+            `SELECT ${LEDGER_OWNERS}, pg_catalog.current_setting('server_encoding'::pg_catalog.text) AS encoding, session_user AS user`,
           );
-          const { ledger, encoding, user } = who.rows[0];
-          if (!ledger) await createLedger(client);
+          const { schema_owner, table_owner, encoding, user } = who.rows[0];
+          const foreign = await ensureLedger(client, { schema: schema_owner, table: table_owner }, user);
+          if (foreign) throw new Error(foreign);
           return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), syncRefusals: new Map() };
         } catch (err) {
           await client.end().catch(() => undefined);
@@ -404,7 +408,8 @@ async function runAlone(client: Client, sql: string): Promise<AloneOutcome> {
 /** Drops the index of this name if it is INVALID; true when it did. */
 async function dropIfInvalid(client: Client, name: string): Promise<boolean> {
   const res = await client.query<{ idx: string }>(
-    'SELECT i.indexrelid::regclass::text AS idx FROM pg_catalog.pg_index i WHERE i.indexrelid = to_regclass(quote_ident($1)) AND NOT i.indisvalid',
+    `SELECT i.indexrelid::pg_catalog.regclass::pg_catalog.text AS idx FROM pg_catalog.pg_index i
+      WHERE i.indexrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(pg_catalog.quote_ident($1::pg_catalog.text))::pg_catalog.oid AND NOT i.indisvalid`,
     [name],
   );
   if (res.rows.length === 0) return false;
@@ -447,12 +452,13 @@ async function withSessionSettings(link: DatabaseLink, job: Job, fn: () => Promi
  */
 export function withLockBudget(statements: string[], lockTimeoutMs: number | undefined): string[] {
   if (!lockTimeoutMs || statements.length < 2) return statements;
-  // In whole milliseconds: the text of a bigint is the same whatever the session's settings.
-  const nowMs = "(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::int8";
-  const deadline = `SELECT pg_catalog.set_config('${LOCK_DEADLINE_SETTING}', (${nowMs} + ${Math.round(lockTimeoutMs)})::text, true)`;
+  // In whole milliseconds: the text of a bigint is the same whatever the session's settings. Qualified
+  // throughout: these run as the statement's role, in the session's search_path (see ledger.ts).
+  const nowMs = "(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000::pg_catalog.float8)::pg_catalog.int8";
+  const deadline = `SELECT pg_catalog.set_config('${LOCK_DEADLINE_SETTING}'::pg_catalog.text, (${nowMs} OPERATOR(pg_catalog.+) ${Math.round(lockTimeoutMs)}::pg_catalog.int8)::pg_catalog.text, true)`;
   // At least 1 ms: 0 would be no limit.
-  const left = `greatest(1, pg_catalog.current_setting('${LOCK_DEADLINE_SETTING}')::int8 - ${nowMs})`;
-  const budget = `SELECT pg_catalog.set_config('lock_timeout', ${left}::text || 'ms', true)`;
+  const left = `greatest(1::pg_catalog.int8, pg_catalog.current_setting('${LOCK_DEADLINE_SETTING}'::pg_catalog.text)::pg_catalog.int8 OPERATOR(pg_catalog.-) ${nowMs})`;
+  const budget = `SELECT pg_catalog.set_config('lock_timeout'::pg_catalog.text, ${left}::pg_catalog.text OPERATOR(pg_catalog.||) 'ms'::pg_catalog.text, true)`;
   return [deadline, ...statements.flatMap((sql, i) => (i === 0 ? [sql] : [budget, sql]))];
 }
 

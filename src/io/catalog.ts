@@ -40,6 +40,10 @@ export const HIDDEN_MAPPING =
  * Settings that change how the `pg_get_*def` functions and type output print: an empty search_path
  * makes them qualify every name outside pg_catalog, so both sides print the same whatever the
  * connecting user's own search_path; the date and time settings fix how constants in defaults print.
+ * The empty search_path also leaves pg_catalog the only schema searched for functions, operators and
+ * types (the session's own pg_temp is never searched for the first two): the operators the queries
+ * below leave unqualified (`=`, `||`, `~`) can only be pg_catalog's, whoever can create in public.
+ * (The connection is pinned too, see target.ts; this holds for any connection given.)
  */
 const PRINT_SETTINGS = [
   "SELECT pg_catalog.set_config('search_path', '', true)",

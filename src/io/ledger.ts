@@ -4,10 +4,27 @@
  * whose position is in the ledger is never applied again.
  */
 import type { Client } from 'pg';
+import { LEDGER_SCHEMA } from '../core/ledgerSchema';
 
-export const LEDGER_SCHEMA = 'ddl_sync';
+export { LEDGER_SCHEMA };
 
+/**
+ * The tool's SQL runs as the sync user, usually a superuser, in sessions whose search_path is the
+ * target's (the applier's connection also runs the primary's DDL, which must see the search_path it
+ * saw there). Every function, operator and type a statement here names is therefore qualified with
+ * pg_catalog and every parameter typed: a role that can create in a schema on that search_path could
+ * otherwise put there a function or operator (`public.pg_try_advisory_lock(text, integer)`) that wins
+ * the lookup, and runs as the sync user. Relations are qualified with the ledger's schema.
+ */
+const EQ = 'OPERATOR(pg_catalog.=)';
+
+/**
+ * The ledger, made with search_path pinned for the transaction: its column types, DEFAULT and CHECK
+ * are bound to what their names mean as it is created, for good.
+ */
 const CREATE_LEDGER = `
+BEGIN;
+SET LOCAL search_path = pg_catalog, pg_temp;
 CREATE SCHEMA IF NOT EXISTS ${LEDGER_SCHEMA};
 CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.applied (
   source        text        NOT NULL,
@@ -20,6 +37,7 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.applied (
   PRIMARY KEY (file_key, record_offset)
 );
 COMMENT ON SCHEMA ${LEDGER_SCHEMA} IS 'pg-ddl-sync: statements applied here from a primary''s log (see its README)';
+COMMIT;
 `;
 
 /** A statement's place in the source log, as the ledger keys it. */
@@ -32,18 +50,55 @@ export interface LedgerKey {
 
 export type LedgerEntry = 'done' | 'in_flight';
 
-/** An expression, true when the connected database has the ledger (see createLedger). */
-export const LEDGER_EXISTS = `pg_catalog.to_regclass('${LEDGER_SCHEMA}.applied') IS NOT NULL`;
+/** Who owns the ledger's schema and table in the connected database; null where one is missing. */
+export interface LedgerOwners {
+  schema: string | null;
+  table: string | null;
+}
 
-/** Creates the ledger in the connected database; one made meanwhile by another process is fine. */
-export async function createLedger(client: Client): Promise<void> {
+/**
+ * Columns `schema_owner` and `table_owner` (see LedgerOwners), for a SELECT of one row: the table is
+ * whatever relation has its name, a view or a foreign table included.
+ */
+export const LEDGER_OWNERS = `(SELECT pg_catalog.pg_get_userbyid(n.nspowner) FROM pg_catalog.pg_namespace n
+      WHERE n.nspname ${EQ} '${LEDGER_SCHEMA}'::pg_catalog.name) AS schema_owner,
+    (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid ${EQ} c.relnamespace
+      WHERE n.nspname ${EQ} '${LEDGER_SCHEMA}'::pg_catalog.name AND c.relname ${EQ} 'applied'::pg_catalog.name) AS table_owner`;
+
+/**
+ * Makes sure the connected database has a ledger the sync user owns: created when missing (one made
+ * meanwhile by another process is fine), refused when someone else made the schema or the table. The
+ * tool writes the ledger as the sync user: a trigger or rule that another role put on it, or on a
+ * relation of that name, would run as the sync user.
+ * @param owners as LEDGER_OWNERS read them
+ * @param sessionUser the role the tool connected as
+ * @returns an error message when the ledger is not the sync user's, else null
+ */
+export async function ensureLedger(client: Client, owners: LedgerOwners, sessionUser: string): Promise<string | null> {
+  // Before anything is made: a table made in another role's schema would be at that role's mercy.
+  const foreign = foreignLedger(owners, sessionUser);
+  if (foreign || (owners.schema !== null && owners.table !== null)) return foreign;
   try {
     await client.query(CREATE_LEDGER);
   } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
     // Another process created it at the same moment (CREATE … IF NOT EXISTS can still collide).
     const code = (err as { code?: string }).code;
     if (code !== '23505' && code !== '42P06' && code !== '42P07') throw err;
   }
+  // Again: what was made meanwhile by someone else was kept by IF NOT EXISTS.
+  const res = await client.query<{ schema_owner: string | null; table_owner: string | null }>(`SELECT ${LEDGER_OWNERS}`);
+  return foreignLedger({ schema: res.rows[0].schema_owner, table: res.rows[0].table_owner }, sessionUser);
+}
+
+/** Why a ledger some other role owns cannot be used, or null when what there is of it is the sync user's. */
+function foreignLedger(owners: LedgerOwners, sessionUser: string): string | null {
+  const other =
+    owners.schema !== null && owners.schema !== sessionUser ? `schema ${LEDGER_SCHEMA} is owned by role ${owners.schema}`
+    : owners.table !== null && owners.table !== sessionUser ? `table ${LEDGER_SCHEMA}.applied is owned by role ${owners.table}`
+    : null;
+  if (other === null) return null;
+  return `${other}, not by ${sessionUser}, the role the tool connects as: pg-ddl-sync keeps its ledger there and will not write into objects another role controls; look at who made it, drop it, and run again`;
 }
 
 /**
@@ -56,8 +111,9 @@ export async function createLedger(client: Client): Promise<void> {
 export async function loadLedger(client: Client, from: ReadonlyMap<string, number>): Promise<Map<string, LedgerEntry>> {
   const res = await client.query<{ file_key: string; record_offset: string; state: LedgerEntry }>(
     `SELECT a.file_key, a.record_offset, a.state
-       FROM ${LEDGER_SCHEMA}.applied a JOIN unnest($1::text[], $2::int8[]) AS f(file_key, first) ON a.file_key = f.file_key
-      WHERE a.record_offset >= f.first`,
+       FROM ${LEDGER_SCHEMA}.applied a
+       JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.int8[])) AS f(file_key, first) ON a.file_key ${EQ} f.file_key
+      WHERE a.record_offset OPERATOR(pg_catalog.>=) f.first`,
     [[...from.keys()], [...from.values()]],
   );
   return new Map(res.rows.map((r) => [entryKey(r.file_key, Number(r.record_offset)), r.state]));
@@ -74,7 +130,8 @@ export function entryKey(fileKey: string, offset: number): string {
  * then finds it; so a statement commits on a target once, whatever the callers believed before.
  */
 export async function claimEntry(client: Client, key: LedgerKey, logFile: string, state: LedgerEntry, statement: string): Promise<boolean> {
-  const res = await client.query(claimSql('VALUES ($1, $2, $3, $4, $5, $6)'), [key.source, key.fileKey, key.offset, logFile, state, statement]);
+  const params = '$1::pg_catalog.text, $2::pg_catalog.text, $3::pg_catalog.int8, $4::pg_catalog.text, $5::pg_catalog.text, $6::pg_catalog.text';
+  const res = await client.query(claimSql(`VALUES (${params})`), [key.source, key.fileKey, key.offset, logFile, state, statement]);
   return res.rowCount === 1;
 }
 
@@ -89,9 +146,9 @@ export async function claimEntry(client: Client, key: LedgerKey, logFile: string
 export function claimStatement(client: Client, key: LedgerKey, logFile: string, shown: string, mark?: { name: string; value: string }): string {
   // The offset as a number: in a SELECT a quoted literal is text, which no INSERT turns into bigint.
   const [source, fileKey, file, statement] = [key.source, key.fileKey, logFile, shown].map((v) => client.escapeLiteral(v));
-  const values = [source, fileKey, String(key.offset), file, "'done'", statement].join(', ');
+  const values = [source, fileKey, `${key.offset}::pg_catalog.int8`, file, "'done'", statement].join(', ');
   if (!mark) return claimSql(`VALUES (${values})`, 'fail');
-  return claimSql(`SELECT ${values} WHERE pg_catalog.set_config(${client.escapeLiteral(mark.name)}, ${client.escapeLiteral(mark.value)}, false) IS NOT NULL`, 'fail');
+  return claimSql(`SELECT ${values} WHERE pg_catalog.set_config(${client.escapeLiteral(mark.name)}::pg_catalog.text, ${client.escapeLiteral(mark.value)}::pg_catalog.text, false) IS NOT NULL`, 'fail');
 }
 
 /** The error of a claimStatement on a position claimed already. */
@@ -110,10 +167,13 @@ function claimSql(row: string, claimed: 'skip' | 'fail' = 'skip'): string {
      ${row}${claimed === 'skip' ? '\n     ON CONFLICT (file_key, record_offset) DO NOTHING\n     RETURNING 1' : ''}`;
 }
 
+/** The condition on a position's row, its key as parameters $1 and $2. */
+const KEY_IS = `file_key ${EQ} $1::pg_catalog.text AND record_offset ${EQ} $2::pg_catalog.int8`;
+
 /** The entry of a position as committed now, or null. */
 export async function readEntry(client: Client, key: LedgerKey): Promise<LedgerEntry | null> {
   const res = await client.query<{ state: LedgerEntry }>(
-    `SELECT state FROM ${LEDGER_SCHEMA}.applied WHERE file_key = $1 AND record_offset = $2`,
+    `SELECT state FROM ${LEDGER_SCHEMA}.applied WHERE ${KEY_IS}`,
     [key.fileKey, key.offset],
   );
   return res.rows[0]?.state ?? null;
@@ -122,14 +182,14 @@ export async function readEntry(client: Client, key: LedgerKey): Promise<LedgerE
 /** Marks an `in_flight` position done, once the statement it stands for has run. */
 export async function markDone(client: Client, key: LedgerKey): Promise<void> {
   await client.query(
-    `UPDATE ${LEDGER_SCHEMA}.applied SET state = 'done', applied_at = now() WHERE file_key = $1 AND record_offset = $2`,
+    `UPDATE ${LEDGER_SCHEMA}.applied SET state = 'done', applied_at = pg_catalog.now() WHERE ${KEY_IS}`,
     [key.fileKey, key.offset],
   );
 }
 
 export async function removeEntry(client: Client, key: LedgerKey): Promise<void> {
   await client.query(
-    `DELETE FROM ${LEDGER_SCHEMA}.applied WHERE file_key = $1 AND record_offset = $2`,
+    `DELETE FROM ${LEDGER_SCHEMA}.applied WHERE ${KEY_IS}`,
     [key.fileKey, key.offset],
   );
 }
@@ -149,7 +209,7 @@ export async function withPositionLock<T>(client: Client, key: LedgerKey, timeou
   // Waited for as long as a lock is (the lock timeout); 0 or none: as long as it takes.
   const deadline = timeoutMs ? Date.now() + timeoutMs : Infinity;
   for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
-    const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', args);
+    const res = await client.query<{ ok: boolean }>('SELECT pg_catalog.pg_try_advisory_lock($1::pg_catalog.int4, pg_catalog.hashtext($2::pg_catalog.text)) AS ok', args);
     if (res.rows[0].ok) break;
     if (Date.now() > deadline) {
       throw Object.assign(new Error('another applier of this statement (a replay, or a run with another state file) holds it; retried next run'), {
@@ -161,7 +221,7 @@ export async function withPositionLock<T>(client: Client, key: LedgerKey, timeou
   try {
     return await fn();
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', args).catch(() => undefined);
+    await client.query('SELECT pg_catalog.pg_advisory_unlock($1::pg_catalog.int4, pg_catalog.hashtext($2::pg_catalog.text))', args).catch(() => undefined);
   }
 }
 

@@ -24,7 +24,7 @@ export interface SourceAnswer {
 }
 
 // Every transaction holds a lock on its own virtual xid; pg_locks shows every backend's to any user.
-const RUNNING = `SELECT pid, virtualxid FROM pg_catalog.pg_locks WHERE locktype = 'virtualxid' AND granted`;
+const RUNNING = `SELECT pid, virtualxid FROM pg_catalog.pg_locks WHERE locktype OPERATOR(pg_catalog.=) 'virtualxid'::pg_catalog.text AND granted`;
 
 /** Marks the primary's log, takes the running transactions, and marks it again. */
 export async function askSource(spec: TargetSpec, opts: ConnectOptions): Promise<SourceAnswer> {

@@ -48,7 +48,22 @@ export interface ConnectOptions {
    */
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
+  /**
+   * Leave the session's search_path as the target sets it (the server's, database's or role's
+   * default): for a connection that also runs the primary's DDL, which must resolve its names as it
+   * would there. Every other connection pins it (see PINNED_SEARCH_PATH).
+   */
+  keepSearchPath?: boolean;
 }
+
+/**
+ * The search_path of the tool's own sessions. Names of functions, operators and types that a query
+ * leaves unqualified are looked up along search_path, and a role that can create in a schema on it
+ * (public, or its own "$user") could otherwise put there a function that wins the lookup and runs as
+ * the sync user. pg_catalog first: only a superuser creates there; pg_temp last, and it is the
+ * session's own, never searched for functions or operators.
+ */
+export const PINNED_SEARCH_PATH = 'pg_catalog,pg_temp';
 
 /** The client settings to reach `database` on a target (the URI's own database is only a default). */
 export function clientConfig(spec: TargetSpec, database: string | undefined, opts: ConnectOptions): ClientConfig {
@@ -64,6 +79,8 @@ export function clientConfig(spec: TargetSpec, database: string | undefined, opt
   const limits = [
     ...(opts.lockTimeoutMs !== undefined ? [`-c lock_timeout=${Math.round(opts.lockTimeoutMs)}`] : []),
     ...(opts.statementTimeoutMs !== undefined ? [`-c statement_timeout=${Math.round(opts.statementTimeoutMs)}`] : []),
+    // After the URI's options too, so that no URI can undo it.
+    ...(opts.keepSearchPath ? [] : [`-c search_path=${PINNED_SEARCH_PATH}`]),
   ];
   return {
     host,

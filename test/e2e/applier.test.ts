@@ -100,7 +100,7 @@ describe('applier', () => {
         const res = await client.query<{ v: string }>(`SELECT ${client.escapeLiteral(shown)}::text AS v`);
         assert.equal(res.rows[0].v, shown, `standard_conforming_strings = ${scs}`);
       }
-      assert.match(claimStatement(client, { source: 's', fileKey: 'f', offset: 1 }, 'l', "a'b", { name: 'x.y', value: '1:2' }), /SELECT 's', 'f', 1, 'l', 'done', 'a''b' WHERE pg_catalog\.set_config\('x\.y', '1:2', false\) IS NOT NULL$/);
+      assert.match(claimStatement(client, { source: 's', fileKey: 'f', offset: 1 }, 'l', "a'b", { name: 'x.y', value: '1:2' }), /SELECT 's', 'f', 1::pg_catalog\.int8, 'l', 'done', 'a''b' WHERE pg_catalog\.set_config\('x\.y'::pg_catalog\.text, '1:2'::pg_catalog\.text, false\) IS NOT NULL$/);
     } finally {
       await client.end();
     }

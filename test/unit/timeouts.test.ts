@@ -8,11 +8,14 @@ describe('timeouts on targets', () => {
   it('sends the lock and statement timeouts, 0 (no limit) too, after the URI\'s own options', () => {
     const spec = parseTarget('a=postgresql://u@h:5433/db?options=-c%20work_mem%3D8MB');
     const none = clientConfig(spec, undefined, { connectTimeoutMs: 1000, lockTimeoutMs: 0, statementTimeoutMs: 0 });
-    assert.equal(none.options, '-c work_mem=8MB -c lock_timeout=0 -c statement_timeout=0');
-    const some = clientConfig(parseTarget('postgresql://h/db'), undefined, { connectTimeoutMs: 1000, lockTimeoutMs: 1500, statementTimeoutMs: 60000 });
+    assert.equal(none.options, '-c work_mem=8MB -c lock_timeout=0 -c statement_timeout=0 -c search_path=pg_catalog,pg_temp');
+    const some = clientConfig(parseTarget('postgresql://h/db'), undefined, { connectTimeoutMs: 1000, lockTimeoutMs: 1500, statementTimeoutMs: 60000, keepSearchPath: true });
     assert.equal(some.options, '-c lock_timeout=1500 -c statement_timeout=60000');
-    // Not set (verify sets no lock timeout): the server's own.
-    assert.equal(clientConfig(parseTarget('postgresql://h/db'), undefined, { connectTimeoutMs: 1000 }).options, undefined);
+    // Not set (verify sets no lock timeout): the server's own; search_path pinned all the same.
+    assert.equal(clientConfig(parseTarget('postgresql://h/db'), undefined, { connectTimeoutMs: 1000 }).options, '-c search_path=pg_catalog,pg_temp');
+    // A URI's search_path comes before the pin, which wins.
+    const uri = parseTarget('postgresql://h/db?options=-c%20search_path%3Dpublic');
+    assert.equal(clientConfig(uri, undefined, { connectTimeoutMs: 1000 }).options, '-c search_path=public -c search_path=pg_catalog,pg_temp');
   });
 
   it('says how long each try waited only when there is a lock timeout', () => {
@@ -29,9 +32,9 @@ describe('timeouts on targets', () => {
     assert.deepEqual(withLockBudget(['ALTER TABLE a ADD b int', 'ALTER TABLE c ADD d int'], 0), ['ALTER TABLE a ADD b int', 'ALTER TABLE c ADD d int']);
     const budgeted = withLockBudget(['ALTER TABLE a ADD b int', 'SET LOCAL search_path TO DEFAULT', 'ALTER TABLE c ADD d int'], 2000);
     assert.equal(budgeted.length, 6);
-    assert.match(budgeted[0], /set_config\('pg_ddl_sync\.lock_deadline', .* \+ 2000\)::text, true\)/);
+    assert.match(budgeted[0], /set_config\('pg_ddl_sync\.lock_deadline'::pg_catalog\.text, .* OPERATOR\(pg_catalog\.\+\) 2000::pg_catalog\.int8\)::pg_catalog\.text, true\)/);
     assert.deepEqual([budgeted[1], budgeted[3], budgeted[5]], ['ALTER TABLE a ADD b int', 'SET LOCAL search_path TO DEFAULT', 'ALTER TABLE c ADD d int']);
-    assert.match(budgeted[2], /set_config\('lock_timeout', greatest\(1, .*\)::text \|\| 'ms', true\)/);
+    assert.match(budgeted[2], /set_config\('lock_timeout'::pg_catalog\.text, greatest\(1::pg_catalog\.int8, .*\)::pg_catalog\.text OPERATOR\(pg_catalog\.\|\|\) 'ms'::pg_catalog\.text, true\)/);
     assert.equal(budgeted[4], budgeted[2]);
   });
 });
