@@ -186,9 +186,10 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
             name: t.name,
             pending: t.pending,
             behindBytes: t.behindBytes,
-            // A lock wait is a stop too: an alert on stuck must not miss a lock that never goes.
-            stuck: t.state === 'stuck' || t.state === 'waiting-for-lock',
+            // A lock wait or a timeout is a stop too: an alert on stuck must not miss either.
+            stuck: t.state === 'stuck' || t.state === 'waiting-for-lock' || t.state === 'timed-out',
             lockWait: t.state === 'waiting-for-lock',
+            timedOut: t.state === 'timed-out',
             lastSuccess: t.lastSuccess,
             applied: totals?.applied ?? 0,
             filtered: totals?.filtered ?? 0,
@@ -260,6 +261,7 @@ function withOutcome(state: State, o: TargetOutcome, now: Date): State {
         message: o.failure.message,
         since: same && before?.failure ? before.failure.since : now.toISOString(),
         ...(o.failure.lockWait ? { lockWait: true } : {}),
+        ...(o.failure.timedOut ? { timedOut: true } : {}),
       },
     };
   } else {
