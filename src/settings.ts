@@ -233,9 +233,9 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
   if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`log format "${logFormat}" is not one of text, json`);
   const seconds = (key: 'connectTimeout' | 'lockTimeout' | 'statementTimeout', fallback: number, zeroOk: boolean): number => {
     const v = Number(pick(key) ?? fallback);
-    if (!Number.isFinite(v) || v < 0 || (v === 0 && !zeroOk)) {
+    if (!Number.isFinite(v) || v < 0 || (v === 0 && !zeroOk) || v > MAX_TIMEOUT_S) {
       const what = key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
-      throw new UsageError(`${what} "${pick(key)}" must be a ${zeroOk ? 'number of seconds (0: no limit)' : 'positive number of seconds'}`);
+      throw new UsageError(`${what} "${pick(key)}" must be a ${zeroOk ? 'number of seconds' : 'positive number of seconds'} up to ${MAX_TIMEOUT_S}${zeroOk ? ' (0: no limit)' : ''}`);
     }
     return Math.round(v * 1000);
   };
@@ -263,7 +263,7 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     source: sourceUrl ? { ...parseTarget(sourceUrl), name: 'source' } : undefined,
     connectTimeoutMs: seconds('connectTimeout', 10, false),
     lockTimeoutMs: seconds('lockTimeout', 5, true),
-    statementTimeoutMs: seconds('statementTimeout', 0, true),
+    statementTimeoutMs: seconds('statementTimeout', DEFAULT_STATEMENT_TIMEOUT_S, true),
     lockRetries,
     applyAs,
     ignoreUsers,
@@ -272,6 +272,16 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     ignoredRoles: [...new Set([...(ignoreSyncUsers ? syncUsers : []), ...ignoreUsers])],
   };
 }
+
+/**
+ * How long a statement the tool runs on a target may take, unless told otherwise: long enough for the
+ * DDL of a busy schema, short enough that a statement that never ends (a trigger that sleeps, a session
+ * that stopped) is cut off within a cron interval or two, and the run lets the next one in.
+ */
+const DEFAULT_STATEMENT_TIMEOUT_S = 600;
+
+/** A day: longer than any wait of the tool's should last, and well inside what a timer can count. */
+const MAX_TIMEOUT_S = 86_400;
 
 /** A target's settings: its own filters on top of everyone's. */
 function targetSettings(raw: RawTarget, global: Filters): TargetSettings {

@@ -85,7 +85,7 @@ function addCommon(cmd: Command, withTargets = true, exitHelp = EXIT_HELP): Comm
     .option('--connect-timeout <seconds>', 'give up connecting to a server after this long (default: 10)')
     .option('--lock-timeout <seconds>', 'on targets, a statement waits this long for a lock, then gives way (default: 5; 0: no limit)')
     .option('--lock-retries <n>', 'tries a statement that gave way on a lock this many more times in a run, waiting longer each time; then the next run does (default: 3)')
-    .option('--statement-timeout <seconds>', 'on targets, a statement may run this long (default: 0, no limit)')
+    .option('--statement-timeout <seconds>', 'on targets, a statement may run this long; the tool waits for an answer this long and 5 s more (default: 600; 0: no limit)')
     .option('--ignore-user <role>', 'never send statements this role ran on the primary, besides those of the roles the tool connects to its targets as (what pg-ddl-sync itself ran there is never sent); repeatable', repeat)
     .option('--ignore-sync-users', 'never send statements that the roles the tool connects to its targets as ran on the primary (the default)')
     .option('--no-ignore-sync-users', "send those roles' statements too, unless a pg-ddl-sync ran them: for a sync user that is also the DBAs' own, and no mesh")

@@ -67,9 +67,13 @@ export function formatStatus(s: Status): string {
     if (!t.failure) continue;
     const f = t.failure;
     const lock = t.state === 'waiting-for-lock';
-    out.push('', `${t.name} is ${lock ? 'waiting for a lock' : 'stuck'} since ${f.since} at ${f.at} in database ${f.database}:`, indent(f.statement), `    ${f.sqlState ? `${f.sqlState} ` : ''}${f.error}`);
+    const timedOut = t.state === 'timed-out';
+    const is = lock ? 'is waiting for a lock' : timedOut ? 'has timed out' : 'is stuck';
+    out.push('', `${t.name} ${is} since ${f.since} at ${f.at} in database ${f.database}:`, indent(f.statement), `    ${f.sqlState ? `${f.sqlState} ` : ''}${f.error}`);
     if (lock) out.push(`    if the lock stays, end the session that holds it on ${t.name}`);
-    else out.push(`    fix the cause on ${t.name} and the next run applies it, or: pg-ddl-sync skip --target ${t.name}`);
+    else if (timedOut) {
+      out.push(`    see what the statement waits for on ${t.name} (pg_stat_activity, application_name pg-ddl-sync); if it needs longer, raise --statement-timeout`);
+    } else out.push(`    fix the cause on ${t.name} and the next run applies it, or: pg-ddl-sync skip --target ${t.name}`);
   }
   if (s.gaps.length > 0) {
     out.push('', `${s.gaps.length} gap(s) in the log, records that went before they were read:`);

@@ -11,7 +11,7 @@ import { Gap, marksAfter, readStarts } from '../io/fileMarks';
 import { askSource, databaseEncodings } from '../io/source';
 import { JournalEntry, State, TargetState, loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
-import { TargetSpec } from '../io/target';
+import { ConnectOptions, TargetSpec } from '../io/target';
 import { Settings, connectOptions } from '../settings';
 import { Plan, damageError, makePlan } from './plan';
 import { writeMetrics } from '../io/metrics';
@@ -83,7 +83,7 @@ async function runPass(
   const echo = echoFilter(settings.ignoredRoles);
   const plan = await makePlan(files, starts, state.log?.judge, {
     log,
-    askSource: source ? () => askSource(source, { connectTimeoutMs: settings.connectTimeoutMs }) : undefined,
+    askSource: source ? () => askSource(source, sourceOptions(settings)) : undefined,
     skipMalformed,
     returned,
     ignore: echo,
@@ -197,9 +197,10 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
             name: t.name,
             pending: t.pending,
             behindBytes: t.behindBytes,
-            // A lock wait is a stop too: an alert on stuck must not miss a lock that never goes.
-            stuck: t.state === 'stuck' || t.state === 'waiting-for-lock',
+            // A lock wait or a timeout is a stop too: an alert on stuck must not miss either.
+            stuck: t.state === 'stuck' || t.state === 'waiting-for-lock' || t.state === 'timed-out',
             lockWait: t.state === 'waiting-for-lock',
+            timedOut: t.state === 'timed-out',
             lastSuccess: t.lastSuccess,
             applied: totals?.applied ?? 0,
             filtered: totals?.filtered ?? 0,
@@ -272,6 +273,7 @@ function withOutcome(state: State, o: TargetOutcome, now: Date): State {
         message: o.failure.message,
         since: same && before?.failure ? before.failure.since : now.toISOString(),
         ...(o.failure.lockWait ? { lockWait: true } : {}),
+        ...(o.failure.timedOut ? { timedOut: true } : {}),
       },
     };
   } else {
@@ -341,10 +343,15 @@ function save(file: string, state: State): void {
   }
 }
 
+/** How the primary is asked: its answers are bounded in time as a target's are. */
+function sourceOptions(settings: Settings): ConnectOptions {
+  return { connectTimeoutMs: settings.connectTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs };
+}
+
 /** The encodings of the primary's databases, or none (with a warning) when it cannot be asked. */
 export async function sourceEncodings(source: TargetSpec, settings: Settings, log: Logger): Promise<Map<string, string> | undefined> {
   try {
-    return await databaseEncodings(source, { connectTimeoutMs: settings.connectTimeoutMs });
+    return await databaseEncodings(source, sourceOptions(settings));
   } catch (err) {
     log.warn("cannot ask the primary (--source) for its databases' encodings; each target's own are used", { error: (err as Error).message });
     return undefined;

@@ -6,7 +6,7 @@ import { Judge } from '../core/judge';
 import { loadParser } from '../core/parser';
 import { LogFile, listLogFiles } from '../io/logFiles';
 import { readStarts, unreadBytes } from '../io/fileMarks';
-import { JournalEntry, State, loadState } from '../io/state';
+import { JournalEntry, State, TargetFailure, loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
 import { head } from './sync';
@@ -17,9 +17,11 @@ export interface TargetStatus {
   name: string;
   /**
    * caught-up: nothing pending; behind: statements pending; stuck: stopped at a statement;
-   * waiting-for-lock: stopped at a statement that gave way on a lock held there; new: never run.
+   * waiting-for-lock: stopped at a statement that gave way on a lock held there; timed-out: stopped
+   * at a statement the statement timeout cut off, or that the target did not answer in time; new:
+   * never run.
    */
-  state: 'caught-up' | 'behind' | 'stuck' | 'waiting-for-lock' | 'new';
+  state: 'caught-up' | 'behind' | 'stuck' | 'waiting-for-lock' | 'timed-out' | 'new';
   /** In the configuration (false: only in the state file). */
   configured: boolean;
   /** Journal entries the primary committed that the target has not taken yet. */
@@ -108,7 +110,7 @@ function targetStatus(name: string, state: State, files: LogFile[], unread: numb
   const f = t?.failure;
   return {
     name,
-    state: !t ? 'new' : f ? (f.lockWait ? 'waiting-for-lock' : 'stuck') : pendingEntries.length > 0 ? 'behind' : 'caught-up',
+    state: !t ? 'new' : f ? stopState(f) : pendingEntries.length > 0 ? 'behind' : 'caught-up',
     configured,
     pending: pendingEntries.length,
     behindBytes,
@@ -117,6 +119,12 @@ function targetStatus(name: string, state: State, files: LogFile[], unread: numb
     lastSuccess: t?.lastSuccess ?? null,
     failure: f ? { statement: f.statement, database: f.database, at: f.at, sqlState: f.sqlState ?? null, error: f.message, since: f.since } : null,
   };
+}
+
+/** What a target stopped at a statement is stopped by. */
+function stopState(f: TargetFailure): 'stuck' | 'waiting-for-lock' | 'timed-out' {
+  if (f.lockWait) return 'waiting-for-lock';
+  return f.timedOut ? 'timed-out' : 'stuck';
 }
 
 /** A place in this run's files: which file, what offset. */

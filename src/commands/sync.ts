@@ -5,7 +5,7 @@ import { databaseActedOn, databaseRemovedBy } from '../core/databaseStatements';
 import { loadParser } from '../core/parser';
 import { maskMessage } from '../core/redact';
 import { relationsNamed } from '../core/relationsNamed';
-import { ApplyResult, Job, LockHolder, TargetApplier } from '../io/applier';
+import { ApplyResult, Job, LockHolder, QUERY_CANCELED, TargetApplier } from '../io/applier';
 import { Logger } from '../io/logger';
 import { JournalEntry } from '../io/state';
 import { ConnectOptions } from '../io/target';
@@ -53,6 +53,8 @@ export interface TargetStop {
   message: string;
   /** It gave way on a lock every time it was tried: the next run tries again. */
   lockWait?: boolean;
+  /** The statement timeout cut it off, or the target did not answer in time: the next run tries again. */
+  timedOut?: boolean;
 }
 
 export function whereIs(entry: JournalEntry): string {
@@ -166,7 +168,7 @@ function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection,
 type Decision =
   | { kind: 'done'; how: string }
   | { kind: 'filtered'; reason: string; sql: string }
-  | { kind: 'stop'; message: string; shown: string; sqlState?: string }
+  | { kind: 'stop'; message: string; shown: string; sqlState?: string; timedOut?: boolean }
   | { kind: 'job'; job: Job };
 
 /** Entries applied in one round trip at most (see TargetApplier.applyBatch). */
@@ -207,7 +209,7 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     // else the target's (the same, when the database was made by a synced CREATE DATABASE).
     const database = target.filters.databaseMap[entry.database] ?? entry.database;
     const there = await applier.encodingOf(database);
-    if (there.kind === 'failed') return { kind: 'stop', message: there.message, shown: '', sqlState: there.sqlState };
+    if (there.kind === 'failed') return { kind: 'stop', message: there.message, shown: '', sqlState: there.sqlState, timedOut: there.timedOut };
     const text = ctx.texts.get(entry, ctx.primaryEncodings?.get(entry.database) ?? there.encoding);
     if (text.kind === 'gone') {
       if (await applier.isDone({ database, key: keyOf(ctx, entry) })) return { kind: 'done', how: 'found in the target ledger; its log file is gone' };
@@ -228,11 +230,13 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     return { kind: 'stop', message, shown };
   };
 
-  const stop = (entry: JournalEntry, message: string, shown: string, sqlState?: string, lockWait?: boolean): TargetOutcome => {
+  const stop = (entry: JournalEntry, message: string, shown: string, sqlState?: string, how?: 'lockWait' | 'timedOut'): TargetOutcome => {
     const fields = fieldsOf(entry);
-    if (lockWait) log.warn('statement gave way on a lock every time; the target stays at it until the next run', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
-    else log.error('statement failed on target; the target stays at it', { ...fields, sqlstate: sqlState, error: message, sql: head(shown) });
-    outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message, ...(lockWait ? { lockWait } : {}) };
+    const line = { ...fields, sqlstate: sqlState, error: message, sql: head(shown) };
+    if (how === 'lockWait') log.warn('statement gave way on a lock every time; the target stays at it until the next run', line);
+    else if (how === 'timedOut') log.error('statement timed out on target; the target stays at it until the next run', line);
+    else log.error('statement failed on target; the target stays at it', line);
+    outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message, ...(how ? { [how]: true } : {}) };
     return outcome;
   };
   const done = (entry: JournalEntry, how: string): void => {
@@ -244,7 +248,7 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
   /** Takes an entry's result into the outcome; the outcome when the target stops there. */
   const record = (entry: JournalEntry, job: Job, res: ApplyResult): TargetOutcome | null => {
     // The server may quote what it could not read of the statement: a secret's piece.
-    if (res.kind === 'failed') return stop(entry, maskMessage(res.message, job.statements), job.shown, res.sqlState);
+    if (res.kind === 'failed') return stop(entry, maskMessage(res.message, job.statements), job.shown, res.sqlState, res.timedOut ? 'timedOut' : undefined);
     if (res.kind === 'already') {
       done(entry, 'found in the target ledger');
       return null;
@@ -274,7 +278,7 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
       await loadParser();
       const holders = await applier.lockHolders(job.database, job.statements.flatMap(relationsNamed));
       const sqlState = res.kind === 'failed' ? res.sqlState : undefined;
-      return stop(entry, lockWaitMessage(holders, ctx.lockRetries + 1, ctx.connect.lockTimeoutMs ?? 0), job.shown, sqlState, true);
+      return stop(entry, lockWaitMessage(holders, ctx.lockRetries + 1, ctx.connect.lockTimeoutMs ?? 0), job.shown, sqlState, 'lockWait');
     }
     return record(entry, job, res);
   };
@@ -288,8 +292,8 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     for (const [k, it] of items.entries()) {
       // Those the batch did not settle (it stopped at a failure) go one by one, which says why; the
       // one it stopped at, if that gave way on a lock, counts that as its first try, and if it ran
-      // out of time it is not run again for as long: the batch said why.
-      const known = k === settled.length && stoppedBy && (isLockWait(stoppedBy) || stoppedBy.sqlState === QUERY_CANCELED);
+      // out of time (or the target did not answer) it is not run again for as long: the batch said why.
+      const known = k === settled.length && stoppedBy && (isLockWait(stoppedBy) || stoppedBy.sqlState === QUERY_CANCELED || stoppedBy.timedOut === true);
       const tried = known ? stoppedBy : undefined;
       const halted = k < settled.length ? record(it.entry, it.job, settled[k]) : await applyOne(it.entry, it.job, tried);
       if (halted) return halted;
@@ -321,7 +325,7 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
           outcome.next = entry.seq + 1;
           break;
         case 'stop':
-          return stop(entry, d.message, d.shown, d.sqlState);
+          return stop(entry, d.message, d.shown, d.sqlState, d.timedOut ? 'timedOut' : undefined);
         case 'job': {
           const stopped = await applyOne(entry, d.job);
           if (stopped) return stopped;
@@ -333,9 +337,6 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     await applier.close();
   }
 }
-
-/** SQLSTATE of a statement cut off by statement_timeout (or cancelled). */
-const QUERY_CANCELED = '57014';
 
 /** SQLSTATEs of a statement that gave way: lock_not_available (lock_timeout) and deadlock_detected. */
 const LOCK_WAIT = new Set(['55P03', '40P01']);

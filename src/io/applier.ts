@@ -2,9 +2,9 @@
  * Applies statements to one target, exactly once each: a connection per database, the ledger checked
  * before and written with every statement.
  */
-import type { Client } from 'pg';
+import type { Client, QueryResult } from 'pg';
 import type { RelationName } from '../core/relationsNamed';
-import { ConnectOptions, TargetSpec, connect } from './target';
+import { ConnectOptions, TargetSpec, WATCH_CLIENT, connect, disconnect, isNoAnswer, queryOf } from './target';
 import {
   LedgerEntry,
   LedgerKey,
@@ -61,7 +61,10 @@ export interface LockHolder {
 export type ApplyResult =
   | { kind: 'applied'; ms: number; recovered?: boolean }
   | { kind: 'already' }
-  | { kind: 'failed'; sqlState?: string; message: string; connection: boolean };
+  /** timedOut: cut off by the statement timeout, or no answer from the server in time. */
+  | { kind: 'failed'; sqlState?: string; message: string; connection: boolean; timedOut?: boolean };
+
+type Failed = Extract<ApplyResult, { kind: 'failed' }>;
 
 // What a statement that refuses a transaction block answers when it had in fact already run (a
 // crash came between it and its ledger entry): "already exists" for CREATE, "does not exist" for DROP.
@@ -107,12 +110,13 @@ export class TargetApplier {
 
   async apply(job: Job): Promise<ApplyResult> {
     if (job.actsOnDatabase) await this.closeAllBut(job.database);
+    const asked = Date.now();
     let link: DatabaseLink;
     try {
       link = await this.link(job.database);
     } catch (err) {
       this.links.delete(job.database);
-      return failure(err, true);
+      return this.failed(err, true, asked);
     }
     const id = entryKey(job.key.fileKey, job.key.offset);
     if (link.ledger.get(id) === 'done') return { kind: 'already' };
@@ -127,10 +131,30 @@ export class TargetApplier {
       const lost = isConnectionError(err);
       if (lost) {
         this.links.delete(job.database);
-        await link.client.end().catch(() => undefined);
+        await disconnect(link.client);
       }
-      return failure(err, lost);
+      return this.failed(err, lost, started);
     }
+  }
+
+  /**
+   * A failure as the target's status tells it: a statement the statement timeout cut off, and a
+   * server that did not answer in time, are timeouts, told apart from a statement that failed.
+   * @param since when the work that failed began
+   */
+  private failed(err: unknown, connection: boolean, since: number): Failed {
+    const f = failure(err, connection);
+    const tookMs = Date.now() - since;
+    if (isNoAnswer(err)) {
+      const message = `timed out after ${Math.round(tookMs / 1000)} s: no answer from the server (its session stopped, or the host or the network went); the connection was dropped`;
+      return { ...f, connection: true, timedOut: true, message };
+    }
+    // A statement cancelled sooner than the timeout was cancelled by someone.
+    const limit = this.opts.statementTimeoutMs;
+    if (f.sqlState === QUERY_CANCELED && limit && tookMs >= limit) {
+      return { ...f, timedOut: true, message: `timed out after ${limit / 1000} s (the statement timeout): ${f.message}` };
+    }
+    return f;
   }
 
   /**
@@ -141,7 +165,7 @@ export class TargetApplier {
    * did not commit, which the caller tries again one by one (and so learns why); and the error the
    * batch stopped at, when it is known to be that of the first job not settled.
    */
-  async applyBatch(jobs: Job[]): Promise<{ settled: ApplyResult[]; stoppedBy?: Extract<ApplyResult, { kind: 'failed' }> }> {
+  async applyBatch(jobs: Job[]): Promise<{ settled: ApplyResult[]; stoppedBy?: Failed }> {
     const database = jobs[0].database;
     let link: DatabaseLink;
     try {
@@ -153,6 +177,7 @@ export class TargetApplier {
     const { client, ledger } = link;
     const plan: { job: Job; id: string; sent: boolean }[] = [];
     const queries: string[] = [];
+    let statementCount = 0;
     // Each transaction sets this, for the session, as it commits: after a failure it tells how many
     // committed, which the ledger cannot (a concurrent applier of the same statements writes it too).
     const batchId = `${process.pid}.${++this.batches}`;
@@ -173,22 +198,26 @@ export class TargetApplier {
       // The count is set with the claim: a transaction that does not commit undoes it.
       const claim = claimStatement(client, job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: `${batchId}:${queries.length + 1}` });
       const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
+      statementCount += job.statements.length;
       queries.push(['BEGIN', claim, ...setup, ...statements, 'COMMIT'].join('\n;\n'));
       plan.push({ job, id, sent: true });
     }
     const started = Date.now();
-    let stoppedBy: Extract<ApplyResult, { kind: 'failed' }> | undefined;
+    let stoppedBy: Failed | undefined;
     let committed = queries.length;
     if (queries.length > 0) {
       try {
-        await client.query(queries.join('\n;\n'));
+        await client.query(queryOf(queries.join('\n;\n'), this.opts, statementCount));
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         if (isConnectionError(err)) {
           this.links.delete(database);
-          await client.end().catch(() => undefined);
+          await disconnect(client);
           // What committed before the connection went is in the ledger the next connection reads.
-          return { settled: plan.slice(0, plan.findIndex((p) => p.sent)).map(() => ({ kind: 'already' })) };
+          // A server that did not answer is not asked again in this run: its session may still hold
+          // the first entry's ledger row, and the next would only wait for that.
+          const settled: ApplyResult[] = plan.slice(0, plan.findIndex((p) => p.sent)).map(() => ({ kind: 'already' }));
+          return { settled, stoppedBy: isNoAnswer(err) ? this.failed(err, true, started) : undefined };
         }
         committed = 0;
         try {
@@ -196,7 +225,7 @@ export class TargetApplier {
           const [id, count] = (res.rows[0].v ?? '').split(':');
           // Another batch's count, or none: the first transaction did not commit.
           if (id === batchId) committed = Number(count);
-          stoppedBy = failure(err, false);
+          stoppedBy = this.failed(err, false, started);
         } catch {
           // Taken as none: those are tried again one by one and found in the ledger.
         }
@@ -259,12 +288,13 @@ export class TargetApplier {
   }
 
   /** The encoding of a database on the target, or why it cannot be reached. */
-  async encodingOf(database: string): Promise<{ kind: 'ok'; encoding: string } | Extract<ApplyResult, { kind: 'failed' }>> {
+  async encodingOf(database: string): Promise<{ kind: 'ok'; encoding: string } | Failed> {
+    const asked = Date.now();
     try {
       return { kind: 'ok', encoding: (await this.link(database)).encoding };
     } catch (err) {
       this.links.delete(database);
-      return failure(err, true);
+      return this.failed(err, true, asked);
     }
   }
 
@@ -276,7 +306,7 @@ export class TargetApplier {
   private async closeAllBut(keep: string | null): Promise<void> {
     const closing = [...this.links].filter(([db]) => db !== keep);
     for (const [db] of closing) this.links.delete(db);
-    await Promise.all(closing.map(([, p]) => p.then((l) => l.client.end()).catch(() => undefined)));
+    await Promise.all(closing.map(([, p]) => p.then((l) => disconnect(l.client)).catch(() => undefined)));
   }
 
   private link(database: string): Promise<DatabaseLink> {
@@ -287,16 +317,17 @@ export class TargetApplier {
         // runs on it is qualified throughout instead (see ledger.ts).
         const client = await connect(this.spec, database, { ...this.opts, keepSearchPath: true });
         try {
-          // One round trip for what the connection needs to know, then the ledger (made if missing).
-          const who = await client.query<{ schema_owner: string | null; table_owner: string | null; encoding: string; user: string }>(
-            `SELECT ${LEDGER_OWNERS}, pg_catalog.current_setting('server_encoding'::pg_catalog.text) AS encoding, session_user AS user`,
-          );
-          const { schema_owner, table_owner, encoding, user } = who.rows[0];
+          // One round trip for what the connection needs to know and the session's watch on the
+          // client, then the ledger (made if missing). Two statements: pg answers with two results.
+          const answers = (await client.query(
+            `${WATCH_CLIENT};\nSELECT ${LEDGER_OWNERS}, pg_catalog.current_setting('server_encoding'::pg_catalog.text) AS encoding, session_user AS user`,
+          )) as unknown as QueryResult<{ schema_owner: string | null; table_owner: string | null; encoding: string; user: string }>[];
+          const { schema_owner, table_owner, encoding, user } = answers[1].rows[0];
           const foreign = await ensureLedger(client, { schema: schema_owner, table: table_owner }, user);
           if (foreign) throw new Error(foreign);
           return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), syncRefusals: new Map() };
         } catch (err) {
-          await client.end().catch(() => undefined);
+          await disconnect(client);
           throw err;
         }
       })();
@@ -320,7 +351,7 @@ export class TargetApplier {
     const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
     const queries = setup.some(changesLexing) ? [opening, [...statements, 'COMMIT']] : [[...opening, ...statements, 'COMMIT']];
     try {
-      for (const q of queries) await client.query(q.join('\n;\n'));
+      for (const q of queries) await client.query(queryOf(q.join('\n;\n'), this.opts, q === opening ? 1 : job.statements.length));
       return 'applied';
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -416,6 +447,9 @@ async function dropIfInvalid(client: Client, name: string): Promise<boolean> {
   await client.query(`DROP INDEX CONCURRENTLY ${res.rows[0].idx}`);
   return true;
 }
+
+/** SQLSTATE 57014: a statement cut off by statement_timeout, or cancelled. */
+export const QUERY_CANCELED = '57014';
 
 /** SQLSTATE 25001: "… cannot run inside a transaction block". */
 const ACTIVE_SQL_TRANSACTION = '25001';
@@ -532,13 +566,15 @@ async function takeRole(link: DatabaseLink, role: string | undefined, andBack = 
   }
 }
 
-function failure(err: unknown, connection: boolean): Extract<ApplyResult, { kind: 'failed' }> {
+function failure(err: unknown, connection: boolean): Failed {
   const e = err as { code?: string; message?: string };
   return { kind: 'failed', sqlState: e.code && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined, message: e.message ?? String(err), connection };
 }
 
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
+  // A server that did not answer in time: the connection was dropped (see target.connect).
+  if (isNoAnswer(err)) return true;
   // Class 08 (connection exception) and 57P01-57P03 (the server shut down or crashed under it).
   if (e.code && /^(08|57P0[123])/.test(e.code)) return true;
   if (e.code && /^(ECONN|EPIPE|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)/.test(e.code)) return true;

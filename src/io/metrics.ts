@@ -12,6 +12,8 @@ export interface TargetMetrics {
   stuck: boolean;
   /** Stopped at a statement that gave way on a lock held on the target (stuck too). */
   lockWait: boolean;
+  /** Stopped at a statement that timed out, or that the target did not answer in time (stuck too). */
+  timedOut: boolean;
   lastSuccess: string | null;
   applied: number;
   filtered: number;
@@ -47,6 +49,7 @@ export function metricsText(m: RunMetrics): string {
   metric('pg_ddl_sync_target_lag_bytes', 'gauge', "Bytes of the primary's log from the target's next statement to the end.", per((t) => t.behindBytes));
   metric('pg_ddl_sync_target_stuck', 'gauge', '1 when the target is stopped at a statement: it fails there, or gives way on a lock held there.', per((t) => (t.stuck ? 1 : 0)));
   metric('pg_ddl_sync_target_waiting_for_lock', 'gauge', '1 when the target is stopped at a statement that gave way on a lock held there (stuck is 1 too).', per((t) => (t.lockWait ? 1 : 0)));
+  metric('pg_ddl_sync_target_timed_out', 'gauge', '1 when the target is stopped at a statement that timed out there, or that it did not answer in time (stuck is 1 too).', per((t) => (t.timedOut ? 1 : 0)));
   metric(
     'pg_ddl_sync_target_last_success_timestamp_seconds',
     'gauge',

@@ -39,6 +39,8 @@ export interface TargetFailure {
   since: string;
   /** It gave way on a lock held on the target, every time it was tried. */
   lockWait?: boolean;
+  /** The statement timeout cut it off, or the target did not answer in time. */
+  timedOut?: boolean;
 }
 
 export interface TargetState {

@@ -445,7 +445,7 @@ describe('lock-safe apply', () => {
     await primary.waitForLog('CREATE TABLE slow');
     const res = await cli(['run', '-c', config, '--statement-timeout', '1']);
     assert.equal(res.code, 1, res.stderr);
-    assert.match(res.stderr, /busy stopped at .* \(57014 canceling statement due to statement timeout\)/);
+    assert.match(res.stderr, /busy stopped at .* \(57014 timed out after 1 s \(the statement timeout\): canceling statement due to statement timeout\)/);
     assert.deepEqual(await target.query('postgres', "SELECT to_regclass('before_slow')::text AS t, (SELECT last_value FROM tries) AS n"), [{ t: 'before_slow', n: '1' }]);
   });
 });
