@@ -15,7 +15,7 @@ import { TargetSpec } from '../io/target';
 import { Settings, connectOptions } from '../settings';
 import { Plan, damageError, makePlan } from './plan';
 import { writeMetrics } from '../io/metrics';
-import { reportPlan, reportStrays } from './report';
+import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
 import { Locked, withRunLock } from './runLock';
 import { status } from './status';
 import { Listing, TargetOutcome, applyToTarget, entriesFrom, listEntries } from './sync';
@@ -34,8 +34,8 @@ export interface RunSummary {
 
 export type RunResult =
   | Locked
-  | { kind: 'dry-run'; listings: Listing[]; summary: RunSummary; damage?: LogDataError }
-  | { kind: 'applied'; targets: TargetOutcome[]; summary: RunSummary; gaps: Gap[]; damage?: LogDataError };
+  | { kind: 'dry-run'; listings: Listing[]; summary: RunSummary; unknown: UnknownOutcome[]; damage?: LogDataError }
+  | { kind: 'applied'; targets: TargetOutcome[]; summary: RunSummary; gaps: Gap[]; unknown: UnknownOutcome[]; damage?: LogDataError };
 
 export interface RunDeps {
   log: Logger;
@@ -92,8 +92,10 @@ async function runPass(
   // reported: an idle run does without.
   const texts = new UnitTexts(files);
   const work = settings.targets.some((t) => entriesFrom(entries, nextOf(t.name)).length > 0);
-  if (work || dryRun || plan.judge.crashDrops.length > 0 || plan.judge.waiting().length > 0) await loadParser();
+  if (work || dryRun || plan.judge.unknown().length > 0 || plan.judge.waiting().length > 0) await loadParser();
   reportPlan(plan, texts, log);
+  // A crash left these undecided: the run says so each time (exit 1) until a person resolves them.
+  const unknown = unknownOutcomes(plan.judge, texts);
   reportStrays(echo.strays, settings, log);
   const summary = summarize(plan, started);
   if (dryRun) {
@@ -101,7 +103,7 @@ async function runPass(
       settings.targets.length === 0
         ? [listEntries(entriesFrom(entries, lowestNext(state, startSeq)), texts)]
         : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t));
-    return { kind: 'dry-run', listings, summary, damage };
+    return { kind: 'dry-run', listings, summary, unknown, damage };
   }
   for (const t of settings.targets) {
     if (!state.targets[t.name] && startSeq > firstSeq) {
@@ -152,6 +154,7 @@ async function runPass(
   const quiet =
     gaps.length === 0 &&
     !damage &&
+    unknown.length === 0 &&
     summary.waiting === 0 &&
     summary.droppedFailed === 0 &&
     summary.ignored === 0 &&
@@ -161,12 +164,13 @@ async function runPass(
     bytes: summary.bytesRead,
     dropped_failed: summary.droppedFailed,
     waiting: summary.waiting,
+    ...(unknown.length > 0 ? { outcome_unknown: unknown.length } : {}),
     ...(summary.ignored > 0 ? { not_sent_own: summary.ignored } : {}),
     ...Object.fromEntries(outcomes.map((o) => [`applied[${o.name}]`, o.applied])),
     ...Object.fromEntries(outcomes.filter((o) => o.filtered > 0).map((o) => [`filtered[${o.name}]`, o.filtered])),
     ms: summary.ms,
   });
-  return { kind: 'applied', targets: outcomes, summary, gaps, damage };
+  return { kind: 'applied', targets: outcomes, summary, gaps, unknown, damage };
 }
 
 /** Writes the metrics file from the state just saved; a failure to write it is only logged. */
@@ -177,6 +181,7 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
       finishedAt: new Date(),
       durationMs: summary.ms,
       waiting: s.waiting.length,
+      outcomeUnknown: s.unknown.length,
       unreadBytes: s.log.unreadBytes,
       targets: s.targets
         .filter((t) => t.configured)
