@@ -165,7 +165,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 
   addCommon(program.command('run').description('one pass: new csvlog records -> every target, then exit'))
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
-    .option('--skip-malformed', 'go on past a malformed csvlog record, at the next record start (logs what it skips)')
+    .option('--skip-malformed', 'go on past a malformed csvlog record at the next log file, passing over the rest of its file (logs what it skips); in the file the server writes, it stops until that rotates')
     .action(async (flags: CommonFlags & { dryRun?: boolean; skipMalformed?: boolean }) => {
       const settings = setUp(flags);
       const { run } = require('../commands/run') as typeof RunCommand;
@@ -204,7 +204,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   )
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
     .option('--force', 'replay onto a target that run keeps in step (its state file names it)')
-    .option('--skip-malformed', 'go on past a malformed csvlog record, at the next record start (logs what it skips)')
+    .option('--skip-malformed', 'go on past a malformed csvlog record at the next log file, passing over the rest of its file (logs what it skips); in the file the server writes, it stops until that rotates')
     .action(async (files: string[], flags: CommonFlags & { dryRun?: boolean; force?: boolean; skipMalformed?: boolean }) => {
       const settings = setUp(flags);
       const opts = { dryRun: flags.dryRun === true, force: flags.force === true, skipMalformed: flags.skipMalformed === true };

@@ -132,7 +132,7 @@ function currentSize(file: LogFile): number {
 export function damageError(plan: Plan): LogDataError | undefined {
   if (!plan.damage) return undefined;
   const { file, offset, problem } = plan.damage;
-  return new LogDataError(plan.files[file].path, offset, `${problem}; what came before it was read, nothing after it; once it is looked at, --skip-malformed goes on at the next record`);
+  return new LogDataError(plan.files[file].path, offset, `${problem}; what came before it was read, nothing after it; once it is looked at, --skip-malformed goes on at the next log file`);
 }
 
 /**
