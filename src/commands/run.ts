@@ -5,7 +5,7 @@
 import { echoFilter } from '../core/echo';
 import { loadParser } from '../core/parser';
 import { LogDataError, StateError, UsageError } from '../errors';
-import { listLogFilesSettled } from '../io/logFiles';
+import { listLogFilesSettled, noCsvlogError } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { Gap, marksAfter, readStarts } from '../io/fileMarks';
 import { askSource, databaseEncodings } from '../io/source';
@@ -68,6 +68,9 @@ async function runPass(
   const state = loadState(settings.stateFile);
   const listedAt = now();
   const files = listLogFilesSettled(csvlogDir);
+  // A server that logs in csvlog always has the file it writes: none at all is a wrong directory or
+  // a wrong log_destination, not a quiet log.
+  if (files.length === 0) throw noCsvlogError(csvlogDir);
   const markedAt = state.log?.listedAt ?? state.lastRun;
   const { starts, returned, kept, gaps } = readStarts(files, state.log?.files, { markedAt: markedAt ? new Date(markedAt) : undefined, now: listedAt });
   const source = settings.source;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, makeTempDir, sleep, startPrimaryAndTargets } from '../helpers/cluster';
+import { Cluster, PRIMARY_SETTINGS, makeTempDir, sleep, startPrimaryAndTargets } from '../helpers/cluster';
 import { cli, lines } from '../helpers/cli';
 
 /** A csvlog line of PostgreSQL 13+ (26 columns) without a quote: the only kind a user's text can hold. */
@@ -70,5 +70,39 @@ describe('--skip-malformed and a statement that forges csvlog records', () => {
     assert.equal(res.code, 2, res.stderr);
     assert.doesNotMatch(res.stdout, /forge_forged/);
     assert.match(lines(res.stderr).pop()!, new RegExp(`at byte ${damagedAt}: .*--skip-malformed passes over the rest of a file only once the server has gone on to the next`));
+  });
+});
+
+describe('a log directory without csvlog', () => {
+  let server: Cluster;
+  let work: string;
+
+  before(async () => {
+    work = makeTempDir('pgds-nocsv-');
+    server = await Cluster.start({ name: 'jsonlog', settings: { ...PRIMARY_SETTINGS, log_destination: "'jsonlog,stderr'" } });
+    server.psql('postgres', 'CREATE TABLE json_only (a int);\n');
+  });
+
+  after(async () => {
+    await server?.destroy();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  const run = (dir: string) => cli(['run', '--dry-run', '--csvlog-dir', dir, '--state-file', path.join(work, 'state.json')]);
+
+  test('a server logging jsonlog and stderr: exit 2, naming the directory and what it holds', async () => {
+    const res = await run(server.logDir);
+    assert.equal(res.code, 2, res.stderr);
+    assert.deepEqual(lines(res.stderr), [
+      `pg-ddl-sync: the csvlog directory ${server.logDir} holds no .csv file (found 1 .json file(s), 1 .log file(s)): the primary's log_destination must include csvlog, with logging_collector on, and this must be its log_directory`,
+    ]);
+  });
+
+  test('an empty directory: exit 2', async () => {
+    const empty = makeTempDir('pgds-nocsv-empty-');
+    const res = await run(empty);
+    fs.rmSync(empty, { recursive: true, force: true });
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /holds no \.csv file \(found nothing\)/);
   });
 });
