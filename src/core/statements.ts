@@ -86,11 +86,27 @@ const analysed = new Map<string, Analysis>();
 const ANALYSED_MAX = 2048;
 const ANALYSED_TEXT_MAX = 64 * 1024;
 
+/**
+ * The longest text (in characters of judgeForm, a byte each or more) the parser is given. It takes
+ * about ten times a text's size in memory (530 MB for a statement of 50 MB): beyond this, a text
+ * that holds DDL or a session setting stops the read rather than the machine. Texts without any
+ * (a large INSERT) are never parsed, whatever their size.
+ */
+export const PARSED_TEXT_MAX = 16 * 1024 * 1024;
+
+/** A text that would have to be parsed and is longer than PARSED_TEXT_MAX. */
+export class StatementTooLarge extends Error {
+  constructor(readonly length: number) {
+    super(`a statement of ${Math.ceil(length / (1024 * 1024))} MB holds DDL or a session setting, and pg-ddl-sync reads such statements up to ${PARSED_TEXT_MAX / (1024 * 1024)} MB`);
+  }
+}
+
 /** analyze without its shortcut for the plainest texts (exported for the test that they agree). */
 export function fullAnalysis(text: string): Analysis {
   const lexical = splitSql(text);
   const candidates = lexical.some((s) => classify(s).kind !== 'other' || SESSION_WORDS.has(s.words[0] ?? ''));
   if (!candidates) return { parts: lexical.map(() => ({ kind: 'other' })), parsed: false };
+  if (text.length > PARSED_TEXT_MAX) throw new StatementTooLarge(text.length);
   const parsed = parseStatements(text);
   const parts = parsed ? parsed.map(fromParse) : lexical.map(fromWords);
   // A lone DDL statement is sent as it was logged, byte for byte, white space and `;` included.
