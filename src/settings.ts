@@ -204,6 +204,32 @@ export function readConfigFile(file: string): RawSettings {
   return out as RawSettings;
 }
 
+/** The most each duration may be, in seconds: beyond it a value is a typo, not a wish. */
+const MAX_SECONDS = { connectTimeout: 600, lockTimeout: 3600, statementTimeout: 86400 } as const;
+const MAX_LOCK_RETRIES = 100;
+
+/**
+ * A number option, from a flag (a string) or the config file (a number): plain decimal digits only
+ * (no exponent, sign, hex or blank, which Number() would take), within [0, max]; a duration that is
+ * not 0 is at least a millisecond, since 0 means no limit.
+ * @param key the option's settings key, named in the error
+ */
+function boundedNumber(key: string, raw: string | number | undefined, fallback: number, opts: { max: number; zeroOk: boolean; whole: boolean }): number {
+  const what = key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+  const unit = opts.whole ? 'a whole number' : 'a number of seconds';
+  const fail = (why: string): never => {
+    throw new UsageError(`${what} "${raw}" must be ${why}`);
+  };
+  if (raw === undefined) return fallback;
+  const text = String(raw);
+  if (!(opts.whole ? /^\d{1,9}$/ : /^\d{1,9}(\.\d{1,9})?$/).test(text)) fail(`${unit}, written with digits${opts.whole ? '' : ' and a decimal point'} only`);
+  const v = Number(text);
+  if (v > opts.max) fail(`${unit} of at most ${opts.max}`);
+  if (v === 0 && !opts.zeroOk) fail(`${unit} above 0`);
+  if (!opts.whole && v > 0 && v < 0.001) fail(`${unit} of at least 0.001 (0: no limit)`);
+  return v;
+}
+
 /**
  * Merges flags over the config file and fills the defaults.
  * @param flags values given on the command line (undefined where not given)
@@ -231,16 +257,9 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
   }
   const logFormat = pick('logFormat') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`log format "${logFormat}" is not one of text, json`);
-  const seconds = (key: 'connectTimeout' | 'lockTimeout' | 'statementTimeout', fallback: number, zeroOk: boolean): number => {
-    const v = Number(pick(key) ?? fallback);
-    if (!Number.isFinite(v) || v < 0 || (v === 0 && !zeroOk) || v > MAX_TIMEOUT_S) {
-      const what = key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
-      throw new UsageError(`${what} "${pick(key)}" must be a ${zeroOk ? 'number of seconds' : 'positive number of seconds'} up to ${MAX_TIMEOUT_S}${zeroOk ? ' (0: no limit)' : ''}`);
-    }
-    return Math.round(v * 1000);
-  };
-  const lockRetries = Number(pick('lockRetries') ?? 3);
-  if (!Number.isInteger(lockRetries) || lockRetries < 0) throw new UsageError(`lock retries "${pick('lockRetries')}" must be a whole number, 0 or more`);
+  const seconds = (key: 'connectTimeout' | 'lockTimeout' | 'statementTimeout', fallback: number, zeroOk: boolean): number =>
+    Math.round(boundedNumber(key, pick(key), fallback, { max: MAX_SECONDS[key], zeroOk, whole: false }) * 1000);
+  const lockRetries = boundedNumber('lockRetries', pick('lockRetries'), 3, { max: MAX_LOCK_RETRIES, zeroOk: true, whole: true });
   const applyAs = pick('applyAs') ?? 'original';
   if (applyAs !== 'original' && applyAs !== 'sync') throw new UsageError(`apply as "${applyAs}" is not one of original, sync`);
   const sourceUrl = pick('source') ?? (dataDir?.socket ? socketUri(dataDir.socket) : undefined);
@@ -279,9 +298,6 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
  * that stopped) is cut off within a cron interval or two, and the run lets the next one in.
  */
 const DEFAULT_STATEMENT_TIMEOUT_S = 600;
-
-/** A day: longer than any wait of the tool's should last, and well inside what a timer can count. */
-const MAX_TIMEOUT_S = 86_400;
 
 /** A target's settings: its own filters on top of everyone's. */
 function targetSettings(raw: RawTarget, global: Filters): TargetSettings {

@@ -6,15 +6,17 @@ import { Command, CommanderError } from 'commander';
 // Each command's module is loaded when that command runs: a cron `run` does not pay for the others.
 import type * as CheckCommand from '../commands/check';
 import type * as ReplayCommand from '../commands/replay';
+import type * as ResolveCommand from '../commands/resolve';
 import type * as RunCommand from '../commands/run';
 import type * as SkipCommand from '../commands/skip';
 import type * as StatusCommand from '../commands/status';
 import type * as VerifyCommand from '../commands/verify';
+import type { UnknownOutcome } from '../commands/report';
 import { SyncError, UsageError } from '../errors';
 import { Logger, createLogger } from '../io/logger';
 import { RawSettings, Settings, isTargetUrl, parseDatabaseMap, readConfigFile, resolveSettings, selectTargets } from '../settings';
 import { askYesNo } from './ask';
-import { failureLine, formatFindings, formatListings, formatSkip, formatStatus, formatVerification, gapLine, verifySummary } from './print';
+import { failureLine, formatFindings, formatListings, formatSkip, formatStatus, formatVerification, gapLine, unknownLine, verifySummary } from './print';
 
 interface CommonFlags {
   config?: string;
@@ -163,7 +165,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 
   addCommon(program.command('run').description('one pass: new csvlog records -> every target, then exit'))
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
-    .option('--skip-malformed', 'go on past a malformed csvlog record, at the next record start (logs what it skips)')
+    .option('--skip-malformed', 'go on past a malformed csvlog record at the next log file, passing over the rest of its file (logs what it skips); in the file the server writes, it stops until that rotates')
     .action(async (flags: CommonFlags & { dryRun?: boolean; skipMalformed?: boolean }) => {
       const settings = setUp(flags);
       const { run } = require('../commands/run') as typeof RunCommand;
@@ -181,7 +183,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
       if (res.kind === 'dry-run') {
         io.stdout(formatListings(res.listings));
-        code = damaged(res.damage) ?? 0;
+        code = unknown(res.unknown) ?? 0;
+        code = damaged(res.damage) ?? code;
         return;
       }
       const line = failureLine(res.targets) ?? gapLine(res.gaps);
@@ -189,6 +192,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         io.stderr(`pg-ddl-sync: ${line}\n`);
         code = 1;
       }
+      code = unknown(res.unknown) ?? code;
       code = damaged(res.damage) ?? code;
     });
 
@@ -200,7 +204,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   )
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
     .option('--force', 'replay onto a target that run keeps in step (its state file names it)')
-    .option('--skip-malformed', 'go on past a malformed csvlog record, at the next record start (logs what it skips)')
+    .option('--skip-malformed', 'go on past a malformed csvlog record at the next log file, passing over the rest of its file (logs what it skips); in the file the server writes, it stops until that rotates')
     .action(async (files: string[], flags: CommonFlags & { dryRun?: boolean; force?: boolean; skipMalformed?: boolean }) => {
       const settings = setUp(flags);
       const opts = { dryRun: flags.dryRun === true, force: flags.force === true, skipMalformed: flags.skipMalformed === true };
@@ -209,7 +213,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       if (res.kind === 'dry-run') {
         io.stdout(formatListings(res.listings));
         if (res.waiting > 0) io.stdout(`-- ${res.waiting} statement(s) left out: their transaction's end is not in these files\n`);
-        code = damaged(res.damage) ?? 0;
+        code = unknown(res.unknown) ?? 0;
+        code = damaged(res.damage) ?? code;
         return;
       }
       const line = failureLine(res.targets);
@@ -217,6 +222,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         io.stderr(`pg-ddl-sync: ${line}\n`);
         code = 1;
       }
+      code = unknown(res.unknown) ?? code;
       code = damaged(res.damage) ?? code;
     });
 
@@ -275,6 +281,46 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
     });
 
+  addCommon(
+    program
+      .command('resolve')
+      .description("decide a statement whose outcome the primary's crash left unknown (status lists them): --send if the primary has it, --drop if not"),
+    false,
+  )
+    .requiredOption('--at <file:offset>', 'the statement, as status shows it')
+    .option('--send', 'it committed on the primary: the next run sends it (and its transaction)')
+    .option('--drop', 'it did not commit: it is never sent')
+    .option('-y, --yes', 'decide without asking')
+    .option('--reason <text>', 'why, kept with the decision')
+    .action(async (flags: Omit<CommonFlags, 'target'> & { at: string; send?: boolean; drop?: boolean; yes?: boolean; reason?: string }) => {
+      const settings = setUp({ ...flags, target: undefined });
+      if (flags.send === flags.drop) throw new UsageError('resolve needs one of --send (the primary has it) and --drop (it does not)');
+      const decision = flags.send ? 'send' : 'drop';
+      const ask = io.ask;
+      const { resolve } = require('../commands/resolve') as typeof ResolveCommand;
+      const res = await resolve(settings, flags.at, {
+        decision,
+        yes: flags.yes === true,
+        reason: flags.reason,
+        log: log!,
+        confirm: ask
+          ? async (outcomes) => {
+              io.stdout(outcomes.map((u) => `${unknownLine(u)}\n`).join(''));
+              return ask(`${decision === 'send' ? 'Send' : 'Drop'} ${outcomes.length === 1 ? 'it' : `these ${outcomes.length}`}? [y/N] `);
+            }
+          : undefined,
+      });
+      if (res.kind === 'locked') {
+        io.stderr(`pg-ddl-sync: a run holds the lock ${res.lockFile}; try again when it is done\n`);
+        code = 1;
+      } else if (res.kind === 'declined') {
+        io.stdout('Nothing decided.\n');
+        code = 1;
+      } else {
+        io.stdout(`${res.decision === 'send' ? 'To be sent by the next run' : 'Dropped'}: ${res.outcomes.length} statement(s); recorded in ${res.record}.\n`);
+      }
+    });
+
   addCommon(program.command('check').description("check the config, the primary's logging settings, the files, the targets and the password file"))
     .action(async (flags: CommonFlags) => {
       const settings = setUp(flags);
@@ -312,6 +358,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     if (!err) return undefined;
     io.stderr(`pg-ddl-sync: ${err.message}\n`);
     return err.exitCode;
+  }
+
+  /** Statements a crash left undecided: a line each, every run, until a person resolves them. */
+  function unknown(outcomes: UnknownOutcome[]): number | undefined {
+    for (const u of outcomes) io.stderr(`pg-ddl-sync: ${unknownLine(u)}; check the primary, then: pg-ddl-sync resolve --at ${u.at} --send (or --drop)\n`);
+    return outcomes.length > 0 ? 1 : undefined;
   }
 
   try {

@@ -6,6 +6,7 @@ import { SchemaDiff } from '../core/schemaDiff';
 import { Listing, TargetOutcome } from '../commands/sync';
 import { Gap } from '../io/fileMarks';
 import { TargetFailure } from '../io/state';
+import { UnknownOutcome } from '../commands/report';
 
 /** A dry-run listing, as SQL a person can read (and psql could run). */
 export function formatListings(listings: Listing[]): string {
@@ -79,6 +80,11 @@ export function formatStatus(s: Status): string {
     out.push('', `${s.gaps.length} gap(s) in the log, records that went before they were read:`);
     for (const g of s.gaps) out.push(`    ${g.file} ${g.problem} (read up to byte ${g.offset} of ${g.size}; found ${g.foundAt})`);
     out.push('    check the targets against the primary, then: pg-ddl-sync skip --gaps');
+  }
+  if (s.unknown.length > 0) {
+    out.push('', `${s.unknown.length} statement(s) whose outcome the primary's crash left unknown (later statements wait behind them):`);
+    for (const u of s.unknown) out.push(`    ${unknownLine(u)}`);
+    out.push('    check the primary, then: pg-ddl-sync resolve --at FILE:OFFSET --send (it committed) or --drop (it did not)');
   }
   if (s.waiting.length > 0) {
     out.push('', `${s.waiting.length} statement(s) wait for their transaction to end on the primary:`);
@@ -227,4 +233,9 @@ export function verifySummary(v: Verification): string {
   if (parts.length > 0) return [...parts, ...unreadable].join('; ');
   const dbs = new Set(v.targets.flatMap((t) => t.databases.map((d) => d.primary)));
   return [`${n} target(s) match the primary (${dbs.size} database(s) compared)`, ...unreadable].join('; ');
+}
+
+/** The line that names a statement a crash left undecided, for run's stderr and status. */
+export function unknownLine(u: UnknownOutcome): string {
+  return `${u.at} database ${u.database} role ${u.role}: ${u.sql}: outcome unknown after the primary's crash at ${u.crashedAt}`;
 }

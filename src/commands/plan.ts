@@ -7,7 +7,7 @@ import { FileRef, Judge, JudgeOptions, JudgeSnapshot, LaterFailure, UnitSpec, ha
 import type { LogRecord } from '../core/logRecord';
 import { ChunkScanner } from '../core/csvScan';
 import { JudgeGate } from '../core/judgeGate';
-import { analyze } from '../core/statements';
+import { StatementTooLarge, analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
 import { LogDataError } from '../errors';
 import * as fs from 'node:fs';
@@ -79,7 +79,15 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
         });
       }
     : undefined;
-  const toJudge = (record: LogRecord, file: number): void => judge.add(record, refs.get(file));
+  const toJudge = (record: LogRecord, file: number): void => {
+    try {
+      judge.add(record, refs.get(file));
+    } catch (err) {
+      // Neither sent nor dropped: the read stops there, for a person.
+      if (err instanceof StatementTooLarge) throw new LogDataError(files[file].path, record.offset, `${err.message}; it is not sent, and nothing after it is read`);
+      throw err;
+    }
+  };
   // A BEGIN the gate held back is read again where the read may have moved on from its chunk.
   const recordAt = (file: number, offset: number, end: number): LogRecord => {
     const record = readRecordAt(files[file], offset, end);
@@ -132,7 +140,7 @@ function currentSize(file: LogFile): number {
 export function damageError(plan: Plan): LogDataError | undefined {
   if (!plan.damage) return undefined;
   const { file, offset, problem } = plan.damage;
-  return new LogDataError(plan.files[file].path, offset, `${problem}; what came before it was read, nothing after it; once it is looked at, --skip-malformed goes on at the next record`);
+  return new LogDataError(plan.files[file].path, offset, `${problem}; what came before it was read, nothing after it; once it is looked at, --skip-malformed goes on at the next log file`);
 }
 
 /**

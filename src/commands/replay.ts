@@ -11,13 +11,13 @@ import { loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings, connectOptions } from '../settings';
 import { damageError, makePlan } from './plan';
-import { reportPlan, reportStrays } from './report';
+import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
 import { numbered, sourceEncodings } from './run';
 import { Listing, TargetOutcome, applyToTarget, listEntries } from './sync';
 
 export type ReplayResult =
-  | { kind: 'dry-run'; listings: Listing[]; waiting: number; damage?: LogDataError }
-  | { kind: 'applied'; targets: TargetOutcome[]; waiting: number; damage?: LogDataError };
+  | { kind: 'dry-run'; listings: Listing[]; waiting: number; unknown: UnknownOutcome[]; damage?: LogDataError }
+  | { kind: 'applied'; targets: TargetOutcome[]; waiting: number; unknown: UnknownOutcome[]; damage?: LogDataError };
 
 export interface ReplayOptions {
   dryRun: boolean;
@@ -40,6 +40,8 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
   reportPlan(plan, texts, log);
   reportStrays(echo.strays, settings, log);
   const waiting = plan.judge.waiting().length;
+  // Not replayed, nor what follows them: the files cannot tell whether the primary has them.
+  const unknown = unknownOutcomes(plan.judge, texts);
   if (waiting > 0) {
     log.warn('statements whose transaction end is not in these files were not replayed; add the next log file', { count: waiting });
   }
@@ -49,12 +51,12 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
       settings.targets.length === 0
         ? [listEntries(entries, texts)]
         : settings.targets.map((t) => listEntries(entries, texts, t));
-    return { kind: 'dry-run', listings, waiting, damage };
+    return { kind: 'dry-run', listings, waiting, unknown, damage };
   }
   const primaryEncodings = settings.source ? await sourceEncodings(settings.source, settings, log) : undefined;
   const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries };
   const targets = await Promise.all(settings.targets.map((t) => applyToTarget(ctx, t, entries, 0)));
-  return { kind: 'applied', targets, waiting, damage };
+  return { kind: 'applied', targets, waiting, unknown, damage };
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
  * What a read of the log tells the DBA, in the tool's own log: statements waiting for their
- * transaction, statements dropped by a crash although they may have committed, DDL that names the
- * ledger's schema (never sent), what the log cannot show under `log_statement = 'ddl'`, and DDL left out by its role that no pg-ddl-sync sent.
+ * transaction, statements a crash left undecided (they may have committed), DDL that names the
+ * ledger's schema (never sent), what the log cannot show under `log_statement = 'ddl'`, and DDL left
+ * out by its role that no pg-ddl-sync sent.
  */
 import { EchoFilter, whyLeftOut } from '../core/echo';
-import { UnitSpec } from '../core/judge';
+import { Judge, UnitSpec } from '../core/judge';
 import { LEDGER_SCHEMA } from '../core/ledgerSchema';
 import { Logger } from '../io/logger';
 import { UnitTexts } from '../io/unitText';
@@ -17,15 +18,46 @@ function sqlOf(texts: UnitTexts, unit: UnitSpec): string {
   return text.kind === 'ok' ? head(text.text.shown) : '';
 }
 
+/** A statement a crash of the primary left undecided, as run, status and resolve show it. */
+export interface UnknownOutcome {
+  /** `file:offset` of its record: what `resolve --at` takes. */
+  at: string;
+  database: string;
+  role: string;
+  session: string;
+  vxid: string;
+  loggedAt: string;
+  /** The log_time of the crash (or restart) that left it so. */
+  crashedAt: string;
+  /** Redacted, the first line; '' when its file is gone. */
+  sql: string;
+}
+
+/** The statements whose outcome a crash left unknown, in log order. */
+export function unknownOutcomes(judge: Judge, texts: UnitTexts): UnknownOutcome[] {
+  return judge.unknown().map(({ unit, vxid, crashedAt }) => ({
+    at: `${unit.file.name}:${unit.offset}`,
+    database: unit.database,
+    role: unit.user,
+    session: unit.sessionId,
+    vxid,
+    loggedAt: unit.logTime,
+    crashedAt,
+    sql: sqlOf(texts, unit),
+  }));
+}
+
 export function reportPlan(plan: Plan, texts: UnitTexts, log: Logger): void {
   const { judge } = plan;
-  for (const { unit, vxid } of judge.crashDrops.splice(0)) {
-    log.warn('not sent: the server crashed or restarted while its transaction was ending, and its COMMIT may have been done; check the targets', {
-      database: unit.database,
-      at: `${unit.file.name}:${unit.offset}`,
-      session: unit.sessionId,
-      vxid,
-      sql: sqlOf(texts, unit),
+  for (const u of unknownOutcomes(judge, texts)) {
+    log.error("outcome unknown after the primary's crash: not sent, and later statements wait behind it until resolved", {
+      at: u.at,
+      database: u.database,
+      role: u.role,
+      session: u.session,
+      vxid: u.vxid,
+      crashed_at: u.crashedAt,
+      sql: u.sql,
     });
   }
   for (const { file, offset, database, tag } of judge.ledgerSchemaDrops.splice(0)) {

@@ -5,7 +5,7 @@
 import { echoFilter } from '../core/echo';
 import { loadParser } from '../core/parser';
 import { LogDataError, StateError, UsageError } from '../errors';
-import { listLogFilesSettled } from '../io/logFiles';
+import { listLogFilesSettled, noCsvlogError } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { Gap, marksAfter, readStarts } from '../io/fileMarks';
 import { askSource, databaseEncodings } from '../io/source';
@@ -17,7 +17,7 @@ import { Plan, damageError, makePlan } from './plan';
 import { writeMetrics } from '../io/metrics';
 import { unsafeFileProblem } from '../io/atomicFile';
 import { identifyPrimary, primaryMismatch, primaryToSave } from '../io/primaryId';
-import { reportPlan, reportStrays } from './report';
+import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
 import { Locked, withRunLock } from './runLock';
 import { status } from './status';
 import { Listing, TargetOutcome, applyToTarget, entriesFrom, listEntries } from './sync';
@@ -38,8 +38,8 @@ export interface RunSummary {
 
 export type RunResult =
   | Locked
-  | { kind: 'dry-run'; listings: Listing[]; summary: RunSummary; damage?: LogDataError }
-  | { kind: 'applied'; targets: TargetOutcome[]; summary: RunSummary; gaps: Gap[]; damage?: LogDataError };
+  | { kind: 'dry-run'; listings: Listing[]; summary: RunSummary; unknown: UnknownOutcome[]; damage?: LogDataError }
+  | { kind: 'applied'; targets: TargetOutcome[]; summary: RunSummary; gaps: Gap[]; unknown: UnknownOutcome[]; damage?: LogDataError };
 
 export interface RunDeps {
   log: Logger;
@@ -77,6 +77,9 @@ async function runPass(
   if (otherPrimary) throw new StateError(settings.stateFile, otherPrimary);
   const listedAt = now();
   const files = listLogFilesSettled(csvlogDir);
+  // A server that logs in csvlog always has the file it writes: none at all is a wrong directory or
+  // a wrong log_destination, not a quiet log.
+  if (files.length === 0) throw noCsvlogError(csvlogDir);
   const markedAt = state.log?.listedAt ?? state.lastRun;
   const { starts, returned, kept, gaps } = readStarts(files, state.log?.files, { markedAt: markedAt ? new Date(markedAt) : undefined, now: listedAt });
   const source = settings.source;
@@ -101,8 +104,10 @@ async function runPass(
   // reported: an idle run does without.
   const texts = new UnitTexts(files);
   const work = settings.targets.some((t) => entriesFrom(entries, nextOf(t.name)).length > 0);
-  if (work || dryRun || plan.judge.crashDrops.length > 0 || plan.judge.waiting().length > 0) await loadParser();
+  if (work || dryRun || plan.judge.unknown().length > 0 || plan.judge.waiting().length > 0) await loadParser();
   reportPlan(plan, texts, log);
+  // A crash left these undecided: the run says so each time (exit 1) until a person resolves them.
+  const unknown = unknownOutcomes(plan.judge, texts);
   reportStrays(echo.strays, settings, log);
   const summary = summarize(plan, started);
   if (dryRun) {
@@ -110,7 +115,7 @@ async function runPass(
       settings.targets.length === 0
         ? [listEntries(entriesFrom(entries, lowestNext(state, startSeq)), texts)]
         : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t));
-    return { kind: 'dry-run', listings, summary, damage };
+    return { kind: 'dry-run', listings, summary, unknown, damage };
   }
   for (const t of settings.targets) {
     if (!state.targets[t.name] && startSeq > firstSeq) {
@@ -161,6 +166,7 @@ async function runPass(
   const quiet =
     gaps.length === 0 &&
     !damage &&
+    unknown.length === 0 &&
     summary.waiting === 0 &&
     summary.droppedFailed === 0 &&
     summary.ignored === 0 &&
@@ -171,13 +177,14 @@ async function runPass(
     bytes: summary.bytesRead,
     dropped_failed: summary.droppedFailed,
     waiting: summary.waiting,
+    ...(unknown.length > 0 ? { outcome_unknown: unknown.length } : {}),
     ...(summary.ignored > 0 ? { not_sent_own: summary.ignored } : {}),
     ...(summary.ledgerSchema > 0 ? { not_sent_ledger_schema: summary.ledgerSchema } : {}),
     ...Object.fromEntries(outcomes.map((o) => [`applied[${o.name}]`, o.applied])),
     ...Object.fromEntries(outcomes.filter((o) => o.filtered > 0).map((o) => [`filtered[${o.name}]`, o.filtered])),
     ms: summary.ms,
   });
-  return { kind: 'applied', targets: outcomes, summary, gaps, damage };
+  return { kind: 'applied', targets: outcomes, summary, gaps, unknown, damage };
 }
 
 /** Writes the metrics file from the state just saved; a failure to write it is only logged. */
@@ -188,6 +195,7 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
       finishedAt: new Date(),
       durationMs: summary.ms,
       waiting: s.waiting.length,
+      outcomeUnknown: s.unknown.length,
       unreadBytes: s.log.unreadBytes,
       targets: s.targets
         .filter((t) => t.configured)

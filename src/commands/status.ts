@@ -9,6 +9,7 @@ import { readStarts, unreadBytes } from '../io/fileMarks';
 import { JournalEntry, State, TargetFailure, loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
+import { UnknownOutcome, unknownOutcomes } from './report';
 import { head } from './sync';
 
 export const STATUS_VERSION = 1;
@@ -56,6 +57,8 @@ export interface Status {
   /** Records that went from the log before they were read, until acknowledged (`skip --gaps`). */
   gaps: { file: string; offset: number; size: number; problem: string; foundAt: string }[];
   waiting: WaitingStatus[];
+  /** Statements a crash of the primary left undecided: held back, with all after them, until resolved. */
+  unknown: UnknownOutcome[];
   targets: TargetStatus[];
 }
 
@@ -74,7 +77,8 @@ export async function status(settings: Settings, now = new Date(), withText = tr
   const targets = names.map((name) => targetStatus(name, state, files, unread, firstSeq, settings.targets.some((t) => t.name === name)));
   const judge = new Judge(state.log?.judge);
   const waitingUnits = judge.waiting();
-  if (withText && waitingUnits.length > 0) await loadParser();
+  const unknownUnits = judge.unknown().length;
+  if ((withText && waitingUnits.length > 0) || unknownUnits > 0) await loadParser();
   const texts = new UnitTexts(files);
   const waiting = waitingUnits.map((w) => {
     const text = withText ? texts.get(w.unit) : ({ kind: 'gone' } as const);
@@ -95,6 +99,8 @@ export async function status(settings: Settings, now = new Date(), withText = tr
     log: { file: newest?.name ?? null, offset: newest?.offset ?? 0, unreadBytes: unread, lastRun: state.lastRun ?? null },
     gaps: (state.gaps ?? []).map((g) => ({ file: g.file, offset: g.offset, size: g.size, problem: g.problem, foundAt: g.foundAt })),
     waiting,
+    // Few, and rare: their text is shown even without withText.
+    unknown: unknownUnits === 0 ? [] : unknownOutcomes(judge, texts),
     targets,
   };
 }
@@ -143,7 +149,10 @@ function bytesFrom(files: LogFile[], from: RunPosition): number {
   return files.slice(from.file).reduce((n, f, i) => n + f.size - (i === 0 ? from.offset : 0), 0);
 }
 
-/** 0 when every configured target is caught up and no gap is unacknowledged; 1 otherwise. */
+/**
+ * 0 when every configured target is caught up, no gap is unacknowledged and no statement's outcome is
+ * unknown; 1 otherwise.
+ */
 export function statusExitCode(s: Status): 0 | 1 {
-  return s.gaps.length === 0 && s.targets.every((t) => !t.configured || t.state === 'caught-up') ? 0 : 1;
+  return s.gaps.length === 0 && s.unknown.length === 0 && s.targets.every((t) => !t.configured || t.state === 'caught-up') ? 0 : 1;
 }

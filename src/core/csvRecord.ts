@@ -77,25 +77,6 @@ export function scanRecord(buf: Buffer, pos: number, scratch?: Int32Array): Reco
   return { start: pos, end, fields: scratch ? fields.subarray(0, n) : fields.slice(0, n) };
 }
 
-/**
- * The next place at or after `from` where a line starts a well-formed record: where reading resumes
- * past damage. `more` when the buffer ends before that is decided; `from` is where to look again
- * with more bytes (a newline whose line is undecided, or the buffer's end).
- */
-export function nextRecordStart(buf: Buffer, from: number): { kind: 'found'; at: number } | { kind: 'more'; from: number } {
-  const fields = new Int32Array(FIELD_ROOM);
-  let pos = from;
-  for (;;) {
-    const nl = buf.indexOf(NEWLINE, pos);
-    if (nl < 0) return { kind: 'more', from: buf.length };
-    const at = nl + 1;
-    const end = scanInto(buf, at, fields);
-    if (end === INCOMPLETE) return { kind: 'more', from: nl };
-    if (end >= 0) return { kind: 'found', at };
-    pos = at;
-  }
-}
-
 /** Most fields a record may have and still be scanned to its end (to tell a newer format by its count). */
 const MAX_FIELDS = 64;
 

@@ -15,7 +15,10 @@
  *   transaction ended; with no error, it committed. A `COMMIT` record alone proves nothing yet: the
  *   commit itself can fail (deferred constraints), and its ERROR would follow.
  * - A session that disconnects or dies inside a block it opened with a logged `BEGIN` rolled back.
- * - A server crash or restart ends every transaction it had open: rolled back.
+ * - A server crash or restart ends every transaction it had open: rolled back. One that was ending
+ *   (its statement done, its COMMIT under way or done) may have committed before the crash, and no
+ *   record can tell: its outcome is unknown. It is neither sent nor dropped; it holds back every later
+ *   unit until a person says what the primary has (`resolve`).
  * - Under `log_statement = 'ddl'` no `BEGIN`, `COMMIT` or `ROLLBACK` is logged: a block's DDL is taken
  *   as committed once its session moves on without an error (a silent `ROLLBACK` is not visible).
  *
@@ -78,9 +81,10 @@ export interface Place {
 /**
  * running: may still do anything; aborted: an error hit it inside a block (or what may be one);
  * committing: ended, or its COMMIT was logged, and no error yet; preparing: its PREPARE TRANSACTION
- * was logged; prepared: waits for COMMIT/ROLLBACK PREPARED.
+ * was logged; prepared: waits for COMMIT/ROLLBACK PREPARED; unknown: was committing or preparing when
+ * the server crashed, and only a person can decide it (see `resolve`).
  */
-type TxStatus = 'running' | 'aborted' | 'committing' | 'preparing' | 'prepared' | 'committed' | 'failed';
+type TxStatus = 'running' | 'aborted' | 'committing' | 'preparing' | 'prepared' | 'committed' | 'failed' | 'unknown';
 
 interface SessionView {
   settings: SettingValues;
@@ -129,8 +133,8 @@ interface Tx {
   /** For a prepared transaction: the transaction of its COMMIT (ROLLBACK) PREPARED; decided with it. */
   commitBy?: number;
   rollbackBy?: number;
-  /** Undecided when the server crashed, with a COMMIT under way: taken as rolled back, reported. */
-  ambiguous?: boolean;
+  /** For an unknown one: the log_time of the crash that left it so. */
+  crashedAt?: string;
   /** The primary said it is running (see `settleFromSource`); true for this run only. */
   knownRunning?: boolean;
 }
@@ -223,10 +227,12 @@ export interface WaitingUnit {
   vxid: string;
 }
 
-/** Reported once: a unit dropped at a crash although its transaction may have committed. */
-export interface CrashDrop {
+/** A unit whose transaction was ending when the server crashed: it may or may not have committed. */
+export interface UnknownUnit {
   unit: UnitSpec;
   vxid: string;
+  /** The log_time of the first record of the crash or restart. */
+  crashedAt: string;
 }
 
 const FORGET_AT = 4096;
@@ -235,8 +241,6 @@ const NO_BODY_CHECK = 'SET LOCAL check_function_bodies = off';
 
 export class Judge {
   readonly counts: JudgeCounts = { notDdl: 0, failed: 0, temporary: 0, inExplicitBlock: 0, unparsed: 0, recoveredUnseen: 0, own: 0, ledgerSchema: 0 };
-  /** Filled as crashes are read; the caller logs and clears it. */
-  readonly crashDrops: CrashDrop[] = [];
   /** Filled as DDL naming the ledger's schema is read; the caller logs and clears it. */
   readonly ledgerSchemaDrops: LedgerSchemaDrop[] = [];
   private nextOrder: number;
@@ -287,11 +291,11 @@ export class Judge {
         this.onStatement(record, file);
         break;
       case 'failure':
-        if (record.severity === 'PANIC') this.onServerRestart();
+        if (record.severity === 'PANIC') this.onServerRestart(record.logTime);
         else this.onFailure(record.sessionId, record.vxid, record.severity, hashText(record.query));
         break;
       case 'other':
-        if (record.event === 'server-restart') this.onServerRestart();
+        if (record.event === 'server-restart') this.onServerRestart(record.logTime);
         else if (record.event === 'disconnection') this.endSession(record.sessionId, null);
         else this.observe(record.sessionId, record.vxid);
         break;
@@ -363,14 +367,38 @@ export class Judge {
     return ready.map(spec);
   }
 
-  /** The units left waiting, in log order. */
+  /** The units left waiting for their transaction's end in the log, in log order. */
   waiting(): WaitingUnit[] {
     const { blocked } = this.emitOrder();
-    return this.sortedPending().map((u) => ({
+    const unknown = (u: PendingUnit): boolean => this.txs.get(u.tx)?.status === 'unknown';
+    return this.sortedPending().filter((u) => !unknown(u)).map((u) => ({
       unit: spec(u),
       blocking: blocked !== undefined && u.order >= blocked,
       vxid: this.txs.get(u.tx)?.vxid ?? '',
     }));
+  }
+
+  /** The units whose outcome a crash left unknown, in log order: they wait for `resolve`. */
+  unknown(): UnknownUnit[] {
+    return this.sortedPending().flatMap((u) => {
+      const tx = this.txs.get(u.tx);
+      return tx?.status === 'unknown' ? [{ unit: spec(u), vxid: tx.vxid, crashedAt: tx.crashedAt ?? '' }] : [];
+    });
+  }
+
+  /**
+   * A person's word on a transaction a crash left unknown, named by one of its units (`file:offset`,
+   * as `unknown()` shows it): it committed on the primary (send its units) or not (drop them).
+   * @returns the units of the transaction, or undefined when no unknown unit is at that place
+   */
+  resolve(at: string, outcome: 'committed' | 'failed'): UnitSpec[] | undefined {
+    const named = this.sortedPending().find((u) => `${u.file.name}:${u.offset}` === at && this.txs.get(u.tx)?.status === 'unknown');
+    const tx = named && this.txs.get(named.tx);
+    if (!tx) return undefined;
+    const units = tx.units.map((o) => this.pending.get(o)).filter((u): u is PendingUnit => u !== undefined);
+    tx.status = outcome;
+    tx.crashedAt = undefined;
+    return units.map(spec);
   }
 
   snapshot(): JudgeSnapshot {
@@ -673,20 +701,23 @@ export class Judge {
     this.lastText.delete(sessionId);
   }
 
-  /** Every session's open transactions ended with the server. Prepared transactions survive. */
-  private onServerRestart(): void {
+  /**
+   * Every session's open transactions ended with the server. Prepared transactions survive. One that
+   * was ending may have committed just before: with units to send, its outcome is unknown.
+   */
+  private onServerRestart(at: string): void {
     for (const session of this.sessions.values()) {
-      for (const id of session.txs) {
+      for (const id of [...session.txs]) {
         const tx = this.txs.get(id)!;
         if (!isUndecided(tx)) continue;
-        if (tx.status === 'committing' || tx.status === 'preparing') {
-          tx.ambiguous = true;
-          for (const order of tx.units) {
-            const u = this.pending.get(order);
-            if (u && !u.dropped) this.crashDrops.push({ unit: spec(u), vxid: tx.vxid });
-          }
+        const ending = tx.status === 'committing' || tx.status === 'preparing';
+        if (ending && tx.units.some((o) => this.pending.get(o)?.dropped === false)) {
+          tx.status = 'unknown';
+          tx.crashedAt = at;
+          session.txs = session.txs.filter((t) => t !== id);
+        } else {
+          this.decide(tx, 'failed');
         }
-        this.decide(tx, 'failed');
       }
     }
     this.sessions.clear();

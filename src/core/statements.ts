@@ -97,6 +97,21 @@ const ANALYSED_MAX = 2048;
 const ANALYSED_TEXT_MAX = 64 * 1024;
 
 /**
+ * The longest text (in characters of judgeForm, a byte each or more) the parser is given. It takes
+ * about ten times a text's size in memory (530 MB for a statement of 50 MB): beyond this, a text
+ * that holds DDL or a session setting stops the read rather than the machine. Texts without any
+ * (a large INSERT) are never parsed, whatever their size.
+ */
+export const PARSED_TEXT_MAX = 16 * 1024 * 1024;
+
+/** A text that would have to be parsed and is longer than PARSED_TEXT_MAX. */
+export class StatementTooLarge extends Error {
+  constructor(readonly length: number) {
+    super(`a statement of ${Math.ceil(length / (1024 * 1024))} MB holds DDL or a session setting, and pg-ddl-sync reads such statements up to ${PARSED_TEXT_MAX / (1024 * 1024)} MB`);
+  }
+}
+
+/**
  * The statements of a logged record: analyze, unless the record itself cannot prove which text the
  * primary ran (logRecord's executeDoubt).
  * @param syntax the string syntax the record's session is known to have set
@@ -114,6 +129,7 @@ export function fullAnalysis(text: string, syntax?: StringSyntax): Analysis {
     return unprovable(text, 'its quotes end in other places with standard_conforming_strings on and off, and the log does not show which was in force: it may hold other statements on the primary than on a target');
   }
   if (!candidates) return { parts: lexical.map(() => ({ kind: 'other' })), parsed: false };
+  if (text.length > PARSED_TEXT_MAX) throw new StatementTooLarge(text.length);
   // The parser reads strings as with the setting on: a text that reads otherwise with it off, in a
   // session that set it off, is read lexically.
   const parsed = same ? parseStatements(text) : null;

@@ -45,6 +45,29 @@ export function listLogFiles(dir: string): LogFile[] {
 }
 
 /**
+ * The error for a log directory that holds no csvlog file: what it holds instead, by kind (a
+ * `jsonlog` or `stderr` destination writes `.json` or `.log` files), so a run never reads nothing
+ * and calls it caught up.
+ */
+export function noCsvlogError(dir: string): LogFilesError {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    // Said by listLogFiles, which read it a moment ago.
+  }
+  const byKind = new Map<string, number>();
+  for (const n of names.sort()) {
+    const ext = path.extname(n) || '(no extension)';
+    byKind.set(ext, (byKind.get(ext) ?? 0) + 1);
+  }
+  const found = byKind.size === 0 ? 'nothing' : [...byKind].map(([ext, n]) => `${n} ${ext} file(s)`).join(', ');
+  return new LogFilesError(
+    `the csvlog directory ${dir} holds no .csv file (found ${found}): the primary's log_destination must include csvlog, with logging_collector on, and this must be its log_directory`,
+  );
+}
+
+/**
  * Oldest last write first. Timestamps are coarse (a few milliseconds): a file's last record and the
  * next file's first can share one. Then the file begun first comes first (its first record's time,
  * in one zone), a file with no record yet last (it is the one being written), and only then the name.

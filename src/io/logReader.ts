@@ -3,7 +3,7 @@
  * plus the largest record, whatever the log's size.
  */
 import * as fs from 'node:fs';
-import { COUNT_SLOT, RawRecord, RecordSpan, ScanStop, nextRecordStart, scanRecords, scanStop } from '../core/csvRecord';
+import { COUNT_SLOT, RawRecord, RecordSpan, ScanStop, scanRecords, scanStop } from '../core/csvRecord';
 import { ChunkScanner } from '../core/csvScan';
 import { Decoder } from '../core/encoding';
 import { LogRecord, StatementRecord, decodedStatementText, toLogRecord } from '../core/logRecord';
@@ -177,11 +177,22 @@ class FileSequence {
       }
       this.cursor ??= new LogCursor(this.files[i], i, this.starts[i], this.limitOf(i), this.scanner);
       const c = this.cursor;
-      let has = c.head();
-      while (!has && c.damage) {
-        if (!onSkip || c.damage.fatal) return { damage: { file: i, offset: c.damage.offset, problem: c.damage.problem } };
-        onSkip({ file: i, offset: c.damage.offset, problem: c.damage.problem, end: c.resync() });
-        has = c.head();
+      const has = c.head();
+      if (!has && c.damage) {
+        const damage = { file: i, offset: c.damage.offset, problem: c.damage.problem };
+        if (!onSkip || c.damage.fatal) return { damage };
+        // Past damage, no line of the file can be proven to start a record: any line may lie inside
+        // a quoted field, where a statement's text can hold what looks like whole records (an ERROR,
+        // a disconnection, a statement of another role). The next file starts with a record (the
+        // server rotates between records), so the rest of this one is passed over; in the file the
+        // server still writes there is no next file yet, and the read stops.
+        if (i === this.files.length - 1) return { damage: { ...damage, problem: `${damage.problem}; --skip-malformed passes over the rest of a file only once the server has gone on to the next` } };
+        const end = this.limitOf(i);
+        onSkip({ ...damage, end });
+        c.end = end;
+        c.tail = 0;
+        this.nextFile();
+        continue;
       }
       if (has) return c;
       // The end of this file. A record cut off at the end of a file the server has left (it writes
@@ -341,46 +352,6 @@ class LogCursor {
 
   close(): void {
     fs.closeSync(this.fd);
-  }
-
-  /**
-   * Passes over the damage to the next line that starts a well-formed record (or to the end of the
-   * file), and reads on from there; returns where that is. A line inside a quoted field that happens
-   * to start with a timestamp is passed over too, as it does not scan as a whole record.
-   */
-  resync(): number {
-    let pos = this.damage!.offset;
-    let window = CHUNK;
-    let at: number;
-    for (;;) {
-      const want = Math.min(window, this.limit - pos);
-      const buf = Buffer.alloc(want);
-      const n = fs.readSync(this.fd, buf, 0, want, pos);
-      this.bytesRead += n;
-      const found = nextRecordStart(buf.subarray(0, n), 0);
-      if (found.kind === 'found') {
-        at = pos + found.at;
-        break;
-      }
-      if (n < window) {
-        // The end of the file: a record start still being written, or nothing more.
-        at = pos + (found.from < n ? found.from + 1 : n);
-        break;
-      }
-      // A candidate as large as the window is decided in a larger one.
-      if (found.from === 0) window *= 2;
-      else pos += found.from;
-    }
-    this.end = at;
-    this.raw.base = at;
-    this.filled = 0;
-    this.raw.buf = this.scanner.chunk.subarray(0, 0);
-    this.next = 0;
-    this.held = false;
-    this.built = null;
-    this.damage = undefined;
-    this.done = false;
-    return at;
   }
 
   /** Reads on until there are records to hand out; false at the end of the file, or at damage. */

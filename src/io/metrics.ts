@@ -25,6 +25,8 @@ export interface RunMetrics {
   finishedAt: Date;
   durationMs: number;
   waiting: number;
+  /** DDL statements a crash of the primary left undecided, until resolved. */
+  outcomeUnknown: number;
   unreadBytes: number;
   targets: TargetMetrics[];
 }
@@ -44,6 +46,7 @@ export function metricsText(m: RunMetrics): string {
   metric('pg_ddl_sync_last_run_timestamp_seconds', 'gauge', 'When the last run finished.', [['', m.finishedAt.getTime() / 1000]]);
   metric('pg_ddl_sync_last_run_duration_seconds', 'gauge', 'How long the last run took.', [['', m.durationMs / 1000]]);
   metric('pg_ddl_sync_waiting_statements', 'gauge', 'DDL statements waiting for their transaction to end on the primary.', [['', m.waiting]]);
+  metric('pg_ddl_sync_outcome_unknown_statements', 'gauge', "DDL statements whose outcome a crash of the primary left unknown: held back, with all after them, until `resolve`.", [['', m.outcomeUnknown]]);
   metric('pg_ddl_sync_unread_log_bytes', 'gauge', 'Bytes of csvlog not read yet.', [['', m.unreadBytes]]);
   metric('pg_ddl_sync_target_pending_statements', 'gauge', 'Committed DDL statements the target has not taken yet.', per((t) => t.pending));
   metric('pg_ddl_sync_target_lag_bytes', 'gauge', "Bytes of the primary's log from the target's next statement to the end.", per((t) => t.behindBytes));

@@ -18,7 +18,7 @@ function dirOf(mode: number): string {
   return d;
 }
 
-const metrics = { finishedAt: new Date(0), durationMs: 1, waiting: 0, unreadBytes: 0, targets: [] };
+const metrics = { finishedAt: new Date(0), durationMs: 1, waiting: 0, unreadBytes: 0, outcomeUnknown: 0, targets: [] };
 
 describe('atomic file', () => {
   it('never writes or chmods through a link planted at a temp name it could have used', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { fieldBytes, fieldText, nextRecordStart, scanRecords } from '../../src/core/csvRecord';
+import { fieldBytes, fieldText, scanRecords } from '../../src/core/csvRecord';
 import { fixturesOf } from '../helpers/fixtures';
 
 const COLS23 = '2026-01-01 00:00:00.000 UTC,"u","d",1,"h:1",s.1,1,"idle",2026-01-01 00:00:00 UTC,3/1,0,LOG,00000,"statement: CREATE TABLE a()",,,,,,,,,"psql"';
@@ -100,24 +100,5 @@ describe('fieldBytes', () => {
     assert.equal(records.length, 1);
     assert.deepEqual(fieldBytes(line, records[0], 13), Buffer.concat([Buffer.from('statement: CREATE TABLE "caf'), Buffer.from([0xe9]), Buffer.from('" ()')]));
     assert.deepEqual(fieldBytes(line, records[0], 3), Buffer.from('1'));
-  });
-});
-
-describe('nextRecordStart', () => {
-  const rec = `${COLS23}\n`;
-  it('finds the next line that is a whole record', () => {
-    const buf = Buffer.from(`junk\n${rec}`);
-    assert.deepEqual(nextRecordStart(buf, 0), { kind: 'found', at: 5 });
-  });
-
-  it('passes over a line that starts with a timestamp but is no whole record', () => {
-    const buf = Buffer.from(`junk\n2026-01-01 00:00:00 inside a function body\n${rec}`);
-    assert.deepEqual(nextRecordStart(buf, 0), { kind: 'found', at: buf.length - rec.length });
-  });
-
-  it('asks for more bytes where a record may start but is not yet whole', () => {
-    assert.deepEqual(nextRecordStart(Buffer.from(`junk\n${rec.slice(0, 40)}`), 0), { kind: 'more', from: 4 });
-    assert.deepEqual(nextRecordStart(Buffer.from('junk\n2026-01'), 0), { kind: 'more', from: 4 });
-    assert.deepEqual(nextRecordStart(Buffer.from('junk without a newline'), 0), { kind: 'more', from: 22 });
   });
 });

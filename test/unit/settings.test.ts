@@ -83,6 +83,30 @@ describe('settings', () => {
     assert.throws(() => readConfigFile(config({ lockRetries: '2' })), /key "lockRetries" must be a number/);
   });
 
+  it('takes durations and counts as plain decimals within a bound, and names the option of a bad one', () => {
+    const ok = resolveSettings({ connectTimeout: '600', lockTimeout: '0.25', statementTimeout: '86400', lockRetries: '100' });
+    assert.deepEqual([ok.connectTimeoutMs, ok.lockTimeoutMs, ok.statementTimeoutMs, ok.lockRetries], [600_000, 250, 86_400_000, 100]);
+    const bad: [Parameters<typeof resolveSettings>[0], RegExp][] = [
+      [{ lockTimeout: '1e7' }, /lock timeout "1e7" must be a number of seconds, written with digits and a decimal point only$/],
+      [{ lockTimeout: '3601' }, /lock timeout "3601" must be a number of seconds of at most 3600$/],
+      [{ lockTimeout: '0x10' }, /lock timeout "0x10" must be/],
+      [{ lockTimeout: '' }, /lock timeout "" must be/],
+      [{ lockTimeout: ' 5' }, /lock timeout " 5" must be/],
+      [{ lockTimeout: '0.0001' }, /lock timeout "0.0001" must be a number of seconds of at least 0.001 \(0: no limit\)$/],
+      [{ lockTimeout: 'Infinity' }, /lock timeout "Infinity" must be/],
+      [{ connectTimeout: '601' }, /connect timeout "601" must be a number of seconds of at most 600$/],
+      [{ connectTimeout: '0' }, /connect timeout "0" must be a number of seconds above 0$/],
+      [{ statementTimeout: '86401' }, /statement timeout "86401" must be a number of seconds of at most 86400$/],
+      [{ statementTimeout: '-1' }, /statement timeout "-1" must be/],
+      [{ lockRetries: '101' }, /lock retries "101" must be a whole number of at most 100$/],
+      [{ lockRetries: '1e2' }, /lock retries "1e2" must be a whole number, written with digits only$/],
+    ];
+    for (const [raw, message] of bad) assert.throws(() => resolveSettings(raw), message, JSON.stringify(raw));
+    // A number in the config file is held to the same bounds.
+    assert.throws(() => resolveSettings({}, readConfigFile(config({ lockTimeout: 1e7 }))), /lock timeout "10000000" must be a number of seconds of at most 3600$/);
+    assert.throws(() => resolveSettings({}, readConfigFile(config({ statementTimeout: 1e-7 }))), /statement timeout "1e-7" must be/);
+  });
+
   it('leaves out the roles it connects to its targets as, found as libpq finds them, and those given', () => {
     const saved = process.env.PGUSER;
     try {

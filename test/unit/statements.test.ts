@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { loadParser } from '../../src/core/parser';
 import { SettingChange, applyChange, settingStatements } from '../../src/core/sessionSettings';
-import { Part, analyze, fullAnalysis } from '../../src/core/statements';
+import { PARSED_TEXT_MAX, Part, StatementTooLarge, analyze, fullAnalysis } from '../../src/core/statements';
 
 before(loadParser);
 
@@ -115,6 +115,18 @@ describe('analyze', () => {
     assert.equal(res.parsed, false);
     assert.deepEqual(res.parts.map((p) => p.kind), ['ddl', 'set']);
     assert.deepEqual(only('CREATE TEMP TABLE tt (a int) FUTURE', 'ddl').temp.creates, ['tt']);
+  });
+});
+
+describe('a statement too large to parse', () => {
+  before(loadParser);
+
+  it('stops at DDL over the limit, and reads a larger text without DDL lexically', () => {
+    const literal = `'${'x'.repeat(PARSED_TEXT_MAX)}'`;
+    assert.throws(() => analyze(`COMMENT ON TABLE big IS ${literal}`), StatementTooLarge);
+    assert.throws(() => analyze(`SELECT ${literal}; CREATE TABLE t ()`), /a statement of 17 MB holds DDL or a session setting, and pg-ddl-sync reads such statements up to 16 MB/);
+    assert.deepEqual(analyze(`INSERT INTO t VALUES (${literal})`).parts, [{ kind: 'other' }]);
+    assert.equal(analyze(`COMMENT ON TABLE big IS '${'x'.repeat(1024 * 1024)}'`).parts[0].kind, 'ddl');
   });
 });
 

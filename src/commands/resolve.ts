@@ -1,0 +1,76 @@
+/**
+ * `resolve --at FILE:OFFSET --send|--drop`: a person's word on a statement whose outcome a crash of
+ * the primary left unknown (status lists them). --send: the primary has it, the next run sends it (and
+ * what waited behind it); --drop: it did not commit, it is never sent. Its whole transaction goes with
+ * it. The decision is kept, as a skip is, in `STATE.skipped.jsonl` and in the log.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { Judge } from '../core/judge';
+import { loadParser } from '../core/parser';
+import { StateError, UsageError } from '../errors';
+import { listLogFiles } from '../io/logFiles';
+import { Logger } from '../io/logger';
+import { loadState, saveState } from '../io/state';
+import { UnitTexts } from '../io/unitText';
+import { Settings } from '../settings';
+import { UnknownOutcome, unknownOutcomes } from './report';
+import { Locked, withRunLock } from './runLock';
+import { skippedFile } from './skip';
+
+export type ResolveResult =
+  | { kind: 'resolved'; outcomes: UnknownOutcome[]; decision: 'send' | 'drop'; record: string }
+  | { kind: 'declined'; outcomes: UnknownOutcome[] }
+  | Locked;
+
+export interface ResolveOptions {
+  decision: 'send' | 'drop';
+  yes: boolean;
+  reason?: string;
+  /** Shows the statements and asks; resolves true to go on. Without it, --yes is required. */
+  confirm?: (outcomes: UnknownOutcome[], decision: 'send' | 'drop') => Promise<boolean>;
+  log: Logger;
+  now?: () => Date;
+}
+
+/**
+ * Decides the transaction of the unknown statement at `at`.
+ * @param at `file:offset`, as status and run show it
+ */
+export async function resolve(settings: Settings, at: string, opts: ResolveOptions): Promise<ResolveResult> {
+  return withRunLock(settings.stateFile, opts.log, async () => {
+    const state = loadState(settings.stateFile);
+    const judge = new Judge(state.log?.judge);
+    await loadParser();
+    const texts = new UnitTexts(settings.csvlogDir ? listLogFiles(settings.csvlogDir) : []);
+    const all = unknownOutcomes(judge, texts);
+    const units = judge.resolve(at, opts.decision === 'send' ? 'committed' : 'failed');
+    if (!units) {
+      throw new UsageError(
+        all.length === 0
+          ? `the state file ${settings.stateFile} holds no statement whose outcome is unknown: there is nothing to resolve`
+          : `no statement of unknown outcome at ${at}; they are at: ${all.map((u) => u.at).join(', ')}`,
+      );
+    }
+    const places = new Set(units.map((u) => `${u.file.name}:${u.offset}`));
+    const outcomes = all.filter((u) => places.has(u.at));
+    if (!opts.yes) {
+      if (!opts.confirm) throw new UsageError('resolve asks before it decides: run it at a terminal, or give --yes');
+      if (!(await opts.confirm(outcomes, opts.decision))) return { kind: 'declined' as const, outcomes };
+    }
+    const now = (opts.now ?? (() => new Date()))().toISOString();
+    const by = os.userInfo().username;
+    const lines = outcomes.map((u) => JSON.stringify({ resolvedAt: now, resolved: opts.decision, ...u, reason: opts.reason ?? null, by }));
+    const file = skippedFile(settings.stateFile);
+    try {
+      fs.appendFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+    } catch (err) {
+      throw new StateError(settings.stateFile, `cannot record the decision in ${file}: ${(err as Error).message}`);
+    }
+    if (state.log) saveState(settings.stateFile, { ...state, log: { ...state.log, judge: judge.snapshot() } });
+    for (const u of outcomes) {
+      opts.log.warn(`statement of unknown outcome resolved: ${opts.decision === 'send' ? 'the next run sends it' : 'never sent'}`, { at: u.at, database: u.database, role: u.role, reason: opts.reason, sql: u.sql });
+    }
+    return { kind: 'resolved' as const, outcomes, decision: opts.decision, record: file };
+  });
+}
