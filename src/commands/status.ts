@@ -2,6 +2,7 @@
  * `status`: where each target stands, from the state file and the log directory, without connecting
  * to anything. Its JSON form (`--json`) is documented in the README and kept stable for monitoring.
  */
+import { oldestHeldBack } from '../core/heldBack';
 import { Judge } from '../core/judge';
 import { loadParser } from '../core/parser';
 import { LogFile, listLogFiles } from '../io/logFiles';
@@ -54,6 +55,11 @@ export interface Status {
   /** Records that went from the log before they were read, until acknowledged (`skip --gaps`). */
   gaps: { file: string; offset: number; size: number; problem: string; foundAt: string }[];
   waiting: WaitingStatus[];
+  /**
+   * The oldest statement holding later ones back, its transaction's end unknown, and how long since
+   * it was logged; null when none does. A run exits 1 once it is older than --max-held-back.
+   */
+  oldestHeldBack: { at: string; loggedAt: string; ageSeconds: number; sql: string } | null;
   targets: TargetStatus[];
 }
 
@@ -86,6 +92,8 @@ export async function status(settings: Settings, now = new Date(), withText = tr
       sql: text.kind === 'ok' ? head(text.text.shown) : '',
     };
   });
+  const held = oldestHeldBack(waitingUnits, now);
+  const heldAt = held && `${held.waiting.unit.file.name}:${held.waiting.unit.offset}`;
   return {
     version: STATUS_VERSION,
     checkedAt: now.toISOString(),
@@ -93,6 +101,9 @@ export async function status(settings: Settings, now = new Date(), withText = tr
     log: { file: newest?.name ?? null, offset: newest?.offset ?? 0, unreadBytes: unread, lastRun: state.lastRun ?? null },
     gaps: (state.gaps ?? []).map((g) => ({ file: g.file, offset: g.offset, size: g.size, problem: g.problem, foundAt: g.foundAt })),
     waiting,
+    oldestHeldBack: held
+      ? { at: heldAt!, loggedAt: held.waiting.unit.logTime, ageSeconds: Math.floor(held.ageMs / 1000), sql: waiting.find((w) => w.at === heldAt)?.sql ?? '' }
+      : null,
     targets,
   };
 }
