@@ -230,7 +230,7 @@ function heldBackLine(plan: Plan, texts: UnitTexts, settings: Settings, now: Dat
   const why = !settings.source
     ? 'no later record of its session and no disconnection are logged, and there is no --source (or running --data-dir) to ask the primary'
     : plan.sourceProblem
-      ? `no later record of its session and no disconnection are logged, and ${plan.sourceProblem}`
+      ? `no later record of its session and no disconnection are logged; ${plan.sourceProblem}`
       : "no later record of its session and no disconnection are logged, and the primary's answer did not settle it";
   return (
     `a statement has been held back for ${duration(held.ageMs)} (more than --max-held-back), and every later one waits behind it: ` +
