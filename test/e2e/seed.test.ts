@@ -78,8 +78,11 @@ describe("the seed's own set-up", () => {
     }
   };
 
+  let rootRun: { config: string; home: string };
+
   test('run by root from cron: the DDL of the role it connects as reaches the target', async () => {
-    const { config, home } = setUp('root', asRoot);
+    rootRun = setUp('root', asRoot);
+    const { config, home } = rootRun;
     await syncsWithin2Runs(asRoot, () => cli(['run', '-c', config], { env: { HOME: home } }));
     assert.deepEqual(await asRoot.databases(), await primary.databases());
   });
@@ -111,5 +114,24 @@ describe("the seed's own set-up", () => {
     const held0 = JSON.parse(status.stdout).oldestHeldBack;
     assert.match(held0.sql, /^CREATE DATABASE company/);
     assert.ok(held0.ageSeconds >= 1, status.stdout);
+  });
+
+  test("DDL sent from a block that log_statement = 'ddl' cannot judge is named on stderr and in the dry run", async () => {
+    const { config, home } = rootRun;
+    primary.psql('company', 'BEGIN;\nCREATE TABLE in_block_a (a int);\nCREATE TABLE in_block_b (a int);\nCOMMIT;\n');
+    await primary.waitForLog('in_block_b');
+    const dry = await cli(['run', '-c', config, '--dry-run'], { env: { HOME: home } });
+    assert.equal(dry.code, 0, dry.stderr);
+    for (const t of ['in_block_a', 'in_block_b']) {
+      assert.match(dry.stdout, new RegExp(`^-- warning: sent as committed without proof: .*\\n-?-?.*CREATE TABLE ${t} \\(a int\\)`, 'm'));
+    }
+    const res = await cli(['run', '-c', config], { env: { HOME: home } });
+    assert.equal(res.code, 0, res.stderr);
+    const said = res.stderr.trim().split('\n');
+    assert.equal(said.length, 2, res.stderr);
+    said.forEach((l, i) =>
+      assert.match(l, new RegExp(`^pg-ddl-sync: warning: sent as committed without proof: CREATE TABLE in_block_${'ab'[i]} \\(a int\\);? \\(postgresql-.*, database company\\) ran inside a transaction block, and under log_statement = 'ddl' a ROLLBACK of it is not logged`)),
+    );
+    assert.equal(asRoot.schemaDump('company'), primary.schemaDump('company'));
   });
 });
