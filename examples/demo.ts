@@ -1,17 +1,18 @@
 /**
- * `npm run demo`: the main job, end to end, on throwaway servers. A primary (`myinst`, csvlog on,
- * `log_statement = 'ddl'`) and two standbys (`myinst1`, `myinst2`) start in a temp directory; the
- * seed's DDL runs on the primary, failures included; the real CLI syncs the standbys, connected to
- * them as a sync role of its own (runs leave out the DDL of the roles the tool connects as, so not
- * `postgres`, which runs the DDL); the demo shows what they hold, then removes everything it made.
- * Exit 0 when the standbys came out as they must.
+ * `npm run demo`: the main job, end to end, on throwaway servers, set up as the seed had it. A primary
+ * (`myinst`: csvlog through the collector, `log_statement = 'ddl'`, rotation, nothing else) and two
+ * standbys (`myinst1`, `myinst2`) start in a temp directory; the seed's DDL runs on the primary as
+ * `postgres`, failures included; the real CLI, configured with the data directory, the standbys and a
+ * log directory, syncs them, connected as `postgres` too; the demo shows what they hold, then what
+ * `log_statement = 'all'` adds, then removes everything it made. Exit 0 when the standbys came out as
+ * they must.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'pg';
 import { BIN } from '../test/helpers/cli';
-import { Cluster, PRIMARY_SETTINGS, SYNC_USER, findPgBin, makeTempDir } from '../test/helpers/cluster';
+import { Cluster, SEED_SETTINGS, findPgBin, makeTempDir } from '../test/helpers/cluster';
 
 const say = (text = ''): void => {
   process.stdout.write(`${text}\n`);
@@ -92,14 +93,13 @@ async function main(): Promise<number> {
   try {
     say(`1. Three throwaway servers (PostgreSQL from ${bin}) in ${work}`);
     const [primary, myinst1, myinst2] = await Promise.all([
-      Cluster.start({ baseDir: work, name: 'myinst', settings: PRIMARY_SETTINGS }),
+      Cluster.start({ baseDir: work, name: 'myinst', settings: SEED_SETTINGS }),
       Cluster.start({ baseDir: work, name: 'myinst1' }),
       Cluster.start({ baseDir: work, name: 'myinst2' }),
     ]);
     clusters.push(primary, myinst1, myinst2);
-    say(`   primary myinst on port ${primary.port}: logging_collector = on, log_destination = 'csvlog', log_statement = 'ddl'`);
-    say(`   standbys myinst1 on port ${myinst1.port}, myinst2 on port ${myinst2.port}`);
-    say(`   on each, the role the tool connects as, ${SYNC_USER} (examples/sync-user.sql), made in a session that logs no statement`);
+    say(`   primary myinst on port ${primary.port}: ${Object.entries(SEED_SETTINGS).map(([k, v]) => `${k} = ${v}`).join(', ')}; nothing else`);
+    say(`   standbys myinst1 on port ${myinst1.port}, myinst2 on port ${myinst2.port}; DDL and the tool both as postgres`);
 
     const dataFile = path.join(work, 'employee.csv');
     fs.writeFileSync(dataFile, '1,Alice,34\n2,Bob,41\n', { mode: 0o644 });
@@ -112,8 +112,8 @@ async function main(): Promise<number> {
       config,
       `${JSON.stringify(
         {
-          csvlogDir: primary.logDir,
-          targets: [`myinst1=${myinst1.syncUrl}`, `myinst2=${myinst2.syncUrl}`],
+          dataDir: primary.dataDir,
+          targets: [`myinst1=${myinst1.url}`, `myinst2=${myinst2.url}`],
           stateFile: path.join(work, 'state', 'myinst.state.json'),
           logDir: path.join(work, 'log'),
           logPrefix: 'myinst',
@@ -122,7 +122,7 @@ async function main(): Promise<number> {
         2,
       )}\n`,
     );
-    say(`\n3. The config (as in examples/pg-ddl-sync.json), ${config}:`);
+    say(`\n3. The config (as in examples/pg-ddl-sync.json: the data directory tells the log directory and the running primary), ${config}:`);
     say(indent(fs.readFileSync(config, 'utf8')));
 
     say('\n4. pg-ddl-sync run --dry-run -c pg-ddl-sync.json   (what would be sent; changes nothing)');
@@ -157,10 +157,23 @@ async function main(): Promise<number> {
       .filter((l) => l.includes('run finished'));
     say(`   exit ${again.code}; ${finished[finished.length - 1] ?? ''}`);
     ok &&= again.code === 0 && !want.relations.some((r) => r.startsWith('payroll'));
+
+    say("\n8. What log_statement = 'all' adds: a block rolled back without an error.");
+    say("   Under 'ddl' its BEGIN and ROLLBACK are not logged: its DDL would be sent as if it committed (a run names");
+    say("   such statements on stderr, 'sent as committed without proof', and check warns of it). With 'all' (here");
+    say('   for one session, as a superuser may set it) the ROLLBACK is in the log, and nothing is sent:');
+    const draft = ["SET log_statement = 'all'", 'BEGIN', 'CREATE TABLE draft (a int)', 'CREATE INDEX draft_a ON draft (a)', 'ROLLBACK'];
+    for (const sql of draft) say(`  company=# ${sql};`);
+    primary.psql('company', `${draft.join(';\n')};\n`);
+    await primary.waitForLog('ROLLBACK');
+    const third = cli(['run', '-c', config]);
+    const draftSent = (await describeCompany(myinst1)).relations.some((r) => r.startsWith('draft'));
+    say(`   exit ${third.code}${third.stderr ? `: ${third.stderr.trim()}` : ''}; draft on myinst1: ${draftSent ? 'SENT' : 'not sent'}`);
+    ok &&= third.code === 0 && !draftSent;
     say(ok ? '\nThe standbys hold what committed on the primary, and nothing that failed there.' : '\nThe standbys do NOT match the primary.');
     return ok ? 0 : 1;
   } finally {
-    say(`\n8. Cleaning up: stopping the servers and removing ${work}`);
+    say(`\n9. Cleaning up: stopping the servers and removing ${work}`);
     await Promise.all(clusters.map((c) => c.destroy().catch(() => undefined)));
     fs.rmSync(work, { recursive: true, force: true });
   }

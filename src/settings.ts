@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from './errors';
-import { DataDirFacts, readDataDir, socketUri } from './io/dataDir';
-import { ConnectOptions, TargetSpec, connectionUser, parseTarget } from './io/target';
+import { DataDirFacts, ownerName, readDataDir, socketUri, socketUser } from './io/dataDir';
+import { ConnectOptions, TargetSpec, connectionUser, parseTarget, uriUser } from './io/target';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
@@ -60,13 +60,18 @@ export interface Settings {
   ignoreUsers: string[];
   /** The roles the tool connects to its targets as (the sync roles), each once. */
   syncUsers: string[];
-  /** Whether the sync roles' statements are never sent either (the default; --no-ignore-sync-users). */
+  /**
+   * Whether the sync roles' statements are never sent either (--ignore-sync-users; off by default: what
+   * a DBA runs as the role the tool connects as is sent, and the tool's own are told by their mark).
+   */
   ignoreSyncUsers: boolean;
   /**
-   * Every role whose statements are never sent: those given, and the sync roles unless
-   * ignoreSyncUsers is off. (What any pg-ddl-sync ran is never sent, whatever its role: core/echo.)
+   * Every role whose statements are never sent: those given, and the sync roles when ignoreSyncUsers
+   * is on. (What any pg-ddl-sync ran is never sent, whatever its role: core/echo.)
    */
   ignoredRoles: string[];
+  /** How long a statement may be held back, its transaction's end unknown, before a run exits 1. */
+  maxHeldBackMs: number;
 }
 
 export type ApplyAs = 'original' | 'sync';
@@ -96,6 +101,7 @@ export interface RawSettings extends Partial<Record<FilterKeys, string[]>> {
   applyAs?: string;
   ignoreUsers?: string[];
   ignoreSyncUsers?: boolean;
+  maxHeldBack?: number | string;
   databaseMap?: Record<string, string>;
 }
 
@@ -130,6 +136,7 @@ const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   applyAs: 'string',
   ignoreUsers: 'string[]',
   ignoreSyncUsers: 'boolean',
+  maxHeldBack: 'number',
   ...FILTER_KEYS,
 };
 
@@ -205,7 +212,7 @@ export function readConfigFile(file: string): RawSettings {
 }
 
 /** The most each duration may be, in seconds: beyond it a value is a typo, not a wish. */
-const MAX_SECONDS = { connectTimeout: 600, lockTimeout: 3600, statementTimeout: 86400 } as const;
+const MAX_SECONDS = { connectTimeout: 600, lockTimeout: 3600, statementTimeout: 86400, maxHeldBack: 7 * 86400 } as const;
 const MAX_LOCK_RETRIES = 100;
 
 /**
@@ -257,17 +264,19 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
   }
   const logFormat = pick('logFormat') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`log format "${logFormat}" is not one of text, json`);
-  const seconds = (key: 'connectTimeout' | 'lockTimeout' | 'statementTimeout', fallback: number, zeroOk: boolean): number =>
+  const seconds = (key: 'connectTimeout' | 'lockTimeout' | 'statementTimeout' | 'maxHeldBack', fallback: number, zeroOk: boolean): number =>
     Math.round(boundedNumber(key, pick(key), fallback, { max: MAX_SECONDS[key], zeroOk, whole: false }) * 1000);
   const lockRetries = boundedNumber('lockRetries', pick('lockRetries'), 3, { max: MAX_LOCK_RETRIES, zeroOk: true, whole: true });
   const applyAs = pick('applyAs') ?? 'original';
   if (applyAs !== 'original' && applyAs !== 'sync') throw new UsageError(`apply as "${applyAs}" is not one of original, sync`);
-  const sourceUrl = pick('source') ?? (dataDir?.socket ? socketUri(dataDir.socket) : undefined);
   const ignoreUsers = flags.ignoreUsers && flags.ignoreUsers.length > 0 ? flags.ignoreUsers : (file.ignoreUsers ?? []);
   // What the tool applies on an instance is logged there under the role it connects as: in a mesh,
   // that instance's own tool must not send it back (see core/echo).
   const syncUsers = [...new Set(targets.map(connectionUser))];
-  const ignoreSyncUsers = pick('ignoreSyncUsers') ?? true;
+  // Off by default: the tool's own statements carry its application_name (core/echo), so the role a
+  // DBA shares with the tool loses nothing. A mesh whose tools must also be told by role turns it on.
+  const ignoreSyncUsers = pick('ignoreSyncUsers') ?? false;
+  const sourceUrl = pick('source') ?? (dataDir?.socket ? socketUri(dataDir.socket, sourceUser(targets, dataDir.dir)) : undefined);
   return {
     csvlogDir,
     dataDir,
@@ -289,6 +298,7 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     syncUsers,
     ignoreSyncUsers,
     ignoredRoles: [...new Set([...(ignoreSyncUsers ? syncUsers : []), ...ignoreUsers])],
+    maxHeldBackMs: seconds('maxHeldBack', 600, false),
   };
 }
 
@@ -298,6 +308,18 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
  * that stopped) is cut off within a cron interval or two, and the run lets the next one in.
  */
 const DEFAULT_STATEMENT_TIMEOUT_S = 600;
+
+/** The role to reach the primary as through its data directory's socket (see io/dataDir). */
+function sourceUser(targets: TargetSpec[], dataDir: string): string {
+  let osUser: string | undefined;
+  try {
+    osUser = os.userInfo().username;
+  } catch {
+    osUser = undefined;
+  }
+  const targetUsers = targets.map((t) => uriUser(t.url)).filter((u): u is string => u !== undefined);
+  return socketUser({ pgUser: process.env.PGUSER || undefined, osUser, targetUsers, dataDirOwner: ownerName(dataDir) });
+}
 
 /** A target's settings: its own filters on top of everyone's. */
 function targetSettings(raw: RawTarget, global: Filters): TargetSettings {

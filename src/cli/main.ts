@@ -38,6 +38,7 @@ interface CommonFlags {
   applyAs?: string;
   ignoreUser?: string[];
   ignoreSyncUsers?: boolean;
+  maxHeldBack?: string;
   includeDatabase?: string[];
   excludeDatabase?: string[];
   includeCommand?: string[];
@@ -49,7 +50,8 @@ interface CommonFlags {
 const EXIT_HELP = `
 Exit codes:
   0  every target is caught up (or another run holds the lock and this one did nothing)
-  1  a target failed or is behind; it is retried next run
+  1  a target failed or is behind; it is retried next run. Or a statement was held back longer
+     than --max-held-back, its transaction's end unknown
   2  bad usage, config, state or log data: needs a person`;
 
 const repeat = (v: string, acc: string[] = []): string[] => [...acc, v];
@@ -89,8 +91,9 @@ function addCommon(cmd: Command, withTargets = true, exitHelp = EXIT_HELP): Comm
     .option('--lock-retries <n>', 'tries a statement that gave way on a lock this many more times in a run, waiting longer each time; then the next run does (default: 3)')
     .option('--statement-timeout <seconds>', 'on targets, a statement may run this long; the tool waits for an answer this long and 5 s more (default: 600; 0: no limit)')
     .option('--ignore-user <role>', 'never send statements this role ran on the primary, besides those of the roles the tool connects to its targets as (what pg-ddl-sync itself ran there is never sent); repeatable', repeat)
-    .option('--ignore-sync-users', 'never send statements that the roles the tool connects to its targets as ran on the primary (the default)')
-    .option('--no-ignore-sync-users', "send those roles' statements too, unless a pg-ddl-sync ran them: for a sync user that is also the DBAs' own, and no mesh")
+    .option('--ignore-sync-users', "never send statements that the roles the tool connects to its targets as ran on the primary: for a mesh whose tools have a role of their own (default: off; what a pg-ddl-sync ran is never sent, told by its application_name)")
+    .option('--no-ignore-sync-users', "send those roles' statements, unless a pg-ddl-sync ran them (the default)")
+    .option('--max-held-back <seconds>', "a statement held back this long, its transaction's end unknown, makes the run exit 1 (default: 600)")
     .option('--apply-as <who>', "on targets, run each statement as the role that ran it on the primary ('original'), or as the sync user ('sync') (default: original)")
     .addHelpText('after', exitHelp);
 }
@@ -115,6 +118,7 @@ function settingsFrom(flags: CommonFlags): Settings {
     applyAs: flags.applyAs,
     ignoreUsers: flags.ignoreUser,
     ignoreSyncUsers: flags.ignoreSyncUsers,
+    maxHeldBack: flags.maxHeldBack,
     includeDatabases: flags.includeDatabase,
     excludeDatabases: flags.excludeDatabase,
     includeCommands: flags.includeCommand,
@@ -181,13 +185,16 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         }
         return;
       }
+      // With the log in files, what needs a person is said on stderr too (cron mails it); without,
+      // the log is on stderr already.
+      if (settings.logDir) for (const w of res.warnings) io.stderr(`pg-ddl-sync: warning: ${w}\n`);
       if (res.kind === 'dry-run') {
         io.stdout(formatListings(res.listings));
         code = unknown(res.unknown) ?? 0;
         code = damaged(res.damage) ?? code;
         return;
       }
-      const line = failureLine(res.targets) ?? gapLine(res.gaps);
+      const line = failureLine(res.targets) ?? gapLine(res.gaps) ?? res.heldBack;
       if (line) {
         io.stderr(`pg-ddl-sync: ${line}\n`);
         code = 1;

@@ -16,6 +16,7 @@ export function formatListings(listings: Listing[]): string {
     out.push(`-- ${who}: ${listing.statements.length} statement(s)`);
     for (const s of listing.statements) {
       out.push(`-- database ${s.database}, from ${s.at}`);
+      if (s.note) out.push(`-- warning: ${s.note}`);
       out.push(/;\s*$/.test(s.sql) ? s.sql : `${s.sql};`);
     }
     out.push('');
@@ -91,6 +92,10 @@ export function formatStatus(s: Status): string {
     for (const w of s.waiting) {
       out.push(`    ${w.at} database ${w.database} session ${w.session} vxid ${w.vxid}${w.holdsBack ? ' (holds back what follows)' : ''}: ${w.sql}`);
     }
+  }
+  if (s.oldestHeldBack) {
+    const h = s.oldestHeldBack;
+    out.push('', `the oldest statement held back was logged ${h.ageSeconds} s ago (${h.loggedAt}) at ${h.at}: ${h.sql}`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -96,7 +96,7 @@ async function primarySettings(settings: Settings, findings: Finding[]): Promise
   finding(isOn(v('logging_collector')), 'logging_collector', 'on', `is ${v('logging_collector')}: no csvlog is written; set logging_collector = on (needs a restart)`);
   const destinations = v('log_destination').toLowerCase().split(/\s*,\s*/);
   finding(destinations.includes('csvlog'), 'log_destination', `'${v('log_destination')}'`, `is '${v('log_destination')}', without csvlog; add csvlog (log_destination = 'csvlog')`);
-  finding(['ddl', 'mod', 'all'].includes(v('log_statement')), 'log_statement', `'${v('log_statement')}'`, `is '${v('log_statement')}': DDL is not logged; set log_statement = 'ddl' or 'all'`);
+  logStatement(v('log_statement'), from, findings);
   finding(
     isOn(v('log_disconnections')),
     'log_disconnections',
@@ -124,6 +124,29 @@ async function primarySettings(settings: Settings, findings: Finding[]): Promise
   );
   if (settings.dataDir && settings.csvlogDir && path.resolve(settings.csvlogDir) !== settings.dataDir.csvlogDir) {
     findings.push({ level: 'error', subject: 'csvlog directory', message: `--csvlog-dir ${settings.csvlogDir} is not where ${settings.dataDir.dir} logs (${settings.dataDir.csvlogDir})` });
+  }
+}
+
+/**
+ * log_statement: 'all' lets the judge see every block's end. Under 'ddl' (or 'mod') no BEGIN, COMMIT
+ * or ROLLBACK is logged: DDL inside a block that ends in a ROLLBACK without an error is sent as if it
+ * committed, and nothing the tool can ask the primary tells it otherwise. Runs name each such
+ * statement; here it is a warning, with its cost.
+ */
+function logStatement(value: string, from: string, findings: Finding[]): void {
+  const subject = 'log_statement';
+  if (value === 'all') {
+    findings.push({ level: 'ok', subject, message: `'all' (read from ${from})` });
+  } else if (value === 'ddl' || value === 'mod') {
+    findings.push({
+      level: 'warning',
+      subject,
+      message:
+        `'${value}' (read from ${from}): BEGIN, COMMIT and ROLLBACK are not logged, so DDL inside a transaction block that is rolled back without an error is sent as if it committed ` +
+        "(each run names such statements on stderr and in run --dry-run); set log_statement = 'all' to judge every block",
+    });
+  } else {
+    findings.push({ level: 'error', subject, message: `is '${value}': DDL is not logged; set log_statement = 'ddl' or 'all'` });
   }
 }
 
@@ -213,6 +236,7 @@ async function ignoredRolesInUse(settings: Settings, findings: Finding[]): Promi
     return;
   }
   const where = `the newest ${recent.length} csvlog file(s)`;
+  findings.push({ level: 'ok', subject: 'own statements', message: ownStatements(settings) });
   for (const user of settings.ignoredRoles) {
     const sync = settings.syncUsers.includes(user);
     const subject = `${sync ? 'sync' : 'ignored'} role ${user}`;
@@ -236,6 +260,15 @@ async function ignoredRolesInUse(settings: Settings, findings: Finding[]): Promi
         `they are left out, never propagated. If ${user} is another instance's pg-ddl-sync, add --ignore-user ${user}; if not, whoever sets that application_name must stop`,
     });
   }
+}
+
+/** How the tool tells the statements never to send, and what that choice means (see core/echo). */
+function ownStatements(settings: Settings): string {
+  const mark = `told by their application_name '${APPLICATION_NAME}', which every pg-ddl-sync sets; a session that sets it too keeps only its own DDL from being sent`;
+  const roles = settings.syncUsers.join(', ') || '(none)';
+  return settings.ignoreSyncUsers
+    ? `${mark}. Also left out by role (--ignore-sync-users, for a mesh): whatever ${roles} ran`
+    : `${mark}. DDL that anyone else runs as ${roles}, the role(s) this tool connects as, is sent; a mesh whose tools have a role of their own may add --ignore-sync-users`;
 }
 
 /** libpq ignores a password file that group or others can read. */

@@ -32,6 +32,8 @@ export interface Plan {
   skipped: Skipped[];
   /** DDL statements left out as a pg-ddl-sync's own, or an ignored role's (see core/echo). */
   ignored: number;
+  /** Why the primary could not settle what the log left undecided, when it was to be asked and could not. */
+  sourceProblem?: string;
 }
 
 export interface PlanOptions {
@@ -156,6 +158,7 @@ async function settleFromSource(plan: Plan, judgeRecord: (record: LogRecord, fil
   } catch (err) {
     // The primary being unreachable is no reason to stop: what waits goes on waiting.
     log.warn('cannot ask the primary (--source) about undecided transactions; they stay undecided', { error: (err as Error).message });
+    plan.sourceProblem = `cannot ask the primary (--source, or the socket of --data-dir): ${(err as Error).message}`;
     return;
   }
   const before = Buffer.from(answer.before);
@@ -164,6 +167,7 @@ async function settleFromSource(plan: Plan, judgeRecord: (record: LogRecord, fil
     log.warn('the marker written through --source never reached the csvlog: is --source the server whose log --csvlog-dir holds, with log_min_messages at warning or lower? Undecided transactions stay undecided', {
       marker: answer.before,
     });
+    plan.sourceProblem = 'the marker written through --source never reached the csvlog: is --source the server whose log --csvlog-dir holds?';
     return;
   }
   // Up to the second marker, only the failures: the judge goes on from the first next run.
@@ -178,6 +182,7 @@ async function settleFromSource(plan: Plan, judgeRecord: (record: LogRecord, fil
   });
   if (!complete) {
     log.warn('the second marker written through --source did not reach the csvlog in time; undecided transactions stay undecided', { marker: answer.after });
+    plan.sourceProblem = 'the second marker written through --source did not reach the csvlog in time';
     return;
   }
   judge.settleFromSource(answer.running, answer.busy, later);

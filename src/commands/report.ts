@@ -99,9 +99,14 @@ export function reportPlan(plan: Plan, texts: UnitTexts, log: Logger): void {
  * own, it reaches no other instance. Said at warn, once a role a run, since by default the role the
  * tool connects as is left out, and a sync user that DBAs or applications share loses their DDL.
  * @param strays DDL statements left out, by role, that no pg-ddl-sync sent (EchoFilter.strays)
+ * @returns the lines logged, for the run to say on stderr too
  */
-export function reportStrays(strays: EchoFilter['strays'], settings: Pick<Settings, 'syncUsers'>, log: Logger): void {
+export function reportStrays(strays: EchoFilter['strays'], settings: Pick<Settings, 'syncUsers'>, log: Logger): string[] {
+  const lines: string[] = [];
   for (const [role, count] of strays) {
-    log.warn(`left out ${count} DDL statement(s) that role ${role} ran, which no pg-ddl-sync sent: they are never propagated (${whyLeftOut(role, settings.syncUsers)})`);
+    const line = `left out ${count} DDL statement(s) that role ${role} ran, which no pg-ddl-sync sent: they are never propagated (${whyLeftOut(role, settings.syncUsers)})`;
+    log.warn(line);
+    lines.push(line);
   }
+  return lines;
 }

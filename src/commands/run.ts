@@ -17,10 +17,11 @@ import { Plan, damageError, makePlan } from './plan';
 import { writeMetrics } from '../io/metrics';
 import { unsafeFileProblem } from '../io/atomicFile';
 import { identifyPrimary, primaryMismatch, primaryToSave } from '../io/primaryId';
+import { duration, oldestHeldBack } from '../core/heldBack';
 import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
 import { Locked, withRunLock } from './runLock';
 import { status } from './status';
-import { Listing, TargetOutcome, applyToTarget, entriesFrom, listEntries } from './sync';
+import { Listing, TargetOutcome, applyToTarget, entriesFrom, head, listEntries } from './sync';
 
 export interface RunSummary {
   recordsRead: number;
@@ -36,10 +37,18 @@ export interface RunSummary {
   ms: number;
 }
 
+/** What a run tells the person who runs it, besides its own log: each is a line for stderr. */
+export interface RunNotices {
+  /** Warnings: the primary could not be asked, DDL left out by role, DDL sent that the log cannot judge. */
+  warnings: string[];
+  /** A statement held back longer than --max-held-back: the run exits 1 with this line. */
+  heldBack?: string;
+}
+
 export type RunResult =
   | Locked
-  | { kind: 'dry-run'; listings: Listing[]; summary: RunSummary; unknown: UnknownOutcome[]; damage?: LogDataError }
-  | { kind: 'applied'; targets: TargetOutcome[]; summary: RunSummary; gaps: Gap[]; unknown: UnknownOutcome[]; damage?: LogDataError };
+  | ({ kind: 'dry-run'; listings: Listing[]; summary: RunSummary; unknown: UnknownOutcome[]; damage?: LogDataError } & RunNotices)
+  | ({ kind: 'applied'; targets: TargetOutcome[]; summary: RunSummary; gaps: Gap[]; unknown: UnknownOutcome[]; damage?: LogDataError } & RunNotices);
 
 export interface RunDeps {
   log: Logger;
@@ -105,17 +114,23 @@ async function runPass(
   const texts = new UnitTexts(files);
   const work = settings.targets.some((t) => entriesFrom(entries, nextOf(t.name)).length > 0);
   if (work || dryRun || plan.judge.unknown().length > 0 || plan.judge.waiting().length > 0) await loadParser();
+  const unjudged = unjudgedWarnings(plan, texts);
+  for (const line of unjudged.lines) log.warn(line);
   reportPlan(plan, texts, log);
   // A crash left these undecided: the run says so each time (exit 1) until a person resolves them.
   const unknown = unknownOutcomes(plan.judge, texts);
-  reportStrays(echo.strays, settings, log);
+  const notices: RunNotices = {
+    warnings: [...(plan.sourceProblem ? [sourceWarning(plan.sourceProblem)] : []), ...reportStrays(echo.strays, settings, log), ...unjudged.lines],
+    heldBack: heldBackLine(plan, texts, settings, now()),
+  };
+  if (notices.heldBack) log.error(notices.heldBack);
   const summary = summarize(plan, started);
   if (dryRun) {
     const listings =
       settings.targets.length === 0
         ? [listEntries(entriesFrom(entries, lowestNext(state, startSeq)), texts)]
         : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t));
-    return { kind: 'dry-run', listings, summary, unknown, damage };
+    return { kind: 'dry-run', listings: markUnjudged(listings, unjudged.at), summary, unknown, damage, ...notices };
   }
   for (const t of settings.targets) {
     if (!state.targets[t.name] && startSeq > firstSeq) {
@@ -184,7 +199,55 @@ async function runPass(
     ...Object.fromEntries(outcomes.filter((o) => o.filtered > 0).map((o) => [`filtered[${o.name}]`, o.filtered])),
     ms: summary.ms,
   });
-  return { kind: 'applied', targets: outcomes, summary, gaps, unknown, damage };
+  return { kind: 'applied', targets: outcomes, summary, gaps, unknown, damage, ...notices };
+}
+
+function sourceWarning(problem: string): string {
+  return `${problem}; statements whose transaction's end the log does not show stay held back (set log_disconnections = on on the primary)`;
+}
+
+/**
+ * One warning per statement sent from a block whose end the log cannot show (see Judge.unjudged), and
+ * where each is, for the dry run's listing. The judge's list is emptied.
+ */
+function unjudgedWarnings(plan: Plan, texts: UnitTexts): { lines: string[]; at: Set<string> } {
+  const units = plan.judge.unjudged.splice(0);
+  const at = new Set(units.map((u) => `${u.file.name}:${u.offset}`));
+  const lines = units.map((u) => {
+    const text = texts.get(u);
+    const sql = text.kind === 'ok' ? head(text.text.shown) : '';
+    return `sent as committed without proof: ${sql} (${u.file.name}:${u.offset}, database ${u.database}) ran inside a transaction block, and under log_statement = 'ddl' a ROLLBACK of it is not logged; check it on the primary, or set log_statement = 'all'`;
+  });
+  return { lines, at };
+}
+
+/** The dry run's listings with the statements the log cannot judge marked. */
+function markUnjudged(listings: Listing[], at: ReadonlySet<string>): Listing[] {
+  if (at.size === 0) return listings;
+  const note = "sent as committed without proof: it ran inside a transaction block, whose ROLLBACK log_statement = 'ddl' does not log";
+  return listings.map((l) => ({ ...l, statements: l.statements.map((s) => (at.has(s.at) ? { ...s, note } : s)) }));
+}
+
+/**
+ * The line a run exits 1 with when a statement has been held back longer than --max-held-back: what
+ * it is, where, why its end is unknown, and what makes it known.
+ */
+function heldBackLine(plan: Plan, texts: UnitTexts, settings: Settings, now: Date): string | undefined {
+  const held = oldestHeldBack(plan.judge.waiting(), now);
+  if (!held || held.ageMs <= settings.maxHeldBackMs) return undefined;
+  const { unit } = held.waiting;
+  const text = texts.get(unit);
+  const sql = text.kind === 'ok' ? head(text.text.shown) : '(text not readable)';
+  const why = !settings.source
+    ? 'no later record of its session and no disconnection are logged, and there is no --source (or running --data-dir) to ask the primary'
+    : plan.sourceProblem
+      ? `no later record of its session and no disconnection are logged; ${plan.sourceProblem}`
+      : "no later record of its session and no disconnection are logged, and the primary's answer did not settle it";
+  return (
+    `a statement has been held back for ${duration(held.ageMs)} (more than --max-held-back), and every later one waits behind it: ` +
+    `${sql} (${unit.file.name}:${unit.offset}, database ${unit.database}, session ${unit.sessionId}); its transaction's end is unknown: ${why}; ` +
+    'set log_disconnections = on on the primary, or give --source URL or --data-dir DIR with a role that can connect'
+  );
 }
 
 /** Writes the metrics file from the state just saved; a failure to write it is only logged. */
@@ -196,6 +259,7 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
       durationMs: summary.ms,
       waiting: s.waiting.length,
       outcomeUnknown: s.unknown.length,
+      oldestHeldBackSeconds: s.oldestHeldBack?.ageSeconds ?? 0,
       unreadBytes: s.log.unreadBytes,
       targets: s.targets
         .filter((t) => t.configured)

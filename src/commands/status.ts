@@ -2,6 +2,7 @@
  * `status`: where each target stands, from the state file and the log directory, without connecting
  * to anything. Its JSON form (`--json`) is documented in the README and kept stable for monitoring.
  */
+import { oldestHeldBack } from '../core/heldBack';
 import { Judge } from '../core/judge';
 import { loadParser } from '../core/parser';
 import { LogFile, listLogFiles } from '../io/logFiles';
@@ -59,6 +60,11 @@ export interface Status {
   waiting: WaitingStatus[];
   /** Statements a crash of the primary left undecided: held back, with all after them, until resolved. */
   unknown: UnknownOutcome[];
+  /**
+   * The oldest statement holding later ones back, its transaction's end unknown, and how long since
+   * it was logged; null when none does. A run exits 1 once it is older than --max-held-back.
+   */
+  oldestHeldBack: { at: string; loggedAt: string; ageSeconds: number; sql: string } | null;
   targets: TargetStatus[];
 }
 
@@ -92,6 +98,8 @@ export async function status(settings: Settings, now = new Date(), withText = tr
       sql: text.kind === 'ok' ? head(text.text.shown) : '',
     };
   });
+  const held = oldestHeldBack(waitingUnits, now);
+  const heldAt = held && `${held.waiting.unit.file.name}:${held.waiting.unit.offset}`;
   return {
     version: STATUS_VERSION,
     checkedAt: now.toISOString(),
@@ -101,6 +109,9 @@ export async function status(settings: Settings, now = new Date(), withText = tr
     waiting,
     // Few, and rare: their text is shown even without withText.
     unknown: unknownUnits === 0 ? [] : unknownOutcomes(judge, texts),
+    oldestHeldBack: held
+      ? { at: heldAt!, loggedAt: held.waiting.unit.logTime, ageSeconds: Math.floor(held.ageMs / 1000), sql: waiting.find((w) => w.at === heldAt)?.sql ?? '' }
+      : null,
     targets,
   };
 }

@@ -19,6 +19,8 @@ export interface ListedStatement {
   at: string;
   /** Redacted. */
   sql: string;
+  /** A warning about it, shown with it. */
+  note?: string;
 }
 
 export interface Listing {

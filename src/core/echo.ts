@@ -1,17 +1,19 @@
 /**
  * What a pg-ddl-sync applied on an instance shows in that instance's log like any other DDL. Sent on,
  * it would come back: instances that sync each other (a mesh) would echo each other's statements
- * forever. Two marks tell the tools' statements, and either is enough:
+ * forever. Two marks tell the tools' statements:
  *
- * - the role: the csvlog's user_name is the role a session logged in as (SET ROLE changes it not), so
- *   every statement a tool ran names the role it connects as, its sync role, even when it applies as
- *   the original role. The roles this instance's tool connects as, and the roles given to ignore
- *   (another instance's tool under another name), are left out;
  * - the application_name the tool sets on every connection, which the csvlog keeps with each
- *   statement: it names the statements of any pg-ddl-sync, whatever role it connects as, where no role
- *   was given for it.
+ *   statement: it names the statements of any pg-ddl-sync, whatever role it connects as. It is the
+ *   only mark by default, so a DBA who runs DDL as the very role the tool connects as (one superuser
+ *   for everything, a common set-up) loses none of it. Any session may set that name; one that does
+ *   hides its own DDL from the tool, and nothing else: it cannot make the tool send what it did not
+ *   run, nor hide another session's statements;
+ * - the role, when asked for (--ignore-sync-users, --ignore-user): the csvlog's user_name is the role
+ *   a session logged in as (SET ROLE changes it not), so every statement a tool ran names the role it
+ *   connects as. A mesh whose tools have a role of their own may leave those roles out too.
  *
- * A role left out for the first reason loses every DDL statement it runs, the tool's or not: what no
+ * A role left out for the second reason loses every DDL statement it runs, the tool's or not: what no
  * pg-ddl-sync sent under it (a DBA's, an application's) is counted, so that runs and `check` say so.
  */
 import type { StatementRecord } from './logRecord';

@@ -243,6 +243,12 @@ export class Judge {
   readonly counts: JudgeCounts = { notDdl: 0, failed: 0, temporary: 0, inExplicitBlock: 0, unparsed: 0, recoveredUnseen: 0, own: 0, ledgerSchema: 0 };
   /** Filled as DDL naming the ledger's schema is read; the caller logs and clears it. */
   readonly ledgerSchemaDrops: LedgerSchemaDrop[] = [];
+  /**
+   * Filled by emit: units sent as committed from a block whose end the log cannot show (its BEGIN
+   * was not logged, log_statement = 'ddl'), so a silent ROLLBACK would not be seen. The caller names
+   * them and clears it.
+   */
+  readonly unjudged: UnitSpec[] = [];
   private nextOrder: number;
   private nextTx: number;
   private readonly sessions = new Map<string, Session>();
@@ -361,7 +367,10 @@ export class Judge {
     for (const u of ready) {
       const tx = this.txs.get(u.tx);
       // A block whose BEGIN the log did not show: its COMMIT or ROLLBACK is not there either.
-      if (tx?.explicit && !tx.beginSeen) this.counts.inExplicitBlock++;
+      if (tx?.explicit && !tx.beginSeen) {
+        this.counts.inExplicitBlock++;
+        this.unjudged.push(spec(u));
+      }
     }
     this.forgetDecided();
     return ready.map(spec);

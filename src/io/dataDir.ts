@@ -82,7 +82,46 @@ function socketOf(dir: string): DataDirFacts['socket'] {
   }
 }
 
-/** A libpq URI for the server through its socket: `postgresql://%2Fvar%2Frun%2Fpostgresql:5432/postgres`. */
-export function socketUri(socket: NonNullable<DataDirFacts['socket']>): string {
-  return `postgresql://${encodeURIComponent(socket.dir)}:${socket.port}/postgres`;
+/**
+ * A libpq URI for the server through its socket, as a role:
+ * `postgresql://postgres@%2Fvar%2Frun%2Fpostgresql:5432/postgres`.
+ */
+export function socketUri(socket: NonNullable<DataDirFacts['socket']>, user: string): string {
+  return `postgresql://${encodeURIComponent(user)}@${encodeURIComponent(socket.dir)}:${socket.port}/postgres`;
+}
+
+/** Where the role to ask the primary as comes from, in the order tried (see socketUser). */
+export interface SocketUserHints {
+  /** PGUSER, as libpq reads it. */
+  pgUser?: string;
+  /** The OS user this process runs as. */
+  osUser?: string;
+  /** The roles named in the targets' URIs. */
+  targetUsers: string[];
+  /** The name of the OS user owning the data directory. */
+  dataDirOwner?: string;
+}
+
+/**
+ * The role to ask the primary as through its socket, when no --source names one. libpq's rules
+ * first: PGUSER, else the OS user's name, except root's: PostgreSQL refuses to run as root, so no
+ * instance's own user is root, and cron often runs as root. Then the role the targets are reached as,
+ * where their URIs name it (one role throughout is the common set-up); then the data directory's
+ * owner, whose name initdb gives the bootstrap superuser unless told otherwise.
+ */
+export function socketUser(hints: SocketUserHints): string {
+  if (hints.pgUser) return hints.pgUser;
+  if (hints.osUser && hints.osUser !== 'root') return hints.osUser;
+  return hints.targetUsers[0] ?? hints.dataDirOwner ?? 'postgres';
+}
+
+/** The name of the OS user owning a file, from /etc/passwd; undefined when it cannot be told. */
+export function ownerName(file: string, passwd = '/etc/passwd'): string | undefined {
+  try {
+    const uid = fs.statSync(file).uid;
+    const line = fs.readFileSync(passwd, 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
+    return line?.split(':')[0] || undefined;
+  } catch {
+    return undefined;
+  }
 }

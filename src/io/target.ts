@@ -166,7 +166,12 @@ export function clientConfig(spec: TargetSpec, database: string | undefined, opt
  * @param spec the target
  */
 export function connectionUser(spec: TargetSpec): string {
-  return parseUri(spec.url).user || process.env.PGUSER || osUser();
+  return uriUser(spec.url) || process.env.PGUSER || osUser();
+}
+
+/** The role a libpq URI names, if it names one. */
+export function uriUser(url: string): string | undefined {
+  return parseUri(url).user || undefined;
 }
 
 function osUser(): string {

@@ -18,6 +18,9 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** Kill the run with SIGKILL after this many milliseconds. */
   killAfterMs?: number;
+  /** Run as this OS user (ids), as cron runs it as the database's own user. */
+  uid?: number;
+  gid?: number;
 }
 
 /** Starts the CLI; resolves when it exits. */
@@ -25,6 +28,8 @@ export function cli(args: string[], options: CliOptions = {}): Promise<CliResult
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
       env: cleanEnv(options.env),
+      uid: options.uid,
+      gid: options.gid,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -173,11 +173,25 @@ export const PRIMARY_SETTINGS = {
 } as const;
 
 /**
+ * The primary's logging exactly as the set-up this tool replaces had it: csvlog through the collector,
+ * log_statement = 'ddl', rotation by age and size, and nothing else (no log_disconnections, the
+ * default log_directory, log_file_mode and lc_messages).
+ */
+export const SEED_SETTINGS = {
+  logging_collector: 'on',
+  log_destination: "'csvlog'",
+  log_statement: "'ddl'",
+  log_rotation_age: "'1d'",
+  log_rotation_size: "'100MB'",
+} as const;
+
+/**
  * A primary (csvlog on, the given log_statement) and targets of these names, started side by side.
+ * @param seed start the primary with SEED_SETTINGS instead (logStatement is then not used)
  * @returns the primary first, then the targets in the order named
  */
-export async function startPrimaryAndTargets(targets: string[], logStatement: 'ddl' | 'all' = 'ddl', bin?: string): Promise<Cluster[]> {
-  const settings = { ...PRIMARY_SETTINGS, log_statement: `'${logStatement}'` };
+export async function startPrimaryAndTargets(targets: string[], logStatement: 'ddl' | 'all' = 'ddl', bin?: string, seed = false): Promise<Cluster[]> {
+  const settings = seed ? SEED_SETTINGS : { ...PRIMARY_SETTINGS, log_statement: `'${logStatement}'` };
   return Promise.all([Cluster.start({ settings, name: 'primary', bin }), ...targets.map((name) => Cluster.start({ name, bin }))]);
 }
 
@@ -207,6 +221,9 @@ export class Cluster {
     this.dataDir = path.join(baseDir, name);
   }
 
+  /** The log_directory it was started with, relative to its data directory (the server's default: log). */
+  private logDirectory = 'log';
+
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const bin = options.bin ?? findPgBin();
     const baseDir = options.baseDir ?? makeTempDir('pgds-');
@@ -226,6 +243,7 @@ export class Cluster {
       shared_buffers: "'32MB'",
       ...options.settings,
     };
+    if (typeof conf.log_directory === 'string') cluster.logDirectory = conf.log_directory.replace(/^'|'$/g, '');
     const lines = Object.entries(conf).map(([k, v]) => `${k} = ${v}`);
     fs.appendFileSync(path.join(cluster.dataDir, 'postgresql.conf'), `\n${lines.join('\n')}\n`);
     runServerTool(path.join(bin, 'pg_ctl'), ['-D', cluster.dataDir, '-w', '-t', '60', '-l', path.join(baseDir, `${cluster.name}.server.log`), 'start']);
@@ -260,9 +278,9 @@ export class Cluster {
     return `postgresql://${SYNC_USER}@127.0.0.1:${this.port}/postgres`;
   }
 
-  /** The csvlog directory of a cluster started with PRIMARY_SETTINGS. */
+  /** The csvlog directory: its log_directory, in its data directory. */
   get logDir(): string {
-    return path.join(this.dataDir, 'pg_log');
+    return path.join(this.dataDir, this.logDirectory);
   }
 
   /** Starts a stopped cluster again, on the same port. */

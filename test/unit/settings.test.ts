@@ -107,7 +107,7 @@ describe('settings', () => {
     assert.throws(() => resolveSettings({}, readConfigFile(config({ statementTimeout: 1e-7 }))), /statement timeout "1e-7" must be/);
   });
 
-  it('leaves out the roles it connects to its targets as, found as libpq finds them, and those given', () => {
+  it('leaves out the roles given, and the roles it connects to its targets as (found as libpq finds them) only when asked', () => {
     const saved = process.env.PGUSER;
     try {
       delete process.env.PGUSER;
@@ -118,18 +118,21 @@ describe('settings', () => {
       const s = resolveSettings({}, readConfigFile(file));
       // No user in the URI: the OS user, as libpq takes it (not $USER).
       assert.deepEqual(s.syncUsers, ['ddl_syncer', os.userInfo().username, 'q_user']);
-      assert.equal(s.ignoreSyncUsers, true);
-      assert.deepEqual(s.ignoredRoles, ['ddl_syncer', os.userInfo().username, 'q_user', 'other_tool']);
+      // By default the tool's own statements are told by their application_name alone: a DBA who
+      // shares the role the tool connects as loses nothing.
+      assert.equal(s.ignoreSyncUsers, false);
+      assert.deepEqual(s.ignoredRoles, ['other_tool']);
       process.env.PGUSER = 'env_user';
       assert.deepEqual(resolveSettings({}, readConfigFile(file)).syncUsers, ['ddl_syncer', 'env_user', 'q_user']);
-      // --ignore-user replaces the file's list; the sync roles stay.
-      assert.deepEqual(resolveSettings({ ignoreUsers: ['x'] }, readConfigFile(file)).ignoredRoles, ['ddl_syncer', 'env_user', 'q_user', 'x']);
-      // The escape hatch, from the file or a flag; a flag beats the file either way.
+      // --ignore-user replaces the file's list; the sync roles stay (a mesh's set-up).
+      assert.deepEqual(resolveSettings({ ignoreUsers: ['x'], ignoreSyncUsers: true }, readConfigFile(file)).ignoredRoles, ['ddl_syncer', 'env_user', 'q_user', 'x']);
+      // From the file or a flag; a flag beats the file either way.
       const off = config({ targets: ['a=postgresql://ddl_syncer@h1/x'], ignoreUsers: ['other_tool'], ignoreSyncUsers: false });
       const o = resolveSettings({}, readConfigFile(off));
       assert.deepEqual([o.syncUsers, o.ignoreSyncUsers, o.ignoredRoles], [['ddl_syncer'], false, ['other_tool']]);
       assert.deepEqual(resolveSettings({ ignoreSyncUsers: true }, readConfigFile(off)).ignoredRoles, ['ddl_syncer', 'other_tool']);
-      assert.deepEqual(resolveSettings({ ignoreSyncUsers: false }, readConfigFile(file)).ignoredRoles, ['other_tool']);
+      const on = config({ targets: ['a=postgresql://ddl_syncer@h1/x'], ignoreUsers: ['other_tool'], ignoreSyncUsers: true });
+      assert.deepEqual(resolveSettings({ ignoreSyncUsers: false }, readConfigFile(on)).ignoredRoles, ['other_tool']);
       // No target, no sync role (a dry run, a replay onto nothing).
       assert.deepEqual(resolveSettings({}).ignoredRoles, []);
       assert.throws(() => readConfigFile(config({ ignoreSyncUsers: 'no' })), /key "ignoreSyncUsers" must be true or false/);
