@@ -16,6 +16,7 @@ import { SyncError, UsageError } from '../errors';
 import { Logger, createLogger } from '../io/logger';
 import { RawSettings, Settings, isTargetUrl, parseDatabaseMap, readConfigFile, resolveSettings, selectTargets } from '../settings';
 import { askYesNo } from './ask';
+import { addSetupCommands } from './setupCommands';
 import { failureLine, formatFindings, formatListings, formatSkip, formatStatus, formatVerification, gapLine, unknownLine, verifySummary } from './print';
 
 interface CommonFlags {
@@ -359,6 +360,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       code = verifyExitCode(res);
       if (code !== 0) io.stderr(`pg-ddl-sync: ${verifySummary(res)}\n`);
     });
+
+  addSetupCommands(program, io.stdout, packageVersion());
 
   /** Damage the read stopped at: said last, after what was done before it; the run needs a person. */
   function damaged(err: SyncError | undefined): number | undefined {
