@@ -217,7 +217,11 @@
         ;; `execute fetch from <portal>: …`, which repeats a statement already logged).
         (local.set $s (i32.add (i32.load (i32.const 104)) (i32.const 132097)))
         (local.set $e (i32.add (i32.load (i32.const 108)) (i32.const 132095)))
-        (if (i32.eq (i32.load8_u (i32.sub (local.get $s) (i32.const 1))) (i32.const 0x22))
+        ;; Only the server's own: no context (field 18) and no query (19), which RAISE LOG writes (see
+        ;; loggedByServer in logRecord.ts).
+        (if (i32.and
+              (i32.eq (i32.load8_u (i32.sub (local.get $s) (i32.const 1))) (i32.const 0x22))
+              (i32.and (call $emptyText (i32.const 18)) (call $emptyText (i32.const 19))))
           (then
             (if (i32.ge_s (i32.sub (local.get $e) (local.get $s)) (i32.const 11))
               (then
@@ -337,6 +341,17 @@
     (i32.store (i32.const 544) (i32.wrap_i64 (local.get $local))))
 
   ;; Whether the prepared statement's name at [$a, $b) starts with `fetch from `.
+  ;; Whether text field $i is empty or missing, its quotes left out (textLength in logRecord.ts).
+  (func $emptyText (param $i i32) (result i32)
+    (local $s i32) (local $n i32)
+    (if (i32.ge_u (local.get $i) (i32.load (i32.const 512))) (then (return (i32.const 1))))
+    (local.set $s (i32.load (i32.shl (local.get $i) (i32.const 3))))
+    (local.set $n (i32.sub (i32.load offset=4 (i32.shl (local.get $i) (i32.const 3))) (local.get $s)))
+    (if (i32.eqz (local.get $n)) (then (return (i32.const 1))))
+    (i32.and
+      (i32.eq (local.get $n) (i32.const 2))
+      (i32.eq (i32.load8_u (i32.add (local.get $s) (i32.const 132096))) (i32.const 0x22))))
+
   ;; Whether a ": " starts in [$from, $to - 1).
   (func $colonSpace (param $from i32) (param $to i32) (result i32)
     (block $none

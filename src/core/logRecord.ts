@@ -20,6 +20,7 @@ export const COL = {
   severity: 11,
   sqlState: 12,
   message: 13,
+  context: 18,
   query: 19,
   applicationName: 22,
 } as const;
@@ -97,8 +98,9 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
   const vxid = fields.text(COL.vxid);
   if (fieldStartsWith(buf, span, COL.severity, 'LOG')) {
     if (
-      fieldStartsWith(buf, span, COL.message, STATEMENT_PREFIX) ||
-      fieldStartsWith(buf, span, COL.message, EXECUTE_PREFIX)
+      loggedByServer(buf, span.fields, span.fields.length / 2) &&
+      (fieldStartsWith(buf, span, COL.message, STATEMENT_PREFIX) ||
+        fieldStartsWith(buf, span, COL.message, EXECUTE_PREFIX))
     ) {
       const message = messageText(fields.judged(COL.message));
       const unprovable = message ? executeDoubt(message) : undefined;
@@ -191,8 +193,32 @@ const SERVER_RESTART = [
 
 /** The event a record that is neither a statement nor a failure tells of, if any. */
 export function eventOf(buf: Buffer, span: RecordSpan): OtherRecord['event'] {
+  const count = span.fields.length / 2;
+  if (!loggedByServer(buf, span.fields, count)) return undefined;
   if (fieldStartsWith(buf, span, COL.message, 'disconnection: ')) return 'disconnection';
+  // The postmaster's and the startup process's messages belong to no session, role or database.
+  if (textLength(buf, span.fields, count, COL.userName) > 0 || textLength(buf, span.fields, count, COL.databaseName) > 0) return undefined;
   return SERVER_RESTART.some((m) => fieldStartsWith(buf, span, COL.message, m)) ? 'server-restart' : undefined;
+}
+
+/**
+ * Whether a LOG record is the server's own and no message a session raised. The server logs a
+ * statement, a disconnection or a restart with no context and no query (errhidestmt): `RAISE LOG`,
+ * which any role may run, writes its function's context and the statement it ran in. Without this a
+ * role could write `statement: SET ROLE postgres; …`, or a restart's words, into the log.
+ */
+export function loggedByServer(buf: Uint8Array, fields: Int32Array, count: number): boolean {
+  return textLength(buf, fields, count, COL.context) === 0 && textLength(buf, fields, count, COL.query) === 0;
+}
+
+/**
+ * The length of text field i, its quotes left out; 0 for a field the record lacks.
+ * @param fields the record's field bounds, `count` of them
+ */
+function textLength(buf: Uint8Array, fields: Int32Array, count: number, i: number): number {
+  if (i >= count) return 0;
+  const n = fields[2 * i + 1] - fields[2 * i];
+  return n >= 2 && buf[fields[2 * i]] === 0x22 ? n - 2 : n;
 }
 
 /**

@@ -5,8 +5,8 @@
  * the rest and as the reference the two are tested against), so that a record the gate passes over is
  * never decoded at all.
  */
-import { CLASS_SLOT, PID_SLOT, PLAIN_SLOT, TEXT_SLOT, TIME_HI_SLOT, TIME_LO_SLOT, VXID_BACKEND_SLOT, VXID_LOCAL_SLOT } from './csvRecord';
-import { COL, colonSpaceAt, fetchRepeat, statementTextStart } from './logRecord';
+import { CLASS_SLOT, COUNT_SLOT, PID_SLOT, PLAIN_SLOT, TEXT_SLOT, TIME_HI_SLOT, TIME_LO_SLOT, VXID_BACKEND_SLOT, VXID_LOCAL_SLOT } from './csvRecord';
+import { COL, colonSpaceAt, fetchRepeat, loggedByServer, statementTextStart } from './logRecord';
 import { PlainKind, plainKind } from './plainText';
 
 /** A record's class, in CLASS_SLOT. */
@@ -32,7 +32,7 @@ export const BAD_VXID = -2;
 export function classifyInto(buf: Uint8Array, fields: Int32Array): void {
   const s = fields[2 * COL.severity];
   const isLog = fields[2 * COL.severity + 1] - s === 3 && buf[s] === 0x4c && buf[s + 1] === 0x4f && buf[s + 2] === 0x47;
-  let text = isLog ? statementTextStart(buf, { fields }) : -1;
+  let text = isLog && loggedByServer(buf, fields, fields[COUNT_SLOT]) ? statementTextStart(buf, { fields }) : -1;
   const end = fields[2 * COL.message + 1] - 1;
   let plain = text < 0 ? null : plainKind(buf, text, end);
   if (text >= 0 && buf[fields[2 * COL.message] + 1] === 0x65) {
