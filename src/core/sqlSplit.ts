@@ -157,10 +157,13 @@ function skipQuoted(sql: string, i: number, quote: string, backslashEscapes: boo
   return sql.length;
 }
 
-/** Index just past the `--` comment that starts at i, its line end included. */
+/**
+ * Index just past the `--` comment that starts at i, its line end included: the server's scanner
+ * ends it at a carriage return as well as at a newline.
+ */
 export function lineCommentEnd(sql: string, i: number): number {
-  const nl = sql.indexOf('\n', i);
-  return nl < 0 ? sql.length : nl + 1;
+  for (let j = i + 2; j < sql.length; j++) if (sql[j] === '\n' || sql[j] === '\r') return j + 1;
+  return sql.length;
 }
 
 /** Index just past a (nested) block comment that starts at i. */

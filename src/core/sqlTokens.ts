@@ -167,7 +167,8 @@ function quotedEnd(sql: string, i: number, quote: string, backslash: boolean): n
 }
 
 // Sticky: matched where they are put, however long the white space or the tag.
-const CONTINUATION = /[ \t\f\r]*\n(?:\s|--[^\n]*\n)*'/y;
+// The server's quotecontinue: blanks, a newline (\n or \r), then blanks, newlines and `--` comments.
+const CONTINUATION = /[ \t\f]*[\n\r](?:[ \t\n\r\f\v]|--[^\n\r]*[\n\r])*'/y;
 const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z_0-9\u0080-\uffff]*)?\$/y;
 
 /** Where the next piece's opening quote is, when white space with a newline leads to one; else -1. */
