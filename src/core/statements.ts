@@ -13,7 +13,7 @@ import { actsOnDatabase } from './databaseStatements';
 import { ParsedStatement, parseStatements, parserLoaded } from './parser';
 import { SettingChange, StringSyntax, toSetLocal } from './sessionSettings';
 import { PlainKind, plainKind } from './plainText';
-import { SqlStatement, readsTheSameUnderBothStringSyntaxes, splitSql } from './sqlSplit';
+import { SqlStatement, readsTheSameUnderBothStringSyntaxes, splitSql, stripLeadingComments, trimAscii } from './sqlSplit';
 import { TransactionVerb, classify, runsAlone } from './statementKind';
 import { TempEffect, tempEffect } from './tempObjects';
 
@@ -122,17 +122,30 @@ export function analyzeRecord(record: { text: string; unprovable?: string }, syn
 
 /** analyze without its shortcut for the plainest texts (exported for the test that they agree). */
 export function fullAnalysis(text: string, syntax?: StringSyntax): Analysis {
-  const same = syntax === 'on' || readsTheSameUnderBothStringSyntaxes(text);
-  const lexical = splitSql(text, !same && syntax === 'off');
-  const candidates = lexical.some(isCandidate);
-  if (!same && syntax === undefined && (candidates || splitSql(text, true).some(isCandidate))) {
-    return unprovable(text, 'its quotes end in other places with standard_conforming_strings on and off, and the log does not show which was in force: it may hold other statements on the primary than on a target');
+  const same = readsTheSameUnderBothStringSyntaxes(text);
+  let lexical = splitSql(text);
+  if (!same) {
+    const off = splitSql(text, true);
+    // A last `;` that one reading takes into an open string ends nothing: the same statements.
+    const bare = (t: string): string => trimAscii(t.replace(/;\s*$/, ''));
+    const splitsAlike = lexical.length === off.length && lexical.every((s, i) => bare(s.text) === bare(off[i].text));
+    if ((!splitsAlike || syntax === undefined) && (lexical.some(isCandidate) || off.some(isCandidate))) {
+      return unprovable(text, splitsAlike ? UNKNOWN_SYNTAX : SPLITS_DIFFER);
+    }
+    // The same statements either way, the session's own SET says which: read as it says.
+    if (syntax === 'off') lexical = off;
   }
+  const candidates = lexical.some(isCandidate);
   if (!candidates) return { parts: lexical.map(() => ({ kind: 'other' })), parsed: false };
   if (text.length > PARSED_TEXT_MAX) throw new StatementTooLarge(text.length);
   // The parser reads strings as with the setting on: a text that reads otherwise with it off, in a
   // session that set it off, is read lexically.
-  const parsed = same ? parseStatements(text) : null;
+  const parsed = same || syntax === 'on' ? parseStatements(text) : null;
+  // Where the server's parser ends statements elsewhere than the lexer that decided the string
+  // syntax does not matter, that decision is void: the text is not read at all.
+  if (parsed && parsed.length !== lexical.filter((st) => stripLeadingComments(st.text) !== '').length) {
+    return unprovable(text, 'the server\'s parser and the tool\'s lexer end its statements in other places');
+  }
   const parts = parsed ? parsed.map(fromParse) : lexical.map(fromWords);
   // A lone DDL statement is sent as it was logged, byte for byte, white space and `;` included.
   if (parts.length === 1 && parts[0].kind === 'ddl') parts[0] = { ...parts[0], text };
@@ -146,6 +159,12 @@ export function fullAnalysis(text: string, syntax?: StringSyntax): Analysis {
 export function mayHoldMoreThanQueries(text: string): boolean {
   return splitSql(text).some(isCandidate) || (!readsTheSameUnderBothStringSyntaxes(text) && splitSql(text, true).some(isCandidate));
 }
+
+const UNKNOWN_SYNTAX =
+  'its quotes end in other places with standard_conforming_strings on and off, and the log does not show which was in force';
+/** A logged SET does not settle it: set_config() or a function can change the setting unseen. */
+const SPLITS_DIFFER =
+  'it splits into other statements with standard_conforming_strings on and off, and a session can change the setting where the log does not show it (set_config, a function): it may hold other statements on the primary than on a target';
 
 function isCandidate(s: SqlStatement): boolean {
   return classify(s).kind !== 'other' || SESSION_WORDS.has(s.words[0] ?? '');
