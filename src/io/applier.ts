@@ -4,6 +4,7 @@
  */
 import type { Client, QueryResult } from 'pg';
 import type { RelationName } from '../core/relationsNamed';
+import { rolesTaken } from '../core/rolesTaken';
 import { ConnectOptions, TargetSpec, WATCH_CLIENT, connect, disconnect, isNoAnswer, queryOf } from './target';
 import {
   LedgerEntry,
@@ -85,6 +86,8 @@ interface DatabaseLink {
   rolesTaken: Set<string>;
   /** Under `--apply-as sync`, by role: why its statements may not run as the sync user, or null. */
   syncRefusals: Map<string, Promise<string | null>>;
+  /** By login role and role taken: what the login role may take here (see roleRefusal). */
+  roleRights: Map<string, Promise<RoleRight>>;
 }
 
 /** A setting of the tool's own (a placeholder, which any role may set) that batches count commits in. */
@@ -120,7 +123,7 @@ export class TargetApplier {
     }
     const id = entryKey(job.key.fileKey, job.key.offset);
     if (link.ledger.get(id) === 'done') return { kind: 'already' };
-    const refused = job.syncFor === undefined ? null : await syncRefusal(link, job.syncFor).catch((err: unknown) => (err as Error).message);
+    const refused = await refusal(link, job).catch((err: unknown) => (err as Error).message);
     if (refused !== null) return { kind: 'failed', sqlState: INSUFFICIENT_PRIVILEGE, message: refused, connection: false };
     const started = Date.now();
     try {
@@ -189,7 +192,7 @@ export class TargetApplier {
       }
       let setup: string[];
       try {
-        if (job.syncFor !== undefined && (await syncRefusal(link, job.syncFor)) !== null) break; // tried on its own, it says why
+        if ((await refusal(link, job)) !== null) break; // tried on its own, it says why
         setup = [...(await roleStatements(link, job.role)), ...job.settings];
       } catch {
         break; // tried on its own, it says why
@@ -325,7 +328,7 @@ export class TargetApplier {
           const { schema_owner, table_owner, encoding, user } = answers[1].rows[0];
           const foreign = await ensureLedger(client, { schema: schema_owner, table: table_owner }, user);
           if (foreign) throw new Error(foreign);
-          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), syncRefusals: new Map() };
+          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), syncRefusals: new Map(), roleRights: new Map() };
         } catch (err) {
           await disconnect(client);
           throw err;
@@ -513,6 +516,64 @@ async function roleStatements(link: DatabaseLink, role: string | undefined): Pro
     link.rolesTaken.add(role);
   }
   return [`SET LOCAL ROLE ${link.client.escapeIdentifier(role)}`];
+}
+
+/** Why a job may not run on this target as the tool would run it, or null. */
+async function refusal(link: DatabaseLink, job: Job): Promise<string | null> {
+  if (job.syncFor !== undefined) {
+    const refused = await syncRefusal(link, job.syncFor);
+    if (refused !== null) return refused;
+  }
+  return roleRefusal(link, job);
+}
+
+/** What a login role may take on a target: a superuser anything, others the roles they belong to. */
+interface RoleRight {
+  superuser: boolean;
+  member: boolean;
+  /** The role taken exists here (a missing one fails as it is taken, and says so). */
+  exists: boolean;
+}
+
+/**
+ * Why the roles a job's carried settings take (a SET ROLE or SET SESSION AUTHORIZATION of its primary
+ * session) are more than the role that ran it could take, or null. The sync user, a superuser or a
+ * member of every role, would take them for it: checked here against what the login role may, as the
+ * primary checked it, so that no record, however it reads, gives a role another's rights.
+ */
+async function roleRefusal(link: DatabaseLink, job: Job): Promise<string | null> {
+  const user = job.role ?? job.syncFor;
+  if (user === undefined) return null;
+  const taken = rolesTaken([...job.settings, ...job.statements]);
+  const right = (role: string): Promise<RoleRight> => {
+    const id = `${user}\0${role}`;
+    let got = link.roleRights.get(id);
+    if (!got) {
+      got = link.client
+        .query<RoleRight>(
+          `SELECT u.rolsuper AS superuser, pg_catalog.pg_has_role(u.oid, r.oid, 'MEMBER'::pg_catalog.text) IS TRUE AS member, r.oid IS NOT NULL AS exists
+             FROM pg_catalog.pg_roles u LEFT JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) $2::pg_catalog.name
+            WHERE u.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name`,
+          [user, role],
+        )
+        .then((res) => res.rows[0] ?? { superuser: false, member: false, exists: true });
+      link.roleRights.set(id, got);
+    }
+    return got;
+  };
+  const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+  for (const a of taken.authorizations) {
+    if (!(await right(a)).superuser) {
+      return `not sent: it runs under SET SESSION AUTHORIZATION ${quoted(a)}, carried from the primary session, which only a superuser may run, and role ${quoted(user)} that ran it there is none here: the sync user would run it for a role that could not. Check the primary; skip it if it is not what ran there`;
+    }
+  }
+  for (const r of taken.roles) {
+    const { superuser, member, exists } = await right(r);
+    if (exists && !superuser && !member) {
+      return `not sent: it runs under SET ROLE ${quoted(r)}, carried from the primary session, and role ${quoted(user)} that ran it there is no member of ${quoted(r)} here: the sync user would take a role for it that it could not. Grant the role here as on the primary, or skip it`;
+    }
+  }
+  return null;
 }
 
 /**
