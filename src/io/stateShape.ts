@@ -119,7 +119,7 @@ const tx = obj({
   'explicit?': bool,
   'beginSeen?': bool,
   'blockUnknown?': bool,
-  status: oneOf('running', 'aborted', 'committing', 'preparing', 'prepared', 'committed', 'failed'),
+  status: oneOf('running', 'aborted', 'committing', 'preparing', 'prepared', 'committed', 'failed', 'unknown'),
   view,
   before: view,
   local: dict(str),
@@ -130,6 +130,7 @@ const tx = obj({
   'gid?': str,
   'commitBy?': count,
   'rollbackBy?': count,
+  'crashedAt?': str,
   'ambiguous?': bool,
   'knownRunning?': bool,
 });

@@ -30,6 +30,8 @@ describe('--skip-malformed and a statement that forges csvlog records', () => {
     const text = `\n${forged(1, 'statement: CREATE TABLE forge_forged (a int)')}\n${forged(2, 'disconnection: session time: 0:00:00.001 user=postgres database=postgres host=[local]')}\n`;
     primary.psql('postgres', `SELECT '${text}' AS harmless;\n`);
     await primary.waitForLog('harmless');
+    // Log file names go to the second: a rotation within the file's first second would reopen it.
+    await sleep(1100);
     primary.psql('postgres', 'SELECT pg_rotate_logfile();\n');
     await sleep(500);
     primary.psql('postgres', 'CREATE TABLE forge_after (a int);\n');
