@@ -8,11 +8,13 @@ import type * as CheckCommand from '../commands/check';
 import type * as ReplayCommand from '../commands/replay';
 import type * as ResolveCommand from '../commands/resolve';
 import type * as RunCommand from '../commands/run';
+import type * as AdoptCommand from '../commands/adopt';
 import type * as SkipCommand from '../commands/skip';
 import type * as StatusCommand from '../commands/status';
 import type * as VerifyCommand from '../commands/verify';
 import type { UnknownOutcome } from '../commands/report';
 import { SyncError, UsageError } from '../errors';
+import { parseTarget } from '../io/target';
 import { Logger, createLogger } from '../io/logger';
 import { RawSettings, Settings, isTargetUrl, parseDatabaseMap, readConfigFile, resolveSettings, selectTargets } from '../settings';
 import { askYesNo } from './ask';
@@ -131,6 +133,16 @@ function settingsFrom(flags: CommonFlags): Settings {
   return resolveSettings(raw, file);
 }
 
+/**
+ * A command's one `--target`: a name (the config file gives its URL), or NAME=URL.
+ * @returns the name, and the --target values for the settings step (undefined: the config's)
+ */
+function oneTarget(arg: string | undefined): { name: string; targets?: string[] } | undefined {
+  if (arg === undefined) return undefined;
+  if (!isTargetUrl(arg)) return { name: arg };
+  return { name: parseTarget(arg).name, targets: [arg] };
+}
+
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
@@ -245,12 +257,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     });
 
   addCommon(program.command('skip').description('move a stopped target past the one statement it fails on, after showing it; or acknowledge lost log records'), false)
-    .option('--target <name>', 'the stopped target')
+    .option('--target <name>', 'the stopped target: NAME from the config file, or NAME=URL (the skip is recorded in its ledger)')
     .option('--gaps', 'acknowledge the log records lost before they were read (status lists them), once the targets were checked')
     .option('-y, --yes', 'skip without asking')
     .option('--reason <text>', 'why, kept with the skipped statement')
     .action(async (flags: Omit<CommonFlags, 'target'> & { target?: string; gaps?: boolean; yes?: boolean; reason?: string }) => {
-      const settings = setUp({ ...flags, target: undefined });
+      const one = oneTarget(flags.target);
+      const settings = setUp({ ...flags, target: one?.targets });
       if (flags.gaps) {
         const { acknowledgeGaps } = require('../commands/skip') as typeof SkipCommand;
         const res = await acknowledgeGaps(settings, { yes: flags.yes === true, reason: flags.reason, log: log! });
@@ -262,8 +275,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         }
         return;
       }
-      if (!flags.target) throw new UsageError('skip needs --target NAME (or --gaps)');
-      const name = flags.target;
+      if (!one) throw new UsageError('skip needs --target NAME (or --gaps)');
+      const { name } = one;
       const ask = io.ask;
       const { skip } = require('../commands/skip') as typeof SkipCommand;
       const res = await skip(settings, name, {
@@ -287,6 +300,31 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         if (flags.yes) io.stdout(formatSkip(res.target, res.failure));
         io.stdout(`Skipped on ${res.target}; recorded in ${res.record}. The next run goes on from the statement after it.\n`);
       }
+    });
+
+  addCommon(
+    program
+      .command('adopt')
+      .description("take on a target whose schema already matches the primary's at a point of the log (pg_dump, a base backup, verify said same): what the log holds before it is not replayed there"),
+    false,
+  )
+    .requiredOption('--target <name>', 'the target: NAME from the config file, or NAME=URL')
+    .requiredOption('--from <point>', "where it starts: now (the log's end), FILE:OFFSET (a record's place), or a time ('2026-12-06 10:00:00+00')")
+    .option('--reason <text>', 'why, kept with the adoption')
+    .action(async (flags: Omit<CommonFlags, 'target'> & { target: string; from: string; reason?: string }) => {
+      const one = oneTarget(flags.target)!;
+      const settings = setUp({ ...flags, target: one.targets });
+      const { adopt } = require('../commands/adopt') as typeof AdoptCommand;
+      const res = await adopt(settings, one.name, flags.from, { reason: flags.reason, log: log! });
+      if (res.kind === 'locked') {
+        io.stderr(`pg-ddl-sync: a run holds the lock ${res.lockFile}; try again when it is done\n`);
+        code = 1;
+        return;
+      }
+      io.stdout(
+        `Adopted ${res.target} at ${res.at}: in database(s) ${res.databases.join(', ')} its ledger counts what was logged before it as applied ` +
+          `(${res.passedOver} journal entry(ies) passed over); recorded in ${res.record}. The next run applies only what comes after it.\n`,
+      );
     });
 
   addCommon(

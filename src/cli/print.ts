@@ -31,6 +31,7 @@ export function failureLine(targets: TargetOutcome[]): string | null {
   const parts = failed.map((t) => {
     const f = t.failure!;
     const code = f.sqlState ? `${f.sqlState} ` : '';
+    if (f.unreachable) return `${t.name} is unreachable (${code}${f.message})`;
     return `${t.name} stopped at ${f.at} in database ${f.database} (${code}${f.message})`;
   });
   return `${failed.length} of ${targets.length} target(s) failed and will be retried next run: ${parts.join('; ')}`;
@@ -68,6 +69,11 @@ export function formatStatus(s: Status): string {
   for (const t of s.targets) {
     if (!t.failure) continue;
     const f = t.failure;
+    if (t.state === 'unreachable') {
+      out.push('', `${t.name} is unreachable since ${f.since}: ${f.sqlState ? `${f.sqlState} ` : ''}${f.error}`);
+      out.push(`    no statement was tried; make ${t.name} reachable (server up, login and password right) and the next run goes on from ${f.at}`);
+      continue;
+    }
     const lock = t.state === 'waiting-for-lock';
     const timedOut = t.state === 'timed-out';
     const is = lock ? 'is waiting for a lock' : timedOut ? 'has timed out' : 'is stuck';

@@ -270,9 +270,10 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
             pending: t.pending,
             behindBytes: t.behindBytes,
             // A lock wait or a timeout is a stop too: an alert on stuck must not miss either.
-            stuck: t.state === 'stuck' || t.state === 'waiting-for-lock' || t.state === 'timed-out',
+            stuck: t.state === 'stuck' || t.state === 'waiting-for-lock' || t.state === 'timed-out' || t.state === 'unreachable',
             lockWait: t.state === 'waiting-for-lock',
             timedOut: t.state === 'timed-out',
+            unreachable: t.state === 'unreachable',
             lastSuccess: t.lastSuccess,
             applied: totals?.applied ?? 0,
             filtered: totals?.filtered ?? 0,
@@ -332,7 +333,8 @@ function withOutcome(state: State, o: TargetOutcome, now: Date): State {
   };
   let target: TargetState;
   if (o.failure) {
-    const same = before?.failure?.seq === o.failure.seq;
+    // Out of reach since the first run that could not connect, whichever statement it stood at.
+    const same = before?.failure?.seq === o.failure.seq || (before?.failure?.unreachable === true && o.failure.unreachable === true);
     target = {
       ...common,
       lastSuccess: before?.lastSuccess,
@@ -346,6 +348,7 @@ function withOutcome(state: State, o: TargetOutcome, now: Date): State {
         since: same && before?.failure ? before.failure.since : now.toISOString(),
         ...(o.failure.lockWait ? { lockWait: true } : {}),
         ...(o.failure.timedOut ? { timedOut: true } : {}),
+        ...(o.failure.unreachable ? { unreachable: true } : {}),
       },
     };
   } else {

@@ -1,15 +1,22 @@
 /**
  * `skip --target NAME`: moves a stopped target past the one statement it fails on. The statement and
- * the reason are kept in a file next to the state (`STATE.skipped.jsonl`) and in the log, so that
- * nothing vanishes silently.
+ * the reason are kept in a file next to the state (`STATE.skipped.jsonl`), in the log, and in the
+ * target's ledger (so a state file lost or restored later does not stop there again): nothing
+ * vanishes silently.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { loadParser } from '../core/parser';
 import { StateError, UsageError } from '../errors';
+import { recordSkip } from '../io/ledger';
+import { withLedger } from '../io/ledgerWrite';
+import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
-import { TargetFailure, loadState, saveState } from '../io/state';
-import { Settings } from '../settings';
+import { JournalEntry, State, TargetFailure, loadState, saveState } from '../io/state';
+import { UnitTexts } from '../io/unitText';
+import { Settings, TargetSettings, connectOptions } from '../settings';
 import { Locked, withRunLock } from './runLock';
+import { selectFor } from './sync';
 
 export type SkipResult =
   | { kind: 'skipped'; target: string; failure: TargetFailure; record: string }
@@ -34,26 +41,27 @@ export function skippedFile(stateFile: string): string {
 export async function skip(settings: Settings, target: string, opts: SkipOptions): Promise<SkipResult> {
   const res = await withRunLock(settings.stateFile, opts.log, async () => {
     const state = loadState(settings.stateFile);
-    const failure = state.targets[target]?.failure;
-    if (!failure) {
-      const known = Object.keys(state.targets);
-      throw new UsageError(
-        known.includes(target)
-          ? `target ${target} is not stopped at a statement: there is nothing to skip`
-          : `target ${target} is not in the state file ${settings.stateFile} (known: ${known.join(', ') || 'none'})`,
-      );
-    }
+    const stopped = stoppedAt(settings, state, target);
+    const failure = { ...stopped.failure, statement: await statementAt(settings, stopped.entry, stopped.spec, stopped.failure) };
     if (!opts.yes) {
       if (!opts.confirm) throw new UsageError('skip asks before it skips: run it at a terminal, or give --yes');
       if (!(await opts.confirm(failure))) return { kind: 'declined' as const, target, failure };
     }
+    const { entry, spec } = stopped;
+    // The ledger first: a state file lost or restored later must not bring the statement back.
+    const database = spec.filters.databaseMap[entry.database] ?? entry.database;
+    const key = { source: settings.sourceName, fileKey: entry.file.key, offset: entry.key };
+    await withLedger(spec, database, connectOptions(settings), (client) => recordSkip(client, key, entry.file.name, failure.statement));
     const now = (opts.now ?? (() => new Date()))();
     const record = {
       skippedAt: now.toISOString(),
       target,
       seq: failure.seq,
       at: failure.at,
+      file: entry.file.name,
+      offset: entry.offset,
       database: failure.database,
+      targetDatabase: database,
       statement: failure.statement,
       sqlState: failure.sqlState ?? null,
       error: failure.message,
@@ -83,6 +91,52 @@ export async function skip(settings: Settings, target: string, opts: SkipOptions
     return { kind: 'skipped' as const, target, failure, record: file };
   });
   return res;
+}
+
+/**
+ * The statement a target is stopped at, its journal entry and the target's settings; a UsageError
+ * when there is none to skip: the target is not stopped, is out of reach (it stands at no statement),
+ * or stands at an entry the journal no longer has.
+ */
+function stoppedAt(settings: Settings, state: State, target: string): { failure: TargetFailure; entry: JournalEntry; spec: TargetSettings } {
+  const failure = state.targets[target]?.failure;
+  if (!failure) {
+    const known = Object.keys(state.targets);
+    throw new UsageError(
+      known.includes(target)
+        ? `target ${target} is not stopped at a statement: there is nothing to skip`
+        : `target ${target} is not in the state file ${settings.stateFile} (known: ${known.join(', ') || 'none'})`,
+    );
+  }
+  if (failure.unreachable) {
+    throw new UsageError(
+      `target ${target} is unreachable (since ${failure.since}: ${failure.message}), not stopped at a statement: there is nothing to skip; make it reachable and run again`,
+    );
+  }
+  const entry = state.journal.entries.find((e) => e.seq === failure.seq);
+  if (!entry) {
+    throw new UsageError(`target ${target} is stopped at ${failure.at}, which the journal no longer holds: there is no statement to skip (${failure.message})`);
+  }
+  const spec = settings.targets.find((t) => t.name === target);
+  if (!spec) {
+    throw new UsageError(`skip records the skipped statement in the ledger of target ${target}: give its URL (--target ${target}=URL, or -c CONFIG that names it)`);
+  }
+  return { failure, entry, spec };
+}
+
+/**
+ * The text of the statement a target is stopped at, masked, as the target would take it (its filters
+ * applied), read again from the log; what the state kept when the log no longer has it.
+ */
+async function statementAt(settings: Settings, entry: JournalEntry, spec: TargetSettings, failure: TargetFailure): Promise<string> {
+  const kept = failure.statement || '-- (its text is not in the state file)';
+  if (!settings.csvlogDir) return kept;
+  await loadParser();
+  const text = new UnitTexts(listLogFiles(settings.csvlogDir)).get(entry);
+  if (text.kind === 'unprovable') return text.shown;
+  if (text.kind !== 'ok') return failure.statement || `-- (its text cannot be read: ${text.problem})`;
+  const sent = selectFor(spec.filters, entry, text.text);
+  return sent.kind === 'send' ? sent.shown : text.text.shown;
 }
 
 export type AcknowledgeResult = { kind: 'acknowledged'; count: number; record: string } | Locked;

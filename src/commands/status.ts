@@ -20,10 +20,11 @@ export interface TargetStatus {
   /**
    * caught-up: nothing pending; behind: statements pending; stuck: stopped at a statement;
    * waiting-for-lock: stopped at a statement that gave way on a lock held there; timed-out: stopped
-   * at a statement the statement timeout cut off, or that the target did not answer in time; new:
-   * never run.
+   * at a statement the statement timeout cut off, or that the target did not answer in time;
+   * unreachable: the last run could not connect to it (down, login or password refused), so it stands
+   * at no statement (`failure.statement` is empty; `error` says why, `since` since when); new: never run.
    */
-  state: 'caught-up' | 'behind' | 'stuck' | 'waiting-for-lock' | 'timed-out' | 'new';
+  state: 'caught-up' | 'behind' | 'stuck' | 'waiting-for-lock' | 'timed-out' | 'unreachable' | 'new';
   /** In the configuration (false: only in the state file). */
   configured: boolean;
   /** Journal entries the primary committed that the target has not taken yet. */
@@ -139,7 +140,8 @@ function targetStatus(name: string, state: State, files: LogFile[], unread: numb
 }
 
 /** What a target stopped at a statement is stopped by. */
-function stopState(f: TargetFailure): 'stuck' | 'waiting-for-lock' | 'timed-out' {
+function stopState(f: TargetFailure): 'stuck' | 'waiting-for-lock' | 'timed-out' | 'unreachable' {
+  if (f.unreachable) return 'unreachable';
   if (f.lockWait) return 'waiting-for-lock';
   return f.timedOut ? 'timed-out' : 'stuck';
 }

@@ -57,6 +57,16 @@ export interface TargetStop {
   lockWait?: boolean;
   /** The statement timeout cut it off, or the target did not answer in time: the next run tries again. */
   timedOut?: boolean;
+  /** No connection could be made (down, login or password refused): nothing was tried. */
+  unreachable?: boolean;
+}
+
+/** Why a target stopped, when it is not a statement that failed there. */
+type StopHow = 'lockWait' | 'timedOut' | 'unreachable';
+
+/** How a failed result stopped the target. */
+function howOf(res: { timedOut?: boolean; unreachable?: boolean }): StopHow | undefined {
+  return res.unreachable ? 'unreachable' : res.timedOut ? 'timedOut' : undefined;
 }
 
 export function whereIs(entry: JournalEntry): string {
@@ -170,7 +180,7 @@ function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection,
 type Decision =
   | { kind: 'done'; how: string }
   | { kind: 'filtered'; reason: string; sql: string }
-  | { kind: 'stop'; message: string; shown: string; sqlState?: string; timedOut?: boolean }
+  | { kind: 'stop'; message: string; shown: string; sqlState?: string; how?: StopHow }
   | { kind: 'job'; job: Job };
 
 /** Entries applied in one round trip at most (see TargetApplier.applyBatch). */
@@ -211,7 +221,7 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     // else the target's (the same, when the database was made by a synced CREATE DATABASE).
     const database = target.filters.databaseMap[entry.database] ?? entry.database;
     const there = await applier.encodingOf(database);
-    if (there.kind === 'failed') return { kind: 'stop', message: there.message, shown: '', sqlState: there.sqlState, timedOut: there.timedOut };
+    if (there.kind === 'failed') return { kind: 'stop', message: there.message, shown: '', sqlState: there.sqlState, how: howOf(there) };
     const text = ctx.texts.get(entry, ctx.primaryEncodings?.get(entry.database) ?? there.encoding);
     if (text.kind === 'gone') {
       if (await applier.isDone({ database, key: keyOf(ctx, entry) })) return { kind: 'done', how: 'found in the target ledger; its log file is gone' };
@@ -232,11 +242,12 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     return { kind: 'stop', message, shown };
   };
 
-  const stop = (entry: JournalEntry, message: string, shown: string, sqlState?: string, how?: 'lockWait' | 'timedOut'): TargetOutcome => {
+  const stop = (entry: JournalEntry, message: string, shown: string, sqlState?: string, how?: StopHow): TargetOutcome => {
     const fields = fieldsOf(entry);
     const line = { ...fields, sqlstate: sqlState, error: message, sql: head(shown) };
     if (how === 'lockWait') log.warn('statement gave way on a lock every time; the target stays at it until the next run', line);
     else if (how === 'timedOut') log.error('statement timed out on target; the target stays at it until the next run', line);
+    else if (how === 'unreachable') log.error('cannot connect to the target; the next run tries again', { ...fields, sqlstate: sqlState, error: message });
     else log.error('statement failed on target; the target stays at it', line);
     outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message, ...(how ? { [how]: true } : {}) };
     return outcome;
@@ -250,9 +261,13 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
   /** Takes an entry's result into the outcome; the outcome when the target stops there. */
   const record = (entry: JournalEntry, job: Job, res: ApplyResult): TargetOutcome | null => {
     // The server may quote what it could not read of the statement: a secret's piece.
-    if (res.kind === 'failed') return stop(entry, maskMessage(res.message, job.statements), job.shown, res.sqlState, res.timedOut ? 'timedOut' : undefined);
+    if (res.kind === 'failed') {
+      const how = howOf(res);
+      // Nothing was tried: the target stands at no statement, and shows none.
+      return stop(entry, maskMessage(res.message, job.statements), how === 'unreachable' ? '' : job.shown, res.sqlState, how);
+    }
     if (res.kind === 'already') {
-      done(entry, 'found in the target ledger');
+      done(entry, res.how === 'skipped' ? 'skipped there before, its ledger says' : res.how === 'adopted' ? 'the target was adopted after it' : 'found in the target ledger');
       return null;
     }
     outcome.applied++;
@@ -327,7 +342,7 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
           outcome.next = entry.seq + 1;
           break;
         case 'stop':
-          return stop(entry, d.message, d.shown, d.sqlState, d.timedOut ? 'timedOut' : undefined);
+          return stop(entry, d.message, d.shown, d.sqlState, d.how);
         case 'job': {
           const stopped = await applyOne(entry, d.job);
           if (stopped) return stopped;

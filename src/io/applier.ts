@@ -7,7 +7,7 @@ import type { RelationName } from '../core/relationsNamed';
 import { rolesTaken } from '../core/rolesTaken';
 import { ConnectOptions, TargetSpec, WATCH_CLIENT, connect, disconnect, isNoAnswer, queryOf } from './target';
 import {
-  LedgerEntry,
+  Ledger,
   LedgerKey,
   claimEntry,
   LEDGER_OWNERS,
@@ -19,6 +19,7 @@ import {
   markDone,
   readEntry,
   removeEntry,
+  settledBy,
   withPositionLock,
 } from './ledger';
 
@@ -61,9 +62,13 @@ export interface LockHolder {
 
 export type ApplyResult =
   | { kind: 'applied'; ms: number; recovered?: boolean }
-  | { kind: 'already' }
-  /** timedOut: cut off by the statement timeout, or no answer from the server in time. */
-  | { kind: 'failed'; sqlState?: string; message: string; connection: boolean; timedOut?: boolean };
+  /** Found in the ledger: applied, skipped there by a person, or before the point it was adopted at. */
+  | { kind: 'already'; how?: 'skipped' | 'adopted' }
+  /**
+   * timedOut: cut off by the statement timeout, or no answer from the server in time. unreachable: no
+   * connection could be made (the server is down, refused the login or the password): nothing ran.
+   */
+  | { kind: 'failed'; sqlState?: string; message: string; connection: boolean; timedOut?: boolean; unreachable?: boolean };
 
 type Failed = Extract<ApplyResult, { kind: 'failed' }>;
 
@@ -77,7 +82,7 @@ const ALREADY_DONE: Record<string, ReadonlySet<string>> = {
 
 interface DatabaseLink {
   client: Client;
-  ledger: Map<string, LedgerEntry>;
+  ledger: Ledger;
   /** The database's server_encoding. */
   encoding: string;
   /** Who the tool connected as. */
@@ -122,13 +127,14 @@ export class TargetApplier {
       return this.failed(err, true, asked);
     }
     const id = entryKey(job.key.fileKey, job.key.offset);
-    if (link.ledger.get(id) === 'done') return { kind: 'already' };
+    const settled = settledBy(link.ledger, job.key.fileKey, job.key.offset);
+    if (settled !== null) return settled === 'done' ? { kind: 'already' } : { kind: 'already', how: settled };
     const refused = await refusal(link, job).catch((err: unknown) => (err as Error).message);
     if (refused !== null) return { kind: 'failed', sqlState: INSUFFICIENT_PRIVILEGE, message: refused, connection: false };
     const started = Date.now();
     try {
       const res = job.runsAlone ? await this.applyAlone(link, job) : await this.inTransactionOrAlone(link, job);
-      link.ledger.set(id, 'done');
+      link.ledger.entries.set(id, 'done');
       return res === 'already' ? { kind: 'already' } : { kind: 'applied', ms: Date.now() - started, recovered: res === 'recovered' };
     } catch (err) {
       const lost = isConnectionError(err);
@@ -147,6 +153,7 @@ export class TargetApplier {
    */
   private failed(err: unknown, connection: boolean, since: number): Failed {
     const f = failure(err, connection);
+    if (isUnreachable(err)) return { ...f, unreachable: true };
     const tookMs = Date.now() - since;
     if (isNoAnswer(err)) {
       const message = `timed out after ${Math.round(tookMs / 1000)} s: no answer from the server (its session stopped, or the host or the network went); the connection was dropped`;
@@ -186,7 +193,7 @@ export class TargetApplier {
     const batchId = `${process.pid}.${++this.batches}`;
     for (const job of jobs) {
       const id = entryKey(job.key.fileKey, job.key.offset);
-      if (ledger.get(id) === 'done') {
+      if (settledBy(ledger, job.key.fileKey, job.key.offset) !== null) {
         plan.push({ job, id, sent: false });
         continue;
       }
@@ -243,7 +250,7 @@ export class TargetApplier {
         continue;
       }
       if (++sent > committed) break;
-      ledger.set(p.id, 'done');
+      ledger.entries.set(p.id, 'done');
       results.push({ kind: 'applied', ms });
     }
     return { settled: results, stoppedBy };
@@ -256,7 +263,7 @@ export class TargetApplier {
   async isDone(job: Pick<Job, 'database' | 'key'>): Promise<boolean> {
     try {
       const link = await this.link(job.database);
-      return link.ledger.get(entryKey(job.key.fileKey, job.key.offset)) === 'done';
+      return settledBy(link.ledger, job.key.fileKey, job.key.offset) !== null;
     } catch {
       this.links.delete(job.database);
       return false;
@@ -318,7 +325,9 @@ export class TargetApplier {
       link = (async () => {
         // The target's own search_path: the primary's DDL runs on this connection too. What the tool
         // runs on it is qualified throughout instead (see ledger.ts).
-        const client = await connect(this.spec, database, { ...this.opts, keepSearchPath: true });
+        const client = await connect(this.spec, database, { ...this.opts, keepSearchPath: true }).catch((err: unknown) => {
+          throw asUnreachable(err);
+        });
         try {
           // One round trip for what the connection needs to know and the session's watch on the
           // client, then the ledger (made if missing). Two statements: pg answers with two results.
@@ -375,7 +384,7 @@ export class TargetApplier {
     const { client } = link;
     return withPositionLock(client, job.key, this.opts.lockTimeoutMs, async () => {
       const entry = await readEntry(client, job.key);
-      if (entry === 'done') return 'already';
+      if (entry === 'done' || entry === 'skipped') return 'already';
       const wasInFlight = entry === 'in_flight';
       if (!wasInFlight) await claimEntry(client, job.key, job.logFile, 'in_flight', job.shown);
       let recovered = false;
@@ -625,6 +634,19 @@ async function takeRole(link: DatabaseLink, role: string | undefined, andBack = 
       { code: e.code },
     );
   }
+}
+
+/** SQLSTATE 3D000: the database is not there; the server is, so a statement can be skipped past it. */
+const INVALID_CATALOG_NAME = '3D000';
+
+/** Marks a failure to connect as the target being out of reach, unless only the database is missing. */
+function asUnreachable(err: unknown): unknown {
+  if (err instanceof Error && (err as { code?: string }).code !== INVALID_CATALOG_NAME) Object.assign(err, { unreachable: true });
+  return err;
+}
+
+function isUnreachable(err: unknown): boolean {
+  return (err as { unreachable?: boolean } | null)?.unreachable === true;
 }
 
 function failure(err: unknown, connection: boolean): Failed {

@@ -18,8 +18,9 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
  * @param file the file's path; its directory must be one only this user can write (see privateDir)
  * @param content the whole new content
  * @param mode the file's permission bits, whatever the umask
+ * @param keepPrevious keep the content it replaces as `FILE.prev`: one generation to go back to
  */
-export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
+export function writeFileAtomic(file: string, content: string, mode = 0o600, keepPrevious = false): void {
   const problem = unsafeFileProblem(file);
   if (problem) throw new Error(problem);
   const dir = path.dirname(file);
@@ -33,6 +34,7 @@ export function writeFileAtomic(file: string, content: string, mode = 0o600): vo
     } finally {
       fs.closeSync(fd);
     }
+    if (keepPrevious) keepAsPrevious(file);
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
@@ -62,6 +64,25 @@ export function unsafeFileProblem(file: string): string | null {
     return null;
   }
   return st.isSymbolicLink() ? `${file} is a symbolic link; refusing to use it (give the path it points to)` : null;
+}
+
+/**
+ * Makes `FILE.prev` a second name of the file about to be replaced (a hard link: its old content, with
+ * no copy to tear). The rename that follows replaces only `FILE`.
+ */
+function keepAsPrevious(file: string): void {
+  const prev = previousOf(file);
+  fs.rmSync(prev, { force: true });
+  try {
+    fs.linkSync(file, prev);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/** Where the generation before a file is kept (see writeFileAtomic). */
+export function previousOf(file: string): string {
+  return `${file}.prev`;
 }
 
 /** Writes every byte: a short write is followed by the rest, a failed one throws. */

@@ -19,6 +19,12 @@ export { LEDGER_SCHEMA };
 const EQ = 'OPERATOR(pg_catalog.=)';
 
 /**
+ * What a row says of its position: `in_flight` (a statement that runs alone is under way), `done`
+ * (applied), `skipped` (a person skipped it: never applied here), `adopted` (see ADOPTED_BELOW).
+ */
+const STATES = "'in_flight', 'done', 'skipped', 'adopted'";
+
+/**
  * The ledger, made with search_path pinned for the transaction: its column types, DEFAULT and CHECK
  * are bound to what their names mean as it is created, for good.
  */
@@ -31,7 +37,7 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.applied (
   file_key      text        NOT NULL,
   record_offset bigint      NOT NULL,
   log_file      text        NOT NULL,
-  state         text        NOT NULL CHECK (state IN ('in_flight', 'done')),
+  state         text        NOT NULL CONSTRAINT applied_state_check CHECK (state IN (${STATES})),
   statement     text        NOT NULL,
   applied_at    timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (file_key, record_offset)
@@ -48,7 +54,32 @@ export interface LedgerKey {
   offset: number;
 }
 
-export type LedgerEntry = 'done' | 'in_flight';
+export type LedgerEntry = 'done' | 'in_flight' | 'skipped';
+
+/**
+ * An `adopted` row stands for every position of its log file below a bound: the target was given a
+ * schema that has all of them (pg_dump, a base backup) and was adopted at that point. Its
+ * record_offset is -1 - bound: no statement's position is negative, so the row never takes the key a
+ * statement's claim needs.
+ */
+export function adoptedOffset(bound: number): number {
+  return -1 - bound;
+}
+
+/** What the ledger of one database holds for the positions asked about. */
+export interface Ledger {
+  /** Rows of single positions, keyed `fileKey@offset`. */
+  entries: Map<string, LedgerEntry>;
+  /** By log file: every position below this counts as applied (the highest adoption). */
+  adoptedBelow: Map<string, number>;
+}
+
+/** How the ledger settles a position: applied, skipped, adopted with everything before it, or not. */
+export function settledBy(ledger: Ledger, fileKey: string, offset: number): 'done' | 'skipped' | 'adopted' | null {
+  const entry = ledger.entries.get(entryKey(fileKey, offset));
+  if (entry === 'done' || entry === 'skipped') return entry;
+  return offset < (ledger.adoptedBelow.get(fileKey) ?? 0) ? 'adopted' : null;
+}
 
 /** Who owns the ledger's schema and table in the connected database; null where one is missing. */
 export interface LedgerOwners {
@@ -102,21 +133,31 @@ function foreignLedger(owners: LedgerOwners, sessionUser: string): string | null
 }
 
 /**
- * The ledger entries of these log files, keyed `fileKey@offset`, from a position on in each. The
- * source name only labels rows: a file's fingerprint alone identifies it, so a `replay` of files
- * copied elsewhere, or run under another source name, still finds what a `run` applied from them.
+ * The ledger rows of these log files, from a position on in each, and their adoptions (whatever their
+ * bound). The source name only labels rows: a file's fingerprint alone identifies it, so a `replay` of
+ * files copied elsewhere, or run under another source name, still finds what a `run` applied from them.
  * @param from for each log file (by its key), the lowest position that may be asked about: the
  *   entries before it, applied in earlier runs, are not read
  */
-export async function loadLedger(client: Client, from: ReadonlyMap<string, number>): Promise<Map<string, LedgerEntry>> {
-  const res = await client.query<{ file_key: string; record_offset: string; state: LedgerEntry }>(
+export async function loadLedger(client: Client, from: ReadonlyMap<string, number>): Promise<Ledger> {
+  const res = await client.query<{ file_key: string; record_offset: string; state: LedgerEntry | 'adopted' }>(
     `SELECT a.file_key, a.record_offset, a.state
        FROM ${LEDGER_SCHEMA}.applied a
        JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.int8[])) AS f(file_key, first) ON a.file_key ${EQ} f.file_key
-      WHERE a.record_offset OPERATOR(pg_catalog.>=) f.first`,
+      WHERE a.record_offset OPERATOR(pg_catalog.>=) f.first OR a.state ${EQ} 'adopted'::pg_catalog.text`,
     [[...from.keys()], [...from.values()]],
   );
-  return new Map(res.rows.map((r) => [entryKey(r.file_key, Number(r.record_offset)), r.state]));
+  const ledger: Ledger = { entries: new Map(), adoptedBelow: new Map() };
+  for (const r of res.rows) {
+    const offset = Number(r.record_offset);
+    if (r.state !== 'adopted') {
+      ledger.entries.set(entryKey(r.file_key, offset), r.state);
+      continue;
+    }
+    const bound = -1 - offset;
+    if (bound > (ledger.adoptedBelow.get(r.file_key) ?? 0)) ledger.adoptedBelow.set(r.file_key, bound);
+  }
+  return ledger;
 }
 
 export function entryKey(fileKey: string, offset: number): string {
@@ -129,7 +170,7 @@ export function entryKey(fileKey: string, offset: number): string {
  * `run`, two runs with different state files) waits on the row's key until this transaction ends,
  * then finds it; so a statement commits on a target once, whatever the callers believed before.
  */
-export async function claimEntry(client: Client, key: LedgerKey, logFile: string, state: LedgerEntry, statement: string): Promise<boolean> {
+export async function claimEntry(client: Client, key: LedgerKey, logFile: string, state: LedgerEntry | 'adopted', statement: string): Promise<boolean> {
   const params = '$1::pg_catalog.text, $2::pg_catalog.text, $3::pg_catalog.int8, $4::pg_catalog.text, $5::pg_catalog.text, $6::pg_catalog.text';
   const res = await client.query(claimSql(`VALUES (${params})`), [key.source, key.fileKey, key.offset, logFile, state, statement]);
   return res.rowCount === 1;
@@ -177,6 +218,45 @@ export async function readEntry(client: Client, key: LedgerKey): Promise<LedgerE
     [key.fileKey, key.offset],
   );
   return res.rows[0]?.state ?? null;
+}
+
+/**
+ * Lets a ledger made before rows for skips and adoptions existed take them: its CHECK on state named
+ * only 'in_flight' and 'done'. Run as the sync user, who owns the table (see ensureLedger); the ALTER
+ * is made only when the CHECK lacks them, as it takes a lock on the table.
+ */
+export async function upgradeLedger(client: Client): Promise<void> {
+  const res = await client.query<{ def: string | null }>(
+    `SELECT pg_catalog.pg_get_constraintdef(c.oid) AS def
+       FROM pg_catalog.pg_constraint c
+      WHERE c.conrelid OPERATOR(pg_catalog.=) '${LEDGER_SCHEMA}.applied'::pg_catalog.regclass AND c.contype OPERATOR(pg_catalog.=) 'c'::pg_catalog.char
+        AND c.conname OPERATOR(pg_catalog.=) 'applied_state_check'::pg_catalog.name`,
+  );
+  if (res.rows[0]?.def?.includes("'adopted'")) return;
+  await client.query(`BEGIN;
+SET LOCAL search_path = pg_catalog, pg_temp;
+ALTER TABLE ${LEDGER_SCHEMA}.applied DROP CONSTRAINT IF EXISTS applied_state_check,
+  ADD CONSTRAINT applied_state_check CHECK (state IN (${STATES}));
+COMMIT;`);
+}
+
+/**
+ * Records in the ledger that a person skipped the statement at this position: no run applies it
+ * here, whatever a state file says.
+ */
+export async function recordSkip(client: Client, key: LedgerKey, logFile: string, shown: string): Promise<void> {
+  await claimEntry(client, key, logFile, 'skipped', shown);
+}
+
+/**
+ * Records in the ledger that the target was adopted: in each log file, every position below its
+ * bound counts as applied here.
+ * @param note what the row's statement column says (who adopted, from where)
+ */
+export async function recordAdoption(client: Client, source: string, bounds: { fileKey: string; logFile: string; bound: number }[], note: string): Promise<void> {
+  for (const b of bounds) {
+    await claimEntry(client, { source, fileKey: b.fileKey, offset: adoptedOffset(b.bound) }, b.logFile, 'adopted', note);
+  }
 }
 
 /** Marks an `in_flight` position done, once the statement it stands for has run. */

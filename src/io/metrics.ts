@@ -14,6 +14,8 @@ export interface TargetMetrics {
   lockWait: boolean;
   /** Stopped at a statement that timed out, or that the target did not answer in time (stuck too). */
   timedOut: boolean;
+  /** No connection could be made to it (stuck too): it stands at no statement. */
+  unreachable?: boolean;
   lastSuccess: string | null;
   applied: number;
   filtered: number;
@@ -56,6 +58,7 @@ export function metricsText(m: RunMetrics): string {
   metric('pg_ddl_sync_target_stuck', 'gauge', '1 when the target is stopped at a statement: it fails there, or gives way on a lock held there.', per((t) => (t.stuck ? 1 : 0)));
   metric('pg_ddl_sync_target_waiting_for_lock', 'gauge', '1 when the target is stopped at a statement that gave way on a lock held there (stuck is 1 too).', per((t) => (t.lockWait ? 1 : 0)));
   metric('pg_ddl_sync_target_timed_out', 'gauge', '1 when the target is stopped at a statement that timed out there, or that it did not answer in time (stuck is 1 too).', per((t) => (t.timedOut ? 1 : 0)));
+  metric('pg_ddl_sync_target_unreachable', 'gauge', '1 when the last run could not connect to the target (down, login or password refused): no statement was tried (stuck is 1 too).', per((t) => (t.unreachable ? 1 : 0)));
   metric(
     'pg_ddl_sync_target_last_success_timestamp_seconds',
     'gauge',

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import type { JudgeSnapshot, UnitSpec } from '../core/judge';
 import { StateError } from '../errors';
-import { unsafeFileProblem, writeFileAtomic } from './atomicFile';
+import { previousOf, unsafeFileProblem, writeFileAtomic } from './atomicFile';
 import { checkStateShape, isObject } from './stateShape';
 import { FileMark, Gap } from './fileMarks';
 import type { PrimaryId } from './primaryId';
@@ -41,6 +41,11 @@ export interface TargetFailure {
   lockWait?: boolean;
   /** The statement timeout cut it off, or the target did not answer in time. */
   timedOut?: boolean;
+  /**
+   * No connection could be made: the target is down, or refused the login or the password. The
+   * target stands at no statement (`statement` is empty); `since` is when it first could not be reached.
+   */
+  unreachable?: boolean;
 }
 
 export interface TargetState {
@@ -114,14 +119,26 @@ export function loadState(file: string): State {
   } catch {
     throw new StateError(
       file,
-      `not valid JSON (${text.length} bytes); restore it from a backup or, to start over, see README "State file"`,
+      `not valid JSON (${text.length} bytes); ${restoreHint(file)}`,
     );
   }
   return validate(file, data);
 }
 
+/** Saves the state; the one it replaces is kept as `FILE.prev` (see restoreHint). */
 export function saveState(file: string, state: State): void {
-  writeFileAtomic(file, `${JSON.stringify(state)}\n`);
+  writeFileAtomic(file, `${JSON.stringify(state)}\n`, 0o600, true);
+}
+
+/**
+ * What a person can do with a state file that cannot be read: the generation before it, when there
+ * is one, or starting over, which the targets' ledgers make safe (they hold what was applied, skipped
+ * and adopted there).
+ */
+function restoreHint(file: string): string {
+  const prev = previousOf(file);
+  const back = fs.existsSync(prev) ? `restore the one saved before it (cp ${prev} ${file}), or start over` : 'start over';
+  return `${back}: move it away and run again, and each target's ledger skips what was applied, skipped or adopted there (README "State file")`;
 }
 
 function validate(file: string, data: unknown): State {
@@ -134,7 +151,7 @@ function validate(file: string, data: unknown): State {
     );
   }
   const problem = checkStateShape(data) ?? checkPositions(data as unknown as State);
-  if (problem) throw new StateError(file, `${problem}; restore it from a backup or, to start over, see README "State file"`);
+  if (problem) throw new StateError(file, `${problem}; ${restoreHint(file)}`);
   return data as unknown as State;
 }
 

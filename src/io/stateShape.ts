@@ -161,6 +161,8 @@ const failure = obj({
   message: str,
   since: time,
   'lockWait?': bool,
+  'timedOut?': bool,
+  'unreachable?': bool,
 });
 const target = obj(
   {

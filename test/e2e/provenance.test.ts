@@ -37,7 +37,7 @@ describe('a login role cannot make the targets run what the primary did not', ()
     cli(['run', '--csvlog-dir', primary.logDir, '--state-file', state(), '--target', `t=${target.syncUrl}`, '--log-dir', path.join(work, 'log'), ...extra]);
   /** Skips the statement the target is stopped at, as a DBA would after looking at it. */
   const skipOne = async (): Promise<void> => {
-    const res = await cli(['skip', '--target', 't', '--state-file', state(), '--yes', '--reason', 'checked by hand']);
+    const res = await cli(['skip', '--target', `t=${target.syncUrl}`, '--csvlog-dir', primary.logDir, '--state-file', state(), '--yes', '--reason', 'checked by hand']);
     assert.equal(res.code, 0, res.stderr + res.stdout);
   };
 
