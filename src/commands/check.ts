@@ -15,7 +15,7 @@ import { listLogFiles } from '../io/logFiles';
 import { LEDGER_SCHEMA } from '../io/ledger';
 import { readRecords } from '../io/logReader';
 import { loadState } from '../io/state';
-import { clientConfig, connect } from '../io/target';
+import { clientConfig, connect, disconnect } from '../io/target';
 import { Settings } from '../settings';
 
 export interface Finding {
@@ -75,7 +75,7 @@ async function primarySettings(settings: Settings, findings: Finding[]): Promise
         values = Object.fromEntries(rows.rows.map((r) => [r.name, r.setting]));
         from = 'the primary (--source)';
       } finally {
-        await client.end().catch(() => undefined);
+        await disconnect(client);
       }
     } catch (err) {
       findings.push({ level: 'error', subject: 'primary', message: `cannot connect through --source: ${(err as Error).message}` });
@@ -318,7 +318,7 @@ async function targets(settings: Settings, findings: Finding[]): Promise<void> {
                 : { level: 'warning', subject, message: `connected as ${r.usr} to ${r.db}, not a superuser: it must own whatever the primary's DDL alters` },
             );
           } finally {
-            await client.end().catch(() => undefined);
+            await disconnect(client);
           }
         } catch (err) {
           findings.push({ level: 'error', subject, message: `cannot connect: ${(err as Error).message}` });

@@ -198,7 +198,15 @@ export async function connect(spec: TargetSpec, database: string | undefined, op
   // A connection that dies between queries must not crash the process; the next query reports it.
   client.on('error', () => undefined);
   dropOnNoAnswer(client);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    // pg leaves the socket of a failed login open (a password it could not find fails before the
+    // client answers the server's challenge): the server would hold it, and the process, until its
+    // authentication_timeout.
+    await disconnect(client);
+    throw err;
+  }
   return client;
 }
 
