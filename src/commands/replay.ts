@@ -33,7 +33,7 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
   if (!dryRun && !force) refuseSyncedTargets(settings);
   const files = describeFiles(paths);
   const echo = echoFilter(settings.ignoredRoles);
-  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed, ignore: echo });
+  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed, ignore: echo, sendInstanceCommands: settings.sendInstanceCommands });
   const damage = damageError(plan);
   await loadParser();
   const texts = new UnitTexts(files);
