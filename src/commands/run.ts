@@ -274,6 +274,7 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
             name: t.name,
             pending: t.pending,
             behindBytes: t.behindBytes,
+            lagSeconds: t.lagSeconds,
             // A lock wait or a timeout is a stop too: an alert on stuck must not miss either.
             stuck: t.state === 'stuck' || t.state === 'waiting-for-lock' || t.state === 'timed-out',
             lockWait: t.state === 'waiting-for-lock',
