@@ -49,8 +49,8 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
   if (dryRun) {
     const listings =
       settings.targets.length === 0
-        ? [listEntries(entries, texts)]
-        : settings.targets.map((t) => listEntries(entries, texts, t));
+        ? [listEntries(entries, texts, undefined, settings.applyAs)]
+        : settings.targets.map((t) => listEntries(entries, texts, t, settings.applyAs));
     return { kind: 'dry-run', listings, waiting, unknown, damage };
   }
   const primaryEncodings = settings.source ? await sourceEncodings(settings.source, settings, log) : undefined;

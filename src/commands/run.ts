@@ -131,8 +131,8 @@ async function runPass(
   if (dryRun) {
     const listings =
       settings.targets.length === 0
-        ? [listEntries(entriesFrom(entries, lowestNext(state, startSeq)), texts)]
-        : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t));
+        ? [listEntries(entriesFrom(entries, lowestNext(state, startSeq)), texts, undefined, settings.applyAs)]
+        : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t, settings.applyAs));
     return { kind: 'dry-run', listings: markUnjudged(listings, unjudged.at), summary, unknown, damage, ...notices };
   }
   for (const t of settings.targets) {
