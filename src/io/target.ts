@@ -121,6 +121,11 @@ const SESSION_LIMITS = [
   '-c tcp_keepalives_count=3',
 ];
 
+/** The database a URI names, or PGDATABASE, as libpq reads them; undefined when neither does. */
+export function namedDatabase(spec: TargetSpec): string | undefined {
+  return parseUri(spec.url).database || process.env.PGDATABASE || undefined;
+}
+
 /** The client settings to reach `database` on a target (the URI's own database is only a default). */
 export function clientConfig(spec: TargetSpec, database: string | undefined, opts: ConnectOptions): ClientConfig {
   const parts = parseUri(spec.url);
