@@ -18,7 +18,7 @@ export function formatListings(listings: Listing[]): string {
       out.push(`-- database ${s.database}${s.role ? `, as role ${s.role}` : ''}, from ${s.at}`);
       // The primary session's settings it runs with (search_path above all): the same text means
       // another thing under another search_path.
-      out.push(s.settings && s.settings.length > 0 ? `-- with ${s.settings.map((x) => x.replace(/;\s*$/, '')).join('; ')}` : '-- with the target\'s defaults (no session setting)');
+      out.push(s.settings && s.settings.length > 0 ? `-- with ${s.settings.map((x) => x.replace(/;\s*$/, '')).join('; ')}` : '-- with no session setting the log shows');
       if (s.note) out.push(`-- warning: ${s.note}`);
       out.push(/;\s*$/.test(s.sql) ? s.sql : `${s.sql};`);
     }
