@@ -131,11 +131,11 @@ const APPLYING: OptionName[] = [
 const COMMAND_OPTIONS: Record<keyof typeof EXIT_CODES, OptionName[]> = {
   run: APPLYING,
   replay: APPLYING,
-  status: [...WHERE, 'target', 'stateFile'],
-  check: [...WHERE, 'target', 'stateFile', 'source', 'mapDatabase', 'connectTimeout', ...WHO],
+  status: [...WHERE, 'target', 'stateFile', ...LOGGING],
+  check: [...WHERE, 'target', 'stateFile', 'source', 'mapDatabase', 'connectTimeout', ...WHO, ...LOGGING],
   skip: [...WHERE, 'target', 'stateFile', ...LOGGING, 'connectTimeout'],
   resolve: [...WHERE, 'stateFile', ...LOGGING],
-  verify: [...WHERE, 'source', 'includeDatabase', 'excludeDatabase', 'mapDatabase', 'connectTimeout', 'statementTimeout'],
+  verify: [...WHERE, 'source', 'includeDatabase', 'excludeDatabase', 'mapDatabase', 'connectTimeout', 'statementTimeout', ...LOGGING],
 };
 
 /** Adds a command's own options (COMMAND_OPTIONS) and its exit codes to its --help. */
