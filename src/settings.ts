@@ -72,6 +72,10 @@ export interface Settings {
   ignoredRoles: string[];
   /** How long a statement may be held back, its transaction's end unknown, before a run exits 1. */
   maxHeldBackMs: number;
+  /** Send instance-level DDL (ALTER SYSTEM, tablespaces, subscriptions) too; off by default. */
+  sendInstanceCommands: boolean;
+  /** The tool's own log files of logDir older than this many days are deleted (0: kept). */
+  logKeepDays: number;
 }
 
 export type ApplyAs = 'original' | 'sync';
@@ -102,6 +106,8 @@ export interface RawSettings extends Partial<Record<FilterKeys, string[]>> {
   ignoreUsers?: string[];
   ignoreSyncUsers?: boolean;
   maxHeldBack?: number | string;
+  sendInstanceCommands?: boolean;
+  logKeepDays?: number | string;
   databaseMap?: Record<string, string>;
 }
 
@@ -137,6 +143,8 @@ const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   ignoreUsers: 'string[]',
   ignoreSyncUsers: 'boolean',
   maxHeldBack: 'number',
+  sendInstanceCommands: 'boolean',
+  logKeepDays: 'number',
   ...FILTER_KEYS,
 };
 
@@ -214,6 +222,9 @@ export function readConfigFile(file: string): RawSettings {
 /** The most each duration may be, in seconds: beyond it a value is a typo, not a wish. */
 const MAX_SECONDS = { connectTimeout: 600, lockTimeout: 3600, statementTimeout: 86400, maxHeldBack: 7 * 86400 } as const;
 const MAX_LOCK_RETRIES = 100;
+
+/** A month of the tool's own daily log files: enough to look back on, not a disk filled over years. */
+const DEFAULT_LOG_KEEP_DAYS = 30;
 
 /**
  * A number option, from a flag (a string) or the config file (a number): plain decimal digits only
@@ -299,6 +310,8 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     ignoreSyncUsers,
     ignoredRoles: [...new Set([...(ignoreSyncUsers ? syncUsers : []), ...ignoreUsers])],
     maxHeldBackMs: seconds('maxHeldBack', 600, false),
+    sendInstanceCommands: pick('sendInstanceCommands') ?? false,
+    logKeepDays: boundedNumber('logKeepDays', pick('logKeepDays'), DEFAULT_LOG_KEEP_DAYS, { max: 36500, zeroOk: true, whole: true }),
   };
 }
 

@@ -42,6 +42,8 @@ interface CommonFlags {
   ignoreUser?: string[];
   ignoreSyncUsers?: boolean;
   maxHeldBack?: string;
+  sendInstanceCommands?: boolean;
+  logKeepDays?: string;
   includeDatabase?: string[];
   excludeDatabase?: string[];
   includeCommand?: string[];
@@ -50,55 +52,107 @@ interface CommonFlags {
   mapDatabase?: string[];
 }
 
-const EXIT_HELP = `
-Exit codes:
-  0  every target is caught up (or another run holds the lock and this one did nothing)
-  1  a target failed or is behind; it is retried next run. Or a statement was held back longer
-     than --max-held-back, its transaction's end unknown
-  2  bad usage, config, state or log data: needs a person`;
-
 const repeat = (v: string, acc: string[] = []): string[] => [...acc, v];
 
 /** A run that has held the lock for this long makes the next one exit 1. */
 const STUCK_RUN_MINUTES = 10;
 
-const VERIFY_EXIT_HELP = `
-Exit codes:
-  0  every target matches the primary
-  1  some target differs: an object missing, extra or different
-  2  bad usage, or a server could not be reached or read`;
+const exitHelp = (codes: string): string => `\nExit codes:\n${codes}`;
 
-function addCommon(cmd: Command, withTargets = true, exitHelp = EXIT_HELP): Command {
-  cmd
-    .option('-c, --config <file>', 'JSON config file (flags beat its keys)')
-    .option('--csvlog-dir <dir>', "the primary's csvlog directory")
-    .option('--data-dir <dir>', "the primary's data directory: finds the csvlog directory and, while it runs, the primary for --source");
-  if (withTargets) cmd.option('--target <[name=]url>', 'a target server (libpq URI); repeatable', repeat);
-  return cmd
-    .option('--state-file <file>', 'where positions are kept (default: ~/.local/state/pg-ddl-sync/<csvlog dir>.state.json)')
-    .option('--source <url>', 'the primary (libpq URI), asked which transactions are still running when the log does not tell')
-    .option('--source-name <name>', "labels the rows this primary adds to the targets' ledgers (default: host:csvlog-dir)")
-    .option('--include-database <db>', "only DDL of this primary database; repeatable", repeat)
-    .option('--exclude-database <db>', 'leave out DDL of this primary database; repeatable', repeat)
-    .option('--include-command <tag>', "only statements of this command tag ('CREATE TABLE'); repeatable", repeat)
-    .option('--exclude-command <tag>', "leave out statements of this command tag ('CREATE ROLE', 'GRANT'); repeatable", repeat)
-    .option('--exclude-matching <regex>', 'leave out statements matching this regular expression; repeatable', repeat)
-    .option('--map-database <primary=target>', 'run the DDL of a primary database in a database of another name; repeatable', repeat)
-    .option('--log-dir <dir>', "directory for the tool's own daily log files (default: stderr)")
-    .option('--log-prefix <name>', 'log file name prefix (default: pg-ddl-sync)')
-    .option('--log-level <level>', 'error, warn, info or debug (default: info)')
-    .option('--log-format <format>', 'text or json (default: text)')
-    .option('--metrics-file <file>', 'write Prometheus metrics here after each run (node_exporter textfile collector)')
-    .option('--connect-timeout <seconds>', 'give up connecting to a server after this long (default: 10)')
-    .option('--lock-timeout <seconds>', 'on targets, a statement waits this long for a lock, then gives way (default: 5; 0: no limit)')
-    .option('--lock-retries <n>', 'tries a statement that gave way on a lock this many more times in a run, waiting longer each time; then the next run does (default: 3)')
-    .option('--statement-timeout <seconds>', 'on targets, a statement may run this long; the tool waits for an answer this long and 5 s more (default: 600; 0: no limit)')
-    .option('--ignore-user <role>', 'never send statements this role ran on the primary, besides those of the roles the tool connects to its targets as (what pg-ddl-sync itself ran there is never sent); repeatable', repeat)
-    .option('--ignore-sync-users', "never send statements that the roles the tool connects to its targets as ran on the primary: for a mesh whose tools have a role of their own (default: off; what a pg-ddl-sync ran is never sent, told by its application_name)")
-    .option('--no-ignore-sync-users', "send those roles' statements, unless a pg-ddl-sync ran them (the default)")
-    .option('--max-held-back <seconds>', "a statement held back this long, its transaction's end unknown, makes the run exit 1 (default: 600)")
-    .option('--apply-as <who>', "on targets, run each statement as the role that ran it on the primary ('original'), or as the sync user ('sync') (default: original)")
-    .addHelpText('after', exitHelp);
+/** Each command's exit codes, in its own --help. */
+const EXIT_CODES = {
+  run: exitHelp(`  0  every target is caught up (or another run holds the lock and this one did nothing)
+  1  a target failed or is behind; it is retried next run. Or a statement was held back longer
+     than --max-held-back, its transaction's end unknown
+  2  bad usage, config, state or log data: needs a person`),
+  replay: exitHelp(`  0  every statement of the files was applied (or listed, with --dry-run)
+  1  a target failed; what it took before is in its ledger
+  2  bad usage, config or log data: needs a person`),
+  status: exitHelp(`  0  every configured target is caught up, no gap or unknown outcome waits
+  1  a target is behind, stopped or new; a gap or a crash's unknown outcome waits for a person
+  2  bad usage or config, or no state file to read (give -c CONFIG or --state-file)`),
+  check: exitHelp(`  0  every finding is ok
+  1  some finding is a warning or an error (each is listed)
+  2  bad usage or config`),
+  skip: exitHelp(`  0  skipped (or the gaps acknowledged)
+  1  nothing skipped: the answer was no, or a run holds the lock
+  2  bad usage, config or state`),
+  resolve: exitHelp(`  0  decided and recorded
+  1  nothing decided: the answer was no, or a run holds the lock
+  2  bad usage, config or state`),
+  adopt: exitHelp(`  0  adopted: recorded in the target's ledger and the state
+  1  nothing recorded: the target could not be reached, or a run holds the lock
+  2  bad usage, config, state or --from`),
+  verify: exitHelp(`  0  every target matches the primary
+  1  some target differs: an object missing, extra or different
+  2  bad usage, or a server could not be reached or read`),
+} as const;
+
+/** Every option of the commands that read the log and state, by name: each command picks its own. */
+const OPTIONS = {
+  config: ['-c, --config <file>', 'JSON config file (flags beat its keys)'],
+  csvlogDir: ['--csvlog-dir <dir>', "the primary's csvlog directory"],
+  dataDir: ['--data-dir <dir>', "the primary's data directory: finds the csvlog directory and, while it runs, the primary for --source"],
+  target: ['--target <[name=]url>', 'a target server (libpq URI); repeatable', repeat],
+  stateFile: ['--state-file <file>', 'where positions are kept (default: ~/.local/state/pg-ddl-sync/<csvlog dir>.state.json)'],
+  source: ['--source <url>', 'the primary (libpq URI), asked which transactions are still running when the log does not tell'],
+  sourceName: ['--source-name <name>', "labels the rows this primary adds to the targets' ledgers (default: host:csvlog-dir)"],
+  includeDatabase: ['--include-database <db>', 'only DDL of this primary database; repeatable', repeat],
+  excludeDatabase: ['--exclude-database <db>', 'leave out DDL of this primary database; repeatable', repeat],
+  includeCommand: ['--include-command <tag>', "only statements of this command tag ('CREATE TABLE'); repeatable", repeat],
+  excludeCommand: ['--exclude-command <tag>', "leave out statements of this command tag ('CREATE ROLE', 'GRANT'); repeatable", repeat],
+  excludeMatching: ['--exclude-matching <regex>', 'leave out statements matching this regular expression; repeatable', repeat],
+  mapDatabase: ['--map-database <primary=target>', 'run the DDL of a primary database in a database of another name; repeatable', repeat],
+  sendInstanceCommands: ['--send-instance-commands', 'also send what acts on the instance, not on a schema: ALTER SYSTEM, tablespaces, subscriptions (default: left out, counted in the log)'],
+  logDir: ['--log-dir <dir>', "directory for the tool's own daily log files (default: stderr)"],
+  logPrefix: ['--log-prefix <name>', 'log file name prefix (default: pg-ddl-sync)'],
+  logLevel: ['--log-level <level>', 'error, warn, info or debug (default: info)'],
+  logFormat: ['--log-format <format>', 'text or json (default: text)'],
+  logKeepDays: ['--log-keep-days <days>', "delete the tool's own log files of --log-dir older than this many days (default: 30; 0: keep all)"],
+  metricsFile: ['--metrics-file <file>', 'write Prometheus metrics here after each run (node_exporter textfile collector)'],
+  connectTimeout: ['--connect-timeout <seconds>', 'give up connecting to a server after this long (default: 10)'],
+  lockTimeout: ['--lock-timeout <seconds>', 'on targets, a statement waits this long for a lock, then gives way (default: 5; 0: no limit)'],
+  lockRetries: ['--lock-retries <n>', 'tries a statement that gave way on a lock this many more times in a run, waiting longer each time; then the next run does (default: 3)'],
+  statementTimeout: ['--statement-timeout <seconds>', 'on targets, a statement may run this long; the tool waits for an answer this long and 5 s more (default: 600; 0: no limit)'],
+  ignoreUser: ['--ignore-user <role>', 'never send statements this role ran on the primary, besides those of the roles the tool connects to its targets as (what pg-ddl-sync itself ran there is never sent); repeatable', repeat],
+  ignoreSyncUsers: ['--ignore-sync-users', "never send statements that the roles the tool connects to its targets as ran on the primary: for a mesh whose tools have a role of their own (default: off; what a pg-ddl-sync ran is never sent, told by its application_name)"],
+  noIgnoreSyncUsers: ['--no-ignore-sync-users', "send those roles' statements, unless a pg-ddl-sync ran them (the default)"],
+  maxHeldBack: ['--max-held-back <seconds>', "a statement held back this long, its transaction's end unknown, makes the run exit 1 (default: 600)"],
+  applyAs: ['--apply-as <who>', "on targets, run each statement as the role that ran it on the primary ('original'), or as the sync user ('sync') (default: original)"],
+} as const satisfies Record<string, readonly [string, string] | readonly [string, string, typeof repeat]>;
+
+type OptionName = keyof typeof OPTIONS;
+
+const WHERE: OptionName[] = ['config', 'csvlogDir', 'dataDir'];
+const LOGGING: OptionName[] = ['logDir', 'logPrefix', 'logLevel', 'logFormat', 'logKeepDays'];
+const FILTERS: OptionName[] = ['includeDatabase', 'excludeDatabase', 'includeCommand', 'excludeCommand', 'excludeMatching', 'mapDatabase'];
+const WHO: OptionName[] = ['ignoreUser', 'ignoreSyncUsers', 'noIgnoreSyncUsers'];
+const APPLYING: OptionName[] = [
+  ...WHERE, 'target', 'stateFile', 'source', 'sourceName', ...FILTERS, 'sendInstanceCommands', ...LOGGING, 'metricsFile',
+  'connectTimeout', 'lockTimeout', 'lockRetries', 'statementTimeout', ...WHO, 'maxHeldBack', 'applyAs',
+];
+
+/** The options each command takes, in the order its --help lists them. */
+const COMMAND_OPTIONS: Record<keyof typeof EXIT_CODES, OptionName[]> = {
+  run: APPLYING,
+  replay: APPLYING,
+  status: [...WHERE, 'target', 'stateFile', ...LOGGING],
+  check: [...WHERE, 'target', 'stateFile', 'source', 'mapDatabase', 'connectTimeout', ...WHO, ...LOGGING],
+  skip: [...WHERE, 'target', 'stateFile', ...LOGGING, 'connectTimeout'],
+  resolve: [...WHERE, 'stateFile', ...LOGGING],
+  // Its --target names the one target it adopts (NAME, or NAME=URL): its own option.
+  adopt: [...WHERE, 'stateFile', ...LOGGING, 'connectTimeout'],
+  verify: [...WHERE, 'source', 'includeDatabase', 'excludeDatabase', 'mapDatabase', 'connectTimeout', 'statementTimeout', ...LOGGING],
+};
+
+/** Adds a command's own options (COMMAND_OPTIONS) and its exit codes to its --help. */
+function addOptions(cmd: Command, name: keyof typeof EXIT_CODES): Command {
+  for (const key of COMMAND_OPTIONS[name]) {
+    const [flags, description, parse] = OPTIONS[key] as readonly [string, string, typeof repeat?];
+    if (parse) cmd.option(flags, description, parse);
+    else cmd.option(flags, description);
+  }
+  return cmd.addHelpText('after', EXIT_CODES[name]);
 }
 
 function settingsFrom(flags: CommonFlags): Settings {
@@ -122,6 +176,8 @@ function settingsFrom(flags: CommonFlags): Settings {
     ignoreUsers: flags.ignoreUser,
     ignoreSyncUsers: flags.ignoreSyncUsers,
     maxHeldBack: flags.maxHeldBack,
+    sendInstanceCommands: flags.sendInstanceCommands,
+    logKeepDays: flags.logKeepDays,
     includeDatabases: flags.includeDatabase,
     excludeDatabases: flags.excludeDatabase,
     includeCommands: flags.includeCommand,
@@ -166,7 +222,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   let log: Logger | undefined;
   const setUp = (flags: CommonFlags): Settings => {
     const settings = settingsFrom(flags);
-    log = createLogger({ level: settings.logLevel, format: settings.logFormat, logDir: settings.logDir, prefix: settings.logPrefix });
+    log = createLogger({ level: settings.logLevel, format: settings.logFormat, logDir: settings.logDir, prefix: settings.logPrefix, keepDays: settings.logKeepDays });
     return settings;
   };
   const program = new Command('pg-ddl-sync')
@@ -180,7 +236,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       outputError: (text, write) => write(`pg-ddl-sync: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
     });
 
-  addCommon(program.command('run').description('one pass: new csvlog records -> every target, then exit'))
+  addOptions(program.command('run').description('one pass: new csvlog records -> every target, then exit'), 'run')
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
     .option('--skip-malformed', 'go on past a malformed csvlog record at the next log file, passing over the rest of its file (logs what it skips); in the file the server writes, it stops until that rotates')
     .action(async (flags: CommonFlags & { dryRun?: boolean; skipMalformed?: boolean }) => {
@@ -216,11 +272,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       code = damaged(res.damage) ?? code;
     });
 
-  addCommon(
+  addOptions(
     program
       .command('replay')
       .argument('<file...>', 'csvlog files, replayed in the order given')
       .description('the DDL of these csvlog files, from their start, without reading or writing the state file'),
+    'replay',
   )
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
     .option('--force', 'replay onto a target that run keeps in step (its state file names it)')
@@ -246,7 +303,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       code = damaged(res.damage) ?? code;
     });
 
-  addCommon(program.command('status').description('where each target stands; exit 0 when all are caught up, 1 when any is behind or stuck'))
+  addOptions(program.command('status').description('where each target stands; exit 0 when all are caught up, 1 when any is behind or stuck'), 'status')
     .option('--json', 'the documented JSON form, for monitoring')
     .action(async (flags: CommonFlags & { json?: boolean }) => {
       const settings = setUp(flags);
@@ -256,14 +313,20 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       code = statusExitCode(res);
     });
 
-  addCommon(program.command('skip').description('move a stopped target past the one statement it fails on, after showing it; or acknowledge lost log records'), false)
-    .option('--target <name>', 'the stopped target: NAME from the config file, or NAME=URL (the skip is recorded in its ledger)')
+  addOptions(program.command('skip').description('move a stopped target past the one statement it fails on, after showing it; or acknowledge lost log records'), 'skip')
+    .option('--stopped-target <name>', 'the stopped target (--target NAME, without a URL, still names it too; --target NAME=URL names it and where its ledger is)')
     .option('--gaps', 'acknowledge the log records lost before they were read (status lists them), once the targets were checked')
     .option('-y, --yes', 'skip without asking')
     .option('--reason <text>', 'why, kept with the skipped statement')
-    .action(async (flags: Omit<CommonFlags, 'target'> & { target?: string; gaps?: boolean; yes?: boolean; reason?: string }) => {
-      const one = oneTarget(flags.target);
-      const settings = setUp({ ...flags, target: one?.targets });
+    .action(async (flags: CommonFlags & { stoppedTarget?: string; gaps?: boolean; yes?: boolean; reason?: string }) => {
+      // --target takes servers, as everywhere; a bare name is the stopped target, as it used to be, and
+      // one NAME=URL alone names it as well as where its ledger is.
+      const given = flags.target ?? [];
+      const urls = given.filter(isTargetUrl);
+      let named = [...(flags.stoppedTarget ? [flags.stoppedTarget] : []), ...given.filter((t) => !isTargetUrl(t))];
+      if (named.length === 0 && urls.length === 1) named = [oneTarget(urls[0])!.name];
+      if (named.length > 1) throw new UsageError(`skip takes one stopped target at a time (given: ${named.join(', ')})`);
+      const settings = setUp({ ...flags, target: urls.length > 0 ? urls : undefined });
       if (flags.gaps) {
         const { acknowledgeGaps } = require('../commands/skip') as typeof SkipCommand;
         const res = await acknowledgeGaps(settings, { yes: flags.yes === true, reason: flags.reason, log: log! });
@@ -275,8 +338,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         }
         return;
       }
-      if (!one) throw new UsageError('skip needs --target NAME (or --gaps)');
-      const { name } = one;
+      if (named.length === 0) throw new UsageError('skip needs --stopped-target NAME (or --gaps)');
+      const name = named[0];
       const ask = io.ask;
       const { skip } = require('../commands/skip') as typeof SkipCommand;
       const res = await skip(settings, name, {
@@ -302,11 +365,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
     });
 
-  addCommon(
+  addOptions(
     program
       .command('adopt')
       .description("take on a target whose schema already matches the primary's at a point of the log (pg_dump, a base backup, verify said same): what the log holds before it is not replayed there"),
-    false,
+    'adopt',
   )
     .requiredOption('--target <name>', 'the target: NAME from the config file, or NAME=URL')
     .requiredOption('--from <point>', "where it starts: now (the log's end), FILE:OFFSET (a record's place), or a time ('2026-12-06 10:00:00+00')")
@@ -327,11 +390,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       );
     });
 
-  addCommon(
+  addOptions(
     program
       .command('resolve')
       .description("decide a statement whose outcome the primary's crash left unknown (status lists them): --send if the primary has it, --drop if not"),
-    false,
+    'resolve',
   )
     .requiredOption('--at <file:offset>', 'the statement, as status shows it')
     .option('--send', 'it committed on the primary: the next run sends it (and its transaction)')
@@ -367,7 +430,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
     });
 
-  addCommon(program.command('check').description("check the config, the primary's logging settings, the files, the targets and the password file"))
+  addOptions(program.command('check').description("check the config, the primary's logging settings, the files, the targets and the password file"), 'check')
     .action(async (flags: CommonFlags) => {
       const settings = setUp(flags);
       const { check, checkExitCode } = require('../commands/check') as typeof CheckCommand;
@@ -376,13 +439,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       code = checkExitCode(findings);
     });
 
-  addCommon(
+  addOptions(
     program
       .command('verify')
       .description("compare each target's schema with the primary's, database by database, object by object")
       .option('--target <name|[name=]url>', 'a target of the config file by name, or a target server (libpq URI); repeatable (default: every target)', repeat),
-    false,
-    VERIFY_EXIT_HELP,
+    'verify',
   )
     .option('--database <db>', 'only this primary database (default: every database each target takes); repeatable', repeat)
     .option('--roles', 'compare roles and memberships too')

@@ -15,7 +15,10 @@ export function formatListings(listings: Listing[]): string {
     const who = listing.target === undefined ? 'every target' : `target ${listing.target}`;
     out.push(`-- ${who}: ${listing.statements.length} statement(s)`);
     for (const s of listing.statements) {
-      out.push(`-- database ${s.database}, from ${s.at}`);
+      out.push(`-- database ${s.database}${s.role ? `, as role ${s.role}` : ''}, from ${s.at}`);
+      // The primary session's settings it runs with (search_path above all): the same text means
+      // another thing under another search_path.
+      out.push(s.settings && s.settings.length > 0 ? `-- with ${s.settings.map((x) => x.replace(/;\s*$/, '')).join('; ')}` : '-- with no session setting the log shows');
       if (s.note) out.push(`-- warning: ${s.note}`);
       out.push(/;\s*$/.test(s.sql) ? s.sql : `${s.sql};`);
     }
@@ -55,15 +58,17 @@ export function formatStatus(s: Status): string {
   const out: string[] = [];
   const read = s.log.file ? `${s.log.file}:${s.log.offset}` : 'nothing yet';
   out.push(`log read up to ${read} (${bytes(s.log.unreadBytes)} written since), last run ${s.log.lastRun ?? 'never'}`);
+  if (s.running) out.push(`a run is in progress: pid ${s.running.pid}, holding the lock since ${s.running.since}`);
   const rows = s.targets.map((t) => [
     t.name + (t.configured ? '' : ' (not configured)'),
     t.state,
     String(t.pending),
     `${bytes(t.behindBytes)}${t.behindFiles > 0 ? `, ${t.behindFiles} file(s)` : ''}`,
+    `${t.lagSeconds} s`,
     t.lastApplied ? `${t.lastApplied.loggedAt} (${t.lastApplied.at})` : '-',
     t.lastSuccess ?? 'never',
   ]);
-  const head = ['TARGET', 'STATE', 'PENDING', 'BEHIND', 'LAST APPLIED (logged at, where)', 'LAST SUCCESS'];
+  const head = ['TARGET', 'STATE', 'PENDING', 'BEHIND', 'LAG', 'LAST APPLIED (logged at, where)', 'LAST SUCCESS'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) out.push(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
   for (const t of s.targets) {
@@ -81,7 +86,7 @@ export function formatStatus(s: Status): string {
     if (lock) out.push(`    if the lock stays, end the session that holds it on ${t.name}`);
     else if (timedOut) {
       out.push(`    see what the statement waits for on ${t.name} (pg_stat_activity, application_name pg-ddl-sync); if it needs longer, raise --statement-timeout`);
-    } else out.push(`    fix the cause on ${t.name} and the next run applies it, or: pg-ddl-sync skip --target ${t.name}`);
+    } else out.push(`    fix the cause on ${t.name} and the next run applies it, or: pg-ddl-sync skip --stopped-target ${t.name}`);
   }
   if (s.gaps.length > 0) {
     out.push('', `${s.gaps.length} gap(s) in the log, records that went before they were read:`);

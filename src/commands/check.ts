@@ -15,7 +15,7 @@ import { listLogFiles } from '../io/logFiles';
 import { LEDGER_SCHEMA } from '../io/ledger';
 import { readRecords } from '../io/logReader';
 import { loadState } from '../io/state';
-import { clientConfig, connect } from '../io/target';
+import { connect, disconnect, namedDatabase } from '../io/target';
 import { Settings } from '../settings';
 
 export interface Finding {
@@ -75,7 +75,7 @@ async function primarySettings(settings: Settings, findings: Finding[]): Promise
         values = Object.fromEntries(rows.rows.map((r) => [r.name, r.setting]));
         from = 'the primary (--source)';
       } finally {
-        await client.end().catch(() => undefined);
+        await disconnect(client);
       }
     } catch (err) {
       findings.push({ level: 'error', subject: 'primary', message: `cannot connect through --source: ${(err as Error).message}` });
@@ -168,10 +168,14 @@ function files(settings: Settings, findings: Finding[]): void {
           return true;
         }
       });
-      if (unreadable.length > 0) findings.push({ level: 'error', subject: 'csvlog directory', message: `cannot read ${unreadable.map((f) => f.name).join(', ')}` });
+      if (unreadable.length > 0) {
+        const first = unreadable[0].path;
+        findings.push({ level: 'error', subject: 'csvlog directory', message: `cannot read ${unreadable.map((f) => f.name).join(', ')}: ${modeProblem(first, fs.constants.R_OK)}` });
+      }
       else findings.push({ level: logs.length > 0 ? 'ok' : 'warning', subject: 'csvlog directory', message: `${settings.csvlogDir}: ${logs.length} csvlog file(s)` });
     } catch (err) {
-      findings.push({ level: 'error', subject: 'csvlog directory', message: (err as Error).message });
+      const denied = modeProblem(settings.csvlogDir, fs.constants.R_OK | fs.constants.X_OK);
+      findings.push({ level: 'error', subject: 'csvlog directory', message: denied.startsWith('mode') ? `${(err as Error).message}: ${denied}` : (err as Error).message });
     }
   }
   try {
@@ -300,10 +304,12 @@ async function targets(settings: Settings, findings: Finding[]): Promise<void> {
       // The databases it will be sent DDL for: those of the entries it has yet to apply, and its own.
       const next = state?.targets[t.name]?.next ?? 0;
       const pending = (state?.journal.entries ?? []).filter((e) => e.seq >= next).map((e) => t.filters.databaseMap[e.database] ?? e.database);
-      const own = clientConfig(t, undefined, { connectTimeoutMs: settings.connectTimeoutMs }).database;
-      const databases: (string | undefined)[] = [undefined, ...new Set(pending.filter((db) => db !== own))];
+      // A run connects only to the databases it sends DDL to: a URI that names none (which run
+      // takes) is checked on postgres, not on libpq's default of a database named as the user.
+      const own = namedDatabase(t) ?? 'postgres';
+      const databases: string[] = [own, ...new Set(pending.filter((db) => db !== own))];
       for (const db of databases) {
-        const subject = `target ${t.name}${db ? ` database ${db}` : ''}`;
+        const subject = `target ${t.name}${db !== own ? ` database ${db}` : ''}`;
         try {
           const client = await connect(t, db, { connectTimeoutMs: settings.connectTimeoutMs });
           try {
@@ -318,7 +324,7 @@ async function targets(settings: Settings, findings: Finding[]): Promise<void> {
                 : { level: 'warning', subject, message: `connected as ${r.usr} to ${r.db}, not a superuser: it must own whatever the primary's DDL alters` },
             );
           } finally {
-            await client.end().catch(() => undefined);
+            await disconnect(client);
           }
         } catch (err) {
           findings.push({ level: 'error', subject, message: `cannot connect: ${(err as Error).message}` });
@@ -326,4 +332,34 @@ async function targets(settings: Settings, findings: Finding[]): Promise<void> {
       }
     }),
   );
+}
+
+/**
+ * Why this user cannot use a path of the primary's log, from the modes on the way to it: the first
+ * directory it may not enter, or the file's own mode, with what makes it readable.
+ * @param target the csvlog directory or a csvlog file
+ * @param need the access wanted of the target itself
+ */
+function modeProblem(target: string, need: number): string {
+  const chain: string[] = [];
+  for (let p = path.resolve(target); ; p = path.dirname(p)) {
+    chain.unshift(p);
+    if (p === path.dirname(p)) break;
+  }
+  for (const p of chain) {
+    const last = p === chain[chain.length - 1];
+    try {
+      fs.accessSync(p, last ? need : fs.constants.X_OK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EACCES') return (err as Error).message;
+      const st = fs.statSync(p);
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      return (
+        `mode ${mode} of ${p} (uid ${st.uid}, gid ${st.gid}) keeps this user (uid ${process.getuid?.()}) out: ` +
+        'let the server\'s group read its log (initdb --allow-group-access, or chmod 0750 the data directory and the log directory), ' +
+        'set log_file_mode = 0640 on the primary, and add this user to that group; or run pg-ddl-sync as the server\'s OS user'
+      );
+    }
+  }
+  return 'permission denied';
 }

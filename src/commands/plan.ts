@@ -48,6 +48,8 @@ export interface PlanOptions {
   returned?: readonly boolean[];
   /** DDL never to send: what a pg-ddl-sync ran on this instance, or an ignored role (see core/echo). */
   ignore?: JudgeOptions['isOwn'];
+  /** Send instance-level DDL too (see core/instanceCommands). */
+  sendInstanceCommands?: boolean;
 }
 
 /**
@@ -58,7 +60,7 @@ export interface PlanOptions {
  * @param snapshot what the judge knew there
  */
 export async function makePlan(files: LogFile[], starts: readonly number[], snapshot: JudgeSnapshot | undefined, opts: PlanOptions): Promise<Plan> {
-  const judge = new Judge(snapshot, { isOwn: opts.ignore });
+  const judge = new Judge(snapshot, { isOwn: opts.ignore, sendInstanceCommands: opts.sendInstanceCommands });
   const refs = new FileRefs(files);
   // The parser is loaded only when there are records to judge: an idle run never pays for it. The
   // newest file is read up to its size now, so that what it gains meanwhile waits for the next run

@@ -33,7 +33,7 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
   if (!dryRun && !force) refuseSyncedTargets(settings);
   const files = describeFiles(paths);
   const echo = echoFilter(settings.ignoredRoles);
-  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed, ignore: echo });
+  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed, ignore: echo, sendInstanceCommands: settings.sendInstanceCommands });
   const damage = damageError(plan);
   await loadParser();
   const texts = new UnitTexts(files);
@@ -49,8 +49,8 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
   if (dryRun) {
     const listings =
       settings.targets.length === 0
-        ? [listEntries(entries, texts)]
-        : settings.targets.map((t) => listEntries(entries, texts, t));
+        ? [listEntries(entries, texts, undefined, settings.applyAs)]
+        : settings.targets.map((t) => listEntries(entries, texts, t, settings.applyAs));
     return { kind: 'dry-run', listings, waiting, unknown, damage };
   }
   const primaryEncodings = settings.source ? await sourceEncodings(settings.source, settings, log) : undefined;

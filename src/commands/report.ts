@@ -66,6 +66,12 @@ export function reportPlan(plan: Plan, texts: UnitTexts, log: Logger): void {
       at: `${file.name}:${offset}`,
     });
   }
+  for (const { file, offset, database, tag } of judge.instanceDrops.splice(0)) {
+    log.info(`not sent: ${tag} acts on the server instance, not on a schema (--send-instance-commands sends it)`, {
+      database,
+      at: `${file.name}:${offset}`,
+    });
+  }
   const waiting = judge.waiting();
   const blocking = waiting.filter((w) => w.blocking);
   const first = blocking[0] ?? waiting[0];

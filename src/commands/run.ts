@@ -34,6 +34,8 @@ export interface RunSummary {
   ignored: number;
   /** DDL statements that name the ledger's schema: never sent (see core/ledgerSchema). */
   ledgerSchema: number;
+  /** Instance-level DDL (ALTER SYSTEM, tablespaces, subscriptions) left out (see core/instanceCommands). */
+  instance: number;
   ms: number;
 }
 
@@ -99,6 +101,7 @@ async function runPass(
     skipMalformed,
     returned,
     ignore: echo,
+    sendInstanceCommands: settings.sendInstanceCommands,
   });
   // Damage ends the read there: what came before it is sent, then the run exits for a person.
   const damage = damageError(plan);
@@ -128,8 +131,8 @@ async function runPass(
   if (dryRun) {
     const listings =
       settings.targets.length === 0
-        ? [listEntries(entriesFrom(entries, lowestNext(state, startSeq)), texts)]
-        : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t));
+        ? [listEntries(entriesFrom(entries, lowestNext(state, startSeq)), texts, undefined, settings.applyAs)]
+        : settings.targets.map((t) => listEntries(entriesFrom(entries, nextOf(t.name)), texts, t, settings.applyAs));
     return { kind: 'dry-run', listings: markUnjudged(listings, unjudged.at), summary, unknown, damage, ...notices };
   }
   for (const t of settings.targets) {
@@ -186,6 +189,7 @@ async function runPass(
     summary.droppedFailed === 0 &&
     summary.ignored === 0 &&
     summary.ledgerSchema === 0 &&
+    summary.instance === 0 &&
     outcomes.every((o) => o.applied === 0 && o.alreadyApplied === 0 && o.filtered === 0 && !o.failure);
   log[quiet ? 'debug' : 'info']('run finished', {
     records: summary.recordsRead,
@@ -195,6 +199,7 @@ async function runPass(
     ...(unknown.length > 0 ? { outcome_unknown: unknown.length } : {}),
     ...(summary.ignored > 0 ? { not_sent_own: summary.ignored } : {}),
     ...(summary.ledgerSchema > 0 ? { not_sent_ledger_schema: summary.ledgerSchema } : {}),
+    ...(summary.instance > 0 ? { not_sent_instance: summary.instance } : {}),
     ...Object.fromEntries(outcomes.map((o) => [`applied[${o.name}]`, o.applied])),
     ...Object.fromEntries(outcomes.filter((o) => o.filtered > 0).map((o) => [`filtered[${o.name}]`, o.filtered])),
     ms: summary.ms,
@@ -269,6 +274,7 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
             name: t.name,
             pending: t.pending,
             behindBytes: t.behindBytes,
+            lagSeconds: t.lagSeconds,
             // A lock wait or a timeout is a stop too: an alert on stuck must not miss either.
             stuck: t.state === 'stuck' || t.state === 'waiting-for-lock' || t.state === 'timed-out' || t.state === 'unreachable',
             lockWait: t.state === 'waiting-for-lock',
@@ -318,6 +324,7 @@ function summarize(plan: Plan, started: number): RunSummary {
     inExplicitBlock: counts.inExplicitBlock,
     ignored: plan.ignored,
     ledgerSchema: counts.ledgerSchema,
+    instance: counts.instance,
     ms: Date.now() - started,
   };
 }

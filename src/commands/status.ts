@@ -2,11 +2,14 @@
  * `status`: where each target stands, from the state file and the log directory, without connecting
  * to anything. Its JSON form (`--json`) is documented in the README and kept stable for monitoring.
  */
-import { oldestHeldBack } from '../core/heldBack';
+import { logTimeMs, oldestHeldBack } from '../core/heldBack';
+import * as fs from 'node:fs';
 import { Judge } from '../core/judge';
+import { UsageError } from '../errors';
 import { loadParser } from '../core/parser';
 import { LogFile, listLogFiles } from '../io/logFiles';
 import { readStarts, unreadBytes } from '../io/fileMarks';
+import { lockHolder } from '../io/lock';
 import { JournalEntry, State, TargetFailure, loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
@@ -33,6 +36,11 @@ export interface TargetStatus {
   behindBytes: number;
   /** Log files after the one that holds its next statement. */
   behindFiles: number;
+  /**
+   * Seconds from the primary's log time of the oldest statement the target has yet to take to now
+   * (0: none pending).
+   */
+  lagSeconds: number;
   lastApplied: { at: string; loggedAt: string } | null;
   lastSuccess: string | null;
   failure: { statement: string; database: string; at: string; sqlState: string | null; error: string; since: string } | null;
@@ -66,6 +74,8 @@ export interface Status {
    * it was logged; null when none does. A run exits 1 once it is older than --max-held-back.
    */
   oldestHeldBack: { at: string; loggedAt: string; ageSeconds: number; sql: string } | null;
+  /** The run holding the state file's lock right now (pid, since when), or null. */
+  running: { pid: number; since: string } | null;
   targets: TargetStatus[];
 }
 
@@ -74,6 +84,11 @@ export interface Status {
  * @param withText read the waiting statements' text from the log (false: leave `sql` empty)
  */
 export async function status(settings: Settings, now = new Date(), withText = true): Promise<Status> {
+  // Without one there is nothing to tell: an empty table and exit 0 would keep a check that forgot
+  // its -c green for ever.
+  if (!fs.existsSync(settings.stateFile)) {
+    throw new UsageError(`state file ${settings.stateFile} does not exist: no run has written it yet; give the run's config (-c FILE) or --state-file FILE`);
+  }
   const state = loadState(settings.stateFile);
   const files = settings.csvlogDir ? listLogFiles(settings.csvlogDir) : [];
   const { starts } = readStarts(files, state.log?.files);
@@ -81,7 +96,8 @@ export async function status(settings: Settings, now = new Date(), withText = tr
   const newest = state.log?.files[state.log.files.length - 1];
   const firstSeq = state.journal.entries[0]?.seq ?? state.journal.nextSeq;
   const names = [...new Set([...settings.targets.map((t) => t.name), ...Object.keys(state.targets)])];
-  const targets = names.map((name) => targetStatus(name, state, files, unread, firstSeq, settings.targets.some((t) => t.name === name)));
+  const targets = names.map((name) => targetStatus(name, state, files, unread, firstSeq, settings.targets.some((t) => t.name === name), now));
+  const holder = lockHolder(`${settings.stateFile}.lock`);
   const judge = new Judge(state.log?.judge);
   const waitingUnits = judge.waiting();
   const unknownUnits = judge.unknown().length;
@@ -113,11 +129,12 @@ export async function status(settings: Settings, now = new Date(), withText = tr
     oldestHeldBack: held
       ? { at: heldAt!, loggedAt: held.waiting.unit.logTime, ageSeconds: Math.floor(held.ageMs / 1000), sql: waiting.find((w) => w.at === heldAt)?.sql ?? '' }
       : null,
+    running: holder ? { pid: holder.pid, since: holder.since.toISOString() } : null,
     targets,
   };
 }
 
-function targetStatus(name: string, state: State, files: LogFile[], unread: number, firstSeq: number, configured: boolean): TargetStatus {
+function targetStatus(name: string, state: State, files: LogFile[], unread: number, firstSeq: number, configured: boolean, now: Date): TargetStatus {
   const t = state.targets[name];
   const next = t?.next ?? firstSeq;
   const pendingEntries = state.journal.entries.filter((e) => e.seq >= next);
@@ -133,6 +150,7 @@ function targetStatus(name: string, state: State, files: LogFile[], unread: numb
     pending: pendingEntries.length,
     behindBytes,
     behindFiles,
+    lagSeconds: first ? Math.max(0, Math.floor((now.getTime() - logTimeMs(first.logTime)) / 1000)) : 0,
     lastApplied: t?.lastApplied ? { at: t.lastApplied.at, loggedAt: t.lastApplied.logTime } : null,
     lastSuccess: t?.lastSuccess ?? null,
     failure: f ? { statement: f.statement, database: f.database, at: f.at, sqlState: f.sqlState ?? null, error: f.message, since: f.since } : null,

@@ -3,12 +3,12 @@
  */
 import { databaseActedOn, databaseRemovedBy } from '../core/databaseStatements';
 import { loadParser } from '../core/parser';
-import { maskMessage } from '../core/redact';
+import { maskMessage, redact } from '../core/redact';
 import { relationsNamed } from '../core/relationsNamed';
 import { ApplyResult, Job, LockHolder, QUERY_CANCELED, TargetApplier } from '../io/applier';
 import { Logger } from '../io/logger';
 import { JournalEntry } from '../io/state';
-import { ConnectOptions } from '../io/target';
+import { ConnectOptions, connectionUser } from '../io/target';
 import { UnitText, UnitTexts, shownOf } from '../io/unitText';
 import { ApplyAs, Filters, TargetSettings } from '../settings';
 
@@ -19,6 +19,10 @@ export interface ListedStatement {
   at: string;
   /** Redacted. */
   sql: string;
+  /** The role it runs as on the target (undefined: not known without a target). */
+  role?: string;
+  /** The primary session's settings it runs with, as `SET LOCAL` statements (redacted). */
+  settings?: string[];
   /** A warning about it, shown with it. */
   note?: string;
 }
@@ -79,7 +83,7 @@ export function entriesFrom(entries: JournalEntry[], next: number): JournalEntry
 }
 
 /** The entries a dry run shows for a target (its filters applied), or for every target. */
-export function listEntries(entries: JournalEntry[], texts: UnitTexts, target?: TargetSettings): Listing {
+export function listEntries(entries: JournalEntry[], texts: UnitTexts, target?: TargetSettings, applyAs: ApplyAs = 'original'): Listing {
   const statements: ListedStatement[] = [];
   for (const e of entries) {
     const text = texts.get(e);
@@ -95,7 +99,15 @@ export function listEntries(entries: JournalEntry[], texts: UnitTexts, target?: 
     const sent = target ? selectFor(target.filters, e, text.text) : undefined;
     if (sent?.kind === 'skip') continue;
     if (sent?.kind === 'refuse') statements.push({ database: e.database, at, sql: `-- (refused: ${sent.reason})\n-- ${text.text.shown}` });
-    else statements.push({ database: sent?.kind === 'send' ? sent.database : e.database, at, sql: sent?.kind === 'send' ? sent.shown : text.text.shown });
+    else {
+      statements.push({
+        database: sent?.kind === 'send' ? sent.database : e.database,
+        at,
+        sql: sent?.kind === 'send' ? sent.shown : text.text.shown,
+        role: runsAs(e, applyAs, target),
+        settings: text.text.settings.map(redact),
+      });
+    }
   }
   return { target: target?.name, statements };
 }
@@ -156,6 +168,12 @@ export function selectFor(filters: Filters, entry: JournalEntry, text: UnitText)
 /** Whether a target takes the DDL of this primary database (its include and exclude filters). */
 export function databaseIncluded(filters: Filters, db: string): boolean {
   return (filters.includeDatabases.length === 0 || filters.includeDatabases.includes(db)) && !filters.excludeDatabases.includes(db);
+}
+
+/** The role a target runs an entry as: the primary's, or the one the tool connects as (sync). */
+function runsAs(entry: JournalEntry, applyAs: ApplyAs, target?: TargetSettings): string | undefined {
+  if (applyAs === 'original') return entry.user;
+  return target ? connectionUser(target) : undefined;
 }
 
 /** What the applier needs to run an entry on a target. */
@@ -273,6 +291,8 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     outcome.applied++;
     outcome.lastApplied = { seq: entry.seq, at: whereIs(entry), logTime: entry.logTime };
     log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', { ...fieldsOf(entry), ms: res.ms, sql: head(job.shown) });
+    // What a reviewer needs to tell how it ran: the same statement differs by role and search_path.
+    log.debug('applied with', { ...fieldsOf(entry), database: job.database, role: job.role ?? `${connectionUser(target)} (sync)`, settings: job.settings.map(redact).join('; ') || undefined });
     outcome.next = entry.seq + 1;
     return null;
   };

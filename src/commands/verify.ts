@@ -10,7 +10,7 @@ import { maskDefinition, maskInString } from '../core/redact';
 import { CatalogObject, SchemaDiff, diffSchemas, objectCount } from '../core/schemaDiff';
 import { ConnectionError, SyncError, UsageError } from '../errors';
 import { CatalogSnapshot, OLDEST_MAJOR, listDatabases, readCatalog, roleQueries } from '../io/catalog';
-import { ConnectOptions, TargetSpec, connect } from '../io/target';
+import { ConnectOptions, TargetSpec, connect, disconnect } from '../io/target';
 import { Settings, TargetSettings } from '../settings';
 import { databaseIncluded } from './sync';
 
@@ -200,7 +200,7 @@ class CatalogReader {
     } catch (err) {
       throw new ConnectionError(label, `cannot read the catalogs of ${where}: ${maskInString((err as Error).message)}`);
     } finally {
-      await client.end().catch(() => undefined);
+      await disconnect(client);
     }
   }
 

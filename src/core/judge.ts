@@ -30,6 +30,7 @@
  * locks is still waiting for them. Its units leave when it commits.
  */
 import { createHash } from 'node:crypto';
+import { isInstanceCommand } from './instanceCommands';
 import { LogRecord, Severity, StatementRecord } from './logRecord';
 import { redact } from './redact';
 import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements, stringSyntaxIn } from './sessionSettings';
@@ -199,6 +200,17 @@ export interface JudgeCounts {
   own: number;
   /** DDL statements not sent because they name the schema of the tool's ledger (see ledgerSchema). */
   ledgerSchema: number;
+  /** Instance-level DDL (ALTER SYSTEM, tablespaces, subscriptions) not sent (see instanceCommands). */
+  instance: number;
+}
+
+/** Reported once: an instance-level DDL statement left out (see instanceCommands). */
+export interface InstanceDrop {
+  file: FileRef;
+  offset: number;
+  database: string;
+  /** Its command tag (the text stays in the log: it may hold secrets). */
+  tag: string;
 }
 
 /** Reported once: a DDL statement left out because it names the ledger's schema. */
@@ -217,6 +229,8 @@ export interface JudgeOptions {
    * session's transactions begin and end.
    */
   isOwn?: (r: StatementRecord) => boolean;
+  /** Send instance-level DDL too (see instanceCommands); left out by default. */
+  sendInstanceCommands?: boolean;
 }
 
 /** A unit still waiting, for the run's log. */
@@ -240,7 +254,9 @@ const EMPTY_VIEW: SessionView = { settings: {}, temp: [] };
 const NO_BODY_CHECK = 'SET LOCAL check_function_bodies = off';
 
 export class Judge {
-  readonly counts: JudgeCounts = { notDdl: 0, failed: 0, temporary: 0, inExplicitBlock: 0, unparsed: 0, recoveredUnseen: 0, own: 0, ledgerSchema: 0 };
+  readonly counts: JudgeCounts = { notDdl: 0, failed: 0, temporary: 0, inExplicitBlock: 0, unparsed: 0, recoveredUnseen: 0, own: 0, ledgerSchema: 0, instance: 0 };
+  /** Filled as instance-level DDL is left out; the caller logs and clears it. */
+  readonly instanceDrops: InstanceDrop[] = [];
   /** Filled as DDL naming the ledger's schema is read; the caller logs and clears it. */
   readonly ledgerSchemaDrops: LedgerSchemaDrop[] = [];
   /**
@@ -457,6 +473,11 @@ export class Judge {
           if (part.namesLedger) {
             this.counts.ledgerSchema++;
             this.ledgerSchemaDrops.push({ file, offset: r.offset, database: r.databaseName, tag: part.tag });
+            break;
+          }
+          if (!this.opts.sendInstanceCommands && isInstanceCommand(part.tag)) {
+            this.counts.instance++;
+            this.instanceDrops.push({ file, offset: r.offset, database: r.databaseName, tag: part.tag });
             break;
           }
           const sent = this.temporaryEffect(tx, part);

@@ -25,8 +25,16 @@ export interface DataDirFacts {
 export function readDataDir(dir: string): DataDirFacts {
   const abs = path.resolve(dir);
   const main = path.join(abs, 'postgresql.conf');
-  if (!fs.existsSync(path.join(abs, 'PG_VERSION'))) {
-    throw new UsageError(`--data-dir ${abs}: not a PostgreSQL data directory (no PG_VERSION)`);
+  try {
+    fs.accessSync(path.join(abs, 'PG_VERSION'), fs.constants.R_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // initdb makes the data directory 0700: a user outside the server's OS user cannot even look in.
+    if (code === 'EACCES') {
+      throw new UsageError(`--data-dir ${abs}: permission denied (EACCES) to this user; see README "Reading the primary's log" for the group access it needs`);
+    }
+    if (code === 'ENOENT') throw new UsageError(`--data-dir ${abs}: not a PostgreSQL data directory (no PG_VERSION)`);
+    throw new UsageError(`--data-dir ${abs}: ${(err as Error).message}`);
   }
   const settings: Record<string, string> = {};
   const setAt: Record<string, string> = {};

@@ -47,6 +47,21 @@ export function acquireLock(file: string, onTakeOver?: (pid: number | undefined)
   throw new Error(`could not take the lock ${file} nor find a live run holding it; remove ${file}.takeover if it is there`);
 }
 
+/**
+ * The live run holding the lock, and since when (the lock file's time), or null: for `status`, which
+ * reads and never takes it.
+ * @param file the lock file's path
+ */
+export function lockHolder(file: string): { pid: number; since: Date } | null {
+  const holder = readOwner(file);
+  if (holder === 'missing' || holder === 'unreadable' || !isAlive(holder)) return null;
+  try {
+    return { pid: holder.pid, since: fs.statSync(file).mtime };
+  } catch {
+    return null; // released meanwhile
+  }
+}
+
 function makeLock(file: string, me: Owner): Lock {
   return {
     release() {

@@ -30,6 +30,8 @@ export interface LoggerOptions {
   format?: LogFormat;
   logDir?: string;
   prefix: string;
+  /** Log files of logDir (this prefix's) from more than this many days before today are deleted; 0 or none: kept. */
+  keepDays?: number;
   now?: () => Date;
   /** Where lines go without logDir (default: the process's stderr). */
   stderr?: (text: string) => void;
@@ -62,7 +64,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   // The log file is opened at once: a --log-dir that cannot be written stops the command before it
   // does anything.
   const out: Output = opts.logDir
-    ? openLogFile(opts.logDir, opts.prefix, clock())
+    ? openLogFile(opts.logDir, opts.prefix, clock(), opts.keepDays)
     : { write: opts.stderr ?? ((text) => void process.stderr.write(text)), end: () => undefined };
   const get = (): import('winston').Logger => {
     if (inner) return inner;
@@ -176,7 +178,7 @@ function textTransport(winston: typeof import('winston')) {
  * symbolic link: one planted there would have the tool append to (or create) a file of the link's
  * choosing, as the user the tool runs as.
  */
-function openLogFile(dir: string, prefix: string, now: Date): Output {
+function openLogFile(dir: string, prefix: string, now: Date, keepDays?: number): Output {
   const file = logFileFor(dir, prefix, now);
   const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
   let fd: number;
@@ -189,7 +191,30 @@ function openLogFile(dir: string, prefix: string, now: Date): Output {
     }
     throw new UsageError(`--log-dir ${dir}: cannot write the log there (${(err as Error).message})`);
   }
+  if (keepDays) pruneLogFiles(dir, prefix, now, keepDays);
   return { write: (text) => writeAll(fd, text), end: () => fs.closeSync(fd) };
+}
+
+/**
+ * Deletes the daily log files of this prefix dated more than `keepDays` days before `now`'s day. Only
+ * names the tool itself gives (`<prefix>-YYYY-MM-DD.log`) are touched; a file that cannot be deleted
+ * is left for the next run.
+ */
+export function pruneLogFiles(dir: string, prefix: string, now: Date, keepDays: number): string[] {
+  const oldest = logFileFor(dir, prefix, new Date(now.getTime() - keepDays * 86_400_000));
+  const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{4}-\\d{2}-\\d{2}\\.log$`);
+  const deleted: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    // The date in the name sorts as text: older days are smaller.
+    if (!pattern.test(name) || name >= path.basename(oldest)) continue;
+    try {
+      fs.unlinkSync(path.join(dir, name));
+      deleted.push(name);
+    } catch {
+      // Another user's file, or gone already.
+    }
+  }
+  return deleted;
 }
 
 function writeAll(fd: number, text: string): void {

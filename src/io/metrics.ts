@@ -8,6 +8,8 @@ export interface TargetMetrics {
   name: string;
   pending: number;
   behindBytes: number;
+  /** Seconds since the primary logged the oldest statement the target has yet to take (0: none). */
+  lagSeconds: number;
   /** Stopped at a statement, whatever the reason. */
   stuck: boolean;
   /** Stopped at a statement that gave way on a lock held on the target (stuck too). */
@@ -55,6 +57,7 @@ export function metricsText(m: RunMetrics): string {
   metric('pg_ddl_sync_unread_log_bytes', 'gauge', 'Bytes of csvlog not read yet.', [['', m.unreadBytes]]);
   metric('pg_ddl_sync_target_pending_statements', 'gauge', 'Committed DDL statements the target has not taken yet.', per((t) => t.pending));
   metric('pg_ddl_sync_target_lag_bytes', 'gauge', "Bytes of the primary's log from the target's next statement to the end.", per((t) => t.behindBytes));
+  metric('pg_ddl_sync_target_lag_seconds', 'gauge', "Seconds since the primary logged the oldest statement the target has yet to take (0: none).", per((t) => t.lagSeconds));
   metric('pg_ddl_sync_target_stuck', 'gauge', '1 when the target is stopped at a statement: it fails there, or gives way on a lock held there.', per((t) => (t.stuck ? 1 : 0)));
   metric('pg_ddl_sync_target_waiting_for_lock', 'gauge', '1 when the target is stopped at a statement that gave way on a lock held there (stuck is 1 too).', per((t) => (t.lockWait ? 1 : 0)));
   metric('pg_ddl_sync_target_timed_out', 'gauge', '1 when the target is stopped at a statement that timed out there, or that it did not answer in time (stuck is 1 too).', per((t) => (t.timedOut ? 1 : 0)));

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
-import { ConnectOptions, TargetSpec, connect } from './target';
+import { ConnectOptions, TargetSpec, connect, disconnect } from './target';
 
 export interface SourceAnswer {
   /** Unique texts, one in each marker record. */
@@ -40,7 +40,7 @@ export async function askSource(spec: TargetSpec, opts: ConnectOptions): Promise
       busy: new Set(rows.rows.map((r) => r.pid)),
     };
   } finally {
-    await client.end().catch(() => undefined);
+    await disconnect(client);
   }
 }
 
@@ -60,6 +60,6 @@ export async function databaseEncodings(spec: TargetSpec, opts: ConnectOptions):
     );
     return new Map(rows.rows.map((r) => [r.datname, r.encoding]));
   } finally {
-    await client.end().catch(() => undefined);
+    await disconnect(client);
   }
 }

@@ -121,6 +121,11 @@ const SESSION_LIMITS = [
   '-c tcp_keepalives_count=3',
 ];
 
+/** The database a URI names, or PGDATABASE, as libpq reads them; undefined when neither does. */
+export function namedDatabase(spec: TargetSpec): string | undefined {
+  return parseUri(spec.url).database || process.env.PGDATABASE || undefined;
+}
+
 /** The client settings to reach `database` on a target (the URI's own database is only a default). */
 export function clientConfig(spec: TargetSpec, database: string | undefined, opts: ConnectOptions): ClientConfig {
   const parts = parseUri(spec.url);
@@ -198,7 +203,15 @@ export async function connect(spec: TargetSpec, database: string | undefined, op
   // A connection that dies between queries must not crash the process; the next query reports it.
   client.on('error', () => undefined);
   dropOnNoAnswer(client);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    // pg leaves the socket of a failed login open (a password it could not find fails before the
+    // client answers the server's challenge): the server would hold it, and the process, until its
+    // authentication_timeout.
+    await disconnect(client);
+    throw err;
+  }
   return client;
 }
 

@@ -105,7 +105,7 @@ describe('operations: status, skip, check, filters', () => {
     assert.match(byName.a.lastApplied?.at ?? '', /^postgresql-.*\.csv:\d+$/);
     const human = await cli(['status', '-c', config]);
     assert.match(human.stdout, /^b is stuck since .* in database company:$/m);
-    assert.match(human.stdout, /pg-ddl-sync skip --target b/);
+    assert.match(human.stdout, /pg-ddl-sync skip --stopped-target b/);
 
     // Metrics after that run: b stuck with 2 pending, a not.
     const prom = fs.readFileSync(metrics, 'utf8');
