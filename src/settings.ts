@@ -72,6 +72,11 @@ export interface Settings {
   ignoredRoles: string[];
   /** How long a statement may be held back, its transaction's end unknown, before a run exits 1. */
   maxHeldBackMs: number;
+  /**
+   * `run` stays resident and makes a pass every this often, holding the lock (0: one pass, then exit),
+   * as the system it replaces kept an execution interval in its config.
+   */
+  intervalMs: number;
 }
 
 export type ApplyAs = 'original' | 'sync';
@@ -102,6 +107,7 @@ export interface RawSettings extends Partial<Record<FilterKeys, string[]>> {
   ignoreUsers?: string[];
   ignoreSyncUsers?: boolean;
   maxHeldBack?: number | string;
+  interval?: number | string;
   databaseMap?: Record<string, string>;
 }
 
@@ -137,6 +143,7 @@ const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   ignoreUsers: 'string[]',
   ignoreSyncUsers: 'boolean',
   maxHeldBack: 'number',
+  interval: 'number',
   ...FILTER_KEYS,
 };
 
@@ -212,7 +219,7 @@ export function readConfigFile(file: string): RawSettings {
 }
 
 /** The most each duration may be, in seconds: beyond it a value is a typo, not a wish. */
-const MAX_SECONDS = { connectTimeout: 600, lockTimeout: 3600, statementTimeout: 86400, maxHeldBack: 7 * 86400 } as const;
+const MAX_SECONDS = { connectTimeout: 600, lockTimeout: 3600, statementTimeout: 86400, maxHeldBack: 7 * 86400, interval: 3600 } as const;
 const MAX_LOCK_RETRIES = 100;
 
 /**
@@ -264,7 +271,7 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
   }
   const logFormat = pick('logFormat') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`log format "${logFormat}" is not one of text, json`);
-  const seconds = (key: 'connectTimeout' | 'lockTimeout' | 'statementTimeout' | 'maxHeldBack', fallback: number, zeroOk: boolean): number =>
+  const seconds = (key: keyof typeof MAX_SECONDS, fallback: number, zeroOk: boolean): number =>
     Math.round(boundedNumber(key, pick(key), fallback, { max: MAX_SECONDS[key], zeroOk, whole: false }) * 1000);
   const lockRetries = boundedNumber('lockRetries', pick('lockRetries'), 3, { max: MAX_LOCK_RETRIES, zeroOk: true, whole: true });
   const applyAs = pick('applyAs') ?? 'original';
@@ -299,6 +306,7 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     ignoreSyncUsers,
     ignoredRoles: [...new Set([...(ignoreSyncUsers ? syncUsers : []), ...ignoreUsers])],
     maxHeldBackMs: seconds('maxHeldBack', 600, false),
+    intervalMs: seconds('interval', 0, true),
   };
 }
 
