@@ -54,6 +54,10 @@ export function formatStatus(s: Status): string {
   const out: string[] = [];
   const read = s.log.file ? `${s.log.file}:${s.log.offset}` : 'nothing yet';
   out.push(`log read up to ${read} (${bytes(s.log.unreadBytes)} written since), last run ${s.log.lastRun ?? 'never'}`);
+  if (s.resident) {
+    const r = s.resident;
+    out.push(`resident run: pid ${r.pid}${r.running ? '' : ' (gone)'}, since ${r.since}, last beat ${r.lastBeat}, every ${r.intervalSeconds} s`);
+  }
   const rows = s.targets.map((t) => [
     t.name + (t.configured ? '' : ' (not configured)'),
     t.state,

@@ -7,6 +7,7 @@ import { Judge } from '../core/judge';
 import { loadParser } from '../core/parser';
 import { LogFile, listLogFiles } from '../io/logFiles';
 import { readStarts, unreadBytes } from '../io/fileMarks';
+import { readResidentMark } from '../io/residentMark';
 import { JournalEntry, State, TargetFailure, loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
@@ -66,6 +67,11 @@ export interface Status {
    */
   oldestHeldBack: { at: string; loggedAt: string; ageSeconds: number; sql: string } | null;
   targets: TargetStatus[];
+  /**
+   * The resident run (`run --interval`) of this state file, if one started and did not end cleanly:
+   * its pid, since when, its last beat; running false when its process is gone.
+   */
+  resident: { pid: number; since: string; lastBeat: string; intervalSeconds: number; running: boolean } | null;
 }
 
 /**
@@ -113,7 +119,13 @@ export async function status(settings: Settings, now = new Date(), withText = tr
       ? { at: heldAt!, loggedAt: held.waiting.unit.logTime, ageSeconds: Math.floor(held.ageMs / 1000), sql: waiting.find((w) => w.at === heldAt)?.sql ?? '' }
       : null,
     targets,
+    resident: residentOf(settings.stateFile),
   };
+}
+
+function residentOf(stateFile: string): Status['resident'] {
+  const mark = readResidentMark(stateFile);
+  return mark ? { pid: mark.pid, since: mark.since, lastBeat: mark.lastBeat, intervalSeconds: mark.intervalMs / 1000, running: mark.alive } : null;
 }
 
 function targetStatus(name: string, state: State, files: LogFile[], unread: number, firstSeq: number, configured: boolean): TargetStatus {
