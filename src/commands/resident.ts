@@ -35,6 +35,13 @@ const MAX_RETRY_MS = 60_000;
 /** How often the metrics file is written when nothing happens. */
 const METRICS_EVERY_MS = 5_000;
 
+/**
+ * The longest a resident run goes without a whole pass, when the log directory has not changed: what
+ * depends on time alone (a statement held back too long, the primary asked about an open transaction,
+ * a file that went) is looked at as often as the cron line's pass did.
+ */
+const FULL_PASS_EVERY_MS = 60_000;
+
 /** The same warning or error line is said again only after this long. */
 const REPEAT_EVERY_MS = 60_000;
 
@@ -74,11 +81,14 @@ async function beat(first: Settings, deps: ResidentDeps): Promise<ResidentResult
   let watcher = watchDir(settings.csvlogDir!, () => waker.wake());
   let passes = 0;
   let metricsAt = 0;
+  /** The log directory as the last pass found it, when that pass left nothing to come back to. */
+  let settled: { signature: string; at: number } | undefined;
   try {
     while (!stop) {
       if (reread) {
         reread = false;
         const next = readAgain(settings, deps, log);
+        settled = undefined;
         if (next) {
           settings = next;
           await kept.close();
@@ -88,11 +98,23 @@ async function beat(first: Settings, deps: ResidentDeps): Promise<ResidentResult
         }
       }
       const started = Date.now();
+      const seen = dirSignature(settings.csvlogDir!);
+      if (settled && seen === settled.signature && started - settled.at < FULL_PASS_EVERY_MS && !retries.any()) {
+        touchResidentMark(settings.stateFile, `${settings.stateFile}.lock`, new Date());
+        // What the metrics say still holds: their file's time says so to the collector.
+        if (settings.metricsFile && started - metricsAt >= METRICS_EVERY_MS) {
+          touchFile(settings.metricsFile);
+          metricsAt = started;
+        }
+        await waker.sleep(settings.intervalMs, MIN_GAP_MS);
+        continue;
+      }
       const metrics = started - metricsAt >= METRICS_EVERY_MS;
       const res = await residentPass(settings, { log }, { kept, stopping: () => stop !== undefined, holdOff: (t) => retries.holdOff(t, started), metrics });
       passes++;
       if (metrics || worked(res)) metricsAt = started;
       retries.note(res, Date.now());
+      settled = isSettled(res) ? { signature: seen, at: started } : undefined;
       touchResidentMark(settings.stateFile, `${settings.stateFile}.lock`, new Date());
       if (stop) break;
       await waker.sleep(Math.max(MIN_GAP_MS, settings.intervalMs - (Date.now() - started)), MIN_GAP_MS);
@@ -127,6 +149,43 @@ function readAgain(current: Settings, deps: ResidentDeps, log: Logger): Settings
   if (next.intervalMs === 0) next = { ...next, intervalMs: current.intervalMs };
   log.info('resident: config read again', { interval_ms: next.intervalMs, targets: next.targets.length });
   return next;
+}
+
+/**
+ * Whether a pass left nothing that another pass over the same log could change: nothing held back or
+ * undecided, no target stopped, no damage, no gap. Then the next beat only looks at the directory.
+ */
+function isSettled(res: AppliedResult): boolean {
+  return res.summary.waiting === 0 && res.unknown.length === 0 && !res.damage && res.gaps.length === 0 && !res.heldBack && res.targets.every((t) => !t.failure);
+}
+
+/** The csvlog directory's files, as names, identities, sizes and times: any write or rotation changes it. */
+function dirSignature(dir: string): string {
+  try {
+    return fs
+      .readdirSync(dir)
+      .sort()
+      .map((name) => {
+        try {
+          const st = fs.statSync(`${dir}/${name}`);
+          return `${name}:${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+        } catch {
+          return `${name}:gone`;
+        }
+      })
+      .join('\n');
+  } catch (err) {
+    return `unreadable: ${(err as Error).message}`;
+  }
+}
+
+function touchFile(file: string): void {
+  const now = new Date();
+  try {
+    fs.utimesSync(file, now, now);
+  } catch {
+    // Not written yet, or removed: the next whole pass writes it.
+  }
 }
 
 function worked(res: AppliedResult): boolean {
@@ -218,6 +277,11 @@ class Retries {
   reset(intervalMs: number): void {
     this.intervalMs = intervalMs;
     this.after.clear();
+  }
+
+  /** Whether some target waits to be tried again. */
+  any(): boolean {
+    return this.after.size > 0;
   }
 
   holdOff(target: string, now: number): boolean {

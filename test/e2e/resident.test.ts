@@ -45,9 +45,20 @@ describe('resident: run --interval', () => {
   const sessions = (target: Cluster) =>
     target.query<{ pid: number; started: string }>('postgres', "SELECT pid, backend_start::text AS started FROM pg_stat_activity WHERE application_name = 'pg-ddl-sync' ORDER BY pid");
 
+  /** Waits until the resident run has written its mark: it has the lock and listens for signals. */
+  async function untilResident(r: Started): Promise<void> {
+    const mark = `${stateFile}.resident`;
+    for (let i = 0; i < 200; i++) {
+      if (fs.existsSync(mark) && fs.readFileSync(mark, 'utf8').includes(`"pid":${r.child.pid}`)) return;
+      await sleep(50);
+    }
+    throw new Error('the resident run never started');
+  }
+
   /** Stops the resident run with SIGTERM and waits for its clean end. */
   async function stopResident(): Promise<void> {
     if (!running) return;
+    await untilResident(running);
     running.child.kill('SIGTERM');
     const res = await running.done;
     running = undefined;
