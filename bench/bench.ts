@@ -12,7 +12,12 @@
  * - verify: `verify` of a database of 10,000 tables (10 columns, a primary key and 2 indexes each)
  *   against a target holding the same (bench/verify.ts), median of three.
  *
- *   npm run bench [-- --rebuild] [-- --seconds N] [-- --only throughput|incremental|targets|verify]
+ * - resident: `run --interval 1` (bench/resident.ts): latency percentiles with 1 and 8 targets behind
+ *   the delay proxy, DDL at a steady rate; a bounded soak for its RSS and idle CPU.
+ *
+ *   npm run bench [-- --rebuild] [-- --seconds N] [-- --only throughput|incremental|targets|verify|resident]
+ *     [-- --soak-statements N] [-- --soak-idle-seconds N]   (the soak: 2,000 and 60 by default;
+ *     20000 and 3600 for the hour-long one)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -21,6 +26,7 @@ import * as path from 'node:path';
 import { fieldText, scanRecords } from '../src/core/csvRecord';
 import { Cluster, PRIMARY_SETTINGS, SYNC_USER, makeTempDir } from '../test/helpers/cluster';
 import { DEFAULT_CORPUS, buildCorpus, corpusFiles } from './corpus';
+import { benchResident } from './resident';
 import { benchVerify } from './verify';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -346,9 +352,10 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const seconds = argv.includes('--seconds') ? Number(argv[argv.indexOf('--seconds') + 1]) : DEFAULT_CORPUS.seconds;
   let files = corpusFiles(DEFAULT_CORPUS.out);
-  if (argv.includes('--only') && !['throughput', 'incremental', 'targets', 'verify'].includes(argv[argv.indexOf('--only') + 1])) {
-    throw new Error('--only takes throughput, incremental, targets or verify');
+  if (argv.includes('--only') && !['throughput', 'incremental', 'targets', 'verify', 'resident'].includes(argv[argv.indexOf('--only') + 1])) {
+    throw new Error('--only takes throughput, incremental, targets, verify or resident');
   }
+  const flag = (name: string, fallback: number): number => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : fallback);
   const needsCorpus = !argv.includes('--only') || ['throughput', 'incremental'].includes(argv[argv.indexOf('--only') + 1]);
   if (needsCorpus && (files.length === 0 || argv.includes('--rebuild'))) files = await buildCorpus({ ...DEFAULT_CORPUS, seconds });
   say(`# pg-ddl-sync benchmark, ${new Date().toISOString()}`);
@@ -362,6 +369,14 @@ async function main(): Promise<void> {
       ...(only === undefined || only === 'incremental' ? await incremental(files, work) : []),
       ...(only === undefined || only === 'targets' ? await idleAndFanOut(work) : []),
       ...(only === undefined || only === 'verify' ? await verifyWide(work) : []),
+      ...(only === undefined || only === 'resident'
+        ? await benchResident(
+            work,
+            // 2 ms each way: a round trip of 4 ms, hosts in other zones of a region, or a nearby site.
+            { delayMs: 2, rate: 5, seconds: 30, soakStatements: flag('--soak-statements', 2000), soakIdleSeconds: flag('--soak-idle-seconds', 60), say, delayProxy },
+            CLOCK_TICKS,
+          )
+        : []),
     ];
     say('## Goals');
     for (const g of goals) say(`- ${g.name}: ${g.figure}: ${verdict(g.met)}`);

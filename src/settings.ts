@@ -76,6 +76,11 @@ export interface Settings {
   sendInstanceCommands: boolean;
   /** The tool's own log files of logDir older than this many days are deleted (0: kept). */
   logKeepDays: number;
+  /**
+   * `run` stays resident and makes a pass every this often, holding the lock (0: one pass, then exit),
+   * as the system it replaces kept an execution interval in its config.
+   */
+  intervalMs: number;
 }
 
 export type ApplyAs = 'original' | 'sync';
@@ -108,6 +113,7 @@ export interface RawSettings extends Partial<Record<FilterKeys, string[]>> {
   maxHeldBack?: number | string;
   sendInstanceCommands?: boolean;
   logKeepDays?: number | string;
+  interval?: number | string;
   databaseMap?: Record<string, string>;
 }
 
@@ -145,6 +151,7 @@ const CONFIG_KEYS: Record<keyof RawSettings, KeyType> = {
   maxHeldBack: 'number',
   sendInstanceCommands: 'boolean',
   logKeepDays: 'number',
+  interval: 'number',
   ...FILTER_KEYS,
 };
 
@@ -220,7 +227,7 @@ export function readConfigFile(file: string): RawSettings {
 }
 
 /** The most each duration may be, in seconds: beyond it a value is a typo, not a wish. */
-const MAX_SECONDS = { connectTimeout: 600, lockTimeout: 3600, statementTimeout: 86400, maxHeldBack: 7 * 86400 } as const;
+const MAX_SECONDS = { connectTimeout: 600, lockTimeout: 3600, statementTimeout: 86400, maxHeldBack: 7 * 86400, interval: 3600 } as const;
 const MAX_LOCK_RETRIES = 100;
 
 /** A month of the tool's own daily log files: enough to look back on, not a disk filled over years. */
@@ -275,7 +282,7 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
   }
   const logFormat = pick('logFormat') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`log format "${logFormat}" is not one of text, json`);
-  const seconds = (key: 'connectTimeout' | 'lockTimeout' | 'statementTimeout' | 'maxHeldBack', fallback: number, zeroOk: boolean): number =>
+  const seconds = (key: keyof typeof MAX_SECONDS, fallback: number, zeroOk: boolean): number =>
     Math.round(boundedNumber(key, pick(key), fallback, { max: MAX_SECONDS[key], zeroOk, whole: false }) * 1000);
   const lockRetries = boundedNumber('lockRetries', pick('lockRetries'), 3, { max: MAX_LOCK_RETRIES, zeroOk: true, whole: true });
   const applyAs = pick('applyAs') ?? 'original';
@@ -312,6 +319,7 @@ export function resolveSettings(flags: RawSettings, file: RawSettings = {}): Set
     maxHeldBackMs: seconds('maxHeldBack', 600, false),
     sendInstanceCommands: pick('sendInstanceCommands') ?? false,
     logKeepDays: boundedNumber('logKeepDays', pick('logKeepDays'), DEFAULT_LOG_KEEP_DAYS, { max: 36500, zeroOk: true, whole: true }),
+    intervalMs: seconds('interval', 0, true),
   };
 }
 

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 // Each command's module is loaded when that command runs: a cron `run` does not pay for the others.
 import type * as CheckCommand from '../commands/check';
 import type * as ReplayCommand from '../commands/replay';
+import type * as ResidentCommand from '../commands/resident';
 import type * as ResolveCommand from '../commands/resolve';
 import type * as RunCommand from '../commands/run';
 import type * as AdoptCommand from '../commands/adopt';
@@ -44,6 +45,7 @@ interface CommonFlags {
   maxHeldBack?: string;
   sendInstanceCommands?: boolean;
   logKeepDays?: string;
+  interval?: string;
   includeDatabase?: string[];
   excludeDatabase?: string[];
   includeCommand?: string[];
@@ -178,6 +180,7 @@ function settingsFrom(flags: CommonFlags): Settings {
     maxHeldBack: flags.maxHeldBack,
     sendInstanceCommands: flags.sendInstanceCommands,
     logKeepDays: flags.logKeepDays,
+    interval: flags.interval,
     includeDatabases: flags.includeDatabase,
     excludeDatabases: flags.excludeDatabase,
     includeCommands: flags.includeCommand,
@@ -236,13 +239,25 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       outputError: (text, write) => write(`pg-ddl-sync: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
     });
 
-  addOptions(program.command('run').description('one pass: new csvlog records -> every target, then exit'), 'run')
+  addOptions(program.command('run').description('one pass: new csvlog records -> every target, then exit; with --interval, stay resident'), 'run')
     .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
+    .option('--interval <seconds>', 'stay resident, holding the lock: a pass every this often, or as soon as the csvlog grows; SIGTERM/SIGINT end it after the statement under way, SIGHUP reads the config again (default: 0, one pass)')
     .option('--skip-malformed', 'go on past a malformed csvlog record at the next log file, passing over the rest of its file (logs what it skips); in the file the server writes, it stops until that rotates')
     .action(async (flags: CommonFlags & { dryRun?: boolean; skipMalformed?: boolean }) => {
       const settings = setUp(flags);
       const { run } = require('../commands/run') as typeof RunCommand;
-      const res = await run(settings, flags.dryRun === true, { log: log! }, flags.skipMalformed === true);
+      const res =
+        settings.intervalMs > 0 && !flags.dryRun
+          ? await (require('../commands/resident') as typeof ResidentCommand).resident(settings, { log: log!, reload: () => settingsFrom(flags) })
+          : await run(settings, flags.dryRun === true, { log: log! }, flags.skipMalformed === true);
+      if (res.kind === 'stopped') return;
+      if (res.kind === 'locked' && res.resident && res.heldForMs < STUCK_RUN_MINUTES * 60_000) {
+        // The crontab line that restarts a resident run when it is gone: said at debug only, not a
+        // line a minute.
+        const { pid, since, lastBeat } = res.resident;
+        log!.debug('a resident run holds the lock; nothing done', { lock: res.lockFile, pid, since, last_beat: lastBeat });
+        return;
+      }
       if (res.kind === 'locked') {
         // A run that holds the lock this long is stuck somewhere: say so instead of exiting 0 forever.
         const minutes = Math.floor(res.heldForMs / 60_000);

@@ -59,6 +59,10 @@ export function formatStatus(s: Status): string {
   const read = s.log.file ? `${s.log.file}:${s.log.offset}` : 'nothing yet';
   out.push(`log read up to ${read} (${bytes(s.log.unreadBytes)} written since), last run ${s.log.lastRun ?? 'never'}`);
   if (s.running) out.push(`a run is in progress: pid ${s.running.pid}, holding the lock since ${s.running.since}`);
+  if (s.resident) {
+    const r = s.resident;
+    out.push(`resident run: pid ${r.pid}${r.running ? '' : ' (gone)'}, since ${r.since}, last beat ${r.lastBeat}, every ${r.intervalSeconds} s`);
+  }
   const rows = s.targets.map((t) => [
     t.name + (t.configured ? '' : ' (not configured)'),
     t.state,

@@ -21,7 +21,7 @@ import { duration, oldestHeldBack } from '../core/heldBack';
 import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
 import { Locked, withRunLock } from './runLock';
 import { status } from './status';
-import { Listing, TargetOutcome, applyToTarget, entriesFrom, head, listEntries } from './sync';
+import { KeptAppliers, Listing, TargetOutcome, applyToTarget, entriesFrom, head, listEntries } from './sync';
 
 export interface RunSummary {
   recordsRead: number;
@@ -57,6 +57,20 @@ export interface RunDeps {
   now?: () => Date;
 }
 
+/** What a resident run gives each of its passes. */
+export interface PassOptions {
+  /** Target connections kept from one pass to the next. */
+  kept?: KeptAppliers;
+  /** True once the process is asked to stop: targets stop after the statement under way. */
+  stopping?: () => boolean;
+  /** Targets not tried in this pass (a resident run waits longer between tries of a stopped one). */
+  holdOff?: (target: string) => boolean;
+  /** Whether the metrics file is written after this pass (default: yes). */
+  metrics?: boolean;
+}
+
+export type AppliedResult = Extract<RunResult, { kind: 'applied' }>;
+
 /** Runs one pass (or, with dryRun, lists what it would send). */
 export async function run(settings: Settings, dryRun: boolean, deps: RunDeps, skipMalformed = false): Promise<RunResult> {
   const started = Date.now();
@@ -73,6 +87,26 @@ export async function run(settings: Settings, dryRun: boolean, deps: RunDeps, sk
   return dryRun ? pass() : withRunLock(settings.stateFile, log, pass);
 }
 
+/** What run() checks of the settings before it takes the lock; the csvlog directory. */
+export function checkRunSettings(settings: Settings): string {
+  if (!settings.csvlogDir) throw new UsageError('no csvlog directory: give --csvlog-dir DIR (or "csvlogDir" in the config file)');
+  if (settings.targets.length === 0) throw new UsageError('no target: give --target [NAME=]URL (or "targets" in the config file), or use --dry-run');
+  const unsafeMetrics = settings.metricsFile ? unsafeFileProblem(settings.metricsFile) : null;
+  if (unsafeMetrics) throw new UsageError(`--metrics-file ${settings.metricsFile}: ${unsafeMetrics}`);
+  return settings.csvlogDir;
+}
+
+/**
+ * One pass of a resident run, which holds the lock already: as run() makes it, with the resident
+ * run's kept connections and stop request.
+ */
+export async function residentPass(settings: Settings, deps: RunDeps, beat: PassOptions, skipMalformed = false): Promise<AppliedResult> {
+  const csvlogDir = checkRunSettings(settings);
+  const res = await runPass(settings, csvlogDir, false, skipMalformed, deps.log, Date.now(), deps.now ?? (() => new Date()), beat);
+  if (res.kind !== 'applied') throw new Error('a pass that applies returned a listing');
+  return res;
+}
+
 async function runPass(
   settings: Settings,
   csvlogDir: string,
@@ -81,6 +115,7 @@ async function runPass(
   log: Logger,
   started: number,
   now: () => Date,
+  beat: PassOptions = {},
 ): Promise<RunResult> {
   const state = loadState(settings.stateFile);
   const primary = identifyPrimary(csvlogDir, settings.dataDir?.dir);
@@ -154,13 +189,14 @@ async function runPass(
   }
   save(settings.stateFile, current);
   const primaryEncodings = work && source ? await sourceEncodings(source, settings, log) : undefined;
-  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries };
+  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries, kept: beat.kept, stopping: beat.stopping };
   const progress = new CoalescedSave(() => save(settings.stateFile, current), SAVE_DELAY_MS);
   let running = settings.targets.length;
   let outcomes: TargetOutcome[];
   try {
     outcomes = await Promise.all(
       settings.targets.map(async (t) => {
+        if (beat.holdOff?.(t.name)) return heldOff(t.name, nextOf(t.name));
         const outcome =
           nextOf(t.name) < firstSeq
             ? await missedEntries(t.name, nextOf(t.name), firstSeq, log)
@@ -178,7 +214,7 @@ async function runPass(
   const next = pruned(current, present, settings.targets.map((t) => t.name));
   save(settings.stateFile, next);
   summary.ms = Date.now() - started;
-  if (settings.metricsFile) await saveMetrics(settings, settings.metricsFile, next, summary, log);
+  if (settings.metricsFile && beat.metrics !== false) await saveMetrics(settings, settings.metricsFile, next, summary, log);
   // A run that found nothing to do says so at debug only: a log read by people shows what happened,
   // not a line a minute (status and the metrics file tell when the last run was).
   const quiet =
@@ -301,6 +337,11 @@ async function missedEntries(name: string, next: number, firstSeq: number, log: 
   const message = `journal entries ${next} to ${firstSeq - 1} are gone with their log files; compare the target with the primary, then start it over (README, "State file")`;
   log.error('target is behind what the log directory still holds', { target: name, next, first: firstSeq });
   return { name, next, applied: 0, alreadyApplied: 0, filtered: 0, failure: { seq: next, database: '', at: '(gone)', shown: '', message } };
+}
+
+/** A target not tried in this pass: its place as it was, nothing done. */
+function heldOff(name: string, next: number): TargetOutcome {
+  return { name, next, applied: 0, alreadyApplied: 0, filtered: 0 };
 }
 
 /** The plan's units as journal entries, numbered on from `nextSeq`. */

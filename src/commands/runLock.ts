@@ -7,12 +7,15 @@ import * as path from 'node:path';
 import { StateError } from '../errors';
 import { acquireLock } from '../io/lock';
 import { Logger } from '../io/logger';
+import { ResidentMark, readResidentMark } from '../io/residentMark';
 
 /** Another live run holds the lock; it took it `heldForMs` ago. */
 export interface Locked {
   kind: 'locked';
   lockFile: string;
   heldForMs: number;
+  /** The holder is a resident run (its mark names its pid): who it is, since when. */
+  resident?: ResidentMark;
 }
 
 function heldFor(lockFile: string): number {
@@ -36,7 +39,10 @@ export async function withRunLock<T>(stateFile: string, log: Logger, fn: () => P
   } catch (err) {
     throw new StateError(stateFile, `cannot take its lock ${lockFile}: ${(err as Error).message}`);
   }
-  if (!lock) return { kind: 'locked', lockFile, heldForMs: heldFor(lockFile) };
+  if (!lock) {
+    const mark = readResidentMark(stateFile);
+    return { kind: 'locked', lockFile, heldForMs: heldFor(lockFile), ...(mark?.alive ? { resident: mark } : {}) };
+  }
   try {
     return await fn();
   } finally {

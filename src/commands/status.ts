@@ -10,6 +10,7 @@ import { loadParser } from '../core/parser';
 import { LogFile, listLogFiles } from '../io/logFiles';
 import { readStarts, unreadBytes } from '../io/fileMarks';
 import { lockHolder } from '../io/lock';
+import { readResidentMark } from '../io/residentMark';
 import { JournalEntry, State, TargetFailure, loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
@@ -77,6 +78,11 @@ export interface Status {
   /** The run holding the state file's lock right now (pid, since when), or null. */
   running: { pid: number; since: string } | null;
   targets: TargetStatus[];
+  /**
+   * The resident run (`run --interval`) of this state file, if one started and did not end cleanly:
+   * its pid, since when, its last beat; running false when its process is gone.
+   */
+  resident: { pid: number; since: string; lastBeat: string; intervalSeconds: number; running: boolean } | null;
 }
 
 /**
@@ -131,7 +137,13 @@ export async function status(settings: Settings, now = new Date(), withText = tr
       : null,
     running: holder ? { pid: holder.pid, since: holder.since.toISOString() } : null,
     targets,
+    resident: residentOf(settings.stateFile),
   };
+}
+
+function residentOf(stateFile: string): Status['resident'] {
+  const mark = readResidentMark(stateFile);
+  return mark ? { pid: mark.pid, since: mark.since, lastBeat: mark.lastBeat, intervalSeconds: mark.intervalMs / 1000, running: mark.alive } : null;
 }
 
 function targetStatus(name: string, state: State, files: LogFile[], unread: number, firstSeq: number, configured: boolean, now: Date): TargetStatus {

@@ -122,6 +122,19 @@ export interface ApplyContext {
   applyAs: ApplyAs;
   /** How many more times a statement that gave way on a lock is tried in this run. */
   lockRetries: number;
+  /** Connections kept from pass to pass (a resident run); without, each pass opens and closes its own. */
+  kept?: KeptAppliers;
+  /** True once the process is asked to stop: a target stops after the statement under way. */
+  stopping?: () => boolean;
+}
+
+/** A resident run's appliers, one per target, whose connections outlive a pass. */
+export interface KeptAppliers {
+  /**
+   * The target's applier, readied for a pass whose jobs start at these ledger keys (see
+   * TargetApplier.renew).
+   */
+  applierFor(target: TargetSettings, connect: ConnectOptions, from: ReadonlyMap<string, number>): TargetApplier;
 }
 
 /** What a target runs of an entry, after its filters: or why it takes none of it. */
@@ -213,7 +226,8 @@ const BATCH_MAX = 100;
 export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, entries: JournalEntry[], next: number): Promise<TargetOutcome> {
   const { log } = ctx;
   const outcome: TargetOutcome = { name: target.name, next, applied: 0, alreadyApplied: 0, filtered: 0 };
-  const applier = new TargetApplier(target, ctx.connect, firstKeys(entries));
+  const kept = ctx.kept?.applierFor(target, ctx.connect, firstKeys(entries));
+  const applier = kept ?? new TargetApplier(target, ctx.connect, firstKeys(entries));
   const removals = laterRemovals(ctx, entries);
   const removalDone = new Map<number, Promise<boolean>>();
   const fieldsOf = (entry: JournalEntry) => ({ target: target.name, database: entry.database, at: whereIs(entry) });
@@ -340,6 +354,8 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
 
   try {
     for (const [i, entry] of entries.entries()) {
+      // Asked to stop: what was applied is kept, the rest waits for the next run.
+      if (ctx.stopping?.()) break;
       const d = await decide(entry, i);
       const batchable = d.kind === 'job' && !d.job.runsAlone && !d.job.actsOnDatabase;
       if (batchable && batch.length > 0 && (batch.length >= BATCH_MAX || batch[0].job.database !== d.job.database)) {
@@ -371,7 +387,7 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     }
     return (await flush()) ?? outcome;
   } finally {
-    await applier.close();
+    if (!kept) await applier.close();
   }
 }
 

@@ -103,6 +103,8 @@ const LOCK_DEADLINE_SETTING = 'pg_ddl_sync.lock_deadline';
 
 export class TargetApplier {
   private readonly links = new Map<string, Promise<DatabaseLink>>();
+  /** Databases whose connection was kept from an earlier pass: their ledger is read again first. */
+  private readonly kept = new Set<string>();
   private batches = 0;
 
   /**
@@ -113,8 +115,20 @@ export class TargetApplier {
   constructor(
     readonly spec: TargetSpec,
     private readonly opts: ConnectOptions,
-    private readonly from: ReadonlyMap<string, number>,
+    private from: ReadonlyMap<string, number>,
   ) {}
+
+  /**
+   * Readies the applier, its connections kept, for the jobs of another pass: what each ledger holds
+   * from these keys on is read again before its next use, as a new applier's would be. The ledger is
+   * read once per pass, and never kept longer: statements applied meanwhile by another applier (a
+   * replay) are found, and a resident process does not hold every key it ever applied.
+   * @param from as the constructor's
+   */
+  renew(from: ReadonlyMap<string, number>): void {
+    this.from = from;
+    for (const db of this.links.keys()) this.kept.add(db);
+  }
 
   async apply(job: Job): Promise<ApplyResult> {
     if (job.actsOnDatabase) await this.closeAllBut(job.database);
@@ -321,8 +335,38 @@ export class TargetApplier {
 
   private link(database: string): Promise<DatabaseLink> {
     let link = this.links.get(database);
+    if (link && this.kept.delete(database)) {
+      link = this.reread(database, link);
+      this.links.set(database, link);
+    }
     if (!link) {
-      link = (async () => {
+      link = this.open(database);
+      this.links.set(database, link);
+    }
+    return link;
+  }
+
+  /**
+   * A kept connection with its ledger read again; if that fails (the connection broke while idle, the
+   * target restarted), a new connection.
+   */
+  private async reread(database: string, kept: Promise<DatabaseLink>): Promise<DatabaseLink> {
+    let link: DatabaseLink;
+    try {
+      link = await kept;
+    } catch {
+      return this.open(database);
+    }
+    try {
+      return { ...link, ledger: await loadLedger(link.client, this.from) };
+    } catch {
+      await disconnect(link.client);
+      return this.open(database);
+    }
+  }
+
+  private open(database: string): Promise<DatabaseLink> {
+    return (async () => {
         // The target's own search_path: the primary's DDL runs on this connection too. What the tool
         // runs on it is qualified throughout instead (see ledger.ts).
         const client = await connect(this.spec, database, { ...this.opts, keepSearchPath: true }).catch((err: unknown) => {
@@ -343,9 +387,6 @@ export class TargetApplier {
           throw err;
         }
       })();
-      this.links.set(database, link);
-    }
-    return link;
   }
 
   /**

@@ -65,3 +65,24 @@ export function readDir(dir: string): string {
     .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
     .join('');
 }
+
+/** A CLI process left running (a resident run): signal it, wait for its end. */
+export interface Started {
+  child: ChildProcess;
+  /** Resolves when it exits, with what it wrote. */
+  done: Promise<CliResult>;
+}
+
+/** Starts the CLI and returns at once. */
+export function start(args: string[], options: Pick<CliOptions, 'env'> = {}): Started {
+  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done };
+}

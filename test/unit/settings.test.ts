@@ -107,6 +107,15 @@ describe('settings', () => {
     assert.throws(() => resolveSettings({}, readConfigFile(config({ statementTimeout: 1e-7 }))), /statement timeout "1e-7" must be/);
   });
 
+  it('takes the resident interval from the config file or --interval: 0 (one pass) by default, up to an hour', () => {
+    assert.equal(resolveSettings({}).intervalMs, 0);
+    assert.equal(resolveSettings({}, readConfigFile(config({ interval: 1 }))).intervalMs, 1000);
+    assert.equal(resolveSettings({ interval: '0.25' }, readConfigFile(config({ interval: 1 }))).intervalMs, 250);
+    assert.throws(() => resolveSettings({ interval: '1s' }), /interval "1s" must be a number of seconds/);
+    assert.throws(() => resolveSettings({ interval: '7200' }), /interval "7200" must be a number of seconds of at most 3600/);
+    assert.throws(() => readConfigFile(config({ interval: '1' })), /key "interval" must be a number/);
+  });
+
   it('leaves out the roles given, and the roles it connects to its targets as (found as libpq finds them) only when asked', () => {
     const saved = process.env.PGUSER;
     try {

@@ -1,0 +1,198 @@
+/**
+ * The resident run (`run --interval`), measured: latency from the primary's log time of a statement
+ * to the moment every target has it, DDL coming at a steady rate, with 1 target and with 8, each behind
+ * bench/delayProxy; then a bounded soak (statements, then idle beats) for its RSS and idle CPU.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { fieldText, scanRecords } from '../src/core/csvRecord';
+import { Cluster, PRIMARY_SETTINGS, SYNC_USER } from '../test/helpers/cluster';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'pg-ddl-sync.js');
+
+export interface ResidentOptions {
+  /** Delay the proxy adds each way, in ms. */
+  delayMs: number;
+  /** Statements a second in the latency runs, and for how long. */
+  rate: number;
+  seconds: number;
+  soakStatements: number;
+  soakIdleSeconds: number;
+  say: (line?: string) => void;
+  delayProxy: (delayMs: number, ports: number[]) => Promise<{ ports: number[]; stop: () => void }>;
+}
+
+export interface Goal {
+  name: string;
+  figure: string;
+  met: boolean;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+/** Starts a resident run; its JSON log goes to `logDir`. */
+function startResident(args: string[]): ChildProcess {
+  return spawn(process.execPath, [BIN, 'run', ...args, '--interval', '1', '--log-format', 'json'], { stdio: 'ignore', env: { ...process.env, PGPASSFILE: '/nonexistent' } });
+}
+
+async function stopResident(child: ChildProcess): Promise<void> {
+  const ended = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGTERM');
+  await ended;
+}
+
+/** The tool's JSON log lines. */
+function toolLog(dir: string): Record<string, unknown>[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n'))
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The log time of each statement of the primary's csvlog that names a `prefix…` table, by name. */
+function logTimes(primary: Cluster, prefix: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const re = new RegExp(`CREATE TABLE (${prefix}\\w+)`);
+  for (const f of primary.csvFiles()) {
+    const buf = fs.readFileSync(f);
+    for (const r of scanRecords(buf, 0).records) {
+      const m = re.exec(fieldText(buf, r, 13));
+      if (m) out.set(m[1], Date.parse(fieldText(buf, r, 0).replace(' ', 'T').replace(/ (\w+)$/, (_, z: string) => (z === 'UTC' ? 'Z' : ''))));
+    }
+  }
+  return out;
+}
+
+/** Runs `statements` on the primary, each in a session of its own, at `rate` a second. */
+async function steady(primary: Cluster, names: string[], rate: number): Promise<void> {
+  const started = Date.now();
+  await Promise.all(
+    names.map(async (name, i) => {
+      await sleep(started + (i * 1000) / rate - Date.now());
+      const c = new Client({ connectionString: primary.url });
+      await c.connect();
+      await c.query(`CREATE TABLE ${name} (id int PRIMARY KEY, note text)`);
+      await c.end();
+    }),
+  );
+}
+
+/** Waits until the tool's log shows every name applied on every target. */
+async function appliedTimes(logDir: string, names: string[], targets: string[], timeoutMs: number): Promise<Map<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = new Map<string, number>();
+    const seen = new Map<string, Set<string>>();
+    for (const l of toolLog(logDir)) {
+      if (l.message !== 'applied') continue;
+      const name = /CREATE TABLE (\w+)/.exec(String(l.sql))?.[1];
+      if (!name) continue;
+      const t = Date.parse(String(l.timestamp));
+      last.set(name, Math.max(last.get(name) ?? 0, t));
+      (seen.get(name) ?? seen.set(name, new Set()).get(name)!).add(String(l.target));
+    }
+    if (names.every((n) => seen.get(n)?.size === targets.length)) return last;
+    if (Date.now() > deadline) throw new Error(`not every statement reached every target in ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+/** RSS of a process, in bytes. */
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+function cpuSeconds(pid: number, ticks: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / ticks;
+}
+
+export async function benchResident(work: string, opts: ResidentOptions, ticks: number): Promise<Goal[]> {
+  const { say } = opts;
+  const primary = await Cluster.start({ name: 'rprimary', baseDir: work, settings: PRIMARY_SETTINGS });
+  const targets = await Promise.all(Array.from({ length: 9 }, (_, i) => Cluster.start({ name: `r${i}`, baseDir: work })));
+  const proxy = await opts.delayProxy(opts.delayMs, targets.map((t) => t.port));
+  const url = (i: number) => `postgresql://${SYNC_USER}@127.0.0.1:${proxy.ports[i]}/postgres`;
+  const goals: Goal[] = [];
+  try {
+    say(`## Resident run: latency, DDL at ${opts.rate} a second for ${opts.seconds} s, targets behind the delay proxy (${opts.delayMs} ms each way)`);
+    say();
+    say('From the log time of each statement on the primary to the moment the last target committed it (the tool logs "applied" right after), `run --interval 1`.');
+    say();
+    say('| targets | statements | p50, ms | p99, ms | max, ms |');
+    say('|---|---|---|---|---|');
+    const p50s: number[] = [];
+    for (const [k, set] of [[0], [1, 2, 3, 4, 5, 6, 7, 8]].entries()) {
+      const tag = `lat${k}_`;
+      const logDir = path.join(work, `resident-${k}`);
+      const args = ['--csvlog-dir', primary.logDir, '--state-file', path.join(work, `resident-${k}.state.json`), '--log-dir', logDir, ...set.flatMap((i) => ['--target', `${targets[i].name}=${url(i)}`])];
+      const child = startResident(args);
+      await sleep(1500);
+      const names = Array.from({ length: opts.rate * opts.seconds }, (_, i) => `${tag}${i}`);
+      await steady(primary, names, opts.rate);
+      const applied = await appliedTimes(logDir, names, set.map((i) => targets[i].name), 60_000);
+      await stopResident(child);
+      const logged = logTimes(primary, tag);
+      const lat = names.map((n) => applied.get(n)! - logged.get(n)!);
+      const [p50, p99, max] = [pct(lat, 50), pct(lat, 99), Math.max(...lat)];
+      p50s.push(p50);
+      say(`| ${set.length} | ${names.length} | ${p50} | ${p99} | ${max} |`);
+      if (set.length === 8) {
+        goals.push({ name: 'resident latency, 8 targets: p99 < 1 s', figure: `${p99} ms`, met: p99 < 1000 });
+        goals.push({ name: 'resident latency, 8 targets: p50 < 300 ms', figure: `${p50} ms`, met: p50 < 300 });
+      }
+    }
+    say();
+    goals.push({ name: 'resident fan-out: p50 latency of 8 targets <= 1.5x that of 1', figure: `${(p50s[1] / p50s[0]).toFixed(2)}x`, met: p50s[1] / p50s[0] <= 1.5 });
+
+    say(`## Resident run: soak, ${opts.soakStatements} statements then ${opts.soakIdleSeconds} s of idle beats (interval 1 s, 8 targets)`);
+    say();
+    const logDir = path.join(work, 'soak');
+    const args = ['--csvlog-dir', primary.logDir, '--state-file', path.join(work, 'soak.state.json'), '--log-dir', logDir, '--log-level', 'warn', ...[1, 2, 3, 4, 5, 6, 7, 8].flatMap((i) => ['--target', `${targets[i].name}=${url(i)}`])];
+    const child = startResident(args);
+    await sleep(3000);
+    const pid = child.pid!;
+    const chunk = 500;
+    let rssStart = 0;
+    for (let done = 0; done < opts.soakStatements; done += chunk) {
+      const n = Math.min(chunk, opts.soakStatements - done);
+      primary.psql('postgres', Array.from({ length: n }, (_, i) => `CREATE TABLE soak_${done + i} (id int);`).join('\n'));
+      // Caught up before the next chunk: every target has the chunk's last table.
+      const last = `soak_${done + n - 1}`;
+      for (const t of targets.slice(1)) {
+        while ((await t.query('postgres', `SELECT 1 FROM pg_class WHERE relname = '${last}'`)).length === 0) await sleep(100);
+      }
+      if (done === 0) rssStart = rss(pid);
+    }
+    const rssBusy = rss(pid);
+    await sleep(5000);
+    const cpu0 = cpuSeconds(pid, ticks);
+    const idleStart = Date.now();
+    await sleep(opts.soakIdleSeconds * 1000);
+    const idleCpu = (cpuSeconds(pid, ticks) - cpu0) / ((Date.now() - idleStart) / 1000);
+    const rssEnd = rss(pid);
+    await stopResident(child);
+    const growth = (rssEnd - rssStart) / 1e6;
+    say('| RSS after the first 500 statements | after all | after the idle beats | growth | idle CPU (share of one core) |');
+    say('|---|---|---|---|---|');
+    say(`| ${(rssStart / 1e6).toFixed(1)} MB | ${(rssBusy / 1e6).toFixed(1)} MB | ${(rssEnd / 1e6).toFixed(1)} MB | ${growth.toFixed(1)} MB | ${(idleCpu * 100).toFixed(2)} % |`);
+    say();
+    goals.push({ name: `resident soak (${opts.soakStatements} statements, ${opts.soakIdleSeconds} s idle): RSS growth < 10 MB`, figure: `${growth.toFixed(1)} MB`, met: growth < 10 });
+    goals.push({ name: 'resident idle CPU < 1% of a core', figure: `${(idleCpu * 100).toFixed(2)} %`, met: idleCpu < 0.01 });
+    return goals;
+  } finally {
+    proxy.stop();
+    await Promise.all([primary, ...targets].map((c) => c.destroy()));
+  }
+}
