@@ -35,8 +35,10 @@ describe('crash: runs killed at random moments', () => {
     const out = res.stdout.split('\n');
     const i = out.indexOf(sql);
     assert.ok(i > 0, `dry run lacks ${sql}: ${res.stdout}${res.stderr}`);
-    const m = /from (.+\.csv):(\d+)$/.exec(out[i - 1]);
-    assert.ok(m, out[i - 1]);
+    // The statement's header: `-- database D, as role R, from FILE:OFFSET`, then its settings' line.
+    const header = out.slice(0, i).reverse().find((l) => l.startsWith('-- database ')) ?? '';
+    const m = /from (.+\.csv):(\d+)$/.exec(header);
+    assert.ok(m, header);
     return { file: m[1], offset: Number(m[2]) };
   }
 

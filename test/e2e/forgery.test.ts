@@ -32,7 +32,7 @@ describe('forged and double-reading records give a role nothing', () => {
     }
   };
   const skipOne = async (): Promise<void> => {
-    const res = await cli(['skip', '--target', 'a', '--state-file', state(), '--yes', '--reason', 'checked on the primary']);
+    const res = await cli(['skip', '--target', `a=${target.syncUrl}`, '--state-file', state(), '--yes', '--reason', 'checked on the primary']);
     assert.equal(res.code, 0, res.stderr + res.stdout);
   };
 

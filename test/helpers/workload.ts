@@ -120,7 +120,7 @@ export function assertListsCommitted(listing: string): void {
     const at = listing.indexOf(shown, from);
     assert.ok(at >= 0, `dry run lacks (in order): ${shown}`);
     const header = listing.slice(listing.lastIndexOf('-- database ', at)).split('\n', 1)[0];
-    assert.match(header, new RegExp(`^-- database ${database}, from postgresql-[0-9_-]+\\.csv:[0-9]+$`));
+    assert.match(header, new RegExp(`^-- database ${database}, as role [a-z_]+, from postgresql-[0-9_-]+\\.csv:[0-9]+$`));
     from = at + shown.length;
   }
   for (const obj of EXPECTED_FAILED_OBJECTS) assert.ok(!listing.includes(obj), `dry run shows failed ${obj}`);
