@@ -99,7 +99,7 @@ function configText(v: HostValues): string {
     ['logLevel', 'info'],
     ['// sourceName', "labels this primary's rows in the targets' ledgers"],
     ['sourceName', v.name],
-    ['// interval', `runs every ${v.intervalMinutes} minute(s): the crontab line or the systemd timer sets it, not this file`],
+    ['// interval', `the crontab line or the systemd timer runs a pass every ${v.intervalMinutes} minute(s); to stay resident with a beat of its own, set "interval" to a number of seconds here, and the same crontab line only restarts it when it is not running`],
   );
   return `${JSON.stringify(Object.fromEntries(entries), null, 2)}\n`;
 }
