@@ -20,7 +20,7 @@ import { Logger, createLogger } from '../io/logger';
 import { RawSettings, Settings, isTargetUrl, parseDatabaseMap, readConfigFile, resolveSettings, selectTargets } from '../settings';
 import { askYesNo } from './ask';
 import { addSetupCommands } from './setupCommands';
-import { failureLine, formatFindings, formatListings, formatSkip, formatStatus, formatVerification, gapLine, unknownLine, verifySummary } from './print';
+import { failureLine, lockedLine, formatFindings, formatListings, formatSkip, formatStatus, formatVerification, gapLine, unknownLine, verifySummary } from './print';
 
 interface CommonFlags {
   config?: string;
@@ -346,7 +346,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         const { acknowledgeGaps } = require('../commands/skip') as typeof SkipCommand;
         const res = await acknowledgeGaps(settings, { yes: flags.yes === true, reason: flags.reason, log: log! });
         if (res.kind === 'locked') {
-          io.stderr(`pg-ddl-sync: a run holds the lock ${res.lockFile}; try again when it is done\n`);
+          io.stderr(lockedLine(res.lockFile));
           code = 1;
         } else {
           io.stdout(`Acknowledged ${res.count} gap(s); recorded in ${res.record}.\n`);
@@ -369,7 +369,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           : undefined,
       });
       if (res.kind === 'locked') {
-        io.stderr(`pg-ddl-sync: a run holds the lock ${res.lockFile}; try again when it is done\n`);
+        io.stderr(lockedLine(res.lockFile));
         code = 1;
       } else if (res.kind === 'declined') {
         io.stdout('Nothing skipped.\n');
@@ -395,7 +395,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       const { adopt } = require('../commands/adopt') as typeof AdoptCommand;
       const res = await adopt(settings, one.name, flags.from, { reason: flags.reason, log: log! });
       if (res.kind === 'locked') {
-        io.stderr(`pg-ddl-sync: a run holds the lock ${res.lockFile}; try again when it is done\n`);
+        io.stderr(lockedLine(res.lockFile));
         code = 1;
         return;
       }
@@ -435,7 +435,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           : undefined,
       });
       if (res.kind === 'locked') {
-        io.stderr(`pg-ddl-sync: a run holds the lock ${res.lockFile}; try again when it is done\n`);
+        io.stderr(lockedLine(res.lockFile));
         code = 1;
       } else if (res.kind === 'declined') {
         io.stdout('Nothing decided.\n');

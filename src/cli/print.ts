@@ -259,3 +259,8 @@ export function verifySummary(v: Verification): string {
 export function unknownLine(u: UnknownOutcome): string {
   return `${u.at} database ${u.database} role ${u.role}: ${u.sql}: outcome unknown after the primary's crash at ${u.crashedAt}`;
 }
+
+/** What a command that must hold the run lock says when a run holds it (exit 1). */
+export function lockedLine(lockFile: string): string {
+  return `pg-ddl-sync: a run holds the lock ${lockFile}; try again when it is done\n`;
+}

@@ -5,6 +5,7 @@
 import { isAscii } from 'node:buffer';
 import { RecordSpan, bytesStartWith, fieldBytes, fieldStartsWith, fieldText } from './csvRecord';
 import { Decoder, judgeForm } from './encoding';
+import { stripLeadingComments, trimAscii } from './sqlSplit';
 import { mayHoldMoreThanQueries } from './statements';
 
 /** Column positions common to every csvlog format (13 and 14 only appended columns). */
@@ -262,12 +263,33 @@ export function messageText(message: string): MessageText | null {
 export function executeDoubt(message: MessageText): string | undefined {
   if (message.others.length === 0 && !message.fetch) return undefined;
   const readings = [message.text, ...message.others];
-  if (!readings.some(mayHoldMoreThanQueries)) return undefined;
+  if (!readings.slice(0, READINGS_READ).some(mayHoldMoreThanQueries) && !laterReadingsMayHoldMore(readings.slice(READINGS_READ))) return undefined;
   if (message.others.length > 0) {
     return `the client's statement name in "execute <name>: <text>" may end at any of its ${readings.length} ": ", and the texts so read differ in what they would send`;
   }
   return 'the record says it repeats a statement already logged ("execute fetch from"), but holds more than a query: the words may be the start of the client\'s statement name';
 }
+
+/**
+ * How many readings of one message are read whole. A query's literals may hold thousands of ": "
+ * (JSON): reading every suffix would cost the square of its length.
+ */
+const READINGS_READ = 64;
+
+/**
+ * Whether any of these readings (each a suffix of the one before) may hold more than a plain query,
+ * told cheaply: a reading is one statement unless a `;` that is not the last character follows, and
+ * one statement is a query unless its leading words say otherwise, and they start with a letter.
+ */
+function laterReadingsMayHoldMore(readings: string[]): boolean {
+  if (readings.length === 0) return false;
+  const semicolon = readings[0].indexOf(';');
+  if (semicolon >= 0 && trimAscii(readings[0].slice(semicolon + 1)) !== '') return true;
+  return readings.some((r) => /^[A-Za-z]/.test(stripLeadingComments(r.slice(0, LEADING_WORDS_SPAN))) && mayHoldMoreThanQueries(r.slice(0, LEADING_WORDS_SPAN)));
+}
+
+/** Enough of a text for its first statement's leading words, however commented. */
+const LEADING_WORDS_SPAN = 4096;
 
 /**
  * Where the statement of a statement record starts in its message field (which ends, before its

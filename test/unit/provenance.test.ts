@@ -34,6 +34,15 @@ describe('execute records whose statement name may end elsewhere', () => {
     assert.equal(doubt('execute S_1: CREATE TABLE t (a int)'), undefined);
   });
 
+  it('reads a message of thousands of ": " without reading every suffix, and still finds DDL after the first 64', () => {
+    const json = `{${Array.from({ length: 20_000 }, (_, i) => `"k${i}": ${i}`).join(', ')}}`;
+    // Read whole, its 20,000 readings would take billions of steps: this returns at once or not at all.
+    assert.equal(doubt(`execute <unnamed>: INSERT INTO t VALUES ('${json}')`), undefined);
+    const pad = Array.from({ length: 100 }, (_, i) => `x${i}: `).join('');
+    assert.match(doubt(`execute ${pad}y: CREATE TABLE hidden ()`) ?? '', /may end at any/);
+    assert.match(doubt(`execute ${pad}y: SELECT 1; DROP TABLE t`) ?? '', /may end at any/);
+  });
+
   it('analyses a doubted record as one unprovable part, whatever its text holds', () => {
     const a = analyzeRecord({ text: 'SET ROLE postgres; ALTER ROLE alice SUPERUSER; --: SELECT 1', unprovable: 'why' });
     assert.equal(a.parts.length, 1);
