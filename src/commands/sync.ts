@@ -189,6 +189,9 @@ function runsAs(entry: JournalEntry, applyAs: ApplyAs, target?: TargetSettings):
   return target ? connectionUser(target) : undefined;
 }
 
+/** Command tags of statements that change roles or memberships (see Job.changesRoles). */
+const ROLE_TAGS = new Set(['CREATE ROLE', 'ALTER ROLE', 'DROP ROLE', 'GRANT ROLE', 'REVOKE ROLE', 'REASSIGN OWNED', 'DROP OWNED']);
+
 /** What the applier needs to run an entry on a target. */
 function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection, { kind: 'send' }>): Job {
   const original = ctx.applyAs === 'original';
@@ -204,6 +207,7 @@ function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection,
     shown: sent.shown,
     role: original ? entry.user : undefined,
     ...(original ? {} : { syncFor: entry.user }),
+    changesRoles: sent.statements.some((st) => st.tag !== undefined && ROLE_TAGS.has(st.tag)),
   };
 }
 

@@ -46,6 +46,9 @@ export interface Job {
    * that gives the role nothing (see syncRefusal).
    */
   syncFor?: string;
+  /** It changes roles or memberships (CREATE/ALTER/DROP ROLE, GRANT/REVOKE ROLE, …): what the checks of
+   *  later jobs read (see refusal) is read again after it. */
+  changesRoles?: boolean;
 }
 
 /** A session of a target that holds a lock on a relation. */
@@ -89,10 +92,6 @@ interface DatabaseLink {
   sessionUser: string;
   /** Roles this connection has taken once already (see roleStatements). */
   rolesTaken: Set<string>;
-  /** Under `--apply-as sync`, by role: why its statements may not run as the sync user, or null. */
-  syncRefusals: Map<string, Promise<string | null>>;
-  /** By login role and role taken: what the login role may take here (see roleRefusal). */
-  roleRights: Map<string, Promise<RoleRight>>;
 }
 
 /** A setting of the tool's own (a placeholder, which any role may set) that batches count commits in. */
@@ -131,6 +130,7 @@ export class TargetApplier {
   }
 
   async apply(job: Job): Promise<ApplyResult> {
+    const checks = newRoleChecks();
     if (job.actsOnDatabase) await this.closeAllBut(job.database);
     const asked = Date.now();
     let link: DatabaseLink;
@@ -143,7 +143,7 @@ export class TargetApplier {
     const id = entryKey(job.key.fileKey, job.key.offset);
     const settled = settledBy(link.ledger, job.key.fileKey, job.key.offset);
     if (settled !== null) return settled === 'done' ? { kind: 'already' } : { kind: 'already', how: settled };
-    const refused = await refusal(link, job).catch((err: unknown) => (err as Error).message);
+    const refused = await refusal(link, job, checks).catch((err: unknown) => (err as Error).message);
     if (refused !== null) return { kind: 'failed', sqlState: INSUFFICIENT_PRIVILEGE, message: refused, connection: false };
     const started = Date.now();
     try {
@@ -190,6 +190,7 @@ export class TargetApplier {
    * batch stopped at, when it is known to be that of the first job not settled.
    */
   async applyBatch(jobs: Job[]): Promise<{ settled: ApplyResult[]; stoppedBy?: Failed }> {
+    const checks = newRoleChecks();
     const database = jobs[0].database;
     let link: DatabaseLink;
     try {
@@ -213,7 +214,7 @@ export class TargetApplier {
       }
       let setup: string[];
       try {
-        if ((await refusal(link, job)) !== null) break; // tried on its own, it says why
+        if ((await refusal(link, job, checks)) !== null) break; // tried on its own, it says why
         setup = [...(await roleStatements(link, job.role)), ...job.settings];
       } catch {
         break; // tried on its own, it says why
@@ -223,8 +224,10 @@ export class TargetApplier {
       const claim = claimStatement(client, job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: `${batchId}:${queries.length + 1}` });
       const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
       statementCount += job.statements.length;
-      queries.push(['BEGIN', claim, ...setup, ...statements, 'COMMIT'].join('\n;\n'));
+      queries.push(['BEGIN', ...SESSION_RESET, claim, ...setup, ...statements, 'COMMIT'].join('\n;\n'));
       plan.push({ job, id, sent: true });
+      // What a later job's checks read may change with this one: they are made again, after it.
+      if (job.changesRoles) break;
     }
     const started = Date.now();
     let stoppedBy: Failed | undefined;
@@ -381,7 +384,7 @@ export class TargetApplier {
           const { schema_owner, table_owner, encoding, user } = answers[1].rows[0];
           const foreign = await ensureLedger(client, { schema: schema_owner, table: table_owner }, user);
           if (foreign) throw new Error(foreign);
-          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), syncRefusals: new Map(), roleRights: new Map() };
+          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>() };
         } catch (err) {
           await disconnect(client);
           throw err;
@@ -398,7 +401,7 @@ export class TargetApplier {
     const { client } = link;
     const setup = [...(await roleStatements(link, job.role)), ...job.settings];
     // After the claim: the role the statement runs as need not be able to write the ledger.
-    const opening = ['BEGIN', claimStatement(client, job.key, job.logFile, job.shown), ...setup];
+    const opening = ['BEGIN', ...SESSION_RESET, claimStatement(client, job.key, job.logFile, job.shown), ...setup];
     // The server reads the whole of a query before it runs any of it: a SET that changes how text is
     // read must come in a query before the text it applies to.
     const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
@@ -501,6 +504,15 @@ async function dropIfInvalid(client: Client, name: string): Promise<boolean> {
   return true;
 }
 
+/**
+ * Run first in each transaction of a job: the session back to how it was opened. A statement replayed
+ * for one role may set a setting for the whole session (`set_config(…, false)` in a CREATE TABLE AS),
+ * which would then be in force for the next role's statements on the same connection (a search_path
+ * that puts its functions first). RESET ALL puts back the connection's own settings (its options);
+ * the watch on the client is a setting made after connecting, and is made again.
+ */
+const SESSION_RESET = ['RESET ALL', WATCH_CLIENT];
+
 /** SQLSTATE 57014: a statement cut off by statement_timeout, or cancelled. */
 export const QUERY_CANCELED = '57014';
 
@@ -568,13 +580,28 @@ async function roleStatements(link: DatabaseLink, role: string | undefined): Pro
   return [`SET LOCAL ROLE ${link.client.escapeIdentifier(role)}`];
 }
 
+/**
+ * What the role checks of one batch (or one job) have read, by role. Never kept longer: a job applied
+ * since may have changed roles or memberships (a batch ends after such a job, see Job.changesRoles).
+ */
+interface RoleChecks {
+  /** Under `--apply-as sync`: why a role's statements may not run as the sync user, or null. */
+  syncRefusals: Map<string, Promise<string | null>>;
+  /** By login role and role taken: what the login role may take here (see roleRefusal). */
+  roleRights: Map<string, Promise<RoleRight>>;
+}
+
+function newRoleChecks(): RoleChecks {
+  return { syncRefusals: new Map(), roleRights: new Map() };
+}
+
 /** Why a job may not run on this target as the tool would run it, or null. */
-async function refusal(link: DatabaseLink, job: Job): Promise<string | null> {
+async function refusal(link: DatabaseLink, job: Job, checks: RoleChecks): Promise<string | null> {
   if (job.syncFor !== undefined) {
-    const refused = await syncRefusal(link, job.syncFor);
+    const refused = await syncRefusal(link, job.syncFor, checks);
     if (refused !== null) return refused;
   }
-  return roleRefusal(link, job);
+  return roleRefusal(link, job, checks);
 }
 
 /** What a login role may take on a target: a superuser anything, others the roles they belong to. */
@@ -591,13 +618,13 @@ interface RoleRight {
  * member of every role, would take them for it: checked here against what the login role may, as the
  * primary checked it, so that no record, however it reads, gives a role another's rights.
  */
-async function roleRefusal(link: DatabaseLink, job: Job): Promise<string | null> {
+async function roleRefusal(link: DatabaseLink, job: Job, checks: RoleChecks): Promise<string | null> {
   const user = job.role ?? job.syncFor;
   if (user === undefined) return null;
   const taken = rolesTaken([...job.settings, ...job.statements]);
   const right = (role: string): Promise<RoleRight> => {
     const id = `${user}\0${role}`;
-    let got = link.roleRights.get(id);
+    let got = checks.roleRights.get(id);
     if (!got) {
       got = link.client
         .query<RoleRight>(
@@ -607,7 +634,7 @@ async function roleRefusal(link: DatabaseLink, job: Job): Promise<string | null>
           [user, role],
         )
         .then((res) => res.rows[0] ?? { superuser: false, member: false, exists: true });
-      link.roleRights.set(id, got);
+      checks.roleRights.set(id, got);
     }
     return got;
   };
@@ -633,8 +660,8 @@ async function roleRefusal(link: DatabaseLink, job: Job): Promise<string | null>
  * rights: a role that is no superuser here would gain them. A sync user that is no superuser is the
  * DBA's choice of rights, which the README's set-up says to keep to the roles whose DDL it runs.
  */
-function syncRefusal(link: DatabaseLink, role: string): Promise<string | null> {
-  let refusal = link.syncRefusals.get(role);
+function syncRefusal(link: DatabaseLink, role: string, checks: RoleChecks): Promise<string | null> {
+  let refusal = checks.syncRefusals.get(role);
   if (!refusal) {
     refusal = (async () => {
       if (role === link.sessionUser) return null;
@@ -647,7 +674,7 @@ function syncRefusal(link: DatabaseLink, role: string): Promise<string | null> {
       if (!syncSuper || roleSuper) return null;
       return `not sent: --apply-as sync would run what role "${role}" ran on the primary as the sync user ${link.sessionUser}, a superuser here, which "${role}" ${roleSuper === null ? 'does not exist as' : 'is not'}: its functions, views, defaults and expressions would run or be owned with a superuser's rights. Use --apply-as original (create the role here), or run it here by hand and skip it`;
     })();
-    link.syncRefusals.set(role, refusal);
+    checks.syncRefusals.set(role, refusal);
   }
   return refusal;
 }
