@@ -4,10 +4,9 @@
  * `verify`). What the log holds before that point is not replayed there: the target's ledger, in each
  * of its databases, records that it counts as applied, and the state moves the target past it.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { Judge } from '../core/judge';
 import { StateError, UsageError } from '../errors';
+import { appendRecord } from '../io/atomicFile';
 import { recordAdoption } from '../io/ledger';
 import { targetDatabases, withLedger } from '../io/ledgerWrite';
 import { LogFile, listLogFiles } from '../io/logFiles';
@@ -15,6 +14,7 @@ import { Logger } from '../io/logger';
 import { readRecords } from '../io/logReader';
 import { JournalEntry, loadState, saveState } from '../io/state';
 import { Settings, connectOptions } from '../settings';
+import { makePlan } from './plan';
 import { Locked, withRunLock } from './runLock';
 import { skippedFile } from './skip';
 
@@ -51,7 +51,16 @@ export async function adopt(settings: Settings, target: string, from: string, op
     const point = pointOf(files, from);
     const at = `${files[point.file].name}:${point.offset}`;
     const before = isBefore(files, point);
-    const open = new Judge(state.log?.judge).waiting().find((w) => before(w.unit));
+    // What is still open before the point, judged from the whole log as it is now: the state knows only
+    // what earlier runs read, and a first adoption has no state at all.
+    const judged = (await makePlan(files, files.map(() => 0), undefined, { log: opts.log })).judge;
+    const undecided = judged.unknown().find((u) => before(u.unit));
+    if (undecided) {
+      throw new UsageError(
+        `the outcome of a DDL transaction before ${at} is unknown after a crash of the primary (${undecided.unit.file.name}:${undecided.unit.offset}): resolve it first (status lists it)`,
+      );
+    }
+    const open = judged.waiting().find((w) => before(w.unit));
     if (open) {
       throw new UsageError(
         `a DDL transaction was still open on the primary at ${at}: its statement at ${open.unit.file.name}:${open.unit.offset} (session ${open.unit.sessionId}) came before it and may commit later; adopt at a point after it ends (status lists what waits)`,
@@ -71,7 +80,7 @@ export async function adopt(settings: Settings, target: string, from: string, op
     const record = { adoptedAt: now.toISOString(), target, from, at, databases, passedOver, reason: opts.reason ?? null, by };
     const file = skippedFile(settings.stateFile);
     try {
-      fs.appendFileSync(file, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+      appendRecord(file, `${JSON.stringify(record)}\n`);
     } catch (err) {
       throw new StateError(settings.stateFile, `cannot record the adoption in ${file}: ${(err as Error).message}`);
     }
