@@ -4,11 +4,11 @@
  * what waited behind it); --drop: it did not commit, it is never sent. Its whole transaction goes with
  * it. The decision is kept, as a skip is, in `STATE.skipped.jsonl` and in the log.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Judge } from '../core/judge';
 import { loadParser } from '../core/parser';
 import { StateError, UsageError } from '../errors';
+import { appendRecord } from '../io/atomicFile';
 import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { loadState, saveState } from '../io/state';
@@ -63,7 +63,7 @@ export async function resolve(settings: Settings, at: string, opts: ResolveOptio
     const lines = outcomes.map((u) => JSON.stringify({ resolvedAt: now, resolved: opts.decision, ...u, reason: opts.reason ?? null, by }));
     const file = skippedFile(settings.stateFile);
     try {
-      fs.appendFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+      appendRecord(file, `${lines.join('\n')}\n`);
     } catch (err) {
       throw new StateError(settings.stateFile, `cannot record the decision in ${file}: ${(err as Error).message}`);
     }

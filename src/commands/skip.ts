@@ -4,10 +4,10 @@
  * target's ledger (so a state file lost or restored later does not stop there again): nothing
  * vanishes silently.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { loadParser } from '../core/parser';
 import { StateError, UsageError } from '../errors';
+import { appendRecord } from '../io/atomicFile';
 import { recordSkip } from '../io/ledger';
 import { withLedger } from '../io/ledgerWrite';
 import { listLogFiles } from '../io/logFiles';
@@ -71,7 +71,7 @@ export async function skip(settings: Settings, target: string, opts: SkipOptions
     };
     const file = skippedFile(settings.stateFile);
     try {
-      fs.appendFileSync(file, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+      appendRecord(file, `${JSON.stringify(record)}\n`);
     } catch (err) {
       throw new StateError(settings.stateFile, `cannot record the skipped statement in ${file}: ${(err as Error).message}`);
     }
@@ -155,7 +155,7 @@ export async function acknowledgeGaps(settings: Settings, opts: Omit<SkipOptions
     const now = (opts.now ?? (() => new Date()))().toISOString();
     const lines = gaps.map((g) => JSON.stringify({ acknowledgedAt: now, gap: g, reason: opts.reason ?? null, by: os.userInfo().username }));
     try {
-      fs.appendFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+      appendRecord(file, `${lines.join('\n')}\n`);
     } catch (err) {
       throw new StateError(settings.stateFile, `cannot record the acknowledged gaps in ${file}: ${(err as Error).message}`);
     }

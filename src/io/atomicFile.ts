@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UsageError } from '../errors';
 import { unsafeDirProblem } from './privateDir';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
@@ -88,4 +89,23 @@ export function previousOf(file: string): string {
 /** Writes every byte: a short write is followed by the rest, a failed one throws. */
 function writeAll(fd: number, buf: Buffer): void {
   for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off);
+}
+
+/**
+ * Appends lines to a record file of the tool's (`STATE.skipped.jsonl`): never through a symbolic link
+ * (a user who can write the directory could point it at a file root then writes, such as a shell's
+ * start-up file), and only to a regular file of this user's, made 0600 if it is new.
+ */
+export function appendRecord(file: string, text: string): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  try {
+    const st = fs.fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!st.isFile() || (uid !== undefined && st.uid !== uid)) {
+      throw new UsageError(`${file}: not a regular file of this user's (uid ${st.uid}); refusing to write the record there (remove it)`);
+    }
+    fs.writeSync(fd, text);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

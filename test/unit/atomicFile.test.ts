@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { writeFileAtomic } from '../../src/io/atomicFile';
+import { appendRecord, writeFileAtomic } from '../../src/io/atomicFile';
 import { writeMetrics } from '../../src/io/metrics';
 import { failingWrites } from '../helpers/failingWrites';
 
@@ -76,5 +76,21 @@ describe('atomic file', () => {
     const res = failingWrites(`require(${JSON.stringify(path.resolve(__dirname, '../../src/io/atomicFile'))}).writeFileAtomic(${JSON.stringify(path.join(d, 'state.json'))}, 'x'.repeat(100))`);
     assert.match(res, /EFBIG/);
     assert.deepEqual(fs.readdirSync(d), []);
+  });
+
+  it('appends a skip record never through a symbolic link, and makes a new file 0600', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-append-'));
+    const victim = path.join(dir, 'victim');
+    fs.writeFileSync(victim, 'untouched\n');
+    const record = path.join(dir, 'state.json.skipped.jsonl');
+    fs.symlinkSync(victim, record);
+    assert.throws(() => appendRecord(record, '{"statement":"$(id)"}\n'), /ELOOP|symbolic/);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'untouched\n');
+    fs.unlinkSync(record);
+    appendRecord(record, 'one\n');
+    appendRecord(record, 'two\n');
+    assert.equal(fs.readFileSync(record, 'utf8'), 'one\ntwo\n');
+    assert.equal(fs.statSync(record).mode & 0o777, 0o600);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
