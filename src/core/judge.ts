@@ -318,6 +318,7 @@ export class Judge {
         break;
       case 'other':
         if (record.event === 'server-restart') this.onServerRestart(record.logTime);
+        else if (record.event === 'server-stop') this.onCleanStop(record.logTime);
         else if (record.event === 'disconnection') this.endSession(record.sessionId, null);
         else this.observe(record.sessionId, record.vxid);
         break;
@@ -735,6 +736,18 @@ export class Judge {
    * Every session's open transactions ended with the server. Prepared transactions survive. One that
    * was ending may have committed just before: with units to send, its outcome is unknown.
    */
+  /**
+   * The server stopped cleanly: every session had ended, and what failed in them logged its error or
+   * FATAL before (a fast shutdown terminates each backend with a FATAL). So a transaction still
+   * undecided is decided as an answer of the primary that nothing runs would decide it: a statement
+   * that was ending committed. What is left (a block whose BEGIN was logged and its end not) rolled
+   * back with its session.
+   */
+  private onCleanStop(at: string): void {
+    this.settleFromSource(new Set(), new Set(), []);
+    this.onServerRestart(at);
+  }
+
   private onServerRestart(at: string): void {
     for (const session of this.sessions.values()) {
       for (const id of [...session.txs]) {

@@ -115,7 +115,7 @@ export class JudgeGate {
     if (type === NOT_LOG || fields[VXID_BACKEND_SLOT] === BAD_VXID) return this.admitFor(mark ?? this.mark(pid, time));
     if (type === OTHER_LOG) {
       const event = eventOf(buf, raw);
-      if (event === 'server-restart') {
+      if (event === 'server-restart' || event === 'server-stop') {
         // Every session ended with the server: the blocks held back with them.
         for (const first of this.marks.values()) for (let m: SessionMark | null = first; m; m = m.other) m.holding = false;
         this.quiet?.takeAllHeld();

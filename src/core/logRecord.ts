@@ -74,8 +74,11 @@ export interface FailureRecord extends RecordBase {
 /** Anything else: it still proves its session had moved on to another transaction. */
 export interface OtherRecord extends RecordBase {
   kind: 'other';
-  /** The few that end sessions: their session's `disconnection:`, or the server's restart. */
-  event?: 'disconnection' | 'server-restart';
+  /**
+   * The few that end sessions: their session's `disconnection:`; the server's stop after a clean
+   * shutdown (`server-stop`), or a crash, an immediate shutdown or a start (`server-restart`).
+   */
+  event?: 'disconnection' | 'server-restart' | 'server-stop';
 }
 
 export type LogRecord = StatementRecord | FailureRecord | OtherRecord;
@@ -188,9 +191,15 @@ const SERVER_RESTART = [
   'received immediate shutdown request',
   'database system was interrupted',
   'database system was not properly shut down',
-  'database system is shut down',
   'database system is ready to accept connections',
 ];
+
+/**
+ * The postmaster's last words after a smart or fast shutdown: every session had ended, each backend a
+ * fast shutdown terminated logged a FATAL first, and nothing was cut off mid-commit. (An immediate
+ * shutdown says so before, and is a restart's kind.)
+ */
+const SERVER_STOP = 'database system is shut down';
 
 /** The event a record that is neither a statement nor a failure tells of, if any. */
 export function eventOf(buf: Buffer, span: RecordSpan): OtherRecord['event'] {
@@ -199,6 +208,7 @@ export function eventOf(buf: Buffer, span: RecordSpan): OtherRecord['event'] {
   if (fieldStartsWith(buf, span, COL.message, 'disconnection: ')) return 'disconnection';
   // The postmaster's and the startup process's messages belong to no session, role or database.
   if (textLength(buf, span.fields, count, COL.userName) > 0 || textLength(buf, span.fields, count, COL.databaseName) > 0) return undefined;
+  if (fieldStartsWith(buf, span, COL.message, SERVER_STOP)) return 'server-stop';
   return SERVER_RESTART.some((m) => fieldStartsWith(buf, span, COL.message, m)) ? 'server-restart' : undefined;
 }
 

@@ -134,4 +134,17 @@ describe("the seed's own set-up", () => {
     );
     assert.equal(asRoot.schemaDump('company'), primary.schemaDump('company'));
   });
+
+  test("a clean restart of the primary leaves no statement undecided: a new state file syncs from the log's start", async () => {
+    const { config, home } = rootRun;
+    // A psql session that ends with no disconnection logged: its last statement's end is not in the log.
+    primary.psql('company', 'CREATE TABLE before_restart (a int);\n');
+    await primary.waitForLog('before_restart');
+    await primary.stop();
+    await primary.restart();
+    const res = await cli(['run', '-c', config, '--state-file', path.join(work, 'after-restart.state.json')], { env: { HOME: home } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.doesNotMatch(res.stderr, /outcome unknown/);
+    assert.equal(asRoot.schemaDump('company'), primary.schemaDump('company'));
+  });
 });
