@@ -527,6 +527,8 @@ async function withSessionSettings(link: DatabaseLink, job: Job, fn: () => Promi
   const { client } = link;
   let role = false;
   try {
+    // As a transaction's job does (SESSION_RESET): nothing an earlier statement left in the session.
+    await client.query(SESSION_RESET.join(';\n'));
     role = await takeRole(link, job.role);
     for (const set of job.settings) await client.query(set.replace(/^SET LOCAL /, 'SET '));
     await fn();
