@@ -200,6 +200,7 @@ function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection,
     settings: sent.settings,
     // A reset of the role between statements goes back to the role the unit runs as (see roleStatements).
     statements: sent.statements.map((st) => (st.unitRole && original ? `SET LOCAL ROLE "${entry.user.replace(/"/g, '""')}"` : st.sql)),
+    guarded: sent.statements.map((st) => st.tag !== undefined && st.tag !== 'SELECT INTO' && !/execute/i.test(st.sql)),
     runsAlone: entry.runsAlone,
     actsOnDatabase: entry.actsOnDatabase,
     key: keyOf(ctx, entry),

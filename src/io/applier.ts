@@ -2,6 +2,7 @@
  * Applies statements to one target, exactly once each: a connection per database, the ledger checked
  * before and written with every statement.
  */
+import { createHash } from 'node:crypto';
 import type { Client, QueryResult } from 'pg';
 import type { RelationName } from '../core/relationsNamed';
 import { rolesTaken } from '../core/rolesTaken';
@@ -49,6 +50,12 @@ export interface Job {
   /** It changes roles or memberships (CREATE/ALTER/DROP ROLE, GRANT/REVOKE ROLE, …): what the checks of
    *  later jobs read (see refusal) is read again after it. */
   changesRoles?: boolean;
+  /**
+   * By statement: a DDL statement run, in a transaction, inside a SECURITY DEFINER function of the
+   * role it runs as (see guardedStatements). Not SELECT INTO, nor what executes a prepared statement:
+   * PL/pgSQL cannot run those.
+   */
+  guarded?: boolean[];
 }
 
 /** A session of a target that holds a lock on a relation. */
@@ -92,6 +99,9 @@ interface DatabaseLink {
   sessionUser: string;
   /** Roles this connection has taken once already (see roleStatements). */
   rolesTaken: Set<string>;
+  /** Roles this connection has a guard function of, and whether it has the dispatcher (see guardedStatements). */
+  guards: Set<string>;
+  guarding?: boolean;
 }
 
 /** A setting of the tool's own (a placeholder, which any role may set) that batches count commits in. */
@@ -222,7 +232,13 @@ export class TargetApplier {
       if (setup.some(changesLexing)) break;
       // The count is set with the claim: a transaction that does not commit undoes it.
       const claim = claimStatement(client, job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: `${batchId}:${queries.length + 1}` });
-      const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
+      let guarded: string[];
+      try {
+        guarded = await guardedStatements(link, job);
+      } catch {
+        break; // tried on its own, it says why
+      }
+      const statements = withLockBudget(guarded, this.opts.lockTimeoutMs);
       statementCount += job.statements.length;
       queries.push(['BEGIN', ...SESSION_RESET, claim, ...setup, ...statements, 'COMMIT'].join('\n;\n'));
       plan.push({ job, id, sent: true });
@@ -384,7 +400,7 @@ export class TargetApplier {
           const { schema_owner, table_owner, encoding, user } = answers[1].rows[0];
           const foreign = await ensureLedger(client, { schema: schema_owner, table: table_owner }, user);
           if (foreign) throw new Error(foreign);
-          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>() };
+          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), guards: new Set<string>() };
         } catch (err) {
           await disconnect(client);
           throw err;
@@ -404,7 +420,7 @@ export class TargetApplier {
     const opening = ['BEGIN', ...SESSION_RESET, claimStatement(client, job.key, job.logFile, job.shown), ...setup];
     // The server reads the whole of a query before it runs any of it: a SET that changes how text is
     // read must come in a query before the text it applies to.
-    const statements = withLockBudget(job.statements, this.opts.lockTimeoutMs);
+    const statements = withLockBudget(await guardedStatements(link, job), this.opts.lockTimeoutMs);
     const queries = setup.some(changesLexing) ? [opening, [...statements, 'COMMIT']] : [[...opening, ...statements, 'COMMIT']];
     try {
       for (const q of queries) await client.query(queryOf(q.join('\n;\n'), this.opts, q === opening ? 1 : job.statements.length));
@@ -566,6 +582,58 @@ export function withLockBudget(statements: string[], lockTimeoutMs: number | und
 /** `SET LOCAL standard_conforming_strings` and `backslash_quote` change how the server reads text. */
 function changesLexing(set: string): boolean {
   return /^SET LOCAL (standard_conforming_strings|backslash_quote)\b/i.test(set);
+}
+
+/**
+ * A job's statements, each DDL statement (Job.guarded) run inside a SECURITY DEFINER function owned by
+ * the role it runs as. A replayed statement can run code its role wrote (a function a CREATE TABLE AS
+ * calls); under SET ROLE that code could take the sync user's roles back (set_config('role', …) is
+ * checked against the session user, the sync user), where inside a SECURITY DEFINER function
+ * PostgreSQL refuses any change of role or session authorization. The function for each role the job
+ * may run as (its own, and those its carried settings take) is made once per connection; a dispatcher
+ * picks the one of current_user as the statement runs, or runs it as it is for the sync user itself.
+ */
+async function guardedStatements(link: DatabaseLink, job: Job): Promise<string[]> {
+  if (!job.guarded?.some(Boolean)) return job.statements;
+  const taken = rolesTaken([...job.settings, ...job.statements]);
+  const roles = [job.role ?? link.sessionUser, ...taken.roles, ...taken.authorizations].filter((r) => r !== link.sessionUser);
+  // What runs as the sync user itself (the DBA's own DDL, when it connects as that role) runs as it is.
+  if (roles.length === 0) return job.statements;
+  if (!link.guarding) {
+    await link.client.query(guardDispatcher(link));
+    link.guarding = true;
+  }
+  for (const role of roles) {
+    if (link.guards.has(role)) continue;
+    const name = guardName(role);
+    await link.client.query(
+      `CREATE FUNCTION pg_temp.${name}(pg_catalog.text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $pgds$ BEGIN EXECUTE $1; END $pgds$;\n` +
+        `ALTER FUNCTION pg_temp.${name}(pg_catalog.text) OWNER TO ${link.client.escapeIdentifier(role)}`,
+    );
+    link.guards.add(role);
+  }
+  return job.statements.map((sql, i) => (job.guarded?.[i] ? `SELECT pg_temp.pgds_ddl(${link.client.escapeLiteral(sql)})` : sql));
+}
+
+/** The guard function of a role: pgds_as_ and the md5 of its name, as the dispatcher finds it. */
+function guardName(role: string): string {
+  return `pgds_as_${createHash('md5').update(role, 'utf8').digest('hex')}`;
+}
+
+/**
+ * Runs a statement in the guard function of current_user (an error where it has none), or as it is
+ * when current_user is the sync user: named, not session_user, which a carried SET SESSION
+ * AUTHORIZATION changes. Qualified throughout: it runs in the statement's search_path.
+ */
+function guardDispatcher(link: DatabaseLink): string {
+  return `CREATE FUNCTION pg_temp.pgds_ddl(pg_catalog.text) RETURNS void LANGUAGE plpgsql AS $pgds$
+BEGIN
+  IF current_user OPERATOR(pg_catalog.=) ${link.client.escapeLiteral(link.sessionUser)}::pg_catalog.name THEN
+    EXECUTE $1;
+  ELSE
+    EXECUTE pg_catalog.format('SELECT pg_temp.%I($1)', 'pgds_as_' OPERATOR(pg_catalog.||) pg_catalog.md5(current_user::pg_catalog.text)) USING $1;
+  END IF;
+END $pgds$`;
 }
 
 /**
