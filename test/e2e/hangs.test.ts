@@ -161,7 +161,8 @@ describe('hangs: every wait on a target has a bound', () => {
     assert.equal(res.code, 0, res.stderr);
     assert.deepEqual(await tables(b, 't_killed'), ['t_killed']);
     // The trigger fired once, in the transaction that committed it; the ledger has it once.
-    assert.deepEqual(await b.query('postgres', 'SELECT tag, count(*)::int AS n FROM fired GROUP BY tag'), [{ tag: 'CREATE TABLE', n: 1 }]);
+    // (The tool's guard functions, made once per connection, fire it too: only the table counts here.)
+    assert.deepEqual(await b.query('postgres', "SELECT tag, count(*)::int AS n FROM fired WHERE tag = 'CREATE TABLE' GROUP BY tag"), [{ tag: 'CREATE TABLE', n: 1 }]);
     assert.deepEqual(await b.query('postgres', "SELECT count(*)::int AS n FROM ddl_sync.applied WHERE statement LIKE 'CREATE TABLE t_killed%'"), [{ n: 1 }]);
   });
 });

@@ -16,7 +16,7 @@ const DB = 'shop';
 /** Who owns each object of the database, by kind and name (the tool's schema left out). */
 const OWNERS_SQL = `
   SELECT 'schema ' || nspname AS object, pg_get_userbyid(nspowner) AS owner FROM pg_namespace
-   WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'ddl_sync', 'public') AND nspname NOT LIKE 'pg\\_to%'
+   WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'ddl_sync', 'public') AND nspname NOT LIKE 'pg\\_to%' AND nspname NOT LIKE 'pg\\_temp%'
   UNION ALL
   SELECT c.relkind::text || ' ' || n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'ddl_sync') AND n.nspname NOT LIKE 'pg\\_to%'

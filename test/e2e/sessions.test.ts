@@ -75,4 +75,19 @@ describe("a role's statement steers nothing of another's on the same connection"
       await open.end();
     }
   });
+
+  test("code a role's replayed statement runs cannot take the sync user's role back", async () => {
+    primary.psql('postgres', 'CREATE ROLE alice LOGIN;\n');
+    primary.psql('app', 'CREATE SCHEMA a AUTHORIZATION alice;\n');
+    // On the primary, run by alice, it does nothing; run for her by a superuser session, it would.
+    as('alice', `CREATE FUNCTION a.f() RETURNS int LANGUAGE plpgsql AS $f$ BEGIN
+      IF session_user <> 'alice' THEN PERFORM pg_catalog.set_config('role', 'postgres', true); EXECUTE 'ALTER ROLE alice SUPERUSER'; END IF;
+      RETURN 1; END $f$;`);
+    as('alice', 'CREATE TABLE a.t AS SELECT a.f() AS x;');
+    await primary.waitForLog('a.t AS SELECT');
+    const res = await cli(['run', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, 'a.json'), '--target', `a=${a.syncUrl}`]);
+    assert.equal(await superuserOn(a, 'alice'), false, 'alice gained nothing on the target');
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /cannot set parameter "role" within security-definer function/);
+  });
 });
