@@ -392,7 +392,10 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
     }
     return (await flush()) ?? outcome;
   } finally {
+    // A kept connection lets go of its guard functions between passes: each is owned by a role, which
+    // could not be dropped on the target while it owns one.
     if (!kept) await applier.close();
+    else await applier.dropGuards();
   }
 }
 

@@ -102,6 +102,8 @@ interface DatabaseLink {
   /** Roles this connection has a guard function of, and whether it has the dispatcher (see guardedStatements). */
   guards: Set<string>;
   guarding?: boolean;
+  /** The last job changed roles: its guards may be gone or another's (see guardedStatements). */
+  guardsChanged?: boolean;
 }
 
 /** A setting of the tool's own (a placeholder, which any role may set) that batches count commits in. */
@@ -232,6 +234,9 @@ export class TargetApplier {
       if (setup.some(changesLexing)) break;
       // The count is set with the claim: a transaction that does not commit undoes it.
       const claim = claimStatement(client, job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: `${batchId}:${queries.length + 1}` });
+      // A statement that changes roles comes first in its batch: the guard functions are dropped before
+      // it (see guardedStatements), which the jobs before it in a batch would still need.
+      if (job.changesRoles && queries.length > 0) break;
       let guarded: string[];
       try {
         guarded = await guardedStatements(link, job);
@@ -339,6 +344,11 @@ export class TargetApplier {
       this.links.delete(database);
       return this.failed(err, true, asked);
     }
+  }
+
+  /** Drops the guard functions of every connection (see guardedStatements); errors are left to the next use. */
+  async dropGuards(): Promise<void> {
+    for (const link of this.links.values()) await link.then(dropGuards, () => undefined).catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -594,6 +604,11 @@ function changesLexing(set: string): boolean {
  * picks the one of current_user as the statement runs, or runs it as it is for the sync user itself.
  */
 async function guardedStatements(link: DatabaseLink, job: Job): Promise<string[]> {
+  // A guard owns nothing but itself, yet its role cannot be dropped while it exists (DROP ROLE), and
+  // DROP OWNED or REASSIGN OWNED would drop it or give it to another role: gone before such a job.
+  // The same after it: it may have dropped or given away one it ran in (DROP OWNED BY its own role).
+  if (job.changesRoles || link.guardsChanged) await dropGuards(link);
+  link.guardsChanged = job.changesRoles === true;
   if (!job.guarded?.some(Boolean)) return job.statements;
   const taken = rolesTaken([...job.settings, ...job.statements]);
   const roles = [job.role ?? link.sessionUser, ...taken.roles, ...taken.authorizations].filter((r) => r !== link.sessionUser);
@@ -613,6 +628,15 @@ async function guardedStatements(link: DatabaseLink, job: Job): Promise<string[]
     link.guards.add(role);
   }
   return job.statements.map((sql, i) => (job.guarded?.[i] ? `SELECT pg_temp.pgds_ddl(${link.client.escapeLiteral(sql)})` : sql));
+}
+
+/** Drops a connection's guard functions, as the sync user, outside any transaction of a job. */
+async function dropGuards(link: DatabaseLink): Promise<void> {
+  link.guardsChanged = false;
+  if (link.guards.size === 0) return;
+  const drops = [...link.guards].map((role) => `DROP FUNCTION IF EXISTS pg_temp.${guardName(role)}(pg_catalog.text)`);
+  link.guards.clear();
+  await link.client.query(drops.join(';\n'));
 }
 
 /** The guard function of a role: pgds_as_ and the md5 of its name, as the dispatcher finds it. */
