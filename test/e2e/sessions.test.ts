@@ -90,4 +90,18 @@ describe("a role's statement steers nothing of another's on the same connection"
     assert.equal(res.code, 1, res.stderr);
     assert.match(res.stderr, /cannot set parameter "role" within security-definer function/);
   });
+
+  test('a role whose statements ran through its guard can be dropped in the same run', async () => {
+    primary.psql('postgres', 'CREATE ROLE carol LOGIN;\nCREATE DATABASE app2;\n');
+    primary.psql('app2', 'CREATE SCHEMA c AUTHORIZATION carol;\n');
+    const carol = primary.psql('app2', 'CREATE TABLE c.t (a int);', ['-U', 'carol', '-v', 'ON_ERROR_STOP=1']);
+    assert.equal(carol.stderr, '');
+    primary.psql('app2', 'DROP OWNED BY carol;\n');
+    primary.psql('postgres', 'DROP ROLE carol;\n');
+    await primary.waitForLog('DROP ROLE carol');
+    // Only these two databases: what the cases before left in app is theirs.
+    const res = await cli(['run', '--csvlog-dir', primary.logDir, '--state-file', path.join(work, 'drop.json'), '--target', `b=${b.syncUrl}`, '--include-database', 'postgres', '--include-database', 'app2']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(await b.query('postgres', "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'carol'"), []);
+  });
 });
