@@ -5,8 +5,7 @@
  * of its databases, records that it counts as applied, and the state moves the target past it.
  */
 import * as os from 'node:os';
-import { StateError, UsageError } from '../errors';
-import { appendRecord } from '../io/atomicFile';
+import { UsageError } from '../errors';
 import { recordAdoption } from '../io/ledger';
 import { targetDatabases, withLedger } from '../io/ledgerWrite';
 import { LogFile, listLogFiles } from '../io/logFiles';
@@ -16,7 +15,7 @@ import { JournalEntry, loadState, saveState } from '../io/state';
 import { Settings, connectOptions } from '../settings';
 import { makePlan } from './plan';
 import { Locked, withRunLock } from './runLock';
-import { skippedFile } from './skip';
+import { recordDecisions } from './skip';
 
 export type AdoptResult =
   | { kind: 'adopted'; target: string; at: string; databases: string[]; passedOver: number; record: string }
@@ -78,12 +77,7 @@ export async function adopt(settings: Settings, target: string, from: string, op
     const old = state.targets[target];
     const passedOver = entries.filter((e) => e.seq >= (old?.next ?? 0) && e.seq < next).length;
     const record = { adoptedAt: now.toISOString(), target, from, at, databases, passedOver, reason: opts.reason ?? null, by };
-    const file = skippedFile(settings.stateFile);
-    try {
-      appendRecord(file, `${JSON.stringify(record)}\n`);
-    } catch (err) {
-      throw new StateError(settings.stateFile, `cannot record the adoption in ${file}: ${(err as Error).message}`);
-    }
+    const file = recordDecisions(settings.stateFile, 'the adoption', [record]);
     state.targets[target] = { ...old, next, failure: undefined };
     saveState(settings.stateFile, state);
     opts.log.warn('target adopted: what the log holds before the point counts as applied there', { target, at, databases: databases.join(','), reason: opts.reason });

@@ -7,8 +7,7 @@
 import * as os from 'node:os';
 import { Judge } from '../core/judge';
 import { loadParser } from '../core/parser';
-import { StateError, UsageError } from '../errors';
-import { appendRecord } from '../io/atomicFile';
+import { UsageError } from '../errors';
 import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { loadState, saveState } from '../io/state';
@@ -16,7 +15,7 @@ import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
 import { UnknownOutcome, unknownOutcomes } from './report';
 import { Locked, withRunLock } from './runLock';
-import { skippedFile } from './skip';
+import { recordDecisions } from './skip';
 
 export type ResolveResult =
   | { kind: 'resolved'; outcomes: UnknownOutcome[]; decision: 'send' | 'drop'; record: string }
@@ -60,13 +59,8 @@ export async function resolve(settings: Settings, at: string, opts: ResolveOptio
     }
     const now = (opts.now ?? (() => new Date()))().toISOString();
     const by = os.userInfo().username;
-    const lines = outcomes.map((u) => JSON.stringify({ resolvedAt: now, resolved: opts.decision, ...u, reason: opts.reason ?? null, by }));
-    const file = skippedFile(settings.stateFile);
-    try {
-      appendRecord(file, `${lines.join('\n')}\n`);
-    } catch (err) {
-      throw new StateError(settings.stateFile, `cannot record the decision in ${file}: ${(err as Error).message}`);
-    }
+    const records = outcomes.map((u) => ({ resolvedAt: now, resolved: opts.decision, ...u, reason: opts.reason ?? null, by }));
+    const file = recordDecisions(settings.stateFile, 'the decision', records);
     if (state.log) saveState(settings.stateFile, { ...state, log: { ...state.log, judge: judge.snapshot() } });
     for (const u of outcomes) {
       opts.log.warn(`statement of unknown outcome resolved: ${opts.decision === 'send' ? 'the next run sends it' : 'never sent'}`, { at: u.at, database: u.database, role: u.role, reason: opts.reason, sql: u.sql });

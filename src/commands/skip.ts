@@ -38,6 +38,23 @@ export function skippedFile(stateFile: string): string {
   return `${stateFile}.skipped.jsonl`;
 }
 
+/**
+ * Appends what a person decided (a skip, acknowledged gaps, an adoption, a resolve) to the state's
+ * record file, one JSON line each; where it cannot be written, a StateError saying what was not
+ * recorded, before the state changes.
+ * @param what what the records are, for the error: "the skipped statement", …
+ * @returns the record file
+ */
+export function recordDecisions(stateFile: string, what: string, records: object[]): string {
+  const file = skippedFile(stateFile);
+  try {
+    appendRecord(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  } catch (err) {
+    throw new StateError(stateFile, `cannot record ${what} in ${file}: ${(err as Error).message}`);
+  }
+  return file;
+}
+
 export async function skip(settings: Settings, target: string, opts: SkipOptions): Promise<SkipResult> {
   const res = await withRunLock(settings.stateFile, opts.log, async () => {
     const state = loadState(settings.stateFile);
@@ -69,12 +86,7 @@ export async function skip(settings: Settings, target: string, opts: SkipOptions
       reason: opts.reason ?? null,
       by: os.userInfo().username,
     };
-    const file = skippedFile(settings.stateFile);
-    try {
-      appendRecord(file, `${JSON.stringify(record)}\n`);
-    } catch (err) {
-      throw new StateError(settings.stateFile, `cannot record the skipped statement in ${file}: ${(err as Error).message}`);
-    }
+    const file = recordDecisions(settings.stateFile, 'the skipped statement', [record]);
     const t = state.targets[target];
     const totals = t.totals ?? { applied: 0, filtered: 0, failedRuns: 0, skipped: 0 };
     state.targets[target] = { ...t, next: failure.seq + 1, failure: undefined, totals: { ...totals, skipped: totals.skipped + 1 } };
@@ -151,14 +163,9 @@ export async function acknowledgeGaps(settings: Settings, opts: Omit<SkipOptions
     const gaps = state.gaps ?? [];
     if (gaps.length === 0) throw new UsageError(`the state file ${settings.stateFile} records no gap: there is nothing to acknowledge`);
     if (!opts.yes) throw new UsageError('give --yes to acknowledge the gaps status lists');
-    const file = skippedFile(settings.stateFile);
     const now = (opts.now ?? (() => new Date()))().toISOString();
-    const lines = gaps.map((g) => JSON.stringify({ acknowledgedAt: now, gap: g, reason: opts.reason ?? null, by: os.userInfo().username }));
-    try {
-      appendRecord(file, `${lines.join('\n')}\n`);
-    } catch (err) {
-      throw new StateError(settings.stateFile, `cannot record the acknowledged gaps in ${file}: ${(err as Error).message}`);
-    }
+    const records = gaps.map((g) => ({ acknowledgedAt: now, gap: g, reason: opts.reason ?? null, by: os.userInfo().username }));
+    const file = recordDecisions(settings.stateFile, 'the acknowledged gaps', records);
     saveState(settings.stateFile, { ...state, gaps: undefined });
     opts.log.warn('gaps in the log acknowledged', { count: gaps.length, reason: opts.reason });
     return { kind: 'acknowledged' as const, count: gaps.length, record: file };
