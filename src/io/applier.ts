@@ -224,25 +224,21 @@ export class TargetApplier {
         plan.push({ job, id, sent: false });
         continue;
       }
-      let setup: string[];
-      try {
-        if ((await refusal(link, job, checks)) !== null) break; // tried on its own, it says why
-        setup = [...(await roleStatements(link, job.role)), ...job.settings];
-      } catch {
-        break; // tried on its own, it says why
-      }
-      if (setup.some(changesLexing)) break;
-      // The count is set with the claim: a transaction that does not commit undoes it.
-      const claim = claimStatement(client, job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: `${batchId}:${queries.length + 1}` });
       // A statement that changes roles comes first in its batch: the guard functions are dropped before
       // it (see guardedStatements), which the jobs before it in a batch would still need.
       if (job.changesRoles && queries.length > 0) break;
+      let setup: string[];
       let guarded: string[];
       try {
+        if ((await refusal(link, job, checks)) !== null) break; // tried on its own, it says why
+        setup = [...(await roleStatements(link, job.role)), ...job.settings];
+        if (setup.some(changesLexing)) break;
         guarded = await guardedStatements(link, job);
       } catch {
         break; // tried on its own, it says why
       }
+      // The count is set with the claim: a transaction that does not commit undoes it.
+      const claim = claimStatement(client, job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: `${batchId}:${queries.length + 1}` });
       const statements = withLockBudget(guarded, this.opts.lockTimeoutMs);
       statementCount += job.statements.length;
       queries.push(['BEGIN', ...SESSION_RESET, claim, ...setup, ...statements, 'COMMIT'].join('\n;\n'));
@@ -732,7 +728,7 @@ async function roleRefusal(link: DatabaseLink, job: Job, checks: RoleChecks): Pr
     }
     return got;
   };
-  const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+  const quoted = (name: string): string => link.client.escapeIdentifier(name);
   for (const a of taken.authorizations) {
     if (!(await right(a)).superuser) {
       return `not sent: it runs under SET SESSION AUTHORIZATION ${quoted(a)}, carried from the primary session, which only a superuser may run, and role ${quoted(user)} that ran it there is none here: the sync user would run it for a role that could not. Check the primary; skip it if it is not what ran there`;
