@@ -15,46 +15,14 @@ import type * as StatusCommand from '../commands/status';
 import type * as VerifyCommand from '../commands/verify';
 import type { UnknownOutcome } from '../commands/report';
 import { SyncError, UsageError } from '../errors';
-import { parseTarget } from '../io/target';
 import { Logger, createLogger } from '../io/logger';
-import { RawSettings, Settings, isTargetUrl, parseDatabaseMap, readConfigFile, resolveSettings, selectTargets } from '../settings';
+import { Settings, isTargetUrl, selectTargets } from '../io/settings';
+import { APPLYING, OptionKey, LOGGING, SettingFlags, WHERE, WHO, addSettingOptions, oneTarget, repeat, settingsFrom } from './settingOptions';
 import { askYesNo } from './ask';
 import { addSetupCommands } from './setupCommands';
 import { failureLine, lockedLine, formatFindings, formatListings, formatSkip, formatStatus, formatVerification, gapLine, unknownLine, verifySummary } from './print';
 
-interface CommonFlags {
-  config?: string;
-  csvlogDir?: string;
-  dataDir?: string;
-  target?: string[];
-  stateFile?: string;
-  logDir?: string;
-  logPrefix?: string;
-  logLevel?: string;
-  logFormat?: string;
-  metricsFile?: string;
-  sourceName?: string;
-  source?: string;
-  connectTimeout?: string;
-  lockTimeout?: string;
-  statementTimeout?: string;
-  lockRetries?: string;
-  applyAs?: string;
-  ignoreUser?: string[];
-  ignoreSyncUsers?: boolean;
-  maxHeldBack?: string;
-  sendInstanceCommands?: boolean;
-  logKeepDays?: string;
-  interval?: string;
-  includeDatabase?: string[];
-  excludeDatabase?: string[];
-  includeCommand?: string[];
-  excludeCommand?: string[];
-  excludeMatching?: string[];
-  mapDatabase?: string[];
-}
-
-const repeat = (v: string, acc: string[] = []): string[] => [...acc, v];
+type CommonFlags = SettingFlags;
 
 /** A run that has held the lock for this long makes the next one exit 1. */
 const STUCK_RUN_MINUTES = 10;
@@ -90,116 +58,22 @@ const EXIT_CODES = {
   2  bad usage, or a server could not be reached or read`),
 } as const;
 
-/** Every option of the commands that read the log and state, by name: each command picks its own. */
-const OPTIONS = {
-  config: ['-c, --config <file>', 'JSON config file (flags beat its keys)'],
-  csvlogDir: ['--csvlog-dir <dir>', "the primary's csvlog directory"],
-  dataDir: ['--data-dir <dir>', "the primary's data directory: finds the csvlog directory and, while it runs, the primary for --source"],
-  target: ['--target <[name=]url>', 'a target server (libpq URI); repeatable', repeat],
-  stateFile: ['--state-file <file>', 'where positions are kept (default: ~/.local/state/pg-ddl-sync/<csvlog dir>.state.json)'],
-  source: ['--source <url>', 'the primary (libpq URI), asked which transactions are still running when the log does not tell'],
-  sourceName: ['--source-name <name>', "labels the rows this primary adds to the targets' ledgers (default: host:csvlog-dir)"],
-  includeDatabase: ['--include-database <db>', 'only DDL of this primary database; repeatable', repeat],
-  excludeDatabase: ['--exclude-database <db>', 'leave out DDL of this primary database; repeatable', repeat],
-  includeCommand: ['--include-command <tag>', "only statements of this command tag ('CREATE TABLE'); repeatable", repeat],
-  excludeCommand: ['--exclude-command <tag>', "leave out statements of this command tag ('CREATE ROLE', 'GRANT'); repeatable", repeat],
-  excludeMatching: ['--exclude-matching <regex>', 'leave out statements matching this regular expression; repeatable', repeat],
-  mapDatabase: ['--map-database <primary=target>', 'run the DDL of a primary database in a database of another name; repeatable', repeat],
-  sendInstanceCommands: ['--send-instance-commands', 'also send what acts on the instance, not on a schema: ALTER SYSTEM, tablespaces, subscriptions (default: left out, counted in the log)'],
-  logDir: ['--log-dir <dir>', "directory for the tool's own daily log files (default: stderr)"],
-  logPrefix: ['--log-prefix <name>', 'log file name prefix (default: pg-ddl-sync)'],
-  logLevel: ['--log-level <level>', 'error, warn, info or debug (default: info)'],
-  logFormat: ['--log-format <format>', 'text or json (default: text)'],
-  logKeepDays: ['--log-keep-days <days>', "delete the tool's own log files of --log-dir older than this many days (default: 30; 0: keep all)"],
-  metricsFile: ['--metrics-file <file>', 'write Prometheus metrics here after each run (node_exporter textfile collector)'],
-  connectTimeout: ['--connect-timeout <seconds>', 'give up connecting to a server after this long (default: 10)'],
-  lockTimeout: ['--lock-timeout <seconds>', 'on targets, a statement waits this long for a lock, then gives way (default: 5; 0: no limit)'],
-  lockRetries: ['--lock-retries <n>', 'tries a statement that gave way on a lock this many more times in a run, waiting longer each time; then the next run does (default: 3)'],
-  statementTimeout: ['--statement-timeout <seconds>', 'on targets, a statement may run this long; the tool waits for an answer this long and 5 s more (default: 600; 0: no limit)'],
-  ignoreUser: ['--ignore-user <role>', 'never send statements this role ran on the primary, besides those of the roles the tool connects to its targets as (what pg-ddl-sync itself ran there is never sent); repeatable', repeat],
-  ignoreSyncUsers: ['--ignore-sync-users', "never send statements that the roles the tool connects to its targets as ran on the primary: for a mesh whose tools have a role of their own (default: off; what a pg-ddl-sync ran is never sent, told by its application_name)"],
-  noIgnoreSyncUsers: ['--no-ignore-sync-users', "send those roles' statements, unless a pg-ddl-sync ran them (the default)"],
-  maxHeldBack: ['--max-held-back <seconds>', "a statement held back this long, its transaction's end unknown, makes the run exit 1 (default: 600)"],
-  applyAs: ['--apply-as <who>', "on targets, run each statement as the role that ran it on the primary ('original'), or as the sync user ('sync') (default: original)"],
-} as const satisfies Record<string, readonly [string, string] | readonly [string, string, typeof repeat]>;
-
-type OptionName = keyof typeof OPTIONS;
-
-const WHERE: OptionName[] = ['config', 'csvlogDir', 'dataDir'];
-const LOGGING: OptionName[] = ['logDir', 'logPrefix', 'logLevel', 'logFormat', 'logKeepDays'];
-const FILTERS: OptionName[] = ['includeDatabase', 'excludeDatabase', 'includeCommand', 'excludeCommand', 'excludeMatching', 'mapDatabase'];
-const WHO: OptionName[] = ['ignoreUser', 'ignoreSyncUsers', 'noIgnoreSyncUsers'];
-const APPLYING: OptionName[] = [
-  ...WHERE, 'target', 'stateFile', 'source', 'sourceName', ...FILTERS, 'sendInstanceCommands', ...LOGGING, 'metricsFile',
-  'connectTimeout', 'lockTimeout', 'lockRetries', 'statementTimeout', ...WHO, 'maxHeldBack', 'applyAs',
-];
-
 /** The options each command takes, in the order its --help lists them. */
-const COMMAND_OPTIONS: Record<keyof typeof EXIT_CODES, OptionName[]> = {
+const COMMAND_OPTIONS: Record<keyof typeof EXIT_CODES, OptionKey[]> = {
   run: APPLYING,
   replay: APPLYING,
-  status: [...WHERE, 'target', 'stateFile', ...LOGGING],
-  check: [...WHERE, 'target', 'stateFile', 'source', 'mapDatabase', 'connectTimeout', ...WHO, ...LOGGING],
-  skip: [...WHERE, 'target', 'stateFile', ...LOGGING, 'connectTimeout'],
+  status: [...WHERE, 'targets', 'stateFile', ...LOGGING],
+  check: [...WHERE, 'targets', 'stateFile', 'source', 'databaseMap', 'connectTimeout', ...WHO, ...LOGGING],
+  skip: [...WHERE, 'targets', 'stateFile', ...LOGGING, 'connectTimeout'],
   resolve: [...WHERE, 'stateFile', ...LOGGING],
   // Its --target names the one target it adopts (NAME, or NAME=URL): its own option.
   adopt: [...WHERE, 'stateFile', ...LOGGING, 'connectTimeout'],
-  verify: [...WHERE, 'source', 'includeDatabase', 'excludeDatabase', 'mapDatabase', 'connectTimeout', 'statementTimeout', ...LOGGING],
+  verify: [...WHERE, 'source', 'includeDatabases', 'excludeDatabases', 'databaseMap', 'connectTimeout', 'statementTimeout', ...LOGGING],
 };
 
 /** Adds a command's own options (COMMAND_OPTIONS) and its exit codes to its --help. */
 function addOptions(cmd: Command, name: keyof typeof EXIT_CODES): Command {
-  for (const key of COMMAND_OPTIONS[name]) {
-    const [flags, description, parse] = OPTIONS[key] as readonly [string, string, typeof repeat?];
-    if (parse) cmd.option(flags, description, parse);
-    else cmd.option(flags, description);
-  }
-  return cmd.addHelpText('after', EXIT_CODES[name]);
-}
-
-function settingsFrom(flags: CommonFlags): Settings {
-  const raw: RawSettings = {
-    csvlogDir: flags.csvlogDir,
-    dataDir: flags.dataDir,
-    targets: flags.target,
-    stateFile: flags.stateFile,
-    logDir: flags.logDir,
-    logPrefix: flags.logPrefix,
-    logLevel: flags.logLevel,
-    logFormat: flags.logFormat,
-    metricsFile: flags.metricsFile,
-    sourceName: flags.sourceName,
-    source: flags.source,
-    connectTimeout: flags.connectTimeout,
-    lockTimeout: flags.lockTimeout,
-    statementTimeout: flags.statementTimeout,
-    lockRetries: flags.lockRetries,
-    applyAs: flags.applyAs,
-    ignoreUsers: flags.ignoreUser,
-    ignoreSyncUsers: flags.ignoreSyncUsers,
-    maxHeldBack: flags.maxHeldBack,
-    sendInstanceCommands: flags.sendInstanceCommands,
-    logKeepDays: flags.logKeepDays,
-    interval: flags.interval,
-    includeDatabases: flags.includeDatabase,
-    excludeDatabases: flags.excludeDatabase,
-    includeCommands: flags.includeCommand,
-    excludeCommands: flags.excludeCommand,
-    excludeMatching: flags.excludeMatching,
-    databaseMap: flags.mapDatabase ? parseDatabaseMap(flags.mapDatabase) : undefined,
-  };
-  const file = flags.config ? readConfigFile(flags.config) : {};
-  return resolveSettings(raw, file);
-}
-
-/**
- * A command's one `--target`: a name (the config file gives its URL), or NAME=URL.
- * @returns the name, and the --target values for the settings step (undefined: the config's)
- */
-function oneTarget(arg: string | undefined): { name: string; targets?: string[] } | undefined {
-  if (arg === undefined) return undefined;
-  if (!isTargetUrl(arg)) return { name: arg };
-  return { name: parseTarget(arg).name, targets: [arg] };
+  return addSettingOptions(cmd, COMMAND_OPTIONS[name], EXIT_CODES[name]);
 }
 
 export interface Io {
@@ -239,9 +113,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       outputError: (text, write) => write(`pg-ddl-sync: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
     });
 
-  addOptions(program.command('run').description('one pass: new csvlog records -> every target, then exit; with --interval, stay resident'), 'run')
-    .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
-    .option('--interval <seconds>', 'stay resident, holding the lock: a pass every this often, or as soon as the csvlog grows; SIGTERM/SIGINT end it after the statement under way, SIGHUP reads the config again (default: 0, one pass)')
+  const runCommand = addOptions(program.command('run').description('one pass: new csvlog records -> every target, then exit; with --interval, stay resident'), 'run')
+    .option('-n, --dry-run', 'print what would be sent to each target; change nothing');
+  addSettingOptions(runCommand, ['interval'])
     .option('--skip-malformed', 'go on past a malformed csvlog record at the next log file, passing over the rest of its file (logs what it skips); in the file the server writes, it stops until that rotates')
     .action(async (flags: CommonFlags & { dryRun?: boolean; skipMalformed?: boolean }) => {
       const settings = setUp(flags);

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import type * as InstallFilesCommand from '../commands/installFiles';
 import { UsageError } from '../errors';
-import { readConfigFile, resolveSettings } from '../settings';
+import { readConfigFile, resolveSettings } from '../io/settings';
 import { bashCompletion } from './completion';
 import { manPage } from './manPage';
 

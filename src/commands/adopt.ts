@@ -12,7 +12,7 @@ import { LogFile, listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { readRecords } from '../io/logReader';
 import { JournalEntry, loadState, saveState } from '../io/state';
-import { Settings, connectOptions } from '../settings';
+import { Settings, connectOptions } from '../io/settings';
 import { makePlan } from './plan';
 import { Locked, withRunLock } from './runLock';
 import { recordDecisions } from './skip';

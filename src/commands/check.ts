@@ -16,7 +16,7 @@ import { LEDGER_SCHEMA } from '../io/ledger';
 import { readRecords } from '../io/logReader';
 import { loadState } from '../io/state';
 import { connect, disconnect, namedDatabase } from '../io/target';
-import { Settings } from '../settings';
+import { Settings } from '../io/settings';
 
 export interface Finding {
   level: 'ok' | 'warning' | 'error';

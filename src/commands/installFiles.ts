@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { HostPlan, HostValues, PlannedPath, hostPlan } from '../core/hostFiles';
 import { UsageError } from '../errors';
 import { writeFileAtomic } from '../io/atomicFile';
-import { readConfigFile, resolveSettings } from '../settings';
+import { readConfigFile, resolveSettings } from '../io/settings';
 
 /** A user's numeric ids. */
 export interface UserIds {

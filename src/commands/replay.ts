@@ -9,7 +9,7 @@ import { describeFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
-import { Settings, connectOptions } from '../settings';
+import { Settings, connectOptions } from '../io/settings';
 import { damageError, makePlan } from './plan';
 import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
 import { numbered, sourceEncodings } from './run';

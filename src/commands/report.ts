@@ -9,7 +9,7 @@ import { Judge, UnitSpec } from '../core/judge';
 import { LEDGER_SCHEMA } from '../core/ledgerSchema';
 import { Logger } from '../io/logger';
 import { UnitTexts } from '../io/unitText';
-import { Settings } from '../settings';
+import { Settings } from '../io/settings';
 import { Plan } from './plan';
 import { head } from './sync';
 

@@ -11,7 +11,7 @@ import { TargetApplier } from '../io/applier';
 import { Fields, Logger } from '../io/logger';
 import { removeResidentMark, touchResidentMark, writeResidentMark } from '../io/residentMark';
 import { ConnectOptions } from '../io/target';
-import { Settings, TargetSettings } from '../settings';
+import { Settings, TargetSettings } from '../io/settings';
 import { AppliedResult, checkRunSettings, residentPass } from './run';
 import { Locked, withRunLock } from './runLock';
 import { KeptAppliers } from './sync';

@@ -12,7 +12,7 @@ import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
-import { Settings } from '../settings';
+import { Settings } from '../io/settings';
 import { UnknownOutcome, unknownOutcomes } from './report';
 import { Locked, withRunLock } from './runLock';
 import { recordDecisions } from './skip';

@@ -12,7 +12,7 @@ import { askSource, databaseEncodings } from '../io/source';
 import { JournalEntry, State, TargetState, loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { ConnectOptions, TargetSpec } from '../io/target';
-import { Settings, connectOptions } from '../settings';
+import { Settings, connectOptions } from '../io/settings';
 import { Plan, damageError, makePlan } from './plan';
 import { writeMetrics } from '../io/metrics';
 import { unsafeFileProblem } from '../io/atomicFile';

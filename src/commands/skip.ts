@@ -14,7 +14,7 @@ import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { JournalEntry, State, TargetFailure, loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
-import { Settings, TargetSettings, connectOptions } from '../settings';
+import { Settings, TargetSettings, connectOptions } from '../io/settings';
 import { Locked, withRunLock } from './runLock';
 import { selectFor } from './sync';
 

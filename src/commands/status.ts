@@ -13,7 +13,7 @@ import { lockHolder } from '../io/lock';
 import { readResidentMark } from '../io/residentMark';
 import { JournalEntry, State, TargetFailure, loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
-import { Settings } from '../settings';
+import { Settings } from '../io/settings';
 import { UnknownOutcome, unknownOutcomes } from './report';
 import { head } from './sync';
 

@@ -10,7 +10,7 @@ import { Logger } from '../io/logger';
 import { JournalEntry } from '../io/state';
 import { ConnectOptions, connectionUser } from '../io/target';
 import { UnitText, UnitTexts, shownOf } from '../io/unitText';
-import { ApplyAs, Filters, TargetSettings } from '../settings';
+import { ApplyAs, Filters, TargetSettings } from '../io/settings';
 
 /** One statement as a dry run lists it. */
 export interface ListedStatement {

@@ -11,7 +11,7 @@ import { CatalogObject, SchemaDiff, diffSchemas, objectCount } from '../core/sch
 import { ConnectionError, SyncError, UsageError } from '../errors';
 import { CatalogSnapshot, OLDEST_MAJOR, listDatabases, readCatalog, roleQueries } from '../io/catalog';
 import { ConnectOptions, TargetSpec, connect, disconnect } from '../io/target';
-import { Settings, TargetSettings } from '../settings';
+import { Settings, TargetSettings } from '../io/settings';
 import { databaseIncluded } from './sync';
 
 export const VERIFY_VERSION = 1;

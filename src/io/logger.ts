@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
-import type { LogFormat, LogLevel } from '../settings';
+import type { LogFormat, LogLevel } from '../core/settingsTable';
 
 export type Fields = Record<string, string | number | boolean | undefined>;
 

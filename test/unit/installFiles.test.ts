@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { InstallFilesOptions, installFiles } from '../../src/commands/installFiles';
 import { HostValues } from '../../src/core/hostFiles';
-import { readConfigFile, resolveSettings } from '../../src/settings';
+import { readConfigFile, resolveSettings } from '../../src/io/settings';
 
 /** A data directory good enough for the settings step (PG_VERSION, a csvlog directory setting). */
 function fakeDataDir(): string {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { isTargetUrl, readConfigFile, resolveSettings, selectTargets } from '../../src/settings';
+import { isTargetUrl, readConfigFile, resolveSettings, selectTargets } from '../../src/io/settings';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-settings-'));
 

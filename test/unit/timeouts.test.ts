@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { lockWaitMessage } from '../../src/commands/sync';
 import { withLockBudget } from '../../src/io/applier';
 import { answerTimeoutMs, clientConfig, parseTarget, queryOf } from '../../src/io/target';
-import { resolveSettings } from '../../src/settings';
+import { resolveSettings } from '../../src/io/settings';
 
 /** What every session of the tool's sets, whatever it was told. */
 const SESSION = '-c idle_in_transaction_session_timeout=60000 -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3';
