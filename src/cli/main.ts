@@ -1,93 +1,44 @@
 /**
- * The command line: commander wiring, one settings step, and the one place where results and errors
- * become output and exit codes (0 caught up, 1 a target failed or is behind, 2 needs a person).
+ * The command line: commander wiring, and the one place where errors become one line and an exit
+ * code (0 caught up, 1 a target failed or is behind, 2 needs a person). Each command's adapter
+ * (cli/run.ts, cli/skip.ts …) turns its flags into settings, calls the command and prints its result.
  */
 import { Command, CommanderError } from 'commander';
-// Each command's module is loaded when that command runs: a cron `run` does not pay for the others.
-import type * as CheckCommand from '../commands/check';
-import type * as ReplayCommand from '../commands/replay';
-import type * as ResidentCommand from '../commands/resident';
-import type * as ResolveCommand from '../commands/resolve';
-import type * as RunCommand from '../commands/run';
-import type * as AdoptCommand from '../commands/adopt';
-import type * as SkipCommand from '../commands/skip';
-import type * as StatusCommand from '../commands/status';
-import type * as VerifyCommand from '../commands/verify';
-import type { UnknownOutcome } from '../commands/report';
-import { SyncError, UsageError } from '../errors';
+import { SyncError } from '../errors';
 import { Logger, createLogger } from '../io/logger';
-import { Settings, isTargetUrl, selectTargets } from '../io/settings';
-import { APPLYING, OptionKey, LOGGING, SettingFlags, WHERE, WHO, addSettingOptions, oneTarget, repeat, settingsFrom } from './settingOptions';
-import { askYesNo } from './ask';
+import { addAdoptCommand } from './adopt';
+import { addCheckCommand } from './check';
+import { Cli, Io, processIo } from './context';
+import { addReplayCommand } from './replay';
+import { addResolveCommand } from './resolve';
+import { addRunCommand } from './run';
+import { settingsFrom } from './settingOptions';
 import { addSetupCommands } from './setupCommands';
-import { failureLine, lockedLine, formatFindings, formatListings, formatSkip, formatStatus, formatVerification, gapLine, unknownLine, verifySummary } from './print';
+import { addSkipCommand } from './skip';
+import { addStatusCommand } from './status';
+import { addVerifyCommand } from './verify';
 
-type CommonFlags = SettingFlags;
+export type { Io } from './context';
 
-/** A run that has held the lock for this long makes the next one exit 1. */
-const STUCK_RUN_MINUTES = 10;
-
-const exitHelp = (codes: string): string => `\nExit codes:\n${codes}`;
-
-/** Each command's exit codes, in its own --help. */
-const EXIT_CODES = {
-  run: exitHelp(`  0  every target is caught up (or another run holds the lock and this one did nothing)
-  1  a target failed or is behind; it is retried next run. Or a statement was held back longer
-     than --max-held-back, its transaction's end unknown
-  2  bad usage, config, state or log data: needs a person`),
-  replay: exitHelp(`  0  every statement of the files was applied (or listed, with --dry-run)
-  1  a target failed; what it took before is in its ledger
-  2  bad usage, config or log data: needs a person`),
-  status: exitHelp(`  0  every configured target is caught up, no gap or unknown outcome waits
-  1  a target is behind, stopped or new; a gap or a crash's unknown outcome waits for a person
-  2  bad usage or config, or no state file to read (give -c CONFIG or --state-file)`),
-  check: exitHelp(`  0  every finding is ok
-  1  some finding is a warning or an error (each is listed)
-  2  bad usage or config`),
-  skip: exitHelp(`  0  skipped (or the gaps acknowledged)
-  1  nothing skipped: the answer was no, or a run holds the lock
-  2  bad usage, config or state`),
-  resolve: exitHelp(`  0  decided and recorded
-  1  nothing decided: the answer was no, or a run holds the lock
-  2  bad usage, config or state`),
-  adopt: exitHelp(`  0  adopted: recorded in the target's ledger and the state
-  1  nothing recorded: the target could not be reached, or a run holds the lock
-  2  bad usage, config, state or --from`),
-  verify: exitHelp(`  0  every target matches the primary
-  1  some target differs: an object missing, extra or different
-  2  bad usage, or a server could not be reached or read`),
-} as const;
-
-/** The options each command takes, in the order its --help lists them. */
-const COMMAND_OPTIONS: Record<keyof typeof EXIT_CODES, OptionKey[]> = {
-  run: APPLYING,
-  replay: APPLYING,
-  status: [...WHERE, 'targets', 'stateFile', ...LOGGING],
-  check: [...WHERE, 'targets', 'stateFile', 'source', 'databaseMap', 'connectTimeout', ...WHO, ...LOGGING],
-  skip: [...WHERE, 'targets', 'stateFile', ...LOGGING, 'connectTimeout'],
-  resolve: [...WHERE, 'stateFile', ...LOGGING],
-  // Its --target names the one target it adopts (NAME, or NAME=URL): its own option.
-  adopt: [...WHERE, 'stateFile', ...LOGGING, 'connectTimeout'],
-  verify: [...WHERE, 'source', 'includeDatabases', 'excludeDatabases', 'databaseMap', 'connectTimeout', 'statementTimeout', ...LOGGING],
-};
-
-/** Adds a command's own options (COMMAND_OPTIONS) and its exit codes to its --help. */
-function addOptions(cmd: Command, name: keyof typeof EXIT_CODES): Command {
-  return addSettingOptions(cmd, COMMAND_OPTIONS[name], EXIT_CODES[name]);
+/**
+ * The CLI's commands, in --help's order.
+ * @param cli where their output goes, their settings step and exit code
+ */
+export function program(cli: Cli): Command {
+  const root = new Command('pg-ddl-sync')
+    .description("Replays the DDL a PostgreSQL primary logged to its csvlog on other instances: only what committed, in order, once.")
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: cli.io.stdout,
+      writeErr: cli.io.stderr,
+      // One line, like every other error: commander's own spreads a hint over a second line.
+      outputError: (text, write) => write(`pg-ddl-sync: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
+    });
+  for (const add of [addRunCommand, addReplayCommand, addStatusCommand, addSkipCommand, addAdoptCommand, addResolveCommand, addCheckCommand, addVerifyCommand]) add(root, cli);
+  addSetupCommands(root, cli.io.stdout, packageVersion());
+  return root;
 }
-
-export interface Io {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  /** Asks a yes/no question at the terminal; undefined when there is none. */
-  ask?: (question: string) => Promise<boolean>;
-}
-
-const processIo: Io = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  ask: process.stdin.isTTY ? askYesNo : undefined,
-};
 
 /**
  * Runs the CLI and returns the exit code.
@@ -97,276 +48,19 @@ const processIo: Io = {
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   let code = 0;
   let log: Logger | undefined;
-  const setUp = (flags: CommonFlags): Settings => {
-    const settings = settingsFrom(flags);
-    log = createLogger({ level: settings.logLevel, format: settings.logFormat, logDir: settings.logDir, prefix: settings.logPrefix, keepDays: settings.logKeepDays });
-    return settings;
+  const cli: Cli = {
+    io,
+    setUp: (flags) => {
+      const settings = settingsFrom(flags);
+      log = createLogger({ level: settings.logLevel, format: settings.logFormat, logDir: settings.logDir, prefix: settings.logPrefix, keepDays: settings.logKeepDays });
+      return { settings, log };
+    },
+    exit: (c) => {
+      code = c;
+    },
   };
-  const program = new Command('pg-ddl-sync')
-    .description("Replays the DDL a PostgreSQL primary logged to its csvlog on other instances: only what committed, in order, once.")
-    .version(packageVersion(), '-V, --version')
-    .exitOverride()
-    .configureOutput({
-      writeOut: io.stdout,
-      writeErr: io.stderr,
-      // One line, like every other error: commander's own spreads a hint over a second line.
-      outputError: (text, write) => write(`pg-ddl-sync: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
-    });
-
-  const runCommand = addOptions(program.command('run').description('one pass: new csvlog records -> every target, then exit; with --interval, stay resident'), 'run')
-    .option('-n, --dry-run', 'print what would be sent to each target; change nothing');
-  addSettingOptions(runCommand, ['interval'])
-    .option('--skip-malformed', 'go on past a malformed csvlog record at the next log file, passing over the rest of its file (logs what it skips); in the file the server writes, it stops until that rotates')
-    .action(async (flags: CommonFlags & { dryRun?: boolean; skipMalformed?: boolean }) => {
-      const settings = setUp(flags);
-      const { run } = require('../commands/run') as typeof RunCommand;
-      const res =
-        settings.intervalMs > 0 && !flags.dryRun
-          ? await (require('../commands/resident') as typeof ResidentCommand).resident(settings, { log: log!, reload: () => settingsFrom(flags) })
-          : await run(settings, flags.dryRun === true, { log: log! }, flags.skipMalformed === true);
-      if (res.kind === 'stopped') return;
-      if (res.kind === 'locked' && res.resident && res.heldForMs < STUCK_RUN_MINUTES * 60_000) {
-        // The crontab line that restarts a resident run when it is gone: said at debug only, not a
-        // line a minute.
-        const { pid, since, lastBeat } = res.resident;
-        log!.debug('a resident run holds the lock; nothing done', { lock: res.lockFile, pid, since, last_beat: lastBeat });
-        return;
-      }
-      if (res.kind === 'locked') {
-        // A run that holds the lock this long is stuck somewhere: say so instead of exiting 0 forever.
-        const minutes = Math.floor(res.heldForMs / 60_000);
-        if (minutes >= STUCK_RUN_MINUTES) {
-          io.stderr(`pg-ddl-sync: a run has held the lock ${res.lockFile} for ${minutes} minutes; see what it waits for in the tool's log and on the targets (pg_stat_activity, application_name pg-ddl-sync)\n`);
-          code = 1;
-        } else {
-          log!.info('another run holds the lock; nothing done', { lock: res.lockFile });
-        }
-        return;
-      }
-      // With the log in files, what needs a person is said on stderr too (cron mails it); without,
-      // the log is on stderr already.
-      if (settings.logDir) for (const w of res.warnings) io.stderr(`pg-ddl-sync: warning: ${w}\n`);
-      if (res.kind === 'dry-run') {
-        io.stdout(formatListings(res.listings));
-        code = unknown(res.unknown) ?? 0;
-        code = damaged(res.damage) ?? code;
-        return;
-      }
-      const line = failureLine(res.targets) ?? gapLine(res.gaps) ?? res.heldBack;
-      if (line) {
-        io.stderr(`pg-ddl-sync: ${line}\n`);
-        code = 1;
-      }
-      code = unknown(res.unknown) ?? code;
-      code = damaged(res.damage) ?? code;
-    });
-
-  addOptions(
-    program
-      .command('replay')
-      .argument('<file...>', 'csvlog files, replayed in the order given')
-      .description('the DDL of these csvlog files, from their start, without reading or writing the state file'),
-    'replay',
-  )
-    .option('-n, --dry-run', 'print what would be sent to each target; change nothing')
-    .option('--force', 'replay onto a target that run keeps in step (its state file names it)')
-    .option('--skip-malformed', 'go on past a malformed csvlog record at the next log file, passing over the rest of its file (logs what it skips); in the file the server writes, it stops until that rotates')
-    .action(async (files: string[], flags: CommonFlags & { dryRun?: boolean; force?: boolean; skipMalformed?: boolean }) => {
-      const settings = setUp(flags);
-      const opts = { dryRun: flags.dryRun === true, force: flags.force === true, skipMalformed: flags.skipMalformed === true };
-      const { replay } = require('../commands/replay') as typeof ReplayCommand;
-      const res = await replay(settings, files, opts, log!);
-      if (res.kind === 'dry-run') {
-        io.stdout(formatListings(res.listings));
-        if (res.waiting > 0) io.stdout(`-- ${res.waiting} statement(s) left out: their transaction's end is not in these files\n`);
-        code = unknown(res.unknown) ?? 0;
-        code = damaged(res.damage) ?? code;
-        return;
-      }
-      const line = failureLine(res.targets);
-      if (line) {
-        io.stderr(`pg-ddl-sync: ${line}\n`);
-        code = 1;
-      }
-      code = unknown(res.unknown) ?? code;
-      code = damaged(res.damage) ?? code;
-    });
-
-  addOptions(program.command('status').description('where each target stands; exit 0 when all are caught up, 1 when any is behind or stuck'), 'status')
-    .option('--json', 'the documented JSON form, for monitoring')
-    .action(async (flags: CommonFlags & { json?: boolean }) => {
-      const settings = setUp(flags);
-      const { status, statusExitCode } = require('../commands/status') as typeof StatusCommand;
-      const res = await status(settings);
-      io.stdout(flags.json ? `${JSON.stringify(res, null, 2)}\n` : formatStatus(res));
-      code = statusExitCode(res);
-    });
-
-  addOptions(program.command('skip').description('move a stopped target past the one statement it fails on, after showing it; or acknowledge lost log records'), 'skip')
-    .option('--stopped-target <name>', 'the stopped target (--target NAME, without a URL, still names it too; --target NAME=URL names it and where its ledger is)')
-    .option('--gaps', 'acknowledge the log records lost before they were read (status lists them), once the targets were checked')
-    .option('-y, --yes', 'skip without asking')
-    .option('--reason <text>', 'why, kept with the skipped statement')
-    .action(async (flags: CommonFlags & { stoppedTarget?: string; gaps?: boolean; yes?: boolean; reason?: string }) => {
-      // --target takes servers, as everywhere; a bare name is the stopped target, as it used to be, and
-      // one NAME=URL alone names it as well as where its ledger is.
-      const given = flags.target ?? [];
-      const urls = given.filter(isTargetUrl);
-      let named = [...(flags.stoppedTarget ? [flags.stoppedTarget] : []), ...given.filter((t) => !isTargetUrl(t))];
-      if (named.length === 0 && urls.length === 1) named = [oneTarget(urls[0])!.name];
-      if (named.length > 1) throw new UsageError(`skip takes one stopped target at a time (given: ${named.join(', ')})`);
-      const settings = setUp({ ...flags, target: urls.length > 0 ? urls : undefined });
-      if (flags.gaps) {
-        const { acknowledgeGaps } = require('../commands/skip') as typeof SkipCommand;
-        const res = await acknowledgeGaps(settings, { yes: flags.yes === true, reason: flags.reason, log: log! });
-        if (res.kind === 'locked') {
-          io.stderr(lockedLine(res.lockFile));
-          code = 1;
-        } else {
-          io.stdout(`Acknowledged ${res.count} gap(s); recorded in ${res.record}.\n`);
-        }
-        return;
-      }
-      if (named.length === 0) throw new UsageError('skip needs --stopped-target NAME (or --gaps)');
-      const name = named[0];
-      const ask = io.ask;
-      const { skip } = require('../commands/skip') as typeof SkipCommand;
-      const res = await skip(settings, name, {
-        yes: flags.yes === true,
-        reason: flags.reason,
-        log: log!,
-        confirm: ask
-          ? async (failure) => {
-              io.stdout(formatSkip(name, failure));
-              return ask(`Skip it on ${name}? [y/N] `);
-            }
-          : undefined,
-      });
-      if (res.kind === 'locked') {
-        io.stderr(lockedLine(res.lockFile));
-        code = 1;
-      } else if (res.kind === 'declined') {
-        io.stdout('Nothing skipped.\n');
-        code = 1;
-      } else {
-        if (flags.yes) io.stdout(formatSkip(res.target, res.failure));
-        io.stdout(`Skipped on ${res.target}; recorded in ${res.record}. The next run goes on from the statement after it.\n`);
-      }
-    });
-
-  addOptions(
-    program
-      .command('adopt')
-      .description("take on a target whose schema already matches the primary's at a point of the log (pg_dump, a base backup, verify said same): what the log holds before it is not replayed there"),
-    'adopt',
-  )
-    .requiredOption('--target <name>', 'the target: NAME from the config file, or NAME=URL')
-    .requiredOption('--from <point>', "where it starts: now (the log's end), FILE:OFFSET (a record's place), or a time ('2026-12-06 10:00:00+00')")
-    .option('--reason <text>', 'why, kept with the adoption')
-    .action(async (flags: Omit<CommonFlags, 'target'> & { target: string; from: string; reason?: string }) => {
-      const one = oneTarget(flags.target)!;
-      const settings = setUp({ ...flags, target: one.targets });
-      const { adopt } = require('../commands/adopt') as typeof AdoptCommand;
-      const res = await adopt(settings, one.name, flags.from, { reason: flags.reason, log: log! });
-      if (res.kind === 'locked') {
-        io.stderr(lockedLine(res.lockFile));
-        code = 1;
-        return;
-      }
-      io.stdout(
-        `Adopted ${res.target} at ${res.at}: in database(s) ${res.databases.join(', ')} its ledger counts what was logged before it as applied ` +
-          `(${res.passedOver} journal entry(ies) passed over); recorded in ${res.record}. The next run applies only what comes after it.\n`,
-      );
-    });
-
-  addOptions(
-    program
-      .command('resolve')
-      .description("decide a statement whose outcome the primary's crash left unknown (status lists them): --send if the primary has it, --drop if not"),
-    'resolve',
-  )
-    .requiredOption('--at <file:offset>', 'the statement, as status shows it')
-    .option('--send', 'it committed on the primary: the next run sends it (and its transaction)')
-    .option('--drop', 'it did not commit: it is never sent')
-    .option('-y, --yes', 'decide without asking')
-    .option('--reason <text>', 'why, kept with the decision')
-    .action(async (flags: Omit<CommonFlags, 'target'> & { at: string; send?: boolean; drop?: boolean; yes?: boolean; reason?: string }) => {
-      const settings = setUp({ ...flags, target: undefined });
-      if (flags.send === flags.drop) throw new UsageError('resolve needs one of --send (the primary has it) and --drop (it does not)');
-      const decision = flags.send ? 'send' : 'drop';
-      const ask = io.ask;
-      const { resolve } = require('../commands/resolve') as typeof ResolveCommand;
-      const res = await resolve(settings, flags.at, {
-        decision,
-        yes: flags.yes === true,
-        reason: flags.reason,
-        log: log!,
-        confirm: ask
-          ? async (outcomes) => {
-              io.stdout(outcomes.map((u) => `${unknownLine(u)}\n`).join(''));
-              return ask(`${decision === 'send' ? 'Send' : 'Drop'} ${outcomes.length === 1 ? 'it' : `these ${outcomes.length}`}? [y/N] `);
-            }
-          : undefined,
-      });
-      if (res.kind === 'locked') {
-        io.stderr(lockedLine(res.lockFile));
-        code = 1;
-      } else if (res.kind === 'declined') {
-        io.stdout('Nothing decided.\n');
-        code = 1;
-      } else {
-        io.stdout(`${res.decision === 'send' ? 'To be sent by the next run' : 'Dropped'}: ${res.outcomes.length} statement(s); recorded in ${res.record}.\n`);
-      }
-    });
-
-  addOptions(program.command('check').description("check the config, the primary's logging settings, the files, the targets and the password file"), 'check')
-    .action(async (flags: CommonFlags) => {
-      const settings = setUp(flags);
-      const { check, checkExitCode } = require('../commands/check') as typeof CheckCommand;
-      const findings = await check(settings);
-      io.stdout(formatFindings(findings));
-      code = checkExitCode(findings);
-    });
-
-  addOptions(
-    program
-      .command('verify')
-      .description("compare each target's schema with the primary's, database by database, object by object")
-      .option('--target <name|[name=]url>', 'a target of the config file by name, or a target server (libpq URI); repeatable (default: every target)', repeat),
-    'verify',
-  )
-    .option('--database <db>', 'only this primary database (default: every database each target takes); repeatable', repeat)
-    .option('--roles', 'compare roles and memberships too')
-    .option('--json', 'the documented JSON form')
-    .action(async (flags: CommonFlags & { database?: string[]; roles?: boolean; json?: boolean }) => {
-      const given = flags.target ?? [];
-      const urls = given.filter(isTargetUrl);
-      const settings = setUp({ ...flags, target: urls.length > 0 ? urls : undefined });
-      settings.targets = selectTargets(settings.targets, given.filter((t) => !isTargetUrl(t)));
-      const { verify, verifyExitCode } = require('../commands/verify') as typeof VerifyCommand;
-      const res = await verify(settings, { databases: flags.database, roles: flags.roles === true });
-      io.stdout(flags.json ? `${JSON.stringify(res, null, 2)}\n` : formatVerification(res));
-      code = verifyExitCode(res);
-      if (code !== 0) io.stderr(`pg-ddl-sync: ${verifySummary(res)}\n`);
-    });
-
-  addSetupCommands(program, io.stdout, packageVersion());
-
-  /** Damage the read stopped at: said last, after what was done before it; the run needs a person. */
-  function damaged(err: SyncError | undefined): number | undefined {
-    if (!err) return undefined;
-    io.stderr(`pg-ddl-sync: ${err.message}\n`);
-    return err.exitCode;
-  }
-
-  /** Statements a crash left undecided: a line each, every run, until a person resolves them. */
-  function unknown(outcomes: UnknownOutcome[]): number | undefined {
-    for (const u of outcomes) io.stderr(`pg-ddl-sync: ${unknownLine(u)}; check the primary, then: pg-ddl-sync resolve --at ${u.at} --send (or --drop)\n`);
-    return outcomes.length > 0 ? 1 : undefined;
-  }
-
   try {
-    await program.parseAsync(argv);
+    await program(cli).parseAsync(argv);
   } catch (err) {
     code = exitFor(err, io);
   } finally {
