@@ -5,9 +5,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { main } from '../../src/cli/main';
+import { OPTIONS_TABLE_END, OPTIONS_TABLE_START, optionsTable } from '../../src/cli/optionsDoc';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'bin', 'pg-ddl-sync.js');
+
+/** The README's options table, between its markers. */
+function readmeOptionsBlock(): string {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf(OPTIONS_TABLE_START);
+  const end = readme.indexOf(OPTIONS_TABLE_END);
+  assert.ok(start >= 0 && end > start, 'README.md has the options-table markers');
+  return readme.slice(start + OPTIONS_TABLE_START.length, end).trim();
+}
+
+/** The commands that set a host up: their options are in docs/install.md, not the README table. */
+const SETUP_COMMANDS = ['install-files', 'completion', 'man'];
 
 /** The CLI's stdout for these arguments. */
 async function output(...args: string[]): Promise<string> {
@@ -62,5 +75,25 @@ describe('man page and completion', () => {
     assert.deepEqual(complete('pg-ddl-sync', 'skip', '-c', config, '--target', ''), ['standby1', 'standby2']);
     assert.deepEqual(complete('pg-ddl-sync', 'verify', `--config=${config}`, '--target', 'standby2'), ['standby2']);
     assert.deepEqual(complete('pg-ddl-sync', 'run', '--log-level', 'd'), ['debug']);
+  });
+
+  it("the README's options table is the one the settings table makes (npm run build:options)", () => {
+    assert.equal(readmeOptionsBlock(), optionsTable());
+  });
+
+  it("the README's options table has every option the syncing commands take, and no other", async () => {
+    const block = readmeOptionsBlock();
+    const flagColumn = block.split('\n').map((l) => l.split('|')[1] ?? '');
+    const documented = new Set(flagColumn.flatMap((cell) => cell.match(/--[a-z][a-z-]*/g) ?? []));
+    const taken = new Set<string>();
+    for (const [cmd, options] of await helpTable()) {
+      if (SETUP_COMMANDS.includes(cmd)) continue;
+      for (const o of options) {
+        taken.add(o);
+        // A --no- form is told in its setting's row.
+        assert.ok(documented.has(o) || new RegExp(`\`${o}\``).test(block), `${cmd} ${o} is not in the README's options table`);
+      }
+    }
+    for (const o of documented) assert.ok(taken.has(o), `${o} is in the README's options table but no command takes it`);
   });
 });

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { SETTINGS } from '../../src/core/settingsTable';
 import { isTargetUrl, readConfigFile, resolveSettings, selectTargets } from '../../src/io/settings';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-settings-'));
@@ -157,5 +158,13 @@ describe('settings', () => {
     assert.deepEqual(selectTargets(s.targets, []).map((t) => t.name), ['a', 'b']);
     assert.throws(() => selectTargets(s.targets, ['c']), /no target named "c" \(known: a, b\)/);
     assert.ok(isTargetUrl('a=postgresql://h/x') && isTargetUrl('postgres://h') && !isTargetUrl('a') && !isTargetUrl('my-target'));
+  });
+
+  it('fills every setting of the table, and names every config key in the table order', () => {
+    const s = resolveSettings({}) as unknown as Record<string, unknown>;
+    for (const e of SETTINGS) if ('setting' in e) assert.notEqual(s[e.setting], undefined, e.setting);
+    const known = SETTINGS.map((e) => e.key).join(', ');
+    assert.throws(() => readConfigFile(config({ csvlogdir: 'x' })), (err: Error) => err.message.endsWith(`unknown key "csvlogdir" (known: ${known})`));
+    assert.equal(known, 'csvlogDir, dataDir, targets, stateFile, logDir, logPrefix, logLevel, logFormat, metricsFile, sourceName, source, connectTimeout, lockTimeout, statementTimeout, lockRetries, applyAs, ignoreUsers, ignoreSyncUsers, maxHeldBack, sendInstanceCommands, logKeepDays, interval, includeDatabases, excludeDatabases, includeCommands, excludeCommands, excludeMatching, databaseMap');
   });
 });
