@@ -31,10 +31,12 @@
  */
 import { createHash } from 'node:crypto';
 import { isInstanceCommand } from './instanceCommands';
+import { judgeFromSaved, judgeToSaved } from './judgeSnapshot';
 import { LogRecord, Severity, StatementRecord } from './logRecord';
 import { redact } from './redact';
 import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements, stringSyntaxIn } from './sessionSettings';
 import { Part, analyzeRecord } from './statements';
+import type { JudgeSnapshot } from './stateFormat';
 import { dropStatement } from './tempObjects';
 
 /** A log file as the judge names it: its identity (fingerprint), name and inode. */
@@ -85,14 +87,14 @@ export interface Place {
  * was logged; prepared: waits for COMMIT/ROLLBACK PREPARED; unknown: was committing or preparing when
  * the server crashed, and only a person can decide it (see `resolve`).
  */
-type TxStatus = 'running' | 'aborted' | 'committing' | 'preparing' | 'prepared' | 'committed' | 'failed' | 'unknown';
+export type TxStatus = 'running' | 'aborted' | 'committing' | 'preparing' | 'prepared' | 'committed' | 'failed' | 'unknown';
 
-interface SessionView {
+export interface SessionView {
   settings: SettingValues;
   temp: string[];
 }
 
-interface Savepoint {
+export interface Savepoint {
   name: string;
   /** Units of the transaction before it, and parts of the last of them. */
   units: number;
@@ -101,7 +103,7 @@ interface Savepoint {
   local: SettingValues;
 }
 
-interface Tx {
+export interface Tx {
   id: number;
   session: string;
   /** The backend's pid: with the virtual xid, what the primary is asked about (see io/source). */
@@ -140,7 +142,7 @@ interface Tx {
   knownRunning?: boolean;
 }
 
-interface Session {
+export interface Session {
   id: string;
   pid: number;
   /** The session logs transaction control (`log_statement = 'all'`). */
@@ -165,7 +167,7 @@ export interface LaterFailure {
   queryHash: string;
 }
 
-interface PendingUnit extends UnitSpec {
+export interface PendingUnit extends UnitSpec {
   order: number;
   tx: number;
   dropped: boolean;
@@ -173,15 +175,8 @@ interface PendingUnit extends UnitSpec {
   textHash: string;
 }
 
-/** Everything the judge knows, as plain data for the state file. */
-export interface JudgeSnapshot {
-  nextOrder: number;
-  nextTx: number;
-  sessions: Session[];
-  txs: Tx[];
-  pending: PendingUnit[];
-  prepared: Record<string, number>;
-}
+/** Everything the judge knows, in the state file's format (see stateFormat). */
+export type { JudgeSnapshot } from './stateFormat';
 
 export interface JudgeCounts {
   /** Statements read that are not DDL (left out). */
@@ -288,12 +283,13 @@ export class Judge {
     snapshot?: JudgeSnapshot,
     private readonly opts: JudgeOptions = {},
   ) {
-    this.nextOrder = snapshot?.nextOrder ?? 0;
-    this.nextTx = snapshot?.nextTx ?? 0;
-    for (const s of snapshot?.sessions ?? []) this.sessions.set(s.id, s);
-    for (const t of snapshot?.txs ?? []) this.txs.set(t.id, { ...t, knownRunning: undefined });
-    for (const u of snapshot?.pending ?? []) this.pending.set(u.order, u);
-    for (const [gid, id] of Object.entries(snapshot?.prepared ?? {})) this.prepared.set(gid, id);
+    const saved = snapshot && judgeFromSaved(snapshot);
+    this.nextOrder = saved?.nextOrder ?? 0;
+    this.nextTx = saved?.nextTx ?? 0;
+    for (const s of saved?.sessions ?? []) this.sessions.set(s.id, s);
+    for (const t of saved?.txs ?? []) this.txs.set(t.id, t);
+    for (const u of saved?.pending ?? []) this.pending.set(u.order, u);
+    for (const [gid, id] of Object.entries(saved?.prepared ?? {})) this.prepared.set(gid, id);
     for (const t of this.txs.values()) {
       if (t.commitBy !== undefined) this.deciders.add(t.commitBy);
       if (t.rollbackBy !== undefined) this.deciders.add(t.rollbackBy);
@@ -430,14 +426,14 @@ export class Judge {
   snapshot(): JudgeSnapshot {
     const sessions = [...this.sessions.values()].filter((s) => !isIdle(s));
     for (const s of sessions) this.lastHash(s);
-    return {
+    return judgeToSaved({
       nextOrder: this.nextOrder,
       nextTx: this.nextTx,
       sessions,
       txs: [...this.txs.values()],
       pending: this.sortedPending(),
       prepared: Object.fromEntries(this.prepared),
-    };
+    });
   }
 
   // --- reading records ---------------------------------------------------------------------------

@@ -6,14 +6,17 @@
  * are, and are read again when a unit is applied or listed.
  */
 import * as fs from 'node:fs';
-import type { JudgeSnapshot, UnitSpec } from '../core/judge';
+import type { UnitSpec } from '../core/judge';
+import { JudgeSnapshot, STATE_FORMAT_VERSION, SavedUnit, unitFromSaved, unitToSaved } from '../core/stateFormat';
 import { StateError } from '../errors';
 import { previousOf, unsafeFileProblem, writeFileAtomic } from './atomicFile';
+import { migrateV1 } from './stateMigration';
 import { checkStateShape, isObject } from './stateShape';
 import { FileMark, Gap } from './fileMarks';
 import type { PrimaryId } from './primaryId';
 
-export const STATE_VERSION = 1;
+/** The version this pg-ddl-sync writes; it reads version 1 too (see stateMigration). */
+export const STATE_VERSION = STATE_FORMAT_VERSION;
 
 /** A committed unit, numbered in the order every target applies it. */
 export interface JournalEntry extends UnitSpec {
@@ -127,7 +130,25 @@ export function loadState(file: string): State {
 
 /** Saves the state; the one it replaces is kept as `FILE.prev` (see restoreHint). */
 export function saveState(file: string, state: State): void {
-  writeFileAtomic(file, `${JSON.stringify(state)}\n`, 0o600, true);
+  writeFileAtomic(file, `${JSON.stringify(toFile(state))}\n`, 0o600, true);
+}
+
+/** A journal entry as the file holds it. */
+type SavedEntry = SavedUnit & { seq: number };
+
+/**
+ * The state as the file holds it. The judge's part is in the file's format already (the judge
+ * writes it); the journal's units are the judge's UnitSpec, written through the format's converter.
+ */
+function toFile(state: State): Omit<State, 'journal'> & { journal: { nextSeq: number; entries: SavedEntry[] } } {
+  const entries = state.journal.entries.map((e) => ({ seq: e.seq, ...unitToSaved(e) }));
+  return { ...state, journal: { nextSeq: state.journal.nextSeq, entries } };
+}
+
+function fromFile(data: Record<string, unknown>): State {
+  const state = data as unknown as Omit<State, 'journal'> & { journal: { nextSeq: number; entries: SavedEntry[] } };
+  const entries = state.journal.entries.map((e) => ({ seq: e.seq, ...unitFromSaved(e) }));
+  return { ...state, journal: { nextSeq: state.journal.nextSeq, entries } };
 }
 
 /**
@@ -143,16 +164,21 @@ function restoreHint(file: string): string {
 
 function validate(file: string, data: unknown): State {
   if (!isObject(data)) throw new StateError(file, 'not a pg-ddl-sync state (expected a JSON object)');
-  if (data.version !== STATE_VERSION) {
+  if (data.version !== 1 && data.version !== STATE_VERSION) {
     throw new StateError(
       file,
-      `format version ${JSON.stringify(data.version)} is not one this pg-ddl-sync reads (${STATE_VERSION}); ` +
+      `format version ${JSON.stringify(data.version)} is not one this pg-ddl-sync reads (1 or ${STATE_VERSION}); ` +
         'was it written by another version?',
     );
   }
-  const problem = checkStateShape(data) ?? checkPositions(data as unknown as State);
+  // A version-1 file is checked as it was written, so that a problem names its key there.
+  const asWritten = checkStateShape(data, data.version);
+  if (asWritten) throw new StateError(file, `${asWritten}; ${restoreHint(file)}`);
+  const current = data.version === 1 ? migrateV1(data) : data;
+  const state = fromFile(current);
+  const problem = checkStateShape(current, STATE_VERSION) ?? checkPositions(state);
   if (problem) throw new StateError(file, `${problem}; ${restoreHint(file)}`);
-  return data as unknown as State;
+  return state;
 }
 
 /**

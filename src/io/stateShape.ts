@@ -2,12 +2,16 @@
  * The state file's shape, checked field by field as it is read: a field of the wrong kind is one line
  * naming its key path (`key "journal.entries[3].offset" must be …`), never a crash further on.
  *
- * Booleans of the judge's own records may be absent (false): files written before they existed.
- * Keys not known here are let through: they are the business of a newer format version.
+ * Version 2 declares the judge's part itself (core/stateFormat.ts); version 1 wrote the judge's own
+ * records, whose booleans may be absent (false): files written before they existed. A version-1 file
+ * is checked as it was written, then migrated (io/stateMigration.ts).
+ *
+ * Keys not known here are let through when a file is read (a later version 2 may have added one);
+ * the tests check strictly, so that what is written is what is declared.
  */
 
-/** What is wrong with `v` at key path `at`, or null. */
-type Check = (v: unknown, at: string) => string | null;
+/** What is wrong with `v` at key path `at`, or null; `strict`: a key not declared is wrong too. */
+type Check = (v: unknown, at: string, strict: boolean) => string | null;
 
 const must = (at: string, what: string): string => `key "${at}" must be ${what}`;
 
@@ -31,7 +35,7 @@ const time = is(isTime, 'a time (ISO 8601)');
 const seqNo = is(isCount, 'a journal sequence number');
 
 function nullable(c: Check): Check {
-  return (v, at) => (v === null ? null : c(v, at));
+  return (v, at, strict) => (v === null ? null : c(v, at, strict));
 }
 
 function oneOf(...values: string[]): Check {
@@ -39,10 +43,10 @@ function oneOf(...values: string[]): Check {
 }
 
 function list(c: Check): Check {
-  return (v, at) => {
+  return (v, at, strict) => {
     if (!Array.isArray(v)) return must(at, 'an array');
     for (const [i, x] of v.entries()) {
-      const p = c(x, `${at}[${i}]`);
+      const p = c(x, `${at}[${i}]`, strict);
       if (p) return p;
     }
     return null;
@@ -50,10 +54,10 @@ function list(c: Check): Check {
 }
 
 function dict(c: Check): Check {
-  return (v, at) => {
+  return (v, at, strict) => {
     if (!isObject(v)) return must(at, 'an object');
     for (const [k, x] of Object.entries(v)) {
-      const p = c(x, `${at}.${k}`);
+      const p = c(x, `${at}.${k}`, strict);
       if (p) return p;
     }
     return null;
@@ -62,17 +66,23 @@ function dict(c: Check): Check {
 
 /** Keys ending in `?` may be absent (undefined). */
 function obj(fields: Record<string, Check>, what = 'an object'): Check {
-  return (v, at) => {
+  return (v, at, strict) => {
     if (!isObject(v)) return must(at, what);
+    const pathOf = (key: string): string => (at === '' ? key : `${at}.${key}`);
+    if (strict) {
+      const declared = new Set(Object.keys(fields).map((n) => n.replace(/\?$/, '')));
+      const extra = Object.keys(v).find((k) => !declared.has(k));
+      if (extra !== undefined) return `key "${pathOf(extra)}" is not part of the format`;
+    }
     for (const [name, c] of Object.entries(fields)) {
       const optional = name.endsWith('?');
       const key = optional ? name.slice(0, -1) : name;
-      const path = at === '' ? key : `${at}.${key}`;
+      const path = pathOf(key);
       if (v[key] === undefined) {
         if (optional) continue;
         return `key "${path}" is missing`;
       }
-      const p = c(v[key], path);
+      const p = c(v[key], path, strict);
       if (p) return p;
     }
     return null;
@@ -99,46 +109,92 @@ const unitSpec = {
   'resets?': dict(obj({ statements: list(str), restoresRole: bool })),
 };
 const view = obj({ settings: dict(str), temp: list(str) });
-const session = obj({
-  id: str,
-  pid: int,
-  'exact?': bool,
-  txs: list(count),
-  view,
-  prepared: dict(place),
-  'last?': obj({ tx: count, 'textHash?': str, record: str }),
-});
-const tx = obj({
-  id: count,
-  session: str,
-  pid: int,
-  vxid: str,
-  'origin?': str,
-  segment: int,
-  'abortedBy?': str,
-  'explicit?': bool,
-  'beginSeen?': bool,
-  'blockUnknown?': bool,
-  status: oneOf('running', 'aborted', 'committing', 'preparing', 'prepared', 'committed', 'failed', 'unknown'),
-  view,
-  before: view,
-  local: dict(str),
-  savepoints: list(obj({ name: str, units: count, parts: count, view, local: dict(str) })),
-  units: list(count),
-  'multi?': bool,
-  dropOnCommit: list(str),
-  'gid?': str,
-  'commitBy?': count,
-  'rollbackBy?': count,
-  'crashedAt?': str,
-  'ambiguous?': bool,
-  'knownRunning?': bool,
-});
-const judge = obj({
+const savepoint = obj({ name: str, units: count, parts: count, view, local: dict(str) });
+const lastStatement = obj({ tx: count, 'textHash?': str, record: str });
+
+/** An object whose key `tag` says which of `variants` it is, and so which keys it has. */
+function tagged(tag: string, variants: Record<string, Record<string, Check>>): Check {
+  return (v, at, strict) => {
+    if (!isObject(v)) return must(at, 'an object');
+    const kind = v[tag];
+    if (typeof kind !== 'string' || !Object.hasOwn(variants, kind)) return must(`${at}.${tag}`, `one of ${Object.keys(variants).join(', ')}`);
+    return obj({ [tag]: str, ...variants[kind] })(v, at, strict);
+  };
+}
+
+/** The judge's part in version 2: the types of core/stateFormat.ts. */
+const judgeV2 = obj({
   nextOrder: count,
   nextTx: count,
-  sessions: list(session),
-  txs: list(tx),
+  sessions: list(obj({ id: str, pid: int, exact: bool, txs: list(count), view, prepared: dict(place), 'last?': lastStatement })),
+  txs: list(
+    obj({
+      id: count,
+      session: str,
+      pid: int,
+      vxid: str,
+      state: tagged('is', {
+        running: {},
+        aborted: { 'by?': str },
+        committing: {},
+        preparing: {},
+        prepared: {},
+        committed: {},
+        failed: {},
+        unknown: { crashedAt: str },
+      }),
+      block: oneOf('none', 'logged', 'unlogged'),
+      extendedProtocol: bool,
+      ownCommits: bool,
+      'continues?': obj({ record: str, segment: count }),
+      'gid?': str,
+      'commitPreparedIn?': count,
+      'rollbackPreparedIn?': count,
+      view,
+      before: view,
+      local: dict(str),
+      savepoints: list(savepoint),
+      units: list(count),
+      dropOnCommit: list(str),
+    }),
+  ),
+  pending: list(obj({ ...unitSpec, order: count, tx: count, dropped: bool, textHash: str })),
+  prepared: dict(count),
+});
+
+/** The judge's part in version 1: the judge's own records as they were then. */
+const judgeV1 = obj({
+  nextOrder: count,
+  nextTx: count,
+  sessions: list(obj({ id: str, pid: int, 'exact?': bool, txs: list(count), view, prepared: dict(place), 'last?': lastStatement })),
+  txs: list(
+    obj({
+      id: count,
+      session: str,
+      pid: int,
+      vxid: str,
+      'origin?': str,
+      segment: int,
+      'abortedBy?': str,
+      'explicit?': bool,
+      'beginSeen?': bool,
+      'blockUnknown?': bool,
+      status: oneOf('running', 'aborted', 'committing', 'preparing', 'prepared', 'committed', 'failed', 'unknown'),
+      view,
+      before: view,
+      local: dict(str),
+      savepoints: list(savepoint),
+      units: list(count),
+      'multi?': bool,
+      dropOnCommit: list(str),
+      'gid?': str,
+      'commitBy?': count,
+      'rollbackBy?': count,
+      'crashedAt?': str,
+      'ambiguous?': bool,
+      'knownRunning?': bool,
+    }),
+  ),
   pending: list(obj({ ...unitSpec, order: count, tx: count, 'dropped?': bool, textHash: str })),
   prepared: dict(count),
 });
@@ -175,13 +231,20 @@ const target = obj(
   'an object holding "next"',
 );
 
-/** The shape of a state file's content, the version left to the caller. */
-export const checkStateShape: (v: unknown) => string | null = (v) =>
-  obj({
+/**
+ * What is wrong with a state file's content, or null.
+ * @param v the parsed file
+ * @param version the format version it says it is in (1 or 2)
+ * @param strict whether a key the format does not declare is wrong too
+ */
+export function checkStateShape(v: unknown, version: 1 | 2, strict = false): string | null {
+  return obj({
+    version: is((x) => x === version, `${version}`),
     'primary?': obj({ logDir: str, 'systemId?': str }),
-    'log?': obj({ files: list(fileMark), 'listedAt?': time, judge }),
+    'log?': obj({ files: list(fileMark), 'listedAt?': time, judge: version === 1 ? judgeV1 : judgeV2 }),
     'gaps?': list(obj({ file: str, offset: count, size: count, problem: str, foundAt: time })),
     journal: obj({ nextSeq: seqNo, entries: list(obj({ seq: seqNo, ...unitSpec })) }, 'an object holding "nextSeq" and "entries"'),
     targets: dict(target),
     'lastRun?': time,
-  })(v, '');
+  })(v, '', strict);
+}
