@@ -278,7 +278,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         code = damaged(res.damage) ?? code;
         return;
       }
-      const line = failureLine(res.targets) ?? gapLine(res.gaps) ?? res.heldBack;
+      const line = failureLine(res.targets) ?? gapLine(res.gaps) ?? res.heldBack ?? res.nested;
       if (line) {
         io.stderr(`pg-ddl-sync: ${line}\n`);
         code = 1;

@@ -97,6 +97,7 @@ const unitSpec = {
   'prepares?': list(place),
   'rewrites?': dict(str),
   'resets?': dict(obj({ statements: list(str), restoresRole: bool })),
+  'stop?': str,
 };
 const view = obj({ settings: dict(str), temp: list(str) });
 const session = obj({
@@ -106,7 +107,7 @@ const session = obj({
   txs: list(count),
   view,
   prepared: dict(place),
-  'last?': obj({ tx: count, 'textHash?': str, record: str }),
+  'last?': obj({ tx: count, 'textHash?': str, record: str, 'units?': list(count) }),
 });
 const tx = obj({
   id: count,
@@ -134,13 +135,15 @@ const tx = obj({
   'ambiguous?': bool,
   'knownRunning?': bool,
 });
+const capture = obj({ xid: str, sub: str, 'status?': oneOf('committed', 'aborted', 'in progress', 'unknown') });
 const judge = obj({
   nextOrder: count,
   nextTx: count,
   sessions: list(session),
   txs: list(tx),
-  pending: list(obj({ ...unitSpec, order: count, tx: count, 'dropped?': bool, textHash: str })),
+  pending: list(obj({ ...unitSpec, order: count, tx: count, 'dropped?': bool, textHash: str, 'captures?': list(capture) })),
   prepared: dict(count),
+  'nested?': list(obj({ at: str, fileKey: str, database: str, sessionId: str, logTime: str, tag: str, objects: list(obj({ type: str, action: str })), statement: str })),
 });
 const fileMark = obj({
   name: str,
