@@ -15,7 +15,8 @@ import { LogFile, readHead } from '../io/logFiles';
 import { Damage, ReadOptions, Skipped, readRecordAt, readRecords } from '../io/logReader';
 import { Logger } from '../io/logger';
 import { unreadBytes } from '../io/fileMarks';
-import { SourceAnswer } from '../io/source';
+import { SourceAnswer, askSource, readCaptureKey } from '../io/source';
+import { Settings } from '../settings';
 
 export interface Plan {
   files: LogFile[];
@@ -52,6 +53,18 @@ export interface PlanOptions {
   ignore?: JudgeOptions['isOwn'];
   /** Send instance-level DDL too (see core/instanceCommands). */
   sendInstanceCommands?: boolean;
+}
+
+/**
+ * How a read asks the primary (--source, or the socket of --data-dir): about undecided transactions
+ * and capture records. Nothing without a source.
+ */
+export function primaryQuestions(settings: Settings): Pick<PlanOptions, 'askSource' | 'captureKey'> {
+  const source = settings.source;
+  if (!source) return {};
+  // Bounded in time as a target's answers are.
+  const opts = { connectTimeoutMs: settings.connectTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs };
+  return { askSource: (xids) => askSource(source, opts, xids), captureKey: () => readCaptureKey(source, opts) };
 }
 
 /**

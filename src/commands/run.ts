@@ -8,12 +8,12 @@ import { LogDataError, StateError, UsageError } from '../errors';
 import { listLogFilesSettled, noCsvlogError } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { Gap, marksAfter, readStarts } from '../io/fileMarks';
-import { askSource, databaseEncodings, readCaptureKey } from '../io/source';
+import { databaseEncodings } from '../io/source';
 import { JournalEntry, State, TargetState, loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { ConnectOptions, TargetSpec } from '../io/target';
 import { Settings, connectOptions } from '../settings';
-import { Plan, damageError, makePlan } from './plan';
+import { Plan, damageError, makePlan, primaryQuestions } from './plan';
 import { writeMetrics } from '../io/metrics';
 import { unsafeFileProblem } from '../io/atomicFile';
 import { identifyPrimary, primaryMismatch, primaryToSave } from '../io/primaryId';
@@ -135,8 +135,7 @@ async function runPass(
   const echo = echoFilter(settings.ignoredRoles);
   const plan = await makePlan(files, starts, state.log?.judge, {
     log,
-    askSource: source ? (xids) => askSource(source, sourceOptions(settings), xids) : undefined,
-    captureKey: source ? () => readCaptureKey(source, sourceOptions(settings)) : undefined,
+    ...primaryQuestions(settings),
     skipMalformed,
     returned,
     ignore: echo,
