@@ -1,6 +1,7 @@
 /** How the CLI shows command results: listings, status, findings on stdout; one-line reasons for exits. */
 import { Finding } from '../commands/check';
 import { Status } from '../commands/status';
+import { nestedLines } from '../core/captureUse';
 import { DatabaseVerdict, RolesVerdict, TargetVerdict, Verification } from '../commands/verify';
 import { SchemaDiff } from '../core/schemaDiff';
 import { Listing, TargetOutcome } from '../commands/sync';
@@ -101,6 +102,11 @@ export function formatStatus(s: Status): string {
     out.push('', `${s.unknown.length} statement(s) whose outcome the primary's crash left unknown (later statements wait behind them):`);
     for (const u of s.unknown) out.push(`    ${unknownLine(u)}`);
     out.push('    check the primary, then: pg-ddl-sync resolve --at FILE:OFFSET --send (it committed) or --drop (it did not)');
+  }
+  if (s.nested.length > 0) {
+    out.push('', `${s.nested.length} DDL command(s) ran inside functions, procedures or DO blocks on the primary, not sent:`);
+    for (const n of s.nested) for (const line of nestedLines(n)) out.push(`    ${line}`);
+    out.push('    copy what they did to the targets, then mark them handled');
   }
   if (s.waiting.length > 0) {
     out.push('', `${s.waiting.length} statement(s) wait for their transaction to end on the primary:`);

@@ -58,7 +58,7 @@ async function runAction(cli: Cli, flags: RunFlags): Promise<number> {
   if (res.kind === 'dry-run') {
     io.stdout(formatListings(res.listings));
   } else {
-    const line = failureLine(res.targets) ?? gapLine(res.gaps) ?? res.heldBack;
+    const line = failureLine(res.targets) ?? gapLine(res.gaps) ?? res.heldBack ?? res.nested;
     if (line) {
       io.stderr(`pg-ddl-sync: ${line}\n`);
       code = 1;

@@ -13,7 +13,7 @@ import { Logger } from '../io/logger';
 import { readRecords } from '../io/logReader';
 import { JournalEntry, loadState, saveState } from '../io/state';
 import { Settings, connectOptions } from '../io/settings';
-import { makePlan } from './plan';
+import { makePlan, primaryQuestions } from './plan';
 import { Locked, withRunLock } from './runLock';
 import { recordDecisions } from './skip';
 
@@ -52,7 +52,7 @@ export async function adopt(settings: Settings, target: string, from: string, op
     const before = isBefore(files, point);
     // What is still open before the point, judged from the whole log as it is now: the state knows only
     // what earlier runs read, and a first adoption has no state at all.
-    const judged = (await makePlan(files, files.map(() => 0), undefined, { log: opts.log })).judge;
+    const judged = (await makePlan(files, files.map(() => 0), undefined, { log: opts.log, ...primaryQuestions(settings) })).judge;
     const undecided = judged.unknown().find((u) => before(u.unit));
     if (undecided) {
       throw new UsageError(

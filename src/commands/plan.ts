@@ -9,13 +9,14 @@ import { ChunkScanner } from '../core/csvScan';
 import { JudgeGate } from '../core/judgeGate';
 import { StatementTooLarge, analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
-import { LogDataError } from '../errors';
+import { ConnectionError, LogDataError, UsageError } from '../errors';
 import * as fs from 'node:fs';
 import { LogFile, readHead } from '../io/logFiles';
 import { Damage, ReadOptions, Skipped, readRecordAt, readRecords } from '../io/logReader';
 import { Logger } from '../io/logger';
 import { unreadBytes } from '../io/fileMarks';
-import { SourceAnswer } from '../io/source';
+import { SourceAnswer, askSource, readCaptureKey } from '../io/source';
+import { Settings } from '../io/settings';
 
 export interface Plan {
   files: LogFile[];
@@ -37,8 +38,10 @@ export interface Plan {
 }
 
 export interface PlanOptions {
-  /** Asks the primary about undecided transactions (see io/source). */
-  askSource?: () => Promise<SourceAnswer>;
+  /** Asks the primary about undecided transactions, and the status of these xids (see io/source). */
+  askSource?: (xids: string[]) => Promise<SourceAnswer>;
+  /** Reads the primary's capture key (io/source's readCaptureKey); none: there is no source. */
+  captureKey?: () => Promise<string | null>;
   log: Logger;
   /** How long to wait for a marker to reach the log. */
   markerTimeoutMs?: number;
@@ -53,6 +56,18 @@ export interface PlanOptions {
 }
 
 /**
+ * How a read asks the primary (--source, or the socket of --data-dir): about undecided transactions
+ * and capture records. Nothing without a source.
+ */
+export function primaryQuestions(settings: Settings): Pick<PlanOptions, 'askSource' | 'captureKey'> {
+  const source = settings.source;
+  if (!source) return {};
+  // Bounded in time as a target's answers are.
+  const opts = { connectTimeoutMs: settings.connectTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs };
+  return { askSource: (xids) => askSource(source, opts, xids), captureKey: () => readCaptureKey(source, opts) };
+}
+
+/**
  * Reads the log from where each file was read to, with the judge's knowledge of what came before,
  * and takes out the units that committed.
  * @param files the log files, oldest write first
@@ -60,7 +75,8 @@ export interface PlanOptions {
  * @param snapshot what the judge knew there
  */
 export async function makePlan(files: LogFile[], starts: readonly number[], snapshot: JudgeSnapshot | undefined, opts: PlanOptions): Promise<Plan> {
-  const judge = new Judge(snapshot, { isOwn: opts.ignore, sendInstanceCommands: opts.sendInstanceCommands });
+  let key: CaptureKey = { kind: 'no-source' };
+  const judge = new Judge(snapshot, { isOwn: opts.ignore, sendInstanceCommands: opts.sendInstanceCommands, captureKey: () => captureKeyOf(key) });
   const refs = new FileRefs(files);
   // The parser is loaded only when there are records to judge: an idle run never pays for it. The
   // newest file is read up to its size now, so that what it gains meanwhile waits for the next run
@@ -68,7 +84,10 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
   const newest = files.length - 1;
   if (newest >= 0) files[newest].size = currentSize(files[newest]);
   const unread = unreadBytes(files, starts) > 0;
-  if (unread || (opts.askSource && judge.hasBlocked())) await loadParser();
+  if (unread || (opts.askSource && judge.hasBlocked())) {
+    await loadParser();
+    if (opts.captureKey) key = await readKey(opts.captureKey);
+  }
   let recordsRead = 0;
   const skipped: Skipped[] = [];
   const onSkip = opts.skipMalformed
@@ -121,11 +140,41 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
   const plan: Plan = { files, judge, units: [], ends: read.ends, recordsRead, bytesRead: read.bytesRead, damage: read.damage, skipped, ignored: 0 };
   // Reading on to the primary's markers passes damage over and merges files as the read above did.
   if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, toJudge, opts, { onSkip, returned: opts.returned });
+  for (const f of judge.forgeries.splice(0)) {
+    opts.log.error('security: a record written to look like a capture record, not trusted: the statement it would describe is judged as if it had none', {
+      event: 'security',
+      at: `${f.file.name}:${f.offset}`,
+      database: f.database,
+      role: f.user,
+      reason: f.why,
+    });
+  }
   plan.ignored = judge.counts.own;
   plan.units = judge.emit();
   // A file listed before its first line was whole has one now: its identity, for what follows.
   for (const [i, f] of files.entries()) if (f.fingerprint === null && plan.ends[i] > 0) refs.identify(i);
   return plan;
+}
+
+/** What a read knows of the primary's capture key. */
+type CaptureKey = { kind: 'no-source' } | { kind: 'failed'; message: string } | { kind: 'key'; key: string | null };
+
+/** The capture key, read once a run, before any record is judged; its failure is told only if a capture record needs it. */
+async function readKey(read: () => Promise<string | null>): Promise<CaptureKey> {
+  try {
+    return { kind: 'key', key: await read() };
+  } catch (err) {
+    return { kind: 'failed', message: (err as Error).message };
+  }
+}
+
+/** The key for the judge, as a capture record is read: it stops the read where it cannot be had. */
+function captureKeyOf(key: CaptureKey): string | null {
+  if (key.kind === 'key') return key.key;
+  if (key.kind === 'failed') {
+    throw new ConnectionError('the primary (--source)', `cannot read its capture key (ddl_sync_capture.key), which the capture records in the csvlog are checked with: ${key.message}`);
+  }
+  throw new UsageError('the csvlog holds capture records (pg-ddl-sync capture install): they are checked and judged with the primary\'s help; give --source URL or --data-dir DIR');
 }
 
 /** A file's size now; its listed size if it is gone meanwhile (reading it then says so). */
@@ -156,7 +205,7 @@ async function settleFromSource(plan: Plan, judgeRecord: (record: LogRecord, fil
   const { log } = opts;
   let answer: SourceAnswer;
   try {
-    answer = await opts.askSource!();
+    answer = await opts.askSource!(judge.captureQuestions());
   } catch (err) {
     // The primary being unreachable is no reason to stop: what waits goes on waiting.
     log.warn('cannot ask the primary (--source) about undecided transactions; they stay undecided', { error: (err as Error).message });
@@ -187,7 +236,7 @@ async function settleFromSource(plan: Plan, judgeRecord: (record: LogRecord, fil
     plan.sourceProblem = 'the second marker written through --source did not reach the csvlog in time';
     return;
   }
-  judge.settleFromSource(answer.running, answer.busy, later);
+  judge.settleFromSource(answer.running, answer.busy, later, answer.statuses);
 }
 
 /** A ROLLBACK or ABORT (of a whole block) anywhere in a logged text. */

@@ -10,7 +10,7 @@ import { Logger } from '../io/logger';
 import { loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings, connectOptions } from '../io/settings';
-import { damageError, makePlan } from './plan';
+import { damageError, makePlan, primaryQuestions } from './plan';
 import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
 import { numbered, sourceEncodings } from './run';
 import { Listing, TargetOutcome, applyToTarget, listEntries } from './sync';
@@ -33,7 +33,7 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
   if (!dryRun && !force) refuseSyncedTargets(settings);
   const files = describeFiles(paths);
   const echo = echoFilter(settings.ignoredRoles);
-  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed, ignore: echo, sendInstanceCommands: settings.sendInstanceCommands });
+  const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed, ignore: echo, sendInstanceCommands: settings.sendInstanceCommands, ...primaryQuestions(settings) });
   const damage = damageError(plan);
   await loadParser();
   const texts = new UnitTexts(files);

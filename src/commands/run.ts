@@ -8,16 +8,17 @@ import { LogDataError, StateError, UsageError } from '../errors';
 import { listLogFilesSettled, noCsvlogError } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { Gap, marksAfter, readStarts } from '../io/fileMarks';
-import { askSource, databaseEncodings } from '../io/source';
+import { databaseEncodings } from '../io/source';
 import { JournalEntry, State, TargetState, loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { ConnectOptions, TargetSpec } from '../io/target';
 import { Settings, connectOptions } from '../io/settings';
-import { Plan, damageError, makePlan } from './plan';
+import { Plan, damageError, makePlan, primaryQuestions } from './plan';
 import { writeMetrics } from '../io/metrics';
 import { unsafeFileProblem } from '../io/atomicFile';
 import { identifyPrimary, primaryMismatch, primaryToSave } from '../io/primaryId';
 import { duration, oldestHeldBack } from '../core/heldBack';
+import { nestedLines } from '../core/captureUse';
 import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
 import { Locked, withRunLock } from './runLock';
 import { status } from './status';
@@ -45,6 +46,8 @@ export interface RunNotices {
   warnings: string[];
   /** A statement held back longer than --max-held-back: the run exits 1 with this line. */
   heldBack?: string;
+  /** DDL run inside functions or DO blocks, not handled yet: the run exits 1 with this line. */
+  nested?: string;
 }
 
 export type RunResult =
@@ -132,7 +135,7 @@ async function runPass(
   const echo = echoFilter(settings.ignoredRoles);
   const plan = await makePlan(files, starts, state.log?.judge, {
     log,
-    askSource: source ? () => askSource(source, sourceOptions(settings)) : undefined,
+    ...primaryQuestions(settings),
     skipMalformed,
     returned,
     ignore: echo,
@@ -155,11 +158,13 @@ async function runPass(
   const unjudged = unjudgedWarnings(plan, texts);
   for (const line of unjudged.lines) log.warn(line);
   reportPlan(plan, texts, log);
+  const nested = nestedNotices(plan, log);
   // A crash left these undecided: the run says so each time (exit 1) until a person resolves them.
   const unknown = unknownOutcomes(plan.judge, texts);
   const notices: RunNotices = {
-    warnings: [...(plan.sourceProblem ? [sourceWarning(plan.sourceProblem)] : []), ...reportStrays(echo.strays, settings, log), ...unjudged.lines],
+    warnings: [...(plan.sourceProblem ? [sourceWarning(plan.sourceProblem)] : []), ...reportStrays(echo.strays, settings, log), ...unjudged.lines, ...nested.lines],
     heldBack: heldBackLine(plan, texts, settings, now()),
+    nested: nested.exitLine,
   };
   if (notices.heldBack) log.error(notices.heldBack);
   const summary = summarize(plan, started);
@@ -243,6 +248,25 @@ async function runPass(
   return { kind: 'applied', targets: outcomes, summary, gaps, unknown, damage, ...notices };
 }
 
+/**
+ * DDL the log shows no statement of (run inside a function, a procedure, a DO block), as the capture
+ * helper told it: each object once, the run that read it, on stderr; then, every run until a person
+ * handles it, the line the run exits 1 with. The targets go on: nothing of it was sent.
+ */
+function nestedNotices(plan: Plan, log: Logger): { lines: string[]; exitLine?: string } {
+  const lines: string[] = [];
+  for (const n of plan.judge.nestedFound.splice(0)) {
+    for (const line of nestedLines(n)) {
+      log.error(line, { event: 'nested-ddl', at: n.at, database: n.database, session: n.sessionId });
+      lines.push(line);
+    }
+  }
+  const open = plan.judge.unhandledNested();
+  if (open.length === 0) return { lines };
+  const exitLine = `${open.length} DDL command(s) ran inside functions, procedures or DO blocks on the primary and were not sent (the first at ${open[0].at}); copy what they did to the targets, then mark them handled (see status)`;
+  return { lines, exitLine };
+}
+
 function sourceWarning(problem: string): string {
   return `${problem}; statements whose transaction's end the log does not show stay held back (set log_disconnections = on on the primary)`;
 }
@@ -302,6 +326,7 @@ async function saveMetrics(settings: Settings, file: string, state: State, summa
       outcomeUnknown: s.unknown.length,
       oldestHeldBackSeconds: s.oldestHeldBack?.ageSeconds ?? 0,
       unreadBytes: s.log.unreadBytes,
+      nestedDdl: s.nested.length,
       targets: s.targets
         .filter((t) => t.configured)
         .map((t) => {

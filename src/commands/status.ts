@@ -4,6 +4,7 @@
  */
 import { logTimeMs, oldestHeldBack } from '../core/heldBack';
 import * as fs from 'node:fs';
+import { NestedDdl } from '../core/captureUse';
 import { Judge } from '../core/judge';
 import { UsageError } from '../errors';
 import { loadParser } from '../core/parser';
@@ -75,6 +76,11 @@ export interface Status {
    * it was logged; null when none does. A run exits 1 once it is older than --max-held-back.
    */
   oldestHeldBack: { at: string; loggedAt: string; ageSeconds: number; sql: string } | null;
+  /**
+   * DDL that ran inside functions, procedures or DO blocks on the primary (seen through the capture
+   * helper), not sent and not handled yet; a run exits 1 while there is any.
+   */
+  nested: NestedDdl[];
   /** The run holding the state file's lock right now (pid, since when), or null. */
   running: { pid: number; since: string } | null;
   targets: TargetStatus[];
@@ -135,6 +141,7 @@ export async function status(settings: Settings, now = new Date(), withText = tr
     oldestHeldBack: held
       ? { at: heldAt!, loggedAt: held.waiting.unit.logTime, ageSeconds: Math.floor(held.ageMs / 1000), sql: waiting.find((w) => w.at === heldAt)?.sql ?? '' }
       : null,
+    nested: judge.unhandledNested(),
     running: holder ? { pid: holder.pid, since: holder.since.toISOString() } : null,
     targets,
     resident: residentOf(settings.stateFile),
@@ -193,9 +200,9 @@ function bytesFrom(files: LogFile[], from: RunPosition): number {
 }
 
 /**
- * 0 when every configured target is caught up, no gap is unacknowledged and no statement's outcome is
- * unknown; 1 otherwise.
+ * 0 when every configured target is caught up, no gap is unacknowledged, no statement's outcome is
+ * unknown and no nested DDL is unhandled; 1 otherwise.
  */
 export function statusExitCode(s: Status): 0 | 1 {
-  return s.gaps.length === 0 && s.unknown.length === 0 && s.targets.every((t) => !t.configured || t.state === 'caught-up') ? 0 : 1;
+  return s.gaps.length === 0 && s.unknown.length === 0 && s.nested.length === 0 && s.targets.every((t) => !t.configured || t.state === 'caught-up') ? 0 : 1;
 }

@@ -197,7 +197,7 @@
     (local.get $pos))
 
   ;; Writes the class of the record just scanned beside its bounds, as classifyInto (recordClass.ts)
-  ;; does: at 516 the class (0 not LOG, 1 a statement, 2 another LOG), at 520 where the statement's
+  ;; does: at 516 the class (0 not LOG, 1 a statement, 2 another LOG, 3 a capture record), at 520 where the statement's
   ;; text starts, at 524 its plain kind, at 528 the session's pid (-1: not `%lx.%x`), at 532 and 536
   ;; the low and high halves of its start time.
   (func $classify
@@ -249,6 +249,19 @@
                             (br $found)))
                         (local.set $i (i32.add (local.get $i) (i32.const 1)))
                         (br $colon)))))))))
+        ;; A message that starts with `pg-ddl-sync capture 1 `: class 3 (see CAPTURE in recordClass.ts).
+        (if (i32.and
+              (i32.eq (i32.load8_u (i32.sub (local.get $s) (i32.const 1))) (i32.const 0x22))
+              (i32.ge_s (i32.sub (local.get $e) (local.get $s)) (i32.const 22)))
+          (then
+            (if (i32.and
+                  (i32.and
+                    (i64.eq (i64.load (local.get $s)) (i64.const 0x732d6c64642d6770))
+                    (i64.eq (i64.load offset=8 (local.get $s)) (i64.const 0x7470616320636e79)))
+                  (i32.and
+                    (i32.eq (i32.load offset=16 (local.get $s)) (i32.const 0x20657275))
+                    (i32.eq (i32.load16_u offset=20 (local.get $s)) (i32.const 0x2031))))
+              (then (local.set $class (i32.const 3))))))
         (if (i32.ge_s (local.get $text) (i32.const 0))
           (then
             (local.set $class (i32.const 1))

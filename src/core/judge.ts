@@ -22,6 +22,11 @@
  * - Under `log_statement = 'ddl'` no `BEGIN`, `COMMIT` or `ROLLBACK` is logged: a block's DDL is taken
  *   as committed once its session moves on without an error (a silent `ROLLBACK` is not visible).
  *
+ * - With the capture helper on the primary (core/capture), a statement's capture record names its
+ *   (sub)transaction: the primary is asked (txid_status) whether it committed, and its answer decides
+ *   the statement, whatever the log suggests; the capture's role and settings are the ones it runs
+ *   with (see captureUse).
+ *
  * Order: committed units leave in log order (the order their statements started, which is the order
  * in which they took their locks). A unit whose transaction is undecided holds back every later one,
  * with one exception: a transaction known to be still running (a block whose `BEGIN` was logged and
@@ -30,9 +35,11 @@
  * locks is still waiting for them. Its units leave when it commits.
  */
 import { createHash } from 'node:crypto';
+import { parseCapture } from './capture';
+import { NestedDdl, StatementCapture, TxidStatus, captureOutcome, captureSettings, combinedStatus, isNested, nestedDdl } from './captureUse';
 import { isInstanceCommand } from './instanceCommands';
 import { judgeFromSaved, judgeToSaved } from './judgeSnapshot';
-import { LogRecord, Severity, StatementRecord } from './logRecord';
+import { CaptureRecord, LogRecord, Severity, StatementRecord } from './logRecord';
 import { redact } from './redact';
 import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements, stringSyntaxIn } from './sessionSettings';
 import { Part, analyzeRecord } from './statements';
@@ -71,6 +78,11 @@ export interface UnitSpec {
   rewrites?: Record<number, string>;
   /** What a target runs for a reset between its statements, by part index (see resetStatements). */
   resets?: Record<number, ResetStatements>;
+  /**
+   * Why it is neither sent nor dropped: its capture says the capture failed, or the primary cannot
+   * tell its outcome. A target stops at it, for a person.
+   */
+  stop?: string;
 }
 
 /** One statement of a logged record: the record's place, and the statement's index in it. */
@@ -157,7 +169,7 @@ export interface Session {
    * Its last statement record: an error raised in it names its text. The hash is taken when an error
    * needs it or the judge is saved (see lastHash): most statements are never named by one.
    */
-  last?: { tx: number; textHash?: string; record: string };
+  last?: { tx: number; textHash?: string; record: string; units?: number[] };
 }
 
 /** A failure the log shows after what the judge read, for `settleFromSource`. */
@@ -173,6 +185,8 @@ export interface PendingUnit extends UnitSpec {
   dropped: boolean;
   /** Hash of the record's text: an ERROR's `query` column names the statement it was raised in. */
   textHash: string;
+  /** Its capture records' transactions: when there are any, the primary's answers decide it. */
+  captures?: StatementCapture[];
 }
 
 /** Everything the judge knows, in the state file's format (see stateFormat). */
@@ -223,9 +237,24 @@ export interface JudgeOptions {
    * statement is left out: its transaction control and settings still tell the judge where its
    * session's transactions begin and end.
    */
-  isOwn?: (r: StatementRecord) => boolean;
+  isOwn?: (r: Pick<StatementRecord, 'userName' | 'applicationName'>) => boolean;
   /** Send instance-level DDL too (see instanceCommands); left out by default. */
   sendInstanceCommands?: boolean;
+  /**
+   * The primary's capture key (core/capture), asked when a capture record is read; null where the
+   * primary has none. It throws where the key cannot be had (no --source): nothing is trusted unchecked.
+   */
+  captureKey?: () => string | null;
+}
+
+/** A record written to look like a capture record whose MAC is not the capture key's. */
+export interface CaptureForgery {
+  file: FileRef;
+  offset: number;
+  database: string;
+  /** The role the session logged in as: who wrote it. */
+  user: string;
+  why: string;
 }
 
 /** A unit still waiting, for the run's log. */
@@ -260,6 +289,12 @@ export class Judge {
    * them and clears it.
    */
   readonly unjudged: UnitSpec[] = [];
+  /** Filled as capture records that are not the helper's are read; the caller logs and clears it. */
+  readonly forgeries: CaptureForgery[] = [];
+  /** Filled as DDL the log shows no statement of is read; the caller reports and clears it. */
+  readonly nestedFound: NestedDdl[] = [];
+  /** Such DDL not handled yet: saved, until a person handles it (markNestedHandled). */
+  private readonly nested: NestedDdl[];
   private nextOrder: number;
   private nextTx: number;
   private readonly sessions = new Map<string, Session>();
@@ -288,7 +323,12 @@ export class Judge {
     this.nextTx = saved?.nextTx ?? 0;
     for (const s of saved?.sessions ?? []) this.sessions.set(s.id, s);
     for (const t of saved?.txs ?? []) this.txs.set(t.id, t);
-    for (const u of saved?.pending ?? []) this.pending.set(u.order, u);
+    for (const u of saved?.pending ?? []) {
+      // "Still running" was the primary's answer for one run: asked again.
+      const captures = u.captures?.map((c) => (c.status === 'in progress' ? { xid: c.xid, sub: c.sub } : c));
+      this.pending.set(u.order, captures ? { ...u, captures } : u);
+    }
+    this.nested = [...(saved?.nested ?? [])];
     for (const [gid, id] of Object.entries(saved?.prepared ?? {})) this.prepared.set(gid, id);
     for (const t of this.txs.values()) {
       if (t.commitBy !== undefined) this.deciders.add(t.commitBy);
@@ -318,6 +358,9 @@ export class Judge {
         else if (record.event === 'disconnection') this.endSession(record.sessionId, null);
         else this.observe(record.sessionId, record.vxid);
         break;
+      case 'capture':
+        this.onCapture(record, file);
+        break;
     }
   }
 
@@ -328,7 +371,10 @@ export class Judge {
    * its block's end cannot be logged (log_statement = 'ddl'), failed if it was aborted or failed
    * later; a block whose BEGIN was logged waits for its COMMIT or ROLLBACK in the log.
    */
-  settleFromSource(running: ReadonlySet<string>, busy: ReadonlySet<number>, later: LaterFailure[]): void {
+  settleFromSource(running: ReadonlySet<string>, busy: ReadonlySet<number>, later: LaterFailure[], statuses: ReadonlyMap<string, TxidStatus> = new Map()): void {
+    for (const u of this.pending.values()) {
+      for (const c of u.captures ?? []) if (c.status === undefined || c.status === 'in progress') c.status = combinedStatus(statuses.get(c.sub), statuses.get(c.xid)) ?? c.status;
+    }
     for (const f of later) {
       const session = this.sessions.get(f.sessionId);
       const tx = session && this.failingTx(session, f.vxid, f.queryHash);
@@ -364,6 +410,35 @@ export class Judge {
     return (this.sessions.get(id)?.txs.length ?? 0) > 0;
   }
 
+  /** The xids (with epochs) of the captures whose outcome the primary is to be asked (txid_status). */
+  captureQuestions(): string[] {
+    const xids = new Set<string>();
+    for (const u of this.pending.values()) {
+      for (const c of u.captures ?? []) {
+        if (c.status !== undefined && c.status !== 'in progress') continue;
+        xids.add(c.sub);
+        xids.add(c.xid);
+      }
+    }
+    return [...xids];
+  }
+
+  /** DDL the log shows no statement of that no person has handled yet, in log order. */
+  unhandledNested(): NestedDdl[] {
+    return [...this.nested];
+  }
+
+  /**
+   * A person's word that nested DDL (as unhandledNested shows it, by `file:offset`) is dealt with.
+   * @returns false when none is at that place
+   */
+  markNestedHandled(at: string): boolean {
+    const i = this.nested.findIndex((n) => n.at === at);
+    if (i < 0) return false;
+    this.nested.splice(i, 1);
+    return true;
+  }
+
   /** True when some unit waits on a transaction the log has not decided. */
   hasBlocked(): boolean {
     return this.emitOrder().blocked !== undefined;
@@ -374,13 +449,16 @@ export class Judge {
    * those whose transaction failed.
    */
   emit(): UnitSpec[] {
-    const { ready, dropped } = this.emitOrder();
+    const { ready, dropped, stops } = this.emitOrder();
     for (const u of [...ready, ...dropped]) this.release(u);
     this.counts.failed += dropped.length;
     for (const u of ready) {
       const tx = this.txs.get(u.tx);
-      // A block whose BEGIN the log did not show: its COMMIT or ROLLBACK is not there either.
-      if (tx?.explicit && !tx.beginSeen) {
+      const stop = stops.get(u.order);
+      if (stop !== undefined) u.stop = stop;
+      // A block whose BEGIN the log did not show: its COMMIT or ROLLBACK is not there either. (The
+      // primary's answer on a capture is proof.)
+      if (tx?.explicit && !tx.beginSeen && !u.captures?.length) {
         this.counts.inExplicitBlock++;
         this.unjudged.push(spec(u));
       }
@@ -433,6 +511,7 @@ export class Judge {
       txs: [...this.txs.values()],
       pending: this.sortedPending(),
       prepared: Object.fromEntries(this.prepared),
+      nested: this.nested,
     });
   }
 
@@ -443,7 +522,7 @@ export class Judge {
     this.moveOn(session, r.vxid);
     let tx = this.current(session, r.vxid);
     const record = `${file.key}@${r.offset}`;
-    session.last = { tx: tx.id, record };
+    session.last = { tx: tx.id, record, units: [] };
     this.lastText.set(session.id, r.text);
     if (r.commandTag.startsWith('idle in transaction')) tx.explicit = true;
     else if (r.commandTag !== 'idle') tx.blockUnknown = true;
@@ -482,7 +561,10 @@ export class Judge {
             this.counts.temporary++;
             break;
           }
-          if (!unit || unit.tx !== tx.id) unit = this.newUnit(r, file, index, tx, this.lastHash(session)!);
+          if (!unit || unit.tx !== tx.id) {
+            unit = this.newUnit(r, file, index, tx, this.lastHash(session)!);
+            session.last.units?.push(unit.order);
+          }
           unit.parts.push(index);
           if (sent !== 'all') unit.rewrites = { ...unit.rewrites, [index]: sent.rewrite };
           unit.runsAlone ||= part.runsAlone;
@@ -542,6 +624,54 @@ export class Judge {
     // as it ends. Whether it did is known once the session moves on.
     if (!tx.explicit && tx.status === 'running') tx.status = 'committing';
     session.last.tx = tx.id;
+  }
+
+  /**
+   * A capture record: checked against the capture key, then taken as the word on the statement it
+   * follows (its session's last, in the same transaction), or as DDL no statement shows.
+   */
+  private onCapture(r: CaptureRecord, file: FileRef): void {
+    this.observe(r.sessionId, r.vxid);
+    const key = this.opts.captureKey?.() ?? null;
+    const parsed = key === null ? { kind: 'forged' as const, why: 'the primary has no capture key (ddl_sync_capture.key), so no capture record is its helper\'s' } : parseCapture(r.message, key);
+    if (parsed.kind === 'forged') {
+      this.forgeries.push({ file, offset: r.offset, database: r.databaseName, user: r.userName, why: parsed.why });
+      return;
+    }
+    const session = this.sessions.get(r.sessionId);
+    const units = session && this.unitsOfLast(session, r.vxid);
+    if (parsed.kind === 'capture-failed') {
+      for (const u of units ?? []) {
+        u.stop = `its capture record says the capture helper failed on the primary (SQLSTATE ${parsed.sqlState}): the transaction, role and settings it ran with are not known`;
+      }
+      return;
+    }
+    const { payload } = parsed;
+    if (isNested(payload, r, units !== undefined)) {
+      // The tool's own sessions run what they apply inside functions (see applier's guards).
+      if (this.opts.isOwn?.(r)) return;
+      const found = nestedDdl(payload, r, file);
+      this.nested.push(found);
+      this.nestedFound.push(found);
+      return;
+    }
+    const unit = units?.[units.length - 1];
+    if (!unit) return;
+    // The settings the statement ran with: as the primary had them, not as the log lets them be guessed.
+    if (!unit.captures?.length) unit.settings = [...captureSettings(payload, unit.user), ...(unit.settings.includes(NO_BODY_CHECK) ? [NO_BODY_CHECK] : [])];
+    unit.captures = [...(unit.captures ?? []), { xid: payload.xid, sub: payload.sub }];
+  }
+
+  /**
+   * The units of the session's last statement record in transaction `vxid`; undefined when that
+   * record is of another transaction (or there is none): then no logged statement is the capture's.
+   */
+  private unitsOfLast(session: Session, vxid: string): PendingUnit[] | undefined {
+    const last = session.last;
+    if (!last || vxid === '') return undefined;
+    const units = (last.units ?? []).map((o) => this.pending.get(o)).filter((u): u is PendingUnit => u !== undefined && this.txs.get(u.tx)?.vxid === vxid);
+    if (units.length === 0 && this.txs.get(last.tx)?.vxid !== vxid) return undefined;
+    return units;
   }
 
   private applySetting(tx: Tx, change: SettingChange): void {
@@ -958,18 +1088,32 @@ export class Judge {
   }
 
   /** Walks pending units in log order: which go now, which are dropped, where the first one waits. */
-  private emitOrder(): { ready: PendingUnit[]; dropped: PendingUnit[]; blocked?: number } {
+  private emitOrder(): { ready: PendingUnit[]; dropped: PendingUnit[]; stops: Map<number, string>; blocked?: number } {
     const ready: PendingUnit[] = [];
     const dropped: PendingUnit[] = [];
+    const stops = new Map<number, string>();
     for (const u of this.sortedPending()) {
+      if (u.captures?.length) {
+        // The primary's word on the statement's own (sub)transaction decides it, whatever the log
+        // suggests: it sees a ROLLBACK, and a ROLLBACK TO SAVEPOINT, that no log mode may show.
+        const outcome = captureOutcome(u.captures);
+        if (outcome.kind === 'ask') return { ready, dropped, stops, blocked: u.order };
+        if (outcome.kind === 'drop' || (outcome.kind === 'send' && u.parts.length === 0)) dropped.push(u);
+        else if (outcome.kind === 'send') ready.push(u);
+        else if (outcome.kind === 'stop') {
+          ready.push(u);
+          stops.set(u.order, outcome.why);
+        }
+        continue;
+      }
       const tx = this.txs.get(u.tx);
       const status = tx?.status ?? 'failed';
       if (status === 'failed' || (status === 'committed' && (u.dropped || u.parts.length === 0))) dropped.push(u);
       else if (status === 'committed') ready.push(u);
       else if (tx && this.isPassedOver(tx)) continue;
-      else return { ready, dropped, blocked: u.order };
+      else return { ready, dropped, stops, blocked: u.order };
     }
-    return { ready, dropped };
+    return { ready, dropped, stops };
   }
 
   /** A transaction still running, which later units cannot depend on (see the module comment). */
@@ -1030,7 +1174,7 @@ function isIdle(s: Session): boolean {
 }
 
 function spec(u: PendingUnit): UnitSpec {
-  const { order: _o, tx: _t, dropped: _d, textHash: _h, ...rest } = u;
+  const { order: _o, tx: _t, dropped: _d, textHash: _h, captures: _c, ...rest } = u;
   return rest;
 }
 

@@ -9,8 +9,8 @@
  *   judge holds no undecided transaction: DML changes no setting, temporary object or prepared
  *   statement, and a transaction of DML alone holds nothing to send;
  * - a record that is neither a statement nor a failure, of such a session: the judge only learns from
- *   it that the session moved on, which matters only to undecided transactions; the server's restart
- *   and a known session's disconnection always go to the judge.
+ *   it that the session moved on, which matters only to undecided transactions; the server's restart,
+ *   a known session's disconnection and a capture record (core/capture) always go to the judge.
  * A bare BEGIN is held back rather than passed over, since what the block holds is not known yet: if
  * anything of it reaches the judge (a DDL, a SET, an error), the BEGIN goes first; if the block ends
  * plainly, it is let go. What is still held when the read ends goes to the judge then (`release`), so
@@ -29,7 +29,7 @@ import { CLASS_SLOT, PID_SLOT, PLAIN_SLOT, RawRecord, VXID_BACKEND_SLOT, VXID_LO
 import type { ChunkScanner, QuietHeld } from './csvScan';
 import type { Judge } from './judge';
 import { COL, LogRecord, eventOf } from './logRecord';
-import { BAD_VXID, NO_VXID, NOT_LOG, OTHER_LOG, PLAIN_CODES, sessionPid, sessionTime } from './recordClass';
+import { BAD_VXID, CAPTURE, NO_VXID, NOT_LOG, OTHER_LOG, PLAIN_CODES, sessionPid, sessionTime } from './recordClass';
 
 /**
  * What the gate knows of a session: whether some record of it went to the judge (which may hold
@@ -111,8 +111,9 @@ export class JudgeGate {
       if (!this.judge.hasSession(id)) mark.judged = false;
       else if (type === NOT_LOG || (type === OTHER_LOG && eventOf(buf, raw) !== undefined)) return this.admitFor(mark);
     }
-    // A virtual xid not of the server's form cannot be compared: the judge reads the record.
-    if (type === NOT_LOG || fields[VXID_BACKEND_SLOT] === BAD_VXID) return this.admitFor(mark ?? this.mark(pid, time));
+    // A virtual xid not of the server's form cannot be compared: the judge reads the record. A capture
+    // record may decide a statement, or tell of DDL no statement shows: never passed over.
+    if (type === NOT_LOG || type === CAPTURE || fields[VXID_BACKEND_SLOT] === BAD_VXID) return this.admitFor(mark ?? this.mark(pid, time));
     if (type === OTHER_LOG) {
       const event = eventOf(buf, raw);
       if (event === 'server-restart' || event === 'server-stop') {

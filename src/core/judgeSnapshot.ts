@@ -3,8 +3,9 @@
  * a field added to a record of the judge does not build until it is given its place in the file, or
  * said to have none.
  */
+import type { NestedDdl } from './captureUse';
 import type { PendingUnit, Session, SessionView, Tx } from './judge';
-import { JudgeSnapshot, SavedPending, SavedSession, SavedTx, SavedTxState, SavedView, nothingLeft, placeOf, unitFromSaved, unitToSaved } from './stateFormat';
+import { JudgeSnapshot, SavedCapture, SavedPending, SavedSession, SavedTx, SavedTxState, SavedView, nothingLeft, placeOf, unitFromSaved, unitToSaved } from './stateFormat';
 
 /** What the judge holds between records, in its own types. */
 export interface JudgeRecords {
@@ -14,6 +15,7 @@ export interface JudgeRecords {
   txs: Tx[];
   pending: PendingUnit[];
   prepared: Record<string, number>;
+  nested: NestedDdl[];
 }
 
 export function judgeToSaved(j: JudgeRecords): JudgeSnapshot {
@@ -24,6 +26,7 @@ export function judgeToSaved(j: JudgeRecords): JudgeSnapshot {
     txs: j.txs.map(txToSaved),
     pending: j.pending.map(pendingToSaved),
     prepared: { ...j.prepared },
+    ...(j.nested.length > 0 && { nested: j.nested.map(nestedOf) }),
   };
 }
 
@@ -35,7 +38,14 @@ export function judgeFromSaved(s: JudgeSnapshot): JudgeRecords {
     txs: s.txs.map(txFromSaved),
     pending: s.pending.map(pendingFromSaved),
     prepared: { ...s.prepared },
+    nested: (s.nested ?? []).map(nestedOf),
   };
+}
+
+function nestedOf(n: NestedDdl): NestedDdl {
+  const { at, fileKey, database, sessionId, logTime, tag, objects, statement, ...rest } = n;
+  nothingLeft(rest);
+  return { at, fileKey, database, sessionId, logTime, tag, objects: objects.map((o) => ({ identity: o.identity, type: o.type, action: o.action })), statement };
 }
 
 function viewOf(v: SavedView): SessionView {
@@ -52,7 +62,7 @@ function sessionToSaved(s: Session): SavedSession {
     txs: [...txs],
     view: viewOf(view),
     prepared: Object.fromEntries(Object.entries(prepared).map(([name, p]) => [name, placeOf(p)])),
-    ...(last && { last: { tx: last.tx, ...(last.textHash !== undefined && { textHash: last.textHash }), record: last.record } }),
+    ...(last && { last: { tx: last.tx, ...(last.textHash !== undefined && { textHash: last.textHash }), record: last.record, ...(last.units && { units: [...last.units] }) } }),
   };
 }
 
@@ -132,11 +142,15 @@ function txFromSaved(t: SavedTx): Tx {
 }
 
 function pendingToSaved(u: PendingUnit): SavedPending {
-  const { order, tx, dropped, textHash, ...unit } = u;
-  return { ...unitToSaved(unit), order, tx, dropped, textHash };
+  const { order, tx, dropped, textHash, captures, ...unit } = u;
+  return { ...unitToSaved(unit), order, tx, dropped, textHash, ...(captures && { captures: captures.map(captureOf) }) };
 }
 
 function pendingFromSaved(u: SavedPending): PendingUnit {
-  const { order, tx, dropped, textHash, ...unit } = u;
-  return { ...unitFromSaved(unit), order, tx, dropped, textHash };
+  const { order, tx, dropped, textHash, captures, ...unit } = u;
+  return { ...unitFromSaved(unit), order, tx, dropped, textHash, ...(captures && { captures: captures.map(captureOf) }) };
+}
+
+function captureOf(c: SavedCapture): SavedCapture {
+  return { xid: c.xid, sub: c.sub, ...(c.status !== undefined && { status: c.status }) };
 }

@@ -4,6 +4,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { RecordSpan, bytesStartWith, fieldBytes, fieldStartsWith, fieldText } from './csvRecord';
+import { CAPTURE_PREFIX } from './capture';
 import { Decoder, judgeForm } from './encoding';
 import { stripLeadingComments, trimAscii } from './sqlSplit';
 import { mayHoldMoreThanQueries } from './statements';
@@ -81,7 +82,25 @@ export interface OtherRecord extends RecordBase {
   event?: 'disconnection' | 'server-restart' | 'server-stop';
 }
 
-export type LogRecord = StatementRecord | FailureRecord | OtherRecord;
+/**
+ * A LOG record whose message starts with CAPTURE_PREFIX (see core/capture): the capture helper's, or a
+ * forgery of it, which the judge tells apart by its MAC. Its columns say where it ran.
+ */
+export interface CaptureRecord extends RecordBase {
+  kind: 'capture';
+  userName: string;
+  databaseName: string;
+  processId: number;
+  /** The running top-level command's tag: differs from the payload's tag for DDL run inside a function. */
+  commandTag: string;
+  applicationName: string;
+  /** The whole message (prefix, MAC, payload). */
+  message: string;
+  /** The top-level statement the record was raised in (the `query` column), in judgeForm. */
+  query: string;
+}
+
+export type LogRecord = StatementRecord | FailureRecord | OtherRecord | CaptureRecord;
 
 const STATEMENT_PREFIX = 'statement: ';
 const EXECUTE_PREFIX = 'execute ';
@@ -101,6 +120,23 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
   const sessionId = fields.text(COL.sessionId);
   const vxid = fields.text(COL.vxid);
   if (fieldStartsWith(buf, span, COL.severity, 'LOG')) {
+    if (fieldStartsWith(buf, span, COL.message, CAPTURE_PREFIX)) {
+      return {
+        kind: 'capture',
+        offset,
+        end,
+        logTime,
+        sessionId,
+        vxid,
+        userName: fields.text(COL.userName),
+        databaseName: fields.text(COL.databaseName),
+        processId: Number(fields.text(COL.processId)),
+        commandTag: fields.text(COL.commandTag),
+        applicationName: fields.text(COL.applicationName),
+        message: fields.judged(COL.message),
+        query: span.fields.length / 2 > COL.query ? fields.judged(COL.query) : '',
+      };
+    }
     if (
       loggedByServer(buf, span.fields, span.fields.length / 2) &&
       (fieldStartsWith(buf, span, COL.message, STATEMENT_PREFIX) ||

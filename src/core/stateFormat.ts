@@ -60,7 +60,7 @@ export interface SavedSession {
   /** Its prepared statements, by name. */
   prepared: Record<string, SavedPlace>;
   /** Its last statement record, and the hash of its text once taken. */
-  last?: { tx: number; textHash?: string; record: string };
+  last?: { tx: number; textHash?: string; record: string; units?: number[] };
 }
 
 /**
@@ -129,6 +129,27 @@ export interface SavedPending extends SavedUnit {
   /** A savepoint rolled back, or an error, undid it. */
   dropped: boolean;
   textHash: string;
+  /** Its capture records' transactions, and the primary's answer where it was final. */
+  captures?: SavedCapture[];
+}
+
+/** A capture record's transactions (see core/capture): full xids in decimal. */
+export interface SavedCapture {
+  xid: string;
+  sub: string;
+  status?: 'committed' | 'aborted' | 'in progress' | 'unknown';
+}
+
+/** DDL the log shows no statement of (run inside a function or DO block), not handled yet. */
+export interface SavedNested {
+  at: string;
+  fileKey: string;
+  database: string;
+  sessionId: string;
+  logTime: string;
+  tag: string;
+  objects: { identity: string | null; type: string; action: 'created' | 'altered' | 'dropped' }[];
+  statement: string;
 }
 
 /** Everything the judge knows between runs, as the state file holds it. */
@@ -140,6 +161,7 @@ export interface JudgeSnapshot {
   pending: SavedPending[];
   /** Prepared transactions: gid → transaction id. */
   prepared: Record<string, number>;
+  nested?: SavedNested[];
 }
 
 /**
@@ -150,7 +172,7 @@ export function nothingLeft(_rest: Record<string, never>): void {}
 
 /** A unit as the file holds it. */
 export function unitToSaved(u: UnitSpec): SavedUnit {
-  const { file, offset, end, key, parts, settings, database, user, sessionId, logTime, runsAlone, actsOnDatabase, prepares, rewrites, resets, ...rest } = u;
+  const { file, offset, end, key, parts, settings, database, user, sessionId, logTime, runsAlone, actsOnDatabase, prepares, rewrites, resets, stop, ...rest } = u;
   nothingLeft(rest);
   return {
     file: fileRefOf(file),
@@ -168,6 +190,7 @@ export function unitToSaved(u: UnitSpec): SavedUnit {
     ...(prepares && { prepares: prepares.map(placeOf) }),
     ...(rewrites && { rewrites: { ...rewrites } }),
     ...(resets && { resets: { ...resets } }),
+    ...(stop !== undefined && { stop }),
   };
 }
 

@@ -34,6 +34,8 @@ export interface RunMetrics {
   /** Seconds since the oldest statement holding others back was logged; 0 when none does. */
   oldestHeldBackSeconds?: number;
   unreadBytes: number;
+  /** DDL run inside functions or DO blocks on the primary, not sent, not handled yet. */
+  nestedDdl?: number;
   targets: TargetMetrics[];
 }
 
@@ -54,6 +56,7 @@ export function metricsText(m: RunMetrics): string {
   metric('pg_ddl_sync_waiting_statements', 'gauge', 'DDL statements waiting for their transaction to end on the primary.', [['', m.waiting]]);
   metric('pg_ddl_sync_outcome_unknown_statements', 'gauge', "DDL statements whose outcome a crash of the primary left unknown: held back, with all after them, until `resolve`.", [['', m.outcomeUnknown]]);
   metric('pg_ddl_sync_oldest_held_back_seconds', 'gauge', "Seconds since the oldest statement holding later ones back was logged, its transaction's end unknown (0: none).", [['', m.oldestHeldBackSeconds ?? 0]]);
+  metric('pg_ddl_sync_nested_ddl_unhandled', 'gauge', 'DDL commands run inside functions, procedures or DO blocks on the primary (seen by the capture helper), not sent, not handled yet.', [['', m.nestedDdl ?? 0]]);
   metric('pg_ddl_sync_unread_log_bytes', 'gauge', 'Bytes of csvlog not read yet.', [['', m.unreadBytes]]);
   metric('pg_ddl_sync_target_pending_statements', 'gauge', 'Committed DDL statements the target has not taken yet.', per((t) => t.pending));
   metric('pg_ddl_sync_target_lag_bytes', 'gauge', "Bytes of the primary's log from the target's next statement to the end.", per((t) => t.behindBytes));

@@ -107,10 +107,13 @@ const unitSpec = {
   'prepares?': list(place),
   'rewrites?': dict(str),
   'resets?': dict(obj({ statements: list(str), restoresRole: bool })),
+  'stop?': str,
 };
 const view = obj({ settings: dict(str), temp: list(str) });
 const savepoint = obj({ name: str, units: count, parts: count, view, local: dict(str) });
-const lastStatement = obj({ tx: count, 'textHash?': str, record: str });
+const lastStatement = obj({ tx: count, 'textHash?': str, record: str, 'units?': list(count) });
+const capture = obj({ xid: str, sub: str, 'status?': oneOf('committed', 'aborted', 'in progress', 'unknown') });
+const nestedDdl = obj({ at: str, fileKey: str, database: str, sessionId: str, logTime: str, tag: str, objects: list(obj({ identity: nullable(str), type: str, action: str })), statement: str });
 
 /** An object whose key `tag` says which of `variants` it is, and so which keys it has. */
 function tagged(tag: string, variants: Record<string, Record<string, Check>>): Check {
@@ -158,8 +161,9 @@ const judgeV2 = obj({
       dropOnCommit: list(str),
     }),
   ),
-  pending: list(obj({ ...unitSpec, order: count, tx: count, dropped: bool, textHash: str })),
+  pending: list(obj({ ...unitSpec, order: count, tx: count, dropped: bool, textHash: str, 'captures?': list(capture) })),
   prepared: dict(count),
+  'nested?': list(nestedDdl),
 });
 
 /** The judge's part in version 1: the judge's own records as they were then. */

@@ -111,6 +111,8 @@ export class UnitTexts {
       ...statements,
       ...prepares.map((p) => ({ sql: `DEALLOCATE "${p.name.replace(/"/g, '""')}"` })),
     ];
+    // Its capture says what the log cannot prove (core/captureUse): never sent on a guess.
+    if (unit.stop !== undefined) return { kind: 'unprovable', problem: unit.stop, shown: shownOf(all) };
     return { kind: 'ok', text: { settings, statements: all, shown: shownOf(all) } };
   }
 

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { COUNT_SLOT, FIELD_ROOM, scanInto } from '../../src/core/csvRecord';
+import { CLASS_SLOT, COUNT_SLOT, FIELD_ROOM, scanInto } from '../../src/core/csvRecord';
 import { ChunkScanner } from '../../src/core/csvScan';
 import { plainKind } from '../../src/core/plainText';
-import { classifyInto } from '../../src/core/recordClass';
+import { CAPTURE, classifyInto } from '../../src/core/recordClass';
 import { fixturesOf } from '../helpers/fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -74,12 +74,25 @@ describe('the WebAssembly record scan', () => {
         '"execute x: SELECT 1 --: CREATE TABLE t()"', '"execute a: b: c"', '"execute x: BEGIN: "', '"execute x: : "', '"execute x:: y"',
         '"execute fetch from c: SELECT 1"', '"execute fetch from c: CREATE TABLE t()"', '"execute fetch from c: SELECT 1: 2"', '"execute fetch from c: BEGIN"',
       ].map((m) => base.replace('"statement: x"', m)),
+      // Capture records (core/capture), with the context and query RAISE LOG writes, and without.
+      ...['"pg-ddl-sync capture 1 sha256 ab {}"', '"pg-ddl-sync capture 1 "', '"pg-ddl-sync capture 1"', '"pg-ddl-sync capture 2 x"', '"xpg-ddl-sync capture 1 x"', 'pg-ddl-sync capture 1 x'].flatMap((m) => [
+        base.replace('"statement: x",,,,,,,,,', `${m},,,,,"PL/pgSQL function f() line 3 at RAISE","SELECT mk();",,,`),
+        base.replace('"statement: x"', m),
+      ]),
       ...['6b05ea17.d3c', '6B05EA17.d3c', 'abc.', '.1', 'ffffffffffff.1', 'fffffffff.1', '1.400000', '1.3fffff', '1.2.3', '', 'x'].map((id) => base.replace(',s.1,', `,${id},`)),
       ...['ERROR', 'LOGX', 'LO', 'log', 'FATAL'].map((sev) => base.replace(',LOG,', `,${sev},`)),
       ...['', '3/', '/1', '3/x', '134217728/1', '134217727/1', '3/4294967296', '3/4294967295', '3/0', '3//1'].map((v) => base.replace(',3/1,', `,${v},`)),
     ];
     for (const text of cases) {
       for (const tail of ['\n', '', '\n\n', `\n${base}\n`]) agreeOnAll(Buffer.from(text + tail), JSON.stringify(text + tail));
+    }
+  });
+
+  it('classes a capture record as one, the trigger\'s or a forgery, both ways', () => {
+    const base = '2026-01-01 00:00:00.000 UTC,"u","d",1,"h:1",s.1,1,"SELECT",2026-01-01 00:00:00 UTC,3/1,0,LOG,00000,"pg-ddl-sync capture 1 sha256 ab {}",,,,,"PL/pgSQL function f() line 3 at RAISE","SELECT mk();",,,"psql"\n';
+    for (const text of [base, base.replace(',,,,,"PL/pgSQL function f() line 3 at RAISE","SELECT mk();",,,', ',,,,,,,,,')]) {
+      agree(Buffer.from(text), 0, text);
+      assert.equal(scanner.fields[CLASS_SLOT], CAPTURE, text);
     }
   });
 

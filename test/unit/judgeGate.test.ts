@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
+import { captureMac } from '../../src/core/capture';
 import { echoFilter } from '../../src/core/echo';
 import { Judge, JudgeSnapshot } from '../../src/core/judge';
 import type { RawRecord } from '../../src/core/csvRecord';
@@ -115,6 +116,36 @@ describe('the judge behind the gate', () => {
 });
 
 describe('plainKind', () => {
+  it('never passes over a capture record, with the quiet pass or without', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgds-gate-capture-'));
+    try {
+      const key = 'k3y';
+      const payload = JSON.stringify({ xid: '740', sub: '740', tag: 'CREATE TABLE', role: 'app', session_user: 'app', settings: {}, commands: [{ tag: 'CREATE TABLE', type: 'table', identity: 'public.made_in_fn', schema: 'public', in_extension: false }] });
+      const message = `pg-ddl-sync capture 1 sha256 ${captureMac('sha256', key, payload)} ${payload}`.replace(/"/g, '""');
+      const at = (n: number) => `2026-01-01 00:00:0${n}.000 UTC,"app","db",77,"h:1",6b05ea17.4d,${n},"SELECT",2026-01-01 00:00:00 UTC,3/${n},0`;
+      // A session that runs only queries (`'all'` logs them), then DDL inside a function it calls.
+      const text = [
+        `${at(1)},LOG,00000,"statement: SELECT 1",,,,,,,,,"psql"`,
+        `${at(2)},LOG,00000,"${message}",,,,,"PL/pgSQL function ddl_sync_capture.on_ddl() line 20 at RAISE","SELECT mk();",,,"psql"`,
+        `${at(3)},LOG,00000,"statement: SELECT 2",,,,,,,,,"psql"`,
+      ].join('\n');
+      const file = path.join(dir, 'postgresql.csv');
+      fs.writeFileSync(file, `${text}\n`);
+      const files = describeFiles([file]);
+      for (const how of ['all', 'gate', 'quiet'] as const) {
+        const j = new Judge(undefined, { captureKey: () => key });
+        const toJudge = (r: Parameters<Judge['add']>[0], f: number): void => j.add(r, { key: 'f', name: files[f].name, ino: 0 });
+        const quiet = how === 'quiet' ? new ChunkScanner(4096) : undefined;
+        const gate = new JudgeGate(j, toJudge, (f, offset, end) => readRecordAt(files[f], offset, end)!, quiet);
+        readRecords(files, [0], toJudge, { prefilter: how === 'all' ? undefined : (raw, f) => gate.admit(raw, f), quiet });
+        gate.release();
+        assert.deepEqual(j.nestedFound.map((n) => n.objects.map((o) => o.identity)), [['public.made_in_fn']], how);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads the plainest texts, and nothing else', () => {
     const cases: [string, ReturnType<typeof plainKind>][] = [
       ['UPDATE pgbench_accounts SET abalance = abalance + -2761 WHERE aid = 263427;', 'dml'],
