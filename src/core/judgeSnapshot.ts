@@ -62,7 +62,7 @@ function sessionToSaved(s: Session): SavedSession {
     txs: [...txs],
     view: viewOf(view),
     prepared: Object.fromEntries(Object.entries(prepared).map(([name, p]) => [name, placeOf(p)])),
-    ...(last && { last: { tx: last.tx, ...(last.textHash !== undefined && { textHash: last.textHash }), record: last.record, ...(last.units && { units: [...last.units] }) } }),
+    ...(last && { last: { tx: last.tx, ...(last.textHash !== undefined && { textHash: last.textHash }), record: last.record, ...(last.units && last.units.length > 0 && { units: [...last.units] }) } }),
   };
 }
 
