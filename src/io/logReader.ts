@@ -427,30 +427,14 @@ export function readStatementAt(file: LogFile, offset: number, end: number, deco
 /** What `make` makes of the one record at [offset, end) of a file; null where there is no such record. */
 function readAt<T>(file: LogFile, offset: number, end: number, make: (buf: Buffer, span: RecordSpan) => T | null): T | null {
   const buf = Buffer.alloc(end - offset);
-  const n = fs.readSync(reopen(file.path), buf, 0, buf.length, offset);
+  const fd = openLog(file.path);
+  let n: number;
+  try {
+    n = fs.readSync(fd, buf, 0, buf.length, offset);
+  } finally {
+    fs.closeSync(fd);
+  }
   const { records } = scanRecords(buf.subarray(0, n), 0);
   if (records.length !== 1 || records[0].end !== buf.length) return null;
   return make(buf, records[0]);
-}
-
-/**
- * The file read back last, kept open until the work under way yields: a run reads back many records
- * of one file in a row (the BEGINs the gate held back, the statements a listing shows), and opening
- * the file for each cost more than reading the record.
- */
-let reopened: { path: string; fd: number } | null = null;
-
-function reopen(path: string): number {
-  if (reopened?.path === path) return reopened.fd;
-  closeReopened();
-  const fd = openLog(path);
-  reopened = { path, fd };
-  setImmediate(closeReopened).unref();
-  return fd;
-}
-
-function closeReopened(): void {
-  if (!reopened) return;
-  fs.closeSync(reopened.fd);
-  reopened = null;
 }
