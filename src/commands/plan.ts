@@ -5,7 +5,6 @@
  */
 import { FileRef, Judge, JudgeOptions, JudgeSnapshot, LaterFailure, UnitSpec, hashText } from '../core/judge';
 import type { LogRecord } from '../core/logRecord';
-import { ChunkScanner } from '../core/csvScan';
 import { JudgeGate } from '../core/judgeGate';
 import { StatementTooLarge, analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
@@ -117,9 +116,7 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
     if (!record) throw new LogDataError(files[file].path, offset, 'the file changed while it was read (a record read moments ago is no longer there); run again');
     return record;
   };
-  // The gate shares its work with the scanner's quiet pass (see JudgeGate); the reader grows the chunk.
-  const quiet = unread ? new ChunkScanner(64 * 1024) : undefined;
-  const gate = new JudgeGate(judge, toJudge, recordAt, quiet);
+  const gate = new JudgeGate(judge, toJudge, recordAt);
   const read = readRecords(
     files,
     starts,
@@ -132,7 +129,6 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
       returned: opts.returned,
       newestLimit: newest >= 0 ? files[newest].size : undefined,
       prefilter: (raw, file) => gate.admit(raw, file),
-      quiet,
     },
   );
   gate.release();

@@ -10,7 +10,7 @@ const COMMA = 0x2c;
 const NEWLINE = 0x0a;
 
 /** Column counts PostgreSQL has written: 9.x-12 (23), 13 (24), 14+ (26). */
-const NEWEST_COLUMN_COUNT = 26;
+export const NEWEST_COLUMN_COUNT = 26;
 
 /** One complete record: [start, end) in the buffer, end just past its newline. */
 export interface RecordSpan {
@@ -107,15 +107,14 @@ const UNKNOWN_COUNT = -6;
 const NEWER_FORMAT = -7;
 
 /**
- * Scans the record at `start`, writing its field bounds and count into `out` (FIELD_ROOM long).
- * Returns the offset just past the record's newline, or a negative code: INCOMPLETE where the buffer
+ * Scans the record at `start` of buf's first `len` bytes, writing its field bounds and count into
+ * `out` (FIELD_ROOM long). Returns the offset just past the record's newline, or a negative code: INCOMPLETE where the buffer
  * ends inside it, or why the bytes are no csvlog record (see scanStop). This is the loop every byte of
  * the log goes through: one pass, no allocation, each byte looked at once.
  */
-export function scanInto(buf: Uint8Array, start: number, out: Int32Array): number {
-  const head = checkRecordStart(buf, start);
+export function scanInto(buf: Uint8Array, start: number, out: Int32Array, len = buf.length): number {
+  const head = checkRecordStart(buf, start, len);
   if (head !== 0) return head;
-  const len = buf.length;
   let n = 0;
   let i = start;
   for (;;) {
@@ -148,8 +147,13 @@ export function scanInto(buf: Uint8Array, start: number, out: Int32Array): numbe
   }
   const columns = n >> 1;
   out[COUNT_SLOT] = columns;
-  if (columns !== 23 && columns !== 24 && columns !== NEWEST_COLUMN_COUNT) return columns > NEWEST_COLUMN_COUNT && columns < MAX_FIELDS ? NEWER_FORMAT : UNKNOWN_COUNT;
+  if (!isColumnCount(columns)) return columns > NEWEST_COLUMN_COUNT && columns < MAX_FIELDS ? NEWER_FORMAT : UNKNOWN_COUNT;
   return i + 1;
+}
+
+/** Whether a record of `columns` fields is one PostgreSQL writes: 23 (9.x to 12), 24 (13) or 26 (14 on). */
+export function isColumnCount(columns: number): boolean {
+  return columns === 23 || columns === 24 || columns === NEWEST_COLUMN_COUNT;
 }
 
 /** What a negative answer of scanInto at `at` means. */
@@ -176,8 +180,8 @@ export function scanStop(code: number, at: number, out: Int32Array): ScanStop {
 }
 
 /** A csvlog record starts with log_time, `YYYY-MM-DD HH:MM:SS`: 0, INCOMPLETE or NOT_A_RECORD. */
-function checkRecordStart(buf: Uint8Array, pos: number): number {
-  const n = Math.min(TIMESTAMP.length, buf.length - pos);
+function checkRecordStart(buf: Uint8Array, pos: number, len: number): number {
+  const n = Math.min(TIMESTAMP.length, len - pos);
   for (let i = 0; i < n; i++) {
     const c = buf[pos + i];
     const want = TIMESTAMP[i];

@@ -18,18 +18,12 @@
  *
  * The gate reads what the scan wrote of each record (recordClass): its class, plain kind, and session
  * (pid and start time); a record whose session id is not of the server's form always goes to the judge.
- *
- * Given the scanner the records are read with, the gate shares its work with the scanner's quiet pass
- * (ChunkScanner.passQuiet), which passes over DML and bare blocks in the WebAssembly loop, holding a
- * bare BEGIN back in its session's slot. A session is the pass's until one of its records comes here:
- * the gate takes it then (with what the pass held back of it), and gives it back once the gate knows
- * nothing of it any more. So the two never both hold something of one session.
+
  */
-import { CLASS_SLOT, PID_SLOT, PLAIN_SLOT, RawRecord, VXID_BACKEND_SLOT, VXID_LOCAL_SLOT } from './csvRecord';
-import type { ChunkScanner, QuietHeld } from './csvScan';
+import { CLASS_SLOT, FIELD_ROOM, PID_SLOT, PLAIN_SLOT, RawRecord, VXID_BACKEND_SLOT, VXID_LOCAL_SLOT } from './csvRecord';
 import type { Judge } from './judge';
 import { COL, LogRecord, eventOf } from './logRecord';
-import { BAD_VXID, CAPTURE, NO_VXID, NOT_LOG, OTHER_LOG, PLAIN_CODES, sessionPid, sessionTime } from './recordClass';
+import { BAD_VXID, CAPTURE, NO_VXID, NOT_LOG, OTHER_LOG, PLAIN_CODES, sessionInto, sessionTime } from './recordClass';
 
 /**
  * What the gate knows of a session: whether some record of it went to the judge (which may hold
@@ -56,49 +50,30 @@ const SESSION = 2 * COL.sessionId;
 export class JudgeGate {
   /** Sessions the gate knows something of, by pid: a map keyed by a number needs no string per record. */
   private readonly marks = new Map<number, SessionMark>();
-  /** With a quiet pass: the pids whose records come here (taken from the pass). */
-  private readonly owned = new Set<number>();
 
   /**
    * @param judge the judge the records go to
    * @param toJudge hands a record of file `file` to the judge (the caller's way, with its file names)
    * @param recordAt reads a record again, to hand a BEGIN held back to the judge
-   * @param quiet the scanner the records are read with, when its quiet pass goes before the gate
-   *   (readRecords' `quiet`); its sessions are forgotten
    */
   constructor(
     private readonly judge: Judge,
     private readonly toJudge: (record: LogRecord, file: number) => void,
     private readonly recordAt: (file: number, offset: number, end: number) => LogRecord,
-    private readonly quiet: ChunkScanner | null = null,
   ) {
-    quiet?.resetSessions();
-    const time = new Float64Array(1);
+    const session = new Int32Array(FIELD_ROOM);
     for (const id of judge.sessionIds()) {
-      const pid = sessionPid(Buffer.from(id, 'latin1'), 0, id.length, time);
-      if (pid < 0) continue;
-      this.own(pid);
-      this.mark(pid, time[0]).judged = true;
+      sessionInto(Buffer.from(id, 'latin1'), 0, id.length, session);
+      if (session[PID_SLOT] < 0) continue;
+      this.mark(session[PID_SLOT], sessionTime(session)).judged = true;
     }
   }
 
   /** Whether the judge must see this record now (the reader then builds it and hands it on). */
   admit(raw: RawRecord, file: number): boolean {
-    const pid = raw.fields[PID_SLOT];
-    if (pid < 0) return true;
-    if (this.quiet === null) return this.decide(raw, file, pid);
-    this.own(pid);
-    const admitted = this.decide(raw, file, pid);
-    // Known of nothing any more: the quiet pass's again.
-    for (let m = this.marks.get(pid) ?? null; m; m = m.other) if (m.judged || m.holding) return admitted;
-    this.marks.delete(pid);
-    this.owned.delete(pid);
-    this.quiet.giveBack(pid);
-    return admitted;
-  }
-
-  private decide(raw: RawRecord, file: number, pid: number): boolean {
     const { buf, fields } = raw;
+    const pid = fields[PID_SLOT];
+    if (pid < 0) return true;
     const time = sessionTime(fields);
     let mark = this.marks.get(pid) ?? null;
     while (mark !== null && mark.time !== time) mark = mark.other;
@@ -119,7 +94,6 @@ export class JudgeGate {
       if (event === 'server-restart' || event === 'server-stop') {
         // Every session ended with the server: the blocks held back with them.
         for (const first of this.marks.values()) for (let m: SessionMark | null = first; m; m = m.other) m.holding = false;
-        this.quiet?.takeAllHeld();
         return true;
       }
       // Disconnected in a block: it rolled back. Another transaction: the block ended, plainly.
@@ -151,21 +125,9 @@ export class JudgeGate {
   /** Hands the judge every BEGIN still held back (at the end of a read, before the judge is saved). */
   release(): void {
     for (const first of this.marks.values()) for (let m: SessionMark | null = first; m; m = m.other) if (m.holding) this.releaseHeld(m);
-    if (!this.quiet) return;
-    for (const held of this.quiet.takeAllHeld()) this.toJudge(this.recordAt(held.file, held.offset, held.end), held.file);
-    this.judge.counts.notDdl += this.quiet.quietDml;
-    this.quiet.quietDml = 0;
   }
 
-  /** Takes a pid's records from the quiet pass, with the bare BEGIN it held back of it. */
-  private own(pid: number): void {
-    if (this.quiet === null || this.owned.has(pid)) return;
-    this.owned.add(pid);
-    const held = this.quiet.takeSession(pid);
-    if (held) this.hold(this.mark(pid, held.time), held);
-  }
-
-  private hold(mark: SessionMark, at: Omit<QuietHeld, 'pid' | 'time'>): void {
+  private hold(mark: SessionMark, at: Pick<SessionMark, 'file' | 'offset' | 'end' | 'backend' | 'local'>): void {
     mark.holding = true;
     mark.file = at.file;
     mark.offset = at.offset;

@@ -32,11 +32,14 @@ const WORDS = new Map<string, PlainKind>([
   ['rollback', 'rollback'],
   ['abort', 'rollback'],
 ]);
-/** The words above by length and first letter, for finding one without making a string. */
-const BY_SHAPE = new Map<number, string[]>();
+/**
+ * The words above by their first six letters packed five bits a letter (a small integer, which a Map
+ * finds fast), for finding one without making a string.
+ */
+const BY_KEY = new Map<number, string[]>();
 for (const word of WORDS.keys()) {
-  const shape = word.length * 256 + word.charCodeAt(0);
-  BY_SHAPE.set(shape, [...(BY_SHAPE.get(shape) ?? []), word]);
+  const key = keyOf(Buffer.from(word), 0, word.length);
+  BY_KEY.set(key, [...(BY_KEY.get(key) ?? []), word]);
 }
 
 const SEMICOLON = 0x3b;
@@ -75,9 +78,16 @@ export function plainKind(bytes: Uint8Array, start: number, end: number): PlainK
   return at === to || (at === to - 1 && bytes[at] === SEMICOLON) ? kind : null;
 }
 
+/** The first six letters of bytes[from, to), letters all, lower-cased and packed five bits a letter. */
+function keyOf(bytes: Uint8Array, from: number, to: number): number {
+  let key = 0;
+  for (let i = from; i < to && i < from + 6; i++) key = key * 32 + ((bytes[i] | 0x20) - 0x60);
+  return key;
+}
+
 /** Which of WORDS bytes[from, to) is, in any case. */
 function wordAt(bytes: Uint8Array, from: number, to: number): string | undefined {
-  const candidates = BY_SHAPE.get((to - from) * 256 + (bytes[from] | 0x20));
+  const candidates = BY_KEY.get(keyOf(bytes, from, to));
   if (candidates === undefined) return undefined;
   for (const word of candidates) if (isWord(bytes, from, to, word)) return word;
   return undefined;

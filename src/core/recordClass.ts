@@ -1,9 +1,8 @@
 /**
  * What the gate before the judge needs of every record, told from its bytes as it is scanned: whether
  * it is a LOG, a statement, which of the plainest texts it holds, and whose session it is. The scan
- * writes it beside the field bounds (csvScan.wat for the records of a read; classifyInto, here, for
- * the rest and as the reference the two are tested against), so that a record the gate passes over is
- * never decoded at all.
+ * (csvScan.ts) writes it beside the field bounds with classifyInto, the one place records are
+ * classified, so that a record the gate passes over is never decoded at all.
  */
 import { CLASS_SLOT, COUNT_SLOT, bytesStartWith, PID_SLOT, PLAIN_SLOT, TEXT_SLOT, TIME_HI_SLOT, TIME_LO_SLOT, VXID_BACKEND_SLOT, VXID_LOCAL_SLOT } from './csvRecord';
 import { CAPTURE_PREFIX } from './capture';
@@ -52,11 +51,7 @@ export function classifyInto(buf: Uint8Array, fields: Int32Array): void {
   fields[CLASS_SLOT] = !isLog ? NOT_LOG : text >= 0 ? STATEMENT : isCapture(buf, fields) ? CAPTURE : OTHER_LOG;
   fields[TEXT_SLOT] = text;
   fields[PLAIN_SLOT] = text < 0 ? 0 : PLAIN_CODES.indexOf(plain);
-  const time = new Float64Array(1);
-  const pid = sessionPid(buf, fields[2 * COL.sessionId], fields[2 * COL.sessionId + 1], time);
-  fields[PID_SLOT] = pid;
-  fields[TIME_LO_SLOT] = pid < 0 ? 0 : time[0] % 2 ** 32;
-  fields[TIME_HI_SLOT] = pid < 0 ? 0 : Math.floor(time[0] / 2 ** 32);
+  sessionInto(buf, fields[2 * COL.sessionId], fields[2 * COL.sessionId + 1], fields);
   vxidInto(buf, fields[2 * COL.vxid], fields[2 * COL.vxid + 1], fields);
 }
 
@@ -108,27 +103,31 @@ export function timeOf(lo: number, hi: number): number {
 const PID_LIMIT = 2 ** 22;
 
 /**
- * The pid of a session id `%lx.%x` (start time, pid, in lower-case hex), with its start time written
- * to time[0]; -1 where the id is not of that form.
+ * The session id `%lx.%x` (start time, pid, in lower-case hex) at buf[start, end), into PID_SLOT (-1
+ * where the id is not of that form), TIME_LO_SLOT and TIME_HI_SLOT of `out`.
  */
-export function sessionPid(buf: Uint8Array, start: number, end: number, time: Float64Array): number {
+export function sessionInto(buf: Uint8Array, start: number, end: number, out: Int32Array): void {
+  out[PID_SLOT] = -1;
+  out[TIME_LO_SLOT] = 0;
+  out[TIME_HI_SLOT] = 0;
   let t = 0;
   let i = start;
   for (; i < end && buf[i] !== 0x2e; i++) {
     const d = hexDigit(buf[i]);
-    if (d < 0 || t >= 2 ** 40) return -1;
+    if (d < 0 || t >= 2 ** 40) return;
     t = t * 16 + d;
   }
-  if (i === start || i >= end - 1) return -1;
+  if (i === start || i >= end - 1) return;
   let pid = 0;
   for (i++; i < end; i++) {
     const d = hexDigit(buf[i]);
-    if (d < 0) return -1;
+    if (d < 0) return;
     pid = pid * 16 + d;
-    if (pid >= PID_LIMIT) return -1;
+    if (pid >= PID_LIMIT) return;
   }
-  time[0] = t;
-  return pid;
+  out[PID_SLOT] = pid;
+  out[TIME_LO_SLOT] = t % 2 ** 32;
+  out[TIME_HI_SLOT] = Math.floor(t / 2 ** 32);
 }
 
 function hexDigit(c: number): number {

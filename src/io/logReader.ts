@@ -39,12 +39,6 @@ export interface ReadOptions {
    * to no one: building each would cost more than reading it.
    */
   prefilter?: (raw: RawRecord, file: number) => boolean;
-  /**
-   * The scanner to read with, whose quiet pass (ChunkScanner.passQuiet) passes records over before
-   * the prefilter sees them: the prefilter must be a JudgeGate given the same scanner. Not where
-   * files are merged (`returned`): then every record goes to the prefilter, in order.
-   */
-  quiet?: ChunkScanner;
 }
 
 /** Receives a record, its file's index and its raw bytes; `'stop'` ends the read just after it. */
@@ -80,9 +74,9 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
   const limitOf = (i: number): number => (i === files.length - 1 ? (opts.newestLimit ?? Infinity) : files[i].size);
   const sources: Source[] = [];
   const inOrder = files.map((_, i) => i).filter((i) => !opts.returned?.[i]);
-  const scanner = opts.quiet ?? null;
-  sources.push(new FileSequence(files, inOrder, starts, limitOf, ends, scanner));
-  for (const i of files.map((_, i) => i).filter((i) => opts.returned?.[i])) sources.push(new FileSequence(files, [i], starts, limitOf, ends, null));
+  const wasm = wasmScan();
+  sources.push(new FileSequence(files, inOrder, starts, limitOf, ends, wasm));
+  for (const i of files.map((_, i) => i).filter((i) => opts.returned?.[i])) sources.push(new FileSequence(files, [i], starts, limitOf, ends, wasm));
   // One source needs no merging, and no ordering times.
   if (sources.length > 1) for (const s of sources) s.merged = true;
   let passedOver = 0;
@@ -91,7 +85,6 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
     return { ends, bytesRead: sources.reduce((n, s) => n + s.bytesRead, 0), passedOver, ...extra };
   };
   const { prefilter } = opts;
-  const quiet = prefilter !== undefined && opts.quiet !== undefined && sources.length === 1;
   try {
     for (;;) {
       let next: Source | null = null;
@@ -106,7 +99,7 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
       if (prefilter) {
         // Alone, a source's records need no ordering: what the prefilter passes over goes by in the
         // cursor's own loop, not one record a turn of this one. Merged, one record a turn.
-        passedOver += cursor.passOver(prefilter, file, sources.length === 1 ? Infinity : 1, quiet);
+        passedOver += cursor.passOver(prefilter, file, sources.length === 1 ? Infinity : 1);
         if (!cursor.holds()) continue;
       }
       if (onRecord(cursor.record(), file, cursor.bytes()) === 'stop') {
@@ -118,6 +111,14 @@ export function readRecords(files: LogFile[], starts: readonly number[], onRecor
   } finally {
     for (const s of sources) s.close();
   }
+}
+
+/**
+ * Whether records are scanned with the WebAssembly scan (csvScan.wat), or with scanInto alone where
+ * PG_DDL_SYNC_NO_WASM=1: the two find the same records, and the tests read both ways.
+ */
+function wasmScan(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.PG_DDL_SYNC_NO_WASM !== '1';
 }
 
 /**
@@ -159,8 +160,10 @@ class FileSequence {
      * would cost its pages' first faults again, file after file (0.16 s of 14 files' read here, where
      * faults are dear).
      */
-    private scanner: ChunkScanner | null,
+    private readonly wasm: boolean,
   ) {}
+
+  private scanner: ChunkScanner | null = null;
 
   get fileIndex(): number {
     return this.order[Math.min(this.at, this.order.length - 1)];
@@ -175,7 +178,7 @@ class FileSequence {
         this.at++; // nothing to read in it: not even opened
         continue;
       }
-      this.cursor ??= new LogCursor(this.files[i], i, this.starts[i], this.limitOf(i), this.scanner);
+      this.cursor ??= new LogCursor(this.files[i], i, this.starts[i], this.limitOf(i), this.scanner, this.wasm);
       const c = this.cursor;
       const has = c.head();
       if (!has && c.damage) {
@@ -269,13 +272,15 @@ class LogCursor {
     private readonly limit: number,
     /** A scanner (and its chunk) to read with, if there is one already. */
     scanner: ChunkScanner | null,
+    /** Else, whether the one made scans with WebAssembly (see wasmScan). */
+    wasm: boolean,
   ) {
     this.fd = openLog(file.path);
     this.end = start;
     // No bigger than what there is to read: a run over many small files stays small.
     const size = Math.min(fs.fstatSync(this.fd).size, limit);
     const want = Math.min(CHUNK, Math.max(MIN_BUFFER, size - start));
-    this.scanner = scanner ?? new ChunkScanner(want);
+    this.scanner = scanner ?? new ChunkScanner(want, { wasm });
     if (this.scanner.capacity < want) this.scanner.grow(want);
     this.raw = { buf: this.scanner.chunk.subarray(0, 0), fields: this.scanner.fields, start: 0, end: 0, base: start };
   }
@@ -314,30 +319,16 @@ class LogCursor {
   /**
    * Passes over the records in hand and after it, in what the chunk holds, that `prefilter` turns
    * down, at most `most`; stops at one it wants (in hand), where the chunk needs reading on (none in
-   * hand), or after `most` (none in hand). With `quiet`, the scanner's quiet pass goes first after
-   * each record the prefilter turned down (see ReadOptions.quiet).
+   * hand), or after `most` (none in hand).
    * @returns how many it passed over
    */
-  passOver(prefilter: (raw: RawRecord, file: number) => boolean, file: number, most: number, quiet = false): number {
+  passOver(prefilter: (raw: RawRecord, file: number) => boolean, file: number, most: number): number {
     const { raw } = this;
     let n = 0;
     while (this.held && !prefilter(raw, file)) {
       n++;
       this.advance();
       if (n >= most) break;
-      if (quiet && !(this.done && this.next >= this.filled)) {
-        const pass = this.scanner.passQuiet(this.next, this.filled, raw.base, file);
-        n += pass.passed;
-        this.next = pass.at;
-        this.end = raw.base + pass.at;
-        if (pass.end >= 0) {
-          raw.start = pass.at;
-          raw.end = pass.end;
-          this.next = pass.end;
-          this.held = true;
-          continue;
-        }
-      }
       this.held = this.scan();
     }
     return n;
@@ -436,30 +427,14 @@ export function readStatementAt(file: LogFile, offset: number, end: number, deco
 /** What `make` makes of the one record at [offset, end) of a file; null where there is no such record. */
 function readAt<T>(file: LogFile, offset: number, end: number, make: (buf: Buffer, span: RecordSpan) => T | null): T | null {
   const buf = Buffer.alloc(end - offset);
-  const n = fs.readSync(reopen(file.path), buf, 0, buf.length, offset);
+  const fd = openLog(file.path);
+  let n: number;
+  try {
+    n = fs.readSync(fd, buf, 0, buf.length, offset);
+  } finally {
+    fs.closeSync(fd);
+  }
   const { records } = scanRecords(buf.subarray(0, n), 0);
   if (records.length !== 1 || records[0].end !== buf.length) return null;
   return make(buf, records[0]);
-}
-
-/**
- * The file read back last, kept open until the work under way yields: a run reads back many records
- * of one file in a row (the BEGINs the gate held back, the statements a listing shows), and opening
- * the file for each cost more than reading the record.
- */
-let reopened: { path: string; fd: number } | null = null;
-
-function reopen(path: string): number {
-  if (reopened?.path === path) return reopened.fd;
-  closeReopened();
-  const fd = openLog(path);
-  reopened = { path, fd };
-  setImmediate(closeReopened).unref();
-  return fd;
-}
-
-function closeReopened(): void {
-  if (!reopened) return;
-  fs.closeSync(reopened.fd);
-  reopened = null;
 }

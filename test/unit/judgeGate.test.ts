@@ -13,13 +13,13 @@ import { captureMac } from '../../src/core/capture';
 import { echoFilter } from '../../src/core/echo';
 import { Judge, JudgeSnapshot } from '../../src/core/judge';
 import type { RawRecord } from '../../src/core/csvRecord';
-import { ChunkScanner, quietSlot } from '../../src/core/csvScan';
 import { JudgeGate } from '../../src/core/judgeGate';
 import { loadParser } from '../../src/core/parser';
 import { plainKind } from '../../src/core/plainText';
 import { LogFile, describeFiles } from '../../src/io/logFiles';
 import { readRecordAt, readRecords } from '../../src/io/logReader';
 import { fixturesOf } from '../helpers/fixtures';
+import { useScan } from '../helpers/scanPaths';
 
 before(loadParser);
 
@@ -35,10 +35,19 @@ const ECHO = echoFilter(['ignored_role']);
 
 /**
  * Judges the files in runs that end at the given offsets of the last file (the judge saved and
- * restored between runs, as `run` does): fed every record, through the gate, or through the scanner's
- * quiet pass and the gate (as `run` reads).
+ * restored between runs, as `run` does): fed every record, or through the gate (as `run` reads), the
+ * records scanned with WebAssembly or, with `noWasm`, by scanInto alone.
  */
-function judge(files: LogFile[], how: 'all' | 'gate' | 'quiet', cuts: number[] = []): Outcome {
+function judge(files: LogFile[], how: 'all' | 'gate', cuts: number[] = [], noWasm = false): Outcome {
+  useScan(noWasm);
+  try {
+    return judgeRuns(files, how, cuts);
+  } finally {
+    useScan(false);
+  }
+}
+
+function judgeRuns(files: LogFile[], how: 'all' | 'gate', cuts: number[]): Outcome {
   let snapshot: JudgeSnapshot | undefined;
   let starts = files.map(() => 0);
   const out: Outcome = { sent: [], waiting: [], failed: 0, notDdl: 0, ignored: 0 };
@@ -46,10 +55,9 @@ function judge(files: LogFile[], how: 'all' | 'gate' | 'quiet', cuts: number[] =
   for (const limit of [...cuts, undefined]) {
     const j = new Judge(snapshot, { isOwn: ECHO });
     const toJudge = (r: Parameters<Judge['add']>[0], file: number): void => j.add(r, ref(file));
-    const quiet = how === 'quiet' ? new ChunkScanner(4096) : undefined;
-    const gate = new JudgeGate(j, toJudge, (file, offset, end) => readRecordAt(files[file], offset, end)!, quiet);
+    const gate = new JudgeGate(j, toJudge, (file, offset, end) => readRecordAt(files[file], offset, end)!);
     const prefilter = how === 'all' ? undefined : (raw: RawRecord, file: number): boolean => gate.admit(raw, file);
-    const read = readRecords(files, starts, toJudge, { newestLimit: limit, prefilter, quiet });
+    const read = readRecords(files, starts, toJudge, { newestLimit: limit, prefilter });
     gate.release();
     out.ignored += j.counts.own;
     for (const u of j.emit()) out.sent.push(`${u.file.name}@${u.offset} [${u.parts.join(',')}] ${u.database}/${u.user} {${u.settings.join(';')}}`);
@@ -65,7 +73,7 @@ function judge(files: LogFile[], how: 'all' | 'gate' | 'quiet', cuts: number[] =
 function assertSame(files: LogFile[], cuts: number[] = []): Outcome {
   const all = judge(files, 'all', cuts);
   assert.deepEqual(judge(files, 'gate', cuts), all, 'through the gate');
-  assert.deepEqual(judge(files, 'quiet', cuts), all, 'through the quiet pass and the gate');
+  assert.deepEqual(judge(files, 'gate', cuts, true), all, 'through the gate, scanned with PG_DDL_SYNC_NO_WASM=1');
   return all;
 }
 
@@ -82,8 +90,6 @@ describe('the judge behind the gate', () => {
     try {
       let sent = 0;
       let passed = 0;
-      let passedQuiet = 0;
-      let byQuietPass = 0;
       for (let seed = 1; seed <= 150; seed++) {
         const log = randomLog(seed);
         const file = path.join(dir, `log-${seed}.csv`);
@@ -93,22 +99,10 @@ describe('the judge behind the gate', () => {
         const cuts = log.ends.filter(() => rand() < 0.02);
         sent += assertSame(files, cuts).sent.length;
         passed += readRecords(files, [0], () => undefined, { prefilter: gateOf(files) }).passedOver;
-        // Through the quiet pass: how many records the gate itself still looked at.
-        const quiet = new ChunkScanner(4096);
-        let looked = 0;
-        let handedOn = 0;
-        const gate = gateOf(files, quiet);
-        const read = readRecords(files, [0], () => void handedOn++, { prefilter: (raw, f) => (looked++, gate(raw, f)), quiet });
-        passedQuiet += read.passedOver;
-        byQuietPass += read.passedOver + handedOn - looked;
       }
-      // The logs hold what the gate is for, and what it is not; the quiet pass decides most of it.
+      // The logs hold what the gate is for, and what it is not.
       assert.ok(sent > 500, `${sent} units sent`);
       assert.ok(passed > 10_000, `${passed} records passed over`);
-      assert.equal(passedQuiet, passed, 'the quiet pass and the gate pass over what the gate alone does');
-      // These sessions run DDL often and two pids share each slot of the pass's table: most of their
-      // records go to the gate; still, the pass decides some thousands itself.
-      assert.ok(byQuietPass > 1000, `the quiet pass passed over ${byQuietPass} records itself`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -132,14 +126,14 @@ describe('plainKind', () => {
       const file = path.join(dir, 'postgresql.csv');
       fs.writeFileSync(file, `${text}\n`);
       const files = describeFiles([file]);
-      for (const how of ['all', 'gate', 'quiet'] as const) {
+      for (const [how, noWasm] of [['all', false], ['gate', false], ['gate', true]] as const) {
+        useScan(noWasm);
         const j = new Judge(undefined, { captureKey: () => key });
         const toJudge = (r: Parameters<Judge['add']>[0], f: number): void => j.add(r, { key: 'f', name: files[f].name, ino: 0 });
-        const quiet = how === 'quiet' ? new ChunkScanner(4096) : undefined;
-        const gate = new JudgeGate(j, toJudge, (f, offset, end) => readRecordAt(files[f], offset, end)!, quiet);
-        readRecords(files, [0], toJudge, { prefilter: how === 'all' ? undefined : (raw, f) => gate.admit(raw, f), quiet });
+        const gate = new JudgeGate(j, toJudge, (f, offset, end) => readRecordAt(files[f], offset, end)!);
+        readRecords(files, [0], toJudge, { prefilter: how === 'all' ? undefined : (raw, f) => gate.admit(raw, f) });
         gate.release();
-        assert.deepEqual(j.nestedFound.map((n) => n.objects.map((o) => o.identity)), [['public.made_in_fn']], how);
+        assert.deepEqual(j.nestedFound.map((n) => n.objects.map((o) => o.identity)), [['public.made_in_fn']], `${how}${noWasm ? ', no WebAssembly' : ''}`);
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -171,18 +165,14 @@ describe('plainKind', () => {
   });
 });
 
-function gateOf(files: LogFile[], quiet?: ChunkScanner) {
+function gateOf(files: LogFile[]) {
   const j = new Judge();
-  const gate = new JudgeGate(j, (r, f) => j.add(r, { key: files[f].name, name: files[f].name, ino: 0 }), (file, offset, end) => readRecordAt(files[file], offset, end)!, quiet);
+  const gate = new JudgeGate(j, (r, f) => j.add(r, { key: files[f].name, name: files[f].name, ino: 0 }), (file, offset, end) => readRecordAt(files[file], offset, end)!);
   return (raw: Parameters<JudgeGate['admit']>[0], file: number): boolean => gate.admit(raw, file);
 }
 
-/** Three pids, each with another of the same slot in the quiet pass's table. */
-const PIDS = [1000, 1001, 1002].flatMap((p) => {
-  let other = p + 1;
-  while (other === 1001 || other === 1002 || quietSlot(other) !== quietSlot(p)) other++;
-  return [p, other];
-});
+/** Few pids, so that they come round. */
+const PIDS = [1000, 1001, 1002, 1003, 1004, 1005];
 
 /** A small seeded generator (mulberry32), so that a failing seed can be run again. */
 function random(seed: number): () => number {
@@ -224,7 +214,6 @@ export function randomLog(seed: number): { text: string; ends: number[] } {
   let bytes = 0;
   const newSession = (backend: number): Session => {
     time += 1 + Math.floor(rand() * 3);
-    // Few pids, so that they come round; pairs of them share a slot of the quiet pass's table.
     const pid = PIDS[Math.floor(rand() * PIDS.length)];
     const app = rand() < 0.1 ? 'pg-ddl-sync' : pick(['psql', 'pgbench', 'app']);
     const user = rand() < 0.05 ? 'ignored_role' : pick(['postgres', 'app_owner']);
