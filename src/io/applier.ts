@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Client, QueryResult } from 'pg';
 import type { RelationName } from '../core/relationsNamed';
 import { rolesTaken } from '../core/rolesTaken';
-import { ConnectOptions, TargetSpec, WATCH_CLIENT, connect, disconnect, isNoAnswer, queryOf } from './target';
+import { WATCH_CLIENT, disconnect, isNoAnswer, openSession, queryOf } from './connect';
+import { ConnectOptions, TargetSpec } from './target';
 import {
   Ledger,
   LedgerKey,
@@ -390,28 +391,29 @@ export class TargetApplier {
     }
   }
 
-  private open(database: string): Promise<DatabaseLink> {
-    return (async () => {
-        // The target's own search_path: the primary's DDL runs on this connection too. What the tool
-        // runs on it is qualified throughout instead (see ledger.ts).
-        const client = await connect(this.spec, database, { ...this.opts, keepSearchPath: true }).catch((err: unknown) => {
-          throw asUnreachable(err);
-        });
-        try {
-          // One round trip for what the connection needs to know and the session's watch on the
-          // client, then the ledger (made if missing). Two statements: pg answers with two results.
-          const answers = (await client.query(
-            `${WATCH_CLIENT};\nSELECT ${LEDGER_OWNERS}, pg_catalog.current_setting('server_encoding'::pg_catalog.text) AS encoding, session_user AS user`,
-          )) as unknown as QueryResult<{ schema_owner: string | null; table_owner: string | null; encoding: string; user: string }>[];
-          const { schema_owner, table_owner, encoding, user } = answers[1].rows[0];
-          const foreign = await ensureLedger(client, { schema: schema_owner, table: table_owner }, user);
-          if (foreign) throw new Error(foreign);
-          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), guards: new Set<string>() };
-        } catch (err) {
-          await disconnect(client);
-          throw err;
-        }
-      })();
+  /** A connection to a database with its ledger read; one that fails on the way is ended. */
+  private async open(database: string): Promise<DatabaseLink> {
+    // The target's own search_path: the primary's DDL runs on this connection too. What the tool
+    // runs on it is qualified throughout instead (see ledger.ts).
+    let connected = false;
+    return openSession(this.spec, database, { ...this.opts, keepSearchPath: true }, (client) => {
+      connected = true;
+      return this.readyLink(client);
+    }).catch((err: unknown) => {
+      throw connected ? err : asUnreachable(err);
+    });
+  }
+
+  private async readyLink(client: Client): Promise<DatabaseLink> {
+    // One round trip for what the connection needs to know and the session's watch on the client,
+    // then the ledger (made if missing). Two statements: pg answers with two results.
+    const answers = (await client.query(
+      `${WATCH_CLIENT};\nSELECT ${LEDGER_OWNERS}, pg_catalog.current_setting('server_encoding'::pg_catalog.text) AS encoding, session_user AS user`,
+    )) as unknown as QueryResult<{ schema_owner: string | null; table_owner: string | null; encoding: string; user: string }>[];
+    const { schema_owner, table_owner, encoding, user } = answers[1].rows[0];
+    const foreign = await ensureLedger(client, { schema: schema_owner, table: table_owner }, user);
+    if (foreign) throw new Error(foreign);
+    return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), guards: new Set<string>() };
   }
 
   /**

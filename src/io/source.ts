@@ -11,7 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
-import { ConnectOptions, TargetSpec, connect, disconnect } from './target';
+import { withClient } from './connect';
+import { ConnectOptions, TargetSpec } from './target';
 
 export interface SourceAnswer {
   /** Unique texts, one in each marker record. */
@@ -28,8 +29,7 @@ const RUNNING = `SELECT pid, virtualxid FROM pg_catalog.pg_locks WHERE locktype 
 
 /** Marks the primary's log, takes the running transactions, and marks it again. */
 export async function askSource(spec: TargetSpec, opts: ConnectOptions): Promise<SourceAnswer> {
-  const client = await connect(spec, undefined, opts);
-  try {
+  return withClient(spec, undefined, opts, async (client) => {
     const before = await mark(client);
     const rows = await client.query<{ pid: number; virtualxid: string }>(RUNNING);
     const after = await mark(client);
@@ -39,9 +39,7 @@ export async function askSource(spec: TargetSpec, opts: ConnectOptions): Promise
       running: new Set(rows.rows.map((r) => `${r.pid}/${r.virtualxid}`)),
       busy: new Set(rows.rows.map((r) => r.pid)),
     };
-  } finally {
-    await disconnect(client);
-  }
+  });
 }
 
 async function mark(client: Client): Promise<string> {
@@ -53,13 +51,10 @@ async function mark(client: Client): Promise<string> {
 
 /** The encoding of each database of the primary: the encoding its statements are logged in. */
 export async function databaseEncodings(spec: TargetSpec, opts: ConnectOptions): Promise<Map<string, string>> {
-  const client = await connect(spec, undefined, opts);
-  try {
+  return withClient(spec, undefined, opts, async (client) => {
     const rows = await client.query<{ datname: string; encoding: string }>(
       'SELECT datname, pg_catalog.pg_encoding_to_char(encoding) AS encoding FROM pg_catalog.pg_database',
     );
     return new Map(rows.rows.map((r) => [r.datname, r.encoding]));
-  } finally {
-    await disconnect(client);
-  }
+  });
 }
