@@ -8,11 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from './errors';
 import { DataDirFacts, ownerName, readDataDir, socketUri, socketUser } from './io/dataDir';
+import { LOG_LEVELS, LogFormat, LogLevel } from './io/logger';
 import { ConnectOptions, TargetSpec, connectionUser, parseTarget, uriUser } from './io/target';
-
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
-export type LogFormat = 'text' | 'json';
 
 /** What of the primary's DDL a target takes, and under which database names. */
 export interface Filters {

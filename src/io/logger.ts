@@ -11,9 +11,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
-import type { LogFormat, LogLevel } from '../settings';
 
 export type Fields = Record<string, string | number | boolean | undefined>;
+
+/** The levels, most severe first: a logger writes its own and those above. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+/** `text`: `time level message key=value …`; `json`: one JSON object a line. */
+export type LogFormat = 'text' | 'json';
 
 export interface Logger {
   error(message: string, fields?: Fields): void;
