@@ -11,6 +11,7 @@ import { JournalEntry } from '../io/state';
 import { ConnectOptions, connectionUser } from '../io/target';
 import { UnitText, UnitTexts, shownOf } from '../io/unitText';
 import { ApplyAs, Filters, TargetSettings } from '../settings';
+import type { Plan } from './plan';
 
 /** One statement as a dry run lists it. */
 export interface ListedStatement {
@@ -75,6 +76,11 @@ function howOf(res: { timedOut?: boolean; unreachable?: boolean }): StopHow | un
 
 export function whereIs(entry: JournalEntry): string {
   return `${entry.file.name}:${entry.offset}`;
+}
+
+/** The plan's units as journal entries, numbered on from `nextSeq`. */
+export function numbered(plan: Plan, nextSeq: number): JournalEntry[] {
+  return plan.units.map((u, i) => ({ ...u, seq: nextSeq + i }));
 }
 
 /** The entries a target applies next, in order. */
