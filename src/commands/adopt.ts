@@ -6,6 +6,7 @@
  */
 import * as os from 'node:os';
 import { UsageError } from '../errors';
+import { recordDecisions } from '../io/decisionRecord';
 import { recordAdoption } from '../io/ledger';
 import { targetDatabases, withLedger } from '../io/ledgerWrite';
 import { LogFile, listLogFiles } from '../io/logFiles';
@@ -15,7 +16,6 @@ import { JournalEntry, loadState, saveState } from '../io/state';
 import { Settings, connectOptions } from '../io/settings';
 import { makePlan, primaryQuestions } from './plan';
 import { Locked, withRunLock } from './runLock';
-import { recordDecisions } from './skip';
 
 export type AdoptResult =
   | { kind: 'adopted'; target: string; at: string; databases: string[]; passedOver: number; record: string }

@@ -15,7 +15,8 @@ import { listLogFiles } from '../io/logFiles';
 import { LEDGER_SCHEMA } from '../io/ledger';
 import { readRecords } from '../io/logReader';
 import { loadState } from '../io/state';
-import { connect, disconnect, namedDatabase } from '../io/target';
+import { withClient } from '../io/connect';
+import { namedDatabase } from '../io/target';
 import { Settings } from '../io/settings';
 
 export interface Finding {
@@ -69,14 +70,11 @@ async function primarySettings(settings: Settings, findings: Finding[]): Promise
   let from = '';
   if (settings.source) {
     try {
-      const client = await connect(settings.source, undefined, { connectTimeoutMs: settings.connectTimeoutMs });
-      try {
+      await withClient(settings.source, undefined, { connectTimeoutMs: settings.connectTimeoutMs }, async (client) => {
         const rows = await client.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_catalog.pg_settings WHERE name OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])', [[...LOGGING]]);
         values = Object.fromEntries(rows.rows.map((r) => [r.name, r.setting]));
         from = 'the primary (--source)';
-      } finally {
-        await disconnect(client);
-      }
+      });
     } catch (err) {
       findings.push({ level: 'error', subject: 'primary', message: `cannot connect through --source: ${(err as Error).message}` });
     }
@@ -311,8 +309,7 @@ async function targets(settings: Settings, findings: Finding[]): Promise<void> {
       for (const db of databases) {
         const subject = `target ${t.name}${db !== own ? ` database ${db}` : ''}`;
         try {
-          const client = await connect(t, db, { connectTimeoutMs: settings.connectTimeoutMs });
-          try {
+          await withClient(t, db, { connectTimeoutMs: settings.connectTimeoutMs }, async (client) => {
             const who = await client.query<{ usr: string; su: boolean; db: string }>('SELECT current_user AS usr, rolsuper AS su, pg_catalog.current_database() AS db FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) current_user');
             const r = who.rows[0];
             if (r.usr === LEDGER_SCHEMA) {
@@ -323,9 +320,7 @@ async function targets(settings: Settings, findings: Finding[]): Promise<void> {
                 ? { level: 'ok', subject, message: `connected as ${r.usr} (superuser) to ${r.db}` }
                 : { level: 'warning', subject, message: `connected as ${r.usr} to ${r.db}, not a superuser: it must own whatever the primary's DDL alters` },
             );
-          } finally {
-            await disconnect(client);
-          }
+          });
         } catch (err) {
           findings.push({ level: 'error', subject, message: `cannot connect: ${(err as Error).message}` });
         }

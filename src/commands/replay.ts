@@ -12,8 +12,8 @@ import { UnitTexts } from '../io/unitText';
 import { Settings, connectOptions } from '../io/settings';
 import { damageError, makePlan, primaryQuestions } from './plan';
 import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
-import { numbered, sourceEncodings } from './run';
-import { Listing, TargetOutcome, applyToTarget, listEntries } from './sync';
+import { sourceEncodings } from './primary';
+import { Listing, TargetOutcome, applyToTarget, listEntries, numbered } from './sync';
 
 export type ReplayResult =
   | { kind: 'dry-run'; listings: Listing[]; waiting: number; unknown: UnknownOutcome[]; damage?: LogDataError }

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import { Judge } from '../core/judge';
 import { loadParser } from '../core/parser';
 import { UsageError } from '../errors';
+import { recordDecisions } from '../io/decisionRecord';
 import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { loadState, saveState } from '../io/state';
@@ -15,7 +16,6 @@ import { UnitTexts } from '../io/unitText';
 import { Settings } from '../io/settings';
 import { UnknownOutcome, unknownOutcomes } from './report';
 import { Locked, withRunLock } from './runLock';
-import { recordDecisions } from './skip';
 
 export type ResolveResult =
   | { kind: 'resolved'; outcomes: UnknownOutcome[]; decision: 'send' | 'drop'; record: string }

@@ -8,10 +8,8 @@ import { LogDataError, StateError, UsageError } from '../errors';
 import { listLogFilesSettled, noCsvlogError } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { Gap, marksAfter, readStarts } from '../io/fileMarks';
-import { databaseEncodings } from '../io/source';
-import { JournalEntry, State, TargetState, loadState, saveState } from '../io/state';
+import { State, TargetState, loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
-import { ConnectOptions, TargetSpec } from '../io/target';
 import { Settings, connectOptions } from '../io/settings';
 import { Plan, damageError, makePlan, primaryQuestions } from './plan';
 import { writeMetrics } from '../io/metrics';
@@ -21,8 +19,9 @@ import { duration, oldestHeldBack } from '../core/heldBack';
 import { nestedLines } from '../core/captureUse';
 import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
 import { Locked, withRunLock } from './runLock';
-import { status } from './status';
-import { KeptAppliers, Listing, TargetOutcome, applyToTarget, entriesFrom, head, listEntries } from './sync';
+import { sourceEncodings } from './primary';
+import { statusReport } from './statusReport';
+import { KeptAppliers, Listing, TargetOutcome, applyToTarget, entriesFrom, head, listEntries, numbered } from './sync';
 
 export interface RunSummary {
   recordsRead: number;
@@ -318,7 +317,7 @@ function heldBackLine(plan: Plan, texts: UnitTexts, settings: Settings, now: Dat
 /** Writes the metrics file from the state just saved; a failure to write it is only logged. */
 async function saveMetrics(settings: Settings, file: string, state: State, summary: RunSummary, log: Logger): Promise<void> {
   try {
-    const s = await status(settings, new Date(), false);
+    const s = await statusReport(settings, new Date(), false);
     writeMetrics(file, {
       finishedAt: new Date(),
       durationMs: summary.ms,
@@ -367,11 +366,6 @@ async function missedEntries(name: string, next: number, firstSeq: number, log: 
 /** A target not tried in this pass: its place as it was, nothing done. */
 function heldOff(name: string, next: number): TargetOutcome {
   return { name, next, applied: 0, alreadyApplied: 0, filtered: 0 };
-}
-
-/** The plan's units as journal entries, numbered on from `nextSeq`. */
-export function numbered(plan: Plan, nextSeq: number): JournalEntry[] {
-  return plan.units.map((u, i) => ({ ...u, seq: nextSeq + i }));
 }
 
 function lowestNext(state: State, firstSeq: number): number {
@@ -488,20 +482,5 @@ function save(file: string, state: State): void {
   } catch (err) {
     // What the targets applied is in their ledgers: the next run skips it, whatever this file says.
     throw new StateError(file, `cannot write it: ${(err as Error).message}; the targets' ledgers hold what this run applied`);
-  }
-}
-
-/** How the primary is asked: its answers are bounded in time as a target's are. */
-function sourceOptions(settings: Settings): ConnectOptions {
-  return { connectTimeoutMs: settings.connectTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs };
-}
-
-/** The encodings of the primary's databases, or none (with a warning) when it cannot be asked. */
-export async function sourceEncodings(source: TargetSpec, settings: Settings, log: Logger): Promise<Map<string, string> | undefined> {
-  try {
-    return await databaseEncodings(source, sourceOptions(settings));
-  } catch (err) {
-    log.warn("cannot ask the primary (--source) for its databases' encodings; each target's own are used", { error: (err as Error).message });
-    return undefined;
   }
 }

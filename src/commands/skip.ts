@@ -6,8 +6,8 @@
  */
 import * as os from 'node:os';
 import { loadParser } from '../core/parser';
-import { StateError, UsageError } from '../errors';
-import { appendRecord } from '../io/atomicFile';
+import { UsageError } from '../errors';
+import { recordDecisions } from '../io/decisionRecord';
 import { recordSkip } from '../io/ledger';
 import { withLedger } from '../io/ledgerWrite';
 import { listLogFiles } from '../io/logFiles';
@@ -31,28 +31,6 @@ export interface SkipOptions {
   confirm?: (failure: TargetFailure) => Promise<boolean>;
   log: Logger;
   now?: () => Date;
-}
-
-/** The file skipped statements are kept in. */
-export function skippedFile(stateFile: string): string {
-  return `${stateFile}.skipped.jsonl`;
-}
-
-/**
- * Appends what a person decided (a skip, acknowledged gaps, an adoption, a resolve) to the state's
- * record file, one JSON line each; where it cannot be written, a StateError saying what was not
- * recorded, before the state changes.
- * @param what what the records are, for the error: "the skipped statement", …
- * @returns the record file
- */
-export function recordDecisions(stateFile: string, what: string, records: object[]): string {
-  const file = skippedFile(stateFile);
-  try {
-    appendRecord(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  } catch (err) {
-    throw new StateError(stateFile, `cannot record ${what} in ${file}: ${(err as Error).message}`);
-  }
-  return file;
 }
 
 export async function skip(settings: Settings, target: string, opts: SkipOptions): Promise<SkipResult> {

@@ -11,6 +11,7 @@ import { JournalEntry } from '../io/state';
 import { ConnectOptions, connectionUser } from '../io/target';
 import { UnitText, UnitTexts, shownOf } from '../io/unitText';
 import { ApplyAs, Filters, TargetSettings } from '../io/settings';
+import type { Plan } from './plan';
 
 /** One statement as a dry run lists it. */
 export interface ListedStatement {
@@ -75,6 +76,11 @@ function howOf(res: { timedOut?: boolean; unreachable?: boolean }): StopHow | un
 
 export function whereIs(entry: JournalEntry): string {
   return `${entry.file.name}:${entry.offset}`;
+}
+
+/** The plan's units as journal entries, numbered on from `nextSeq`. */
+export function numbered(plan: Plan, nextSeq: number): JournalEntry[] {
+  return plan.units.map((u, i) => ({ ...u, seq: nextSeq + i }));
 }
 
 /** The entries a target applies next, in order. */
@@ -229,104 +235,194 @@ const BATCH_MAX = 100;
  * @param next the sequence number the target stands at
  */
 export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, entries: JournalEntry[], next: number): Promise<TargetOutcome> {
-  const { log } = ctx;
-  const outcome: TargetOutcome = { name: target.name, next, applied: 0, alreadyApplied: 0, filtered: 0 };
   const kept = ctx.kept?.applierFor(target, ctx.connect, firstKeys(entries));
   const applier = kept ?? new TargetApplier(target, ctx.connect, firstKeys(entries));
-  const removals = laterRemovals(ctx, entries);
-  const removalDone = new Map<number, Promise<boolean>>();
-  const fieldsOf = (entry: JournalEntry) => ({ target: target.name, database: entry.database, at: whereIs(entry) });
+  try {
+    return await new TargetPass(ctx, target, applier, entries, next).run();
+  } finally {
+    // A kept connection lets go of its guard functions between passes: each is owned by a role, which
+    // could not be dropped on the target while it owns one.
+    if (!kept) await applier.close();
+    else await applier.dropGuards();
+  }
+}
+
+/** An entry and the job that runs it on the target. */
+interface Queued {
+  entry: JournalEntry;
+  job: Job;
+}
+
+/** One target's pass over its entries: what each is there, then applied in order, in batches where it can. */
+class TargetPass {
+  private readonly outcome: TargetOutcome;
+  /** For each entry, the later entry that drops or renames its database (see laterRemovals). */
+  private readonly removals: Map<number, number>;
+  private readonly removalDone = new Map<number, Promise<boolean>>();
+  /** Entries waiting to go in one round trip: in a row, each in a transaction, the same database. */
+  private readonly batch: Queued[] = [];
+
+  constructor(
+    private readonly ctx: ApplyContext,
+    private readonly target: TargetSettings,
+    private readonly applier: TargetApplier,
+    private readonly entries: JournalEntry[],
+    next: number,
+  ) {
+    this.outcome = { name: target.name, next, applied: 0, alreadyApplied: 0, filtered: 0 };
+    this.removals = laterRemovals(ctx, entries);
+  }
+
+  async run(): Promise<TargetOutcome> {
+    for (const [i, entry] of this.entries.entries()) {
+      // Asked to stop: what was applied is kept, the rest waits for the next run.
+      if (this.ctx.stopping?.()) break;
+      const halted = await this.take(entry, await this.decide(entry, i));
+      if (halted) return halted;
+    }
+    return (await this.flush()) ?? this.outcome;
+  }
+
+  /** Queues a batchable job, or acts on the decision after what is queued; the outcome if the target stops. */
+  private async take(entry: JournalEntry, d: Decision): Promise<TargetOutcome | null> {
+    const batchable = d.kind === 'job' && !d.job.runsAlone && !d.job.actsOnDatabase;
+    const batch = this.batch;
+    if (batchable && batch.length > 0 && (batch.length >= BATCH_MAX || batch[0].job.database !== d.job.database)) {
+      const halted = await this.flush();
+      if (halted) return halted;
+    }
+    if (batchable) {
+      batch.push({ entry, job: d.job });
+      return null;
+    }
+    const halted = await this.flush();
+    if (halted) return halted;
+    switch (d.kind) {
+      case 'done':
+        this.done(entry, d.how);
+        return null;
+      case 'filtered':
+        this.ctx.log.debug('left out by a filter', { ...this.fieldsOf(entry), reason: d.reason, sql: d.sql });
+        this.outcome.filtered++;
+        this.outcome.next = entry.seq + 1;
+        return null;
+      case 'stop':
+        return this.stop(entry, d.message, d.shown, d.sqlState, d.how);
+      case 'job':
+        return this.applyOne(entry, d.job);
+    }
+  }
+
+  private fieldsOf(entry: JournalEntry) {
+    return { target: this.target.name, database: entry.database, at: whereIs(entry) };
+  }
 
   /** Everything that decides what the entry is for this target, without running any of it. */
-  const decide = async (entry: JournalEntry, i: number): Promise<Decision> => {
-    // A database dropped or renamed later, by a statement this target has done: the entry was done
-    // before it, in that database (a database of the same name now is another one).
-    const removal = removals.get(i);
-    if (removal !== undefined) {
-      if (!removalDone.has(removal)) removalDone.set(removal, isDoneOn(ctx, target, applier, entries[removal]));
-      if (await removalDone.get(removal)) return { kind: 'done', how: 'its database was dropped or renamed later by a statement the target applied' };
-    }
+  private async decide(entry: JournalEntry, i: number): Promise<Decision> {
+    if (await this.removedLater(i)) return { kind: 'done', how: 'its database was dropped or renamed later by a statement the target applied' };
+    const { target, ctx } = this;
     if (!databaseIncluded(target.filters, entry.database)) return { kind: 'filtered', reason: `database ${entry.database} is filtered out`, sql: '' };
     // Filters first, on the text read as UTF-8: a statement left out needs no connection. Text that
     // is not UTF-8 is filtered once decoded.
     const shown = ctx.texts.get(entry);
-    if (shown.kind === 'unprovable') return unprovableStop(entry, shown.problem, shown.shown);
+    if (shown.kind === 'unprovable') return this.unprovableStop(entry, shown.problem, shown.shown);
     const readable = shown.kind === 'ok' && !shown.text.statements.some((st) => st.sql.includes('\uFFFD'));
     const first = readable ? selectFor(target.filters, entry, shown.text) : null;
     if (first?.kind === 'skip') return { kind: 'filtered', reason: first.reason, sql: shown.kind === 'ok' ? head(shown.text.shown) : '' };
     // The statement's bytes are in its database's encoding: the primary's when --source tells it,
     // else the target's (the same, when the database was made by a synced CREATE DATABASE).
     const database = target.filters.databaseMap[entry.database] ?? entry.database;
-    const there = await applier.encodingOf(database);
+    const there = await this.applier.encodingOf(database);
     if (there.kind === 'failed') return { kind: 'stop', message: there.message, shown: '', sqlState: there.sqlState, how: howOf(there) };
-    const text = ctx.texts.get(entry, ctx.primaryEncodings?.get(entry.database) ?? there.encoding);
+    return this.decideDecoded(entry, database, ctx.primaryEncodings?.get(entry.database) ?? there.encoding);
+  }
+
+  /**
+   * Whether the entry's database is dropped or renamed later by a statement this target has done: the
+   * entry was done before it, in that database (a database of the same name now is another one).
+   */
+  private async removedLater(i: number): Promise<boolean> {
+    const removal = this.removals.get(i);
+    if (removal === undefined) return false;
+    if (!this.removalDone.has(removal)) this.removalDone.set(removal, isDoneOn(this.ctx, this.target, this.applier, this.entries[removal]));
+    return (await this.removalDone.get(removal)) === true;
+  }
+
+  /** The rest of decide, on the entry's text decoded from its database's encoding. */
+  private async decideDecoded(entry: JournalEntry, database: string, encoding: string): Promise<Decision> {
+    const text = this.ctx.texts.get(entry, encoding);
     if (text.kind === 'gone') {
-      if (await applier.isDone({ database, key: keyOf(ctx, entry) })) return { kind: 'done', how: 'found in the target ledger; its log file is gone' };
+      if (await this.applier.isDone({ database, key: keyOf(this.ctx, entry) })) return { kind: 'done', how: 'found in the target ledger; its log file is gone' };
       return { kind: 'stop', message: `its statement cannot be read: ${text.problem}`, shown: '' };
     }
     if (text.kind === 'undecodable') return { kind: 'stop', message: `not sent: ${text.problem}`, shown: '' };
-    if (text.kind === 'unprovable') return unprovableStop(entry, text.problem, text.shown);
-    const sent = selectFor(target.filters, entry, text.text);
+    if (text.kind === 'unprovable') return this.unprovableStop(entry, text.problem, text.shown);
+    const sent = selectFor(this.target.filters, entry, text.text);
     if (sent.kind === 'refuse') return { kind: 'stop', message: `not sent: ${sent.reason}`, shown: text.text.shown };
     if (sent.kind === 'skip') return { kind: 'filtered', reason: sent.reason, sql: head(text.text.shown) };
-    return { kind: 'job', job: jobFor(ctx, entry, sent) };
-  };
+    return { kind: 'job', job: jobFor(this.ctx, entry, sent) };
+  }
 
   /** A statement the log cannot prove: never sent, told as a security event. */
-  const unprovableStop = (entry: JournalEntry, problem: string, shown: string): Decision => {
-    log.error('security: not sent, the log cannot prove what the primary ran', { ...fieldsOf(entry), event: 'security', reason: problem, sql: head(shown) });
+  private unprovableStop(entry: JournalEntry, problem: string, shown: string): Decision {
+    this.ctx.log.error('security: not sent, the log cannot prove what the primary ran', { ...this.fieldsOf(entry), event: 'security', reason: problem, sql: head(shown) });
     const message = `not sent: the log cannot prove what the primary ran (${problem}); if the primary did run it, run it here by hand, then skip it`;
     return { kind: 'stop', message, shown };
-  };
+  }
 
-  const stop = (entry: JournalEntry, message: string, shown: string, sqlState?: string, how?: StopHow): TargetOutcome => {
-    const fields = fieldsOf(entry);
+  /** The target stops at this entry: logged, and the outcome says why. */
+  private stop(entry: JournalEntry, message: string, shown: string, sqlState?: string, how?: StopHow): TargetOutcome {
+    const { log } = this.ctx;
+    const fields = this.fieldsOf(entry);
     const line = { ...fields, sqlstate: sqlState, error: message, sql: head(shown) };
     if (how === 'lockWait') log.warn('statement gave way on a lock every time; the target stays at it until the next run', line);
     else if (how === 'timedOut') log.error('statement timed out on target; the target stays at it until the next run', line);
     else if (how === 'unreachable') log.error('cannot connect to the target; the next run tries again', { ...fields, sqlstate: sqlState, error: message });
     else log.error('statement failed on target; the target stays at it', line);
-    outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message, ...(how ? { [how]: true } : {}) };
-    return outcome;
-  };
-  const done = (entry: JournalEntry, how: string): void => {
-    log.info(`already applied (${how})`, fieldsOf(entry));
-    outcome.alreadyApplied++;
-    outcome.next = entry.seq + 1;
-  };
+    this.outcome.failure = { seq: entry.seq, database: entry.database, at: fields.at, shown, sqlState, message, ...(how ? { [how]: true } : {}) };
+    return this.outcome;
+  }
+
+  private done(entry: JournalEntry, how: string): void {
+    this.ctx.log.info(`already applied (${how})`, this.fieldsOf(entry));
+    this.outcome.alreadyApplied++;
+    this.outcome.next = entry.seq + 1;
+  }
 
   /** Takes an entry's result into the outcome; the outcome when the target stops there. */
-  const record = (entry: JournalEntry, job: Job, res: ApplyResult): TargetOutcome | null => {
+  private record(entry: JournalEntry, job: Job, res: ApplyResult): TargetOutcome | null {
     // The server may quote what it could not read of the statement: a secret's piece.
     if (res.kind === 'failed') {
       const how = howOf(res);
       // Nothing was tried: the target stands at no statement, and shows none.
-      return stop(entry, maskMessage(res.message, job.statements), how === 'unreachable' ? '' : job.shown, res.sqlState, how);
+      return this.stop(entry, maskMessage(res.message, job.statements), how === 'unreachable' ? '' : job.shown, res.sqlState, how);
     }
     if (res.kind === 'already') {
-      done(entry, res.how === 'skipped' ? 'skipped there before, its ledger says' : res.how === 'adopted' ? 'the target was adopted after it' : 'found in the target ledger');
+      this.done(entry, res.how === 'skipped' ? 'skipped there before, its ledger says' : res.how === 'adopted' ? 'the target was adopted after it' : 'found in the target ledger');
       return null;
     }
-    outcome.applied++;
-    outcome.lastApplied = { seq: entry.seq, at: whereIs(entry), logTime: entry.logTime };
-    log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', { ...fieldsOf(entry), ms: res.ms, sql: head(job.shown) });
+    const { log } = this.ctx;
+    this.outcome.applied++;
+    this.outcome.lastApplied = { seq: entry.seq, at: whereIs(entry), logTime: entry.logTime };
+    log.info(res.recovered ? 'applied (had run before a crash; ledger completed)' : 'applied', { ...this.fieldsOf(entry), ms: res.ms, sql: head(job.shown) });
     // What a reviewer needs to tell how it ran: the same statement differs by role and search_path.
-    log.debug('applied with', { ...fieldsOf(entry), database: job.database, role: job.role ?? `${connectionUser(target)} (sync)`, settings: job.settings.map(redact).join('; ') || undefined });
-    outcome.next = entry.seq + 1;
+    log.debug('applied with', { ...this.fieldsOf(entry), database: job.database, role: job.role ?? `${connectionUser(this.target)} (sync)`, settings: job.settings.map(redact).join('; ') || undefined });
+    this.outcome.next = entry.seq + 1;
     return null;
-  };
+  }
 
   /**
    * One entry on its own, tried again while it gives way on a lock.
    * @param tried what a batch got when it tried the entry, if that was giving way on a lock
    */
-  const applyOne = async (entry: JournalEntry, job: Job, tried?: ApplyResult): Promise<TargetOutcome | null> => {
+  private async applyOne(entry: JournalEntry, job: Job, tried?: ApplyResult): Promise<TargetOutcome | null> {
+    const { ctx, applier } = this;
     let res = tried ?? (await applier.apply(job));
     // A lock the target's own sessions hold: give way (lock_timeout), wait, try again; a replayed
     // statement never queues the target's sessions behind it for longer than the lock timeout.
     for (let retry = 1; isLockWait(res) && retry <= ctx.lockRetries; retry++) {
       const ms = backoffMs(retry);
-      log.warn('statement gave way on a lock; trying again', { ...fieldsOf(entry), try: retry + 1, in_ms: ms, sql: head(job.shown) });
+      ctx.log.warn('statement gave way on a lock; trying again', { ...this.fieldsOf(entry), try: retry + 1, in_ms: ms, sql: head(job.shown) });
       await new Promise((resolve) => setTimeout(resolve, ms));
       res = await applier.apply(job);
     }
@@ -334,68 +430,26 @@ export async function applyToTarget(ctx: ApplyContext, target: TargetSettings, e
       await loadParser();
       const holders = await applier.lockHolders(job.database, job.statements.flatMap(relationsNamed));
       const sqlState = res.kind === 'failed' ? res.sqlState : undefined;
-      return stop(entry, lockWaitMessage(holders, ctx.lockRetries + 1, ctx.connect.lockTimeoutMs ?? 0), job.shown, sqlState, 'lockWait');
+      return this.stop(entry, lockWaitMessage(holders, ctx.lockRetries + 1, ctx.connect.lockTimeoutMs ?? 0), job.shown, sqlState, 'lockWait');
     }
-    return record(entry, job, res);
-  };
+    return this.record(entry, job, res);
+  }
 
-  // Entries waiting to go in one round trip: in a row, each in a transaction, the same database.
-  const batch: { entry: JournalEntry; job: Job }[] = [];
-  const flush = async (): Promise<TargetOutcome | null> => {
-    const items = batch.splice(0);
+  /** Sends what is queued, in one round trip; the outcome if the target stops at one of them. */
+  private async flush(): Promise<TargetOutcome | null> {
+    const items = this.batch.splice(0);
     if (items.length === 0) return null;
-    const { settled, stoppedBy } = items.length > 1 ? await applier.applyBatch(items.map((it) => it.job)) : { settled: [] };
+    const { settled, stoppedBy } = items.length > 1 ? await this.applier.applyBatch(items.map((it) => it.job)) : { settled: [] };
     for (const [k, it] of items.entries()) {
       // Those the batch did not settle (it stopped at a failure) go one by one, which says why; the
       // one it stopped at, if that gave way on a lock, counts that as its first try, and if it ran
       // out of time (or the target did not answer) it is not run again for as long: the batch said why.
       const known = k === settled.length && stoppedBy && (isLockWait(stoppedBy) || stoppedBy.sqlState === QUERY_CANCELED || stoppedBy.timedOut === true);
       const tried = known ? stoppedBy : undefined;
-      const halted = k < settled.length ? record(it.entry, it.job, settled[k]) : await applyOne(it.entry, it.job, tried);
+      const halted = k < settled.length ? this.record(it.entry, it.job, settled[k]) : await this.applyOne(it.entry, it.job, tried);
       if (halted) return halted;
     }
     return null;
-  };
-
-  try {
-    for (const [i, entry] of entries.entries()) {
-      // Asked to stop: what was applied is kept, the rest waits for the next run.
-      if (ctx.stopping?.()) break;
-      const d = await decide(entry, i);
-      const batchable = d.kind === 'job' && !d.job.runsAlone && !d.job.actsOnDatabase;
-      if (batchable && batch.length > 0 && (batch.length >= BATCH_MAX || batch[0].job.database !== d.job.database)) {
-        const halted = await flush();
-        if (halted) return halted;
-      }
-      if (batchable) {
-        batch.push({ entry, job: d.job });
-        continue;
-      }
-      const halted = await flush();
-      if (halted) return halted;
-      switch (d.kind) {
-        case 'done':
-          done(entry, d.how);
-          break;
-        case 'filtered':
-          log.debug('left out by a filter', { ...fieldsOf(entry), reason: d.reason, sql: d.sql });
-          outcome.filtered++;
-          outcome.next = entry.seq + 1;
-          break;
-        case 'stop':
-          return stop(entry, d.message, d.shown, d.sqlState, d.how);
-        case 'job': {
-          const stopped = await applyOne(entry, d.job);
-          if (stopped) return stopped;
-        }
-      }
-    }
-    return (await flush()) ?? outcome;
-  } finally {
-    // A kept connection lets go of its guard functions between passes: each is owned by a role, which
-    // could not be dropped on the target while it owns one.
-    if (!kept) await applier.close();
-    else await applier.dropGuards();
   }
 }
 

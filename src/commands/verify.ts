@@ -10,7 +10,8 @@ import { maskDefinition, maskInString } from '../core/redact';
 import { CatalogObject, SchemaDiff, diffSchemas, objectCount } from '../core/schemaDiff';
 import { ConnectionError, SyncError, UsageError } from '../errors';
 import { CatalogSnapshot, OLDEST_MAJOR, listDatabases, readCatalog, roleQueries } from '../io/catalog';
-import { ConnectOptions, TargetSpec, connect, disconnect } from '../io/target';
+import { Opener, openClient, withClient } from '../io/connect';
+import { ConnectOptions, TargetSpec } from '../io/target';
 import { Settings, TargetSettings } from '../io/settings';
 import { databaseIncluded } from './sync';
 
@@ -56,7 +57,7 @@ export interface Verification {
 }
 
 export interface VerifyDeps {
-  connect?: (spec: TargetSpec, database: string | undefined, opts: ConnectOptions) => Promise<Client>;
+  connect?: Opener;
   now?: () => Date;
 }
 
@@ -78,7 +79,7 @@ export async function verify(settings: Settings, options: VerifyOptions = {}, de
   const source = settings.source;
   if (!source) throw new UsageError('verify reads the primary: give --source URL, or --data-dir DIR of a running primary');
   if (settings.targets.length === 0) throw new UsageError('no target: give --target [NAME=]URL (or "targets" in the config file)');
-  const open = deps.connect ?? connect;
+  const open = deps.connect ?? openClient;
   const opts: ConnectOptions = { connectTimeoutMs: settings.connectTimeoutMs, statementTimeoutMs: settings.statementTimeoutMs };
   const reader = new CatalogReader(open, opts);
   const primary = await reader.facts(source, 'primary');
@@ -178,29 +179,33 @@ function drifted(d: SchemaDiff): boolean {
 /** Connections and catalog reads, each failure a ConnectionError naming the server and database. */
 class CatalogReader {
   constructor(
-    private readonly open: NonNullable<VerifyDeps['connect']>,
+    private readonly open: Opener,
     private readonly opts: ConnectOptions,
   ) {}
 
-  private async with<T>(spec: TargetSpec, label: string, db: string | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
+  private with<T>(spec: TargetSpec, label: string, db: string | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
     const where = db === undefined ? label : `${label} database ${db}`;
-    let client: Client;
+    const read = async (client: Client): Promise<T> => {
+      try {
+        return await fn(client);
+      } catch (err) {
+        throw new ConnectionError(label, `cannot read the catalogs of ${where}: ${maskInString((err as Error).message)}`);
+      }
+    };
+    return withClient(spec, db, this.opts, read, (s, d, o) => this.connect(s, d, o, label));
+  }
+
+  /** A connection, or a ConnectionError that says why there is none. */
+  private async connect(spec: TargetSpec, db: string | undefined, opts: ConnectOptions, label: string): Promise<Client> {
     const started = Date.now();
     try {
-      client = await this.open(spec, db, this.opts);
+      return await this.open(spec, db, opts);
     } catch (err) {
       // pg ends a connection that timed out without saying so ("Connection terminated unexpectedly");
       // its timer may fire a little early by the wall clock.
-      const timedOut = Date.now() - started >= this.opts.connectTimeoutMs * 0.9;
-      const why = timedOut ? `timed out after ${this.opts.connectTimeoutMs / 1000} s (--connect-timeout)` : maskInString((err as Error).message);
+      const timedOut = Date.now() - started >= opts.connectTimeoutMs * 0.9;
+      const why = timedOut ? `timed out after ${opts.connectTimeoutMs / 1000} s (--connect-timeout)` : maskInString((err as Error).message);
       throw new ConnectionError(label, `cannot connect${db === undefined ? '' : ` to database ${db}`}: ${why}`);
-    }
-    try {
-      return await fn(client);
-    } catch (err) {
-      throw new ConnectionError(label, `cannot read the catalogs of ${where}: ${maskInString((err as Error).message)}`);
-    } finally {
-      await disconnect(client);
     }
   }
 

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Client, QueryResult } from 'pg';
 import type { RelationName } from '../core/relationsNamed';
 import { rolesTaken } from '../core/rolesTaken';
-import { ConnectOptions, TargetSpec, WATCH_CLIENT, connect, disconnect, isNoAnswer, queryOf } from './target';
+import { WATCH_CLIENT, disconnect, isNoAnswer, openSession, queryOf } from './connect';
+import { ConnectOptions, TargetSpec } from './target';
 import {
   Ledger,
   LedgerKey,
@@ -202,7 +203,6 @@ export class TargetApplier {
    * batch stopped at, when it is known to be that of the first job not settled.
    */
   async applyBatch(jobs: Job[]): Promise<{ settled: ApplyResult[]; stoppedBy?: Failed }> {
-    const checks = newRoleChecks();
     const database = jobs[0].database;
     let link: DatabaseLink;
     try {
@@ -211,83 +211,99 @@ export class TargetApplier {
       this.links.delete(database);
       return { settled: [] };
     }
-    const { client, ledger } = link;
-    const plan: { job: Job; id: string; sent: boolean }[] = [];
-    const queries: string[] = [];
-    let statementCount = 0;
     // Each transaction sets this, for the session, as it commits: after a failure it tells how many
     // committed, which the ledger cannot (a concurrent applier of the same statements writes it too).
     const batchId = `${process.pid}.${++this.batches}`;
+    const batch = await this.batchOf(link, jobs, batchId);
+    const started = Date.now();
+    const sent = await this.sendBatch(link, database, batch, batchId, started);
+    if (sent.lost) return sent.lost;
+    const ms = Math.round((Date.now() - started) / Math.max(1, batch.queries.length));
+    return { settled: settledOf(link.ledger, batch.plan, sent.committed, ms), stoppedBy: sent.stoppedBy };
+  }
+
+  /**
+   * The queries of a batch, one transaction per job, from the first job on: up to a job its ledger shows
+   * done (not sent), or a job that must be tried on its own, or after one that changes roles.
+   */
+  private async batchOf(link: DatabaseLink, jobs: Job[], batchId: string): Promise<Batch> {
+    const checks = newRoleChecks();
+    const batch: Batch = { plan: [], queries: [], statementCount: 0 };
     for (const job of jobs) {
       const id = entryKey(job.key.fileKey, job.key.offset);
-      if (settledBy(ledger, job.key.fileKey, job.key.offset) !== null) {
-        plan.push({ job, id, sent: false });
+      if (settledBy(link.ledger, job.key.fileKey, job.key.offset) !== null) {
+        batch.plan.push({ id, sent: false });
         continue;
       }
       // A statement that changes roles comes first in its batch: the guard functions are dropped before
       // it (see guardedStatements), which the jobs before it in a batch would still need.
-      if (job.changesRoles && queries.length > 0) break;
-      let setup: string[];
-      let guarded: string[];
-      try {
-        if ((await refusal(link, job, checks)) !== null) break; // tried on its own, it says why
-        setup = [...(await roleStatements(link, job.role)), ...job.settings];
-        if (setup.some(changesLexing)) break;
-        guarded = await guardedStatements(link, job);
-      } catch {
-        break; // tried on its own, it says why
-      }
-      // The count is set with the claim: a transaction that does not commit undoes it.
-      const claim = claimStatement(client, job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: `${batchId}:${queries.length + 1}` });
-      const statements = withLockBudget(guarded, this.opts.lockTimeoutMs);
-      statementCount += job.statements.length;
-      queries.push(['BEGIN', ...SESSION_RESET, claim, ...setup, ...statements, 'COMMIT'].join('\n;\n'));
-      plan.push({ job, id, sent: true });
+      if (job.changesRoles && batch.queries.length > 0) break;
+      const query = await this.batchQuery(link, job, checks, `${batchId}:${batch.queries.length + 1}`);
+      if (query === null) break; // tried on its own, it says why
+      batch.statementCount += job.statements.length;
+      batch.queries.push(query);
+      batch.plan.push({ id, sent: true });
       // What a later job's checks read may change with this one: they are made again, after it.
       if (job.changesRoles) break;
     }
-    const started = Date.now();
-    let stoppedBy: Failed | undefined;
-    let committed = queries.length;
-    if (queries.length > 0) {
+    return batch;
+  }
+
+  /** A job's transaction in a batch, its claim setting the batch's count; null: it must go on its own. */
+  private async batchQuery(link: DatabaseLink, job: Job, checks: RoleChecks, count: string): Promise<string | null> {
+    let setup: string[];
+    let guarded: string[];
+    try {
+      if ((await refusal(link, job, checks)) !== null) return null;
+      setup = [...(await roleStatements(link, job.role)), ...job.settings];
+      if (setup.some(changesLexing)) return null;
+      guarded = await guardedStatements(link, job);
+    } catch {
+      return null;
+    }
+    // The count is set with the claim: a transaction that does not commit undoes it.
+    const claim = claimStatement(link.client, job.key, job.logFile, job.shown, { name: BATCH_SETTING, value: count });
+    const statements = withLockBudget(guarded, this.opts.lockTimeoutMs);
+    return ['BEGIN', ...SESSION_RESET, claim, ...setup, ...statements, 'COMMIT'].join('\n;\n');
+  }
+
+  /**
+   * Sends a batch in one round trip: how many of its transactions committed, and the error it stopped
+   * at; or, when the connection went, what the caller returns.
+   */
+  private async sendBatch(
+    link: DatabaseLink,
+    database: string,
+    batch: Batch,
+    batchId: string,
+    started: number,
+  ): Promise<{ committed: number; stoppedBy?: Failed; lost?: { settled: ApplyResult[]; stoppedBy?: Failed } }> {
+    const { client } = link;
+    if (batch.queries.length === 0) return { committed: 0 };
+    try {
+      await client.query(queryOf(batch.queries.join('\n;\n'), this.opts, batch.statementCount));
+      return { committed: batch.queries.length };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (isConnectionError(err)) {
+        this.links.delete(database);
+        await disconnect(client);
+        // What committed before the connection went is in the ledger the next connection reads.
+        // A server that did not answer is not asked again in this run: its session may still hold
+        // the first entry's ledger row, and the next would only wait for that.
+        const settled: ApplyResult[] = batch.plan.slice(0, batch.plan.findIndex((p) => p.sent)).map(() => ({ kind: 'already' }));
+        return { committed: 0, lost: { settled, stoppedBy: isNoAnswer(err) ? this.failed(err, true, started) : undefined } };
+      }
       try {
-        await client.query(queryOf(queries.join('\n;\n'), this.opts, statementCount));
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        if (isConnectionError(err)) {
-          this.links.delete(database);
-          await disconnect(client);
-          // What committed before the connection went is in the ledger the next connection reads.
-          // A server that did not answer is not asked again in this run: its session may still hold
-          // the first entry's ledger row, and the next would only wait for that.
-          const settled: ApplyResult[] = plan.slice(0, plan.findIndex((p) => p.sent)).map(() => ({ kind: 'already' }));
-          return { settled, stoppedBy: isNoAnswer(err) ? this.failed(err, true, started) : undefined };
-        }
-        committed = 0;
-        try {
-          const res = await client.query<{ v: string | null }>('SELECT pg_catalog.current_setting($1::pg_catalog.text, true) AS v', [BATCH_SETTING]);
-          const [id, count] = (res.rows[0].v ?? '').split(':');
-          // Another batch's count, or none: the first transaction did not commit.
-          if (id === batchId) committed = Number(count);
-          stoppedBy = this.failed(err, false, started);
-        } catch {
-          // Taken as none: those are tried again one by one and found in the ledger.
-        }
+        const res = await client.query<{ v: string | null }>('SELECT pg_catalog.current_setting($1::pg_catalog.text, true) AS v', [BATCH_SETTING]);
+        const [id, count] = (res.rows[0].v ?? '').split(':');
+        // Another batch's count, or none: the first transaction did not commit.
+        return { committed: id === batchId ? Number(count) : 0, stoppedBy: this.failed(err, false, started) };
+      } catch {
+        // Taken as none: those are tried again one by one and found in the ledger.
+        return { committed: 0 };
       }
     }
-    const ms = Math.round((Date.now() - started) / Math.max(1, queries.length));
-    const results: ApplyResult[] = [];
-    let sent = 0;
-    for (const p of plan) {
-      if (!p.sent) {
-        results.push({ kind: 'already' });
-        continue;
-      }
-      if (++sent > committed) break;
-      ledger.entries.set(p.id, 'done');
-      results.push({ kind: 'applied', ms });
-    }
-    return { settled: results, stoppedBy };
   }
 
   /**
@@ -390,28 +406,29 @@ export class TargetApplier {
     }
   }
 
-  private open(database: string): Promise<DatabaseLink> {
-    return (async () => {
-        // The target's own search_path: the primary's DDL runs on this connection too. What the tool
-        // runs on it is qualified throughout instead (see ledger.ts).
-        const client = await connect(this.spec, database, { ...this.opts, keepSearchPath: true }).catch((err: unknown) => {
-          throw asUnreachable(err);
-        });
-        try {
-          // One round trip for what the connection needs to know and the session's watch on the
-          // client, then the ledger (made if missing). Two statements: pg answers with two results.
-          const answers = (await client.query(
-            `${WATCH_CLIENT};\nSELECT ${LEDGER_OWNERS}, pg_catalog.current_setting('server_encoding'::pg_catalog.text) AS encoding, session_user AS user`,
-          )) as unknown as QueryResult<{ schema_owner: string | null; table_owner: string | null; encoding: string; user: string }>[];
-          const { schema_owner, table_owner, encoding, user } = answers[1].rows[0];
-          const foreign = await ensureLedger(client, { schema: schema_owner, table: table_owner }, user);
-          if (foreign) throw new Error(foreign);
-          return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), guards: new Set<string>() };
-        } catch (err) {
-          await disconnect(client);
-          throw err;
-        }
-      })();
+  /** A connection to a database with its ledger read; one that fails on the way is ended. */
+  private async open(database: string): Promise<DatabaseLink> {
+    // The target's own search_path: the primary's DDL runs on this connection too. What the tool
+    // runs on it is qualified throughout instead (see ledger.ts).
+    let connected = false;
+    return openSession(this.spec, database, { ...this.opts, keepSearchPath: true }, (client) => {
+      connected = true;
+      return this.readyLink(client);
+    }).catch((err: unknown) => {
+      throw connected ? err : asUnreachable(err);
+    });
+  }
+
+  private async readyLink(client: Client): Promise<DatabaseLink> {
+    // One round trip for what the connection needs to know and the session's watch on the client,
+    // then the ledger (made if missing). Two statements: pg answers with two results.
+    const answers = (await client.query(
+      `${WATCH_CLIENT};\nSELECT ${LEDGER_OWNERS}, pg_catalog.current_setting('server_encoding'::pg_catalog.text) AS encoding, session_user AS user`,
+    )) as unknown as QueryResult<{ schema_owner: string | null; table_owner: string | null; encoding: string; user: string }>[];
+    const { schema_owner, table_owner, encoding, user } = answers[1].rows[0];
+    const foreign = await ensureLedger(client, { schema: schema_owner, table: table_owner }, user);
+    if (foreign) throw new Error(foreign);
+    return { client, ledger: await loadLedger(client, this.from), encoding, sessionUser: user, rolesTaken: new Set<string>(), guards: new Set<string>() };
   }
 
   /**
@@ -486,6 +503,30 @@ export class TargetApplier {
       return this.applyAlone(link, job);
     }
   }
+}
+
+/** A batch's transactions, and for each job up to where it stopped, whether it was sent. */
+interface Batch {
+  plan: { id: string; sent: boolean }[];
+  queries: string[];
+  /** The statements of the jobs sent: how long the batch may take (see queryOf). */
+  statementCount: number;
+}
+
+/** The results of a batch's jobs, in order, up to the first sent that did not commit. */
+function settledOf(ledger: Ledger, plan: Batch['plan'], committed: number, ms: number): ApplyResult[] {
+  const results: ApplyResult[] = [];
+  let sent = 0;
+  for (const p of plan) {
+    if (!p.sent) {
+      results.push({ kind: 'already' });
+      continue;
+    }
+    if (++sent > committed) break;
+    ledger.entries.set(p.id, 'done');
+    results.push({ kind: 'applied', ms });
+  }
+  return results;
 }
 
 /** A statement run alone: it ran, or it answered that what it makes (or drops) is there (not). */

@@ -11,9 +11,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
+
 import type { LogFormat, LogLevel } from '../core/settingsTable';
 
 export type Fields = Record<string, string | number | boolean | undefined>;
+
+// The levels and formats are declared once, with the settings that choose them.
+export type { LogFormat, LogLevel } from '../core/settingsTable';
 
 export interface Logger {
   error(message: string, fields?: Fields): void;
@@ -35,6 +39,16 @@ export interface LoggerOptions {
   now?: () => Date;
   /** Where lines go without logDir (default: the process's stderr). */
   stderr?: (text: string) => void;
+  /**
+   * Calls `fn` when the process exits (default: its 'exit' event); returns what stops that. What the
+   * logger still holds then is written out, if it was not closed (an uncaught error).
+   */
+  onExit?: (fn: () => void) => () => void;
+}
+
+function onProcessExit(fn: () => void): () => void {
+  process.once('exit', fn);
+  return () => void process.off('exit', fn);
 }
 
 /** The file a run started at `now` logs to. */
@@ -57,85 +71,12 @@ const BATCH_LINES = 256;
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 export function createLogger(opts: LoggerOptions): Logger {
-  // winston is loaded on first use only: an idle run never logs below its level and never pays for it.
-  let inner: import('winston').Logger | null = null;
-  const render = opts.format === 'json' ? jsonLine : textLine;
-  const clock = opts.now ?? (() => new Date());
   // The log file is opened at once: a --log-dir that cannot be written stops the command before it
   // does anything.
   const out: Output = opts.logDir
-    ? openLogFile(opts.logDir, opts.prefix, clock(), opts.keepDays)
+    ? openLogFile(opts.logDir, opts.prefix, (opts.now ?? (() => new Date()))(), opts.keepDays)
     : { write: opts.stderr ?? ((text) => void process.stderr.write(text)), end: () => undefined };
-  const get = (): import('winston').Logger => {
-    if (inner) return inner;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const winston = require('winston') as typeof import('winston');
-    // Lines logged together go through winston as one entry, which this format writes out.
-    const format = winston.format((info) => {
-      const bag = info as unknown as Record<symbol, unknown>;
-      bag[MESSAGE] = (bag[LINES] as Entry[]).map(render).join('\n');
-      return info;
-    })();
-    inner = winston.createLogger({ level: opts.level, format, transports: [new (textTransport(winston))({ out })] });
-    return inner;
-  };
-
-  // Lines logged by code running without a pause (a batch's results on a target), handed to winston
-  // together when it pauses.
-  let pending: Entry[] = [];
-  let scheduled = false;
-  let closed = false;
-  // A write that failed where no caller could hear it (a flush of its own): the next log call, or
-  // close(), throws it, for the CLI to report as one line.
-  let failed: unknown = null;
-  const flush = (): void => {
-    scheduled = false;
-    if (pending.length === 0) return;
-    const lines = pending;
-    pending = [];
-    const level = lines.reduce((worst, l) => (ORDER[l.level as LogLevel] < ORDER[worst] ? (l.level as LogLevel) : worst), 'debug' as LogLevel);
-    try {
-      get().log({ level, message: `${lines.length} line(s)`, [LINES]: lines } as unknown as import('winston').LogEntry);
-    } catch (err) {
-      failed ??= err;
-    }
-  };
-  const atExit = (): void => {
-    // At exit nothing asynchronous runs: what is left is written directly.
-    if (pending.length === 0) return;
-    const text = `${pending.map(render).join('\n')}\n`;
-    pending = [];
-    out.write(text);
-  };
-  unflushed.add(atExit);
-  watchExit();
-  const at =
-    (level: LogLevel) =>
-    (message: string, fields: Fields = {}): void => {
-      if (ORDER[level] > ORDER[opts.level] || closed) return;
-      if (failed) throw failed;
-      pending.push({ ...fields, level, message, timestamp: new Date().toISOString() });
-      if (pending.length >= BATCH_LINES) flush();
-      else if (!scheduled) {
-        // Once the code that logged gives way: before anything that awaits it goes on (the CLI's own
-        // last line comes after the log's, as it did).
-        scheduled = true;
-        queueMicrotask(flush);
-      }
-    };
-  return {
-    error: at('error'),
-    warn: at('warn'),
-    info: at('info'),
-    debug: at('debug'),
-    close: async () => {
-      flush();
-      closed = true;
-      unflushed.delete(atExit);
-      out.end();
-      if (failed) throw failed;
-    },
-  };
+  return new BatchingLogger(opts.level, opts.format === 'json' ? jsonLine : textLine, out, opts.onExit ?? onProcessExit);
 }
 
 /** Where finished text goes: stderr, or the log file. */
@@ -144,16 +85,94 @@ interface Output {
   end(): void;
 }
 
-/** What each logger still holds, written out if the process exits without close() (an uncaught error). */
-const unflushed = new Set<() => void>();
-let watching = false;
+/**
+ * Lines logged by code running without a pause (a batch's results on a target) are held, and handed
+ * to winston together when that code gives way.
+ */
+class BatchingLogger implements Logger {
+  // winston is loaded on first use only: an idle run never logs below its level and never pays for it.
+  private inner: import('winston').Logger | null = null;
+  private pending: Entry[] = [];
+  private scheduled = false;
+  private closed = false;
+  /**
+   * A write that failed where no caller could hear it (a flush of its own): the next log call, or
+   * close(), throws it, for the CLI to report as one line.
+   */
+  private failed: unknown = null;
+  /** Stops the exit hook that writes out what is held if the process exits before close(). */
+  private readonly unwatchExit: () => void;
 
-function watchExit(): void {
-  if (watching) return;
-  watching = true;
-  process.once('exit', () => {
-    for (const f of unflushed) f();
-  });
+  constructor(
+    private readonly level: LogLevel,
+    private readonly render: (entry: Entry) => string,
+    private readonly out: Output,
+    onExit: (fn: () => void) => () => void,
+  ) {
+    this.unwatchExit = onExit(() => this.atExit());
+  }
+
+  readonly error = (message: string, fields?: Fields): void => this.add('error', message, fields);
+  readonly warn = (message: string, fields?: Fields): void => this.add('warn', message, fields);
+  readonly info = (message: string, fields?: Fields): void => this.add('info', message, fields);
+  readonly debug = (message: string, fields?: Fields): void => this.add('debug', message, fields);
+
+  readonly close = async (): Promise<void> => {
+    this.flush();
+    this.closed = true;
+    this.unwatchExit();
+    this.out.end();
+    if (this.failed) throw this.failed;
+  };
+
+  private add(level: LogLevel, message: string, fields: Fields = {}): void {
+    if (ORDER[level] > ORDER[this.level] || this.closed) return;
+    if (this.failed) throw this.failed;
+    this.pending.push({ ...fields, level, message, timestamp: new Date().toISOString() });
+    if (this.pending.length >= BATCH_LINES) this.flush();
+    else if (!this.scheduled) {
+      // Once the code that logged gives way: before anything that awaits it goes on (the CLI's own
+      // last line comes after the log's, as it did).
+      this.scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const lines = this.pending;
+    this.pending = [];
+    const level = lines.reduce((worst, l) => (ORDER[l.level as LogLevel] < ORDER[worst] ? (l.level as LogLevel) : worst), 'debug' as LogLevel);
+    try {
+      this.winston().log({ level, message: `${lines.length} line(s)`, [LINES]: lines } as unknown as import('winston').LogEntry);
+    } catch (err) {
+      this.failed ??= err;
+    }
+  }
+
+  /** At exit nothing asynchronous runs: what is left is written directly. */
+  private atExit(): void {
+    if (this.pending.length === 0) return;
+    const text = `${this.pending.map(this.render).join('\n')}\n`;
+    this.pending = [];
+    this.out.write(text);
+  }
+
+  private winston(): import('winston').Logger {
+    if (this.inner) return this.inner;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const winston = require('winston') as typeof import('winston');
+    // Lines logged together go through winston as one entry, which this format writes out.
+    const render = this.render;
+    const format = winston.format((info) => {
+      const bag = info as unknown as Record<symbol, unknown>;
+      bag[MESSAGE] = (bag[LINES] as Entry[]).map(render).join('\n');
+      return info;
+    })();
+    this.inner = winston.createLogger({ level: this.level, format, transports: [new (textTransport(winston))({ out: this.out })] });
+    return this.inner;
+  }
 }
 
 /** A winston transport that writes each entry's finished text, at once. */

@@ -16,7 +16,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import type { TxidStatus } from '../core/captureUse';
-import { ConnectOptions, TargetSpec, connect, disconnect } from './target';
+import { withClient } from './connect';
+import { ConnectOptions, TargetSpec } from './target';
 
 export interface SourceAnswer {
   /** Unique texts, one in each marker record. */
@@ -42,8 +43,7 @@ const STATUSES = `SELECT x, pg_catalog.txid_status(x::pg_catalog.int8) AS status
  * @param xids transactions named by capture records, with their epochs
  */
 export async function askSource(spec: TargetSpec, opts: ConnectOptions, xids: readonly string[] = []): Promise<SourceAnswer> {
-  const client = await connect(spec, undefined, opts);
-  try {
+  return withClient(spec, undefined, opts, async (client) => {
     const before = await mark(client);
     const rows = await client.query<{ pid: number; virtualxid: string }>(RUNNING);
     const statuses = xids.length === 0 ? [] : (await client.query<{ x: string; status: string | null }>(STATUSES, [xids])).rows;
@@ -55,9 +55,7 @@ export async function askSource(spec: TargetSpec, opts: ConnectOptions, xids: re
       busy: new Set(rows.rows.map((r) => r.pid)),
       statuses: new Map(statuses.map((r) => [r.x, (r.status ?? 'unknown') as TxidStatus])),
     };
-  } finally {
-    await disconnect(client);
-  }
+  });
 }
 
 async function mark(client: Client): Promise<string> {
@@ -75,27 +73,23 @@ const NOT_INSTALLED = new Set(['3F000', '42P01']);
  * the capture helper is not installed there. Only a superuser (or a role granted it) can read it.
  */
 export async function readCaptureKey(spec: TargetSpec, opts: ConnectOptions): Promise<string | null> {
-  const client = await connect(spec, undefined, opts);
-  try {
-    const rows = await client.query<{ key: string }>('SELECT key FROM ddl_sync_capture.key');
-    return rows.rows[0]?.key ?? null;
-  } catch (err) {
-    if (NOT_INSTALLED.has((err as { code?: string }).code ?? '')) return null;
-    throw err;
-  } finally {
-    await disconnect(client);
-  }
+  return withClient(spec, undefined, opts, async (client) => {
+    try {
+      const rows = await client.query<{ key: string }>('SELECT key FROM ddl_sync_capture.key');
+      return rows.rows[0]?.key ?? null;
+    } catch (err) {
+      if (NOT_INSTALLED.has((err as { code?: string }).code ?? '')) return null;
+      throw err;
+    }
+  });
 }
 
 /** The encoding of each database of the primary: the encoding its statements are logged in. */
 export async function databaseEncodings(spec: TargetSpec, opts: ConnectOptions): Promise<Map<string, string>> {
-  const client = await connect(spec, undefined, opts);
-  try {
+  return withClient(spec, undefined, opts, async (client) => {
     const rows = await client.query<{ datname: string; encoding: string }>(
       'SELECT datname, pg_catalog.pg_encoding_to_char(encoding) AS encoding FROM pg_catalog.pg_database',
     );
     return new Map(rows.rows.map((r) => [r.datname, r.encoding]));
-  } finally {
-    await disconnect(client);
-  }
+  });
 }

@@ -121,6 +121,38 @@ describe('logger', () => {
     const lines = res.stderr.trimEnd().split('\n');
     assert.deepEqual(lines.map((l) => l.slice(25)), ['info  before n=1', 'error last words n=2']);
   });
+
+  it('owns its exit hook: each logger writes only its own lines at exit, and none once closed', async () => {
+    const hooks = new Map<string, () => void>();
+    const unhooked: string[] = [];
+    const make = (name: string) => {
+      let text = '';
+      const log = createLogger({
+        level: 'info',
+        prefix: name,
+        stderr: (t) => void (text += t),
+        onExit: (fn) => {
+          hooks.set(name, fn);
+          return () => void unhooked.push(name);
+        },
+      });
+      return { log, text: () => text };
+    };
+    const a = make('a');
+    const b = make('b');
+    a.log.info('from a');
+    b.log.info('from b');
+    // The process "exits" before either got to write what it holds: only a's hook runs.
+    hooks.get('a')?.();
+    assert.deepEqual(a.text().split('\n').filter(Boolean).map((l) => l.slice(25)), ['info  from a']);
+    assert.equal(b.text(), '');
+    await b.log.close();
+    assert.deepEqual(unhooked, ['b']);
+    assert.equal(b.text().slice(25), 'info  from b\n');
+    await a.log.close();
+    assert.deepEqual(unhooked, ['b', 'a']);
+    assert.equal(a.text().split('\n').filter(Boolean).length, 1, 'a line written at exit is not written again');
+  });
 });
 
 describe('log file', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lockWaitMessage } from '../../src/commands/sync';
 import { withLockBudget } from '../../src/io/applier';
-import { answerTimeoutMs, clientConfig, parseTarget, queryOf } from '../../src/io/target';
+import { answerTimeoutMs, clientConfig, queryOf } from '../../src/io/connect';
+import { parseTarget } from '../../src/io/target';
 import { resolveSettings } from '../../src/io/settings';
 
 /** What every session of the tool's sets, whatever it was told. */
