@@ -2,7 +2,7 @@
  * What every command's adapter shares: where output goes, the settings step that also opens the
  * tool's log, and the lines that a run's damage and unknown outcomes print.
  */
-import type { UnknownOutcome } from '../commands/report';
+import type { UnknownOutcome } from '../pipeline/report';
 import { SyncError } from '../errors';
 import { Logger } from '../io/logger';
 import { Settings } from '../io/settings';

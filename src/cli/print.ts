@@ -4,10 +4,10 @@ import { Status } from '../commands/status';
 import { nestedLines } from '../core/captureUse';
 import { DatabaseVerdict, RolesVerdict, TargetVerdict, Verification } from '../commands/verify';
 import { SchemaDiff } from '../core/schemaDiff';
-import { Listing, TargetOutcome } from '../commands/sync';
+import { Listing, TargetOutcome } from '../pipeline/apply';
 import { Gap } from '../io/fileMarks';
 import { TargetFailure } from '../io/state';
-import { UnknownOutcome } from '../commands/report';
+import { UnknownOutcome } from '../pipeline/report';
 
 /** A dry-run listing, as SQL a person can read (and psql could run). */
 export function formatListings(listings: Listing[]): string {

@@ -1,7 +1,7 @@
 /** `pg-ddl-sync resolve`: decide a statement whose outcome a crash of the primary left unknown. */
 import { Command } from 'commander';
 import type * as ResolveCommand from '../commands/resolve';
-import type { UnknownOutcome } from '../commands/report';
+import type { UnknownOutcome } from '../pipeline/report';
 import { UsageError } from '../errors';
 import { Cli, exitHelp } from './context';
 import { lockedLine, unknownLine } from './print';

@@ -14,8 +14,8 @@ import { Logger } from '../io/logger';
 import { readRecords } from '../io/logReader';
 import { JournalEntry, loadState, saveState } from '../io/state';
 import { Settings, connectOptions } from '../io/settings';
-import { makePlan, primaryQuestions } from './plan';
-import { Locked, withRunLock } from './runLock';
+import { makePlan, primaryQuestions } from '../pipeline/read';
+import { Locked, withRunLock } from '../pipeline/runLock';
 
 export type AdoptResult =
   | { kind: 'adopted'; target: string; at: string; databases: string[]; passedOver: number; record: string }

@@ -10,10 +10,10 @@ import { Logger } from '../io/logger';
 import { loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings, connectOptions } from '../io/settings';
-import { damageError, makePlan, primaryQuestions } from './plan';
-import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
-import { sourceEncodings } from './primary';
-import { Listing, TargetOutcome, applyToTarget, listEntries, numbered } from './sync';
+import { damageError, makePlan, primaryQuestions } from '../pipeline/read';
+import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from '../pipeline/report';
+import { sourceEncodings } from '../pipeline/primary';
+import { Listing, TargetOutcome, applyToTarget, listEntries, numbered } from '../pipeline/apply';
 
 export type ReplayResult =
   | { kind: 'dry-run'; listings: Listing[]; waiting: number; unknown: UnknownOutcome[]; damage?: LogDataError }

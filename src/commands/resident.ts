@@ -13,8 +13,8 @@ import { removeResidentMark, touchResidentMark, writeResidentMark } from '../io/
 import { ConnectOptions } from '../io/target';
 import { Settings, TargetSettings } from '../io/settings';
 import { AppliedResult, checkRunSettings, residentPass } from './run';
-import { Locked, withRunLock } from './runLock';
-import { KeptAppliers } from './sync';
+import { Locked, withRunLock } from '../pipeline/runLock';
+import { KeptAppliers } from '../pipeline/apply';
 
 export interface ResidentDeps {
   log: Logger;

@@ -14,8 +14,8 @@ import { Logger } from '../io/logger';
 import { loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../io/settings';
-import { UnknownOutcome, unknownOutcomes } from './report';
-import { Locked, withRunLock } from './runLock';
+import { UnknownOutcome, unknownOutcomes } from '../pipeline/report';
+import { Locked, withRunLock } from '../pipeline/runLock';
 
 export type ResolveResult =
   | { kind: 'resolved'; outcomes: UnknownOutcome[]; decision: 'send' | 'drop'; record: string }

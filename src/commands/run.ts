@@ -11,17 +11,17 @@ import { Gap, marksAfter, readStarts } from '../io/fileMarks';
 import { State, TargetState, loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings, connectOptions } from '../io/settings';
-import { Plan, damageError, makePlan, primaryQuestions } from './plan';
+import { Plan, damageError, makePlan, primaryQuestions } from '../pipeline/read';
 import { writeMetrics } from '../io/metrics';
 import { unsafeFileProblem } from '../io/atomicFile';
 import { identifyPrimary, primaryMismatch, primaryToSave } from '../io/primaryId';
 import { duration, oldestHeldBack } from '../core/heldBack';
 import { nestedLines } from '../core/captureUse';
-import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from './report';
-import { Locked, withRunLock } from './runLock';
-import { sourceEncodings } from './primary';
-import { statusReport } from './statusReport';
-import { KeptAppliers, Listing, TargetOutcome, applyToTarget, entriesFrom, head, listEntries, numbered } from './sync';
+import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from '../pipeline/report';
+import { Locked, withRunLock } from '../pipeline/runLock';
+import { sourceEncodings } from '../pipeline/primary';
+import { statusReport } from '../pipeline/statusReport';
+import { KeptAppliers, Listing, TargetOutcome, applyToTarget, entriesFrom, head, listEntries, numbered } from '../pipeline/apply';
 
 export interface RunSummary {
   recordsRead: number;

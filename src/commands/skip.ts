@@ -15,8 +15,8 @@ import { Logger } from '../io/logger';
 import { JournalEntry, State, TargetFailure, loadState, saveState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings, TargetSettings, connectOptions } from '../io/settings';
-import { Locked, withRunLock } from './runLock';
-import { selectFor } from './sync';
+import { Locked, withRunLock } from '../pipeline/runLock';
+import { selectFor } from '../pipeline/apply';
 
 export type SkipResult =
   | { kind: 'skipped'; target: string; failure: TargetFailure; record: string }

@@ -3,10 +3,10 @@
  * to anything (see statusReport.ts).
  */
 import { Settings } from '../io/settings';
-import { Status, statusReport } from './statusReport';
+import { Status, statusReport } from '../pipeline/statusReport';
 
-export { STATUS_VERSION } from './statusReport';
-export type { Status, TargetStatus, WaitingStatus } from './statusReport';
+export { STATUS_VERSION } from '../pipeline/statusReport';
+export type { Status, TargetStatus, WaitingStatus } from '../pipeline/statusReport';
 
 /** Reads the state and the log directory into a Status, the waiting statements' text included. */
 export function status(settings: Settings, now = new Date()): Promise<Status> {

@@ -13,7 +13,7 @@ import { CatalogSnapshot, OLDEST_MAJOR, listDatabases, readCatalog, roleQueries 
 import { Opener, openClient, withClient } from '../io/connect';
 import { ConnectOptions, TargetSpec } from '../io/target';
 import { Settings, TargetSettings } from '../io/settings';
-import { databaseIncluded } from './sync';
+import { databaseIncluded } from '../pipeline/apply';
 
 export const VERIFY_VERSION = 1;
 

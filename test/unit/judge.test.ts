@@ -5,7 +5,7 @@ import { Judge, JudgeSnapshot } from '../../src/core/judge';
 import { LogRecord } from '../../src/core/logRecord';
 import { loadParser } from '../../src/core/parser';
 import { analyze } from '../../src/core/statements';
-import { makePlan } from '../../src/commands/plan';
+import { makePlan } from '../../src/pipeline/read';
 import { describeFiles } from '../../src/io/logFiles';
 import { silentLogger } from '../helpers/logger';
 import { UnitTexts } from '../../src/io/unitText';

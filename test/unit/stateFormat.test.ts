@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Judge, JudgeSnapshot } from '../../src/core/judge';
 import { loadParser } from '../../src/core/parser';
-import { makePlan } from '../../src/commands/plan';
+import { makePlan } from '../../src/pipeline/read';
 import { describeFiles } from '../../src/io/logFiles';
 import { STATE_VERSION, State, loadState, saveState } from '../../src/io/state';
 import { checkStateShape } from '../../src/io/stateShape';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { lockWaitMessage } from '../../src/commands/sync';
+import { lockWaitMessage } from '../../src/pipeline/apply';
 import { withLockBudget } from '../../src/io/applier';
 import { answerTimeoutMs, clientConfig, queryOf } from '../../src/io/connect';
 import { parseTarget } from '../../src/io/target';

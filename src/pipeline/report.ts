@@ -10,8 +10,8 @@ import { LEDGER_SCHEMA } from '../core/ledgerSchema';
 import { Logger } from '../io/logger';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../io/settings';
-import { Plan } from './plan';
-import { head } from './sync';
+import { Plan } from './read';
+import { head } from './apply';
 
 function sqlOf(texts: UnitTexts, unit: UnitSpec): string {
   const text = texts.get(unit);

@@ -11,7 +11,7 @@ import { JournalEntry } from '../io/state';
 import { ConnectOptions, connectionUser } from '../io/target';
 import { UnitText, UnitTexts, shownOf } from '../io/unitText';
 import { ApplyAs, Filters, TargetSettings } from '../io/settings';
-import type { Plan } from './plan';
+import type { Plan } from './read';
 
 /** One statement as a dry run lists it. */
 export interface ListedStatement {

@@ -17,7 +17,7 @@ import { JournalEntry, State, TargetFailure, loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../io/settings';
 import { UnknownOutcome, unknownOutcomes } from './report';
-import { head } from './sync';
+import { head } from './apply';
 
 export const STATUS_VERSION = 1;
 
