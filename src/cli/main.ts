@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 // Each command's module is loaded when that command runs: a cron `run` does not pay for the others.
+import type * as CaptureCommand from '../commands/capture';
 import type * as CheckCommand from '../commands/check';
 import type * as ReplayCommand from '../commands/replay';
 import type * as ResidentCommand from '../commands/resident';
@@ -85,6 +86,10 @@ const EXIT_CODES = {
   adopt: exitHelp(`  0  adopted: recorded in the target's ledger and the state
   1  nothing recorded: the target could not be reached, or a run holds the lock
   2  bad usage, config, state or --from`),
+  capture: exitHelp(`  0  done (status: the helper is in every database, at this version)
+  1  status: some database lacks the helper, or has an older one
+  2  bad usage, the role is not a superuser, the major has no pg_event_trigger_ddl_commands(), or the
+     helper's schema holds objects of another role`),
   verify: exitHelp(`  0  every target matches the primary
   1  some target differs: an object missing, extra or different
   2  bad usage, or a server could not be reached or read`),
@@ -144,6 +149,7 @@ const COMMAND_OPTIONS: Record<keyof typeof EXIT_CODES, OptionName[]> = {
   resolve: [...WHERE, 'stateFile', ...LOGGING],
   // Its --target names the one target it adopts (NAME, or NAME=URL): its own option.
   adopt: [...WHERE, 'stateFile', ...LOGGING, 'connectTimeout'],
+  capture: ['config', 'dataDir', 'source', 'connectTimeout', ...LOGGING],
   verify: [...WHERE, 'source', 'includeDatabase', 'excludeDatabase', 'mapDatabase', 'connectTimeout', 'statementTimeout', ...LOGGING],
 };
 
@@ -474,6 +480,28 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.stdout(flags.json ? `${JSON.stringify(res, null, 2)}\n` : formatVerification(res));
       code = verifyExitCode(res);
       if (code !== 0) io.stderr(`pg-ddl-sync: ${verifySummary(res)}\n`);
+    });
+
+  const capture = program
+    .command('capture')
+    .description("the capture helper on the primary: an event trigger that writes each DDL command's transaction, role and settings into the csvlog");
+  addOptions(capture.command('install').description('install it (again) in every database of the primary, template1 too; needs a superuser'), 'capture').action(async (flags: CommonFlags) => {
+    const { captureInstall } = require('../commands/capture') as typeof CaptureCommand;
+    const res = await captureInstall(setUp(flags));
+    io.stdout(`Installed the capture helper in ${res.databases.length} database(s): ${res.databases.join(', ')} (${res.keptKey ? 'the key it had' : 'a new key'}).\n`);
+  });
+  addOptions(capture.command('remove').description('drop it from every database of the primary; needs a superuser'), 'capture').action(async (flags: CommonFlags) => {
+    const { captureRemove } = require('../commands/capture') as typeof CaptureCommand;
+    const dbs = await captureRemove(setUp(flags));
+    io.stdout(`Removed the capture helper from ${dbs.length} database(s): ${dbs.join(', ')}.\n`);
+  });
+  addOptions(capture.command('status').description('whether each database of the primary has it, and its version'), 'capture')
+    .option('--json', 'as JSON: [{"database": …, "version": N or null}]')
+    .action(async (flags: CommonFlags & { json?: boolean }) => {
+      const { captureStatus, captureStatusExitCode, captureLine } = require('../commands/capture') as typeof CaptureCommand;
+      const dbs = await captureStatus(setUp(flags));
+      io.stdout(flags.json ? `${JSON.stringify(dbs, null, 2)}\n` : dbs.map((d) => `${d.database}: ${captureLine(d)}\n`).join(''));
+      code = captureStatusExitCode(dbs);
     });
 
   addSetupCommands(program, io.stdout, packageVersion());
