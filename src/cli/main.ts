@@ -143,7 +143,7 @@ const APPLYING: OptionName[] = [
 const COMMAND_OPTIONS: Record<keyof typeof EXIT_CODES, OptionName[]> = {
   run: APPLYING,
   replay: APPLYING,
-  status: [...WHERE, 'target', 'stateFile', ...LOGGING],
+  status: [...WHERE, 'target', 'stateFile', 'source', 'connectTimeout', ...LOGGING],
   check: [...WHERE, 'target', 'stateFile', 'source', 'mapDatabase', 'connectTimeout', ...WHO, ...LOGGING],
   skip: [...WHERE, 'target', 'stateFile', ...LOGGING, 'connectTimeout'],
   resolve: [...WHERE, 'stateFile', ...LOGGING],
@@ -328,8 +328,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--json', 'the documented JSON form, for monitoring')
     .action(async (flags: CommonFlags & { json?: boolean }) => {
       const settings = setUp(flags);
-      const { status, statusExitCode } = require('../commands/status') as typeof StatusCommand;
-      const res = await status(settings);
+      const { status, statusExitCode, withCapture } = require('../commands/status') as typeof StatusCommand;
+      const res = await withCapture(await status(settings), settings);
       io.stdout(flags.json ? `${JSON.stringify(res, null, 2)}\n` : formatStatus(res));
       code = statusExitCode(res);
     });

@@ -14,6 +14,7 @@ import { readResidentMark } from '../io/residentMark';
 import { JournalEntry, State, TargetFailure, loadState } from '../io/state';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../settings';
+import { CaptureDatabase, captureStatus } from './capture';
 import { UnknownOutcome, unknownOutcomes } from './report';
 import { head } from './sync';
 
@@ -83,6 +84,11 @@ export interface Status {
    * its pid, since when, its last beat; running false when its process is gone.
    */
   resident: { pid: number; since: string; lastBeat: string; intervalSeconds: number; running: boolean } | null;
+  /**
+   * The capture helper in each database of the primary, when `status` knows the primary (--source,
+   * or --data-dir of a running one); `error` when it could not ask it; null when it does not know it.
+   */
+  capture: { databases: CaptureDatabase[] } | { error: string } | null;
 }
 
 /**
@@ -138,7 +144,21 @@ export async function status(settings: Settings, now = new Date(), withText = tr
     running: holder ? { pid: holder.pid, since: holder.since.toISOString() } : null,
     targets,
     resident: residentOf(settings.stateFile),
+    capture: null,
   };
+}
+
+/**
+ * The status with the capture helper of each primary database, asked of the primary: a connection
+ * that `run`'s own use of status() (its metrics) does without.
+ */
+export async function withCapture(s: Status, settings: Settings): Promise<Status> {
+  if (!settings.source) return s;
+  try {
+    return { ...s, capture: { databases: await captureStatus(settings) } };
+  } catch (err) {
+    return { ...s, capture: { error: (err as Error).message } };
+  }
 }
 
 function residentOf(stateFile: string): Status['resident'] {

@@ -6,25 +6,28 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { Status } from '../../src/commands/status';
 import { Cluster, startPrimaryAndTargets } from '../helpers/cluster';
 import { as, captureOf, captureRecords } from '../helpers/capture';
 import { cli } from '../helpers/cli';
 
 describe('capture helper', () => {
   let primary: Cluster;
+  let target: Cluster;
   const capture = (sub: string, role = 'postgres') => cli(['capture', sub, '--source', `postgresql://${role}@127.0.0.1:${primary.port}/postgres`]);
   const key = async (db = 'postgres'): Promise<string> => (await primary.query<{ key: string }>(db, 'SELECT key FROM ddl_sync_capture.key'))[0].key;
   const status = async (txid: string): Promise<string> => (await primary.query<{ s: string }>('postgres', 'SELECT txid_status($1::bigint) AS s', [txid]))[0].s;
 
   before(async () => {
-    [primary] = await startPrimaryAndTargets([]);
+    [primary, target] = await startPrimaryAndTargets(['a']);
     await as(primary, 'postgres', 'postgres', 'CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN; GRANT alice TO postgres; GRANT CREATE ON SCHEMA public TO alice, bob');
     await as(primary, 'postgres', 'postgres', 'CREATE DATABASE app');
   });
 
   after(async () => {
-    await primary?.destroy();
+    await Promise.all([primary, target].map((c) => c?.destroy()));
   });
 
   test('install puts it in every database and template1, once, with one key; new databases have it', async () => {
@@ -165,18 +168,28 @@ describe('capture helper', () => {
     assert.equal(rec.settings.search_path, 'evil, pg_catalog, public');
   });
 
-  test('check says per database whether it is installed; remove drops it everywhere, twice', async () => {
-    const checked = await cli(['check', '--source', `postgresql://postgres@127.0.0.1:${primary.port}/postgres`, '--csvlog-dir', primary.logDir]);
+  test('check and status say per database whether it is installed; remove drops it everywhere, twice', async () => {
+    const source = `postgresql://postgres@127.0.0.1:${primary.port}/postgres`;
+    const checked = await cli(['check', '--source', source, '--csvlog-dir', primary.logDir]);
     assert.match(checked.stdout, /capture helper in app.*installed \(version 1\)/);
     assert.match(checked.stdout, /capture helper in template1.*installed \(version 1\)/);
+    const where = ['--csvlog-dir', primary.logDir, '--state-file', path.join(primary.baseDir, 'state.json')];
+    // Only for a state file to show: what the target makes of the primary's DDL is not the point.
+    await cli(['run', ...where, '--target', `a=${target.syncUrl}`]);
+    assert.ok(fs.existsSync(where[3]));
+    const st = await cli(['status', ...where, '--source', source, '--json']);
+    const helper = (JSON.parse(st.stdout) as Status).capture;
+    assert.ok(helper && 'databases' in helper);
+    assert.deepEqual(helper.databases.find((d) => d.database === 'template1'), { database: 'template1', version: 1 });
+    assert.match((await cli(['status', ...where, '--source', source])).stdout, /^capture helper: .*postgres installed \(version 1\)/m);
     for (let i = 0; i < 2; i++) {
       const res = await capture('remove');
       assert.equal(res.code, 0, res.stderr);
     }
     const [{ n }] = await primary.query<{ n: string }>('template1', "SELECT count(*) AS n FROM pg_namespace WHERE nspname = 'ddl_sync_capture'");
     assert.equal(n, '0');
-    const st = await capture('status');
-    assert.equal(st.code, 1);
-    assert.match(st.stdout, /^postgres: not installed/m);
+    const gone = await capture('status');
+    assert.equal(gone.code, 1);
+    assert.match(gone.stdout, /^postgres: not installed/m);
   });
 });
