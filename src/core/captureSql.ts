@@ -56,7 +56,9 @@ function hashHex(alg: 'sha256' | 'md5', text: string): string {
 const CAT = 'OPERATOR(pg_catalog.||)';
 
 /**
- * The event trigger's function for one major. It never lets the DDL fail: an error of its own is
+ * The event trigger's function for one major. Its record goes to the log only, never to the client
+ * (client_min_messages): a role that saw its own records could write them again, elsewhere. It
+ * never lets the DDL fail: an error of its own is
  * written as an `{"error": SQLSTATE}` record (MAC'd when the key could be read), and an error in
  * writing that is swallowed.
  * @param versionNum the server's server_version_num
@@ -70,7 +72,7 @@ export function captureFunctionSql(versionNum: number): string {
   const prefix = `'pg-ddl-sync capture 1 ${alg} '::pg_catalog.text`;
   const record = (payload: string): string => `${prefix} ${CAT} ${mac(payload)} ${CAT} ' '::pg_catalog.text ${CAT} ${payload}`;
   return `CREATE FUNCTION ${CAPTURE_SCHEMA}.on_ddl() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $pgds$
+LANGUAGE plpgsql SECURITY DEFINER SET client_min_messages = warning AS $pgds$
 DECLARE
   v_key pg_catalog.text;
   v_top pg_catalog.int8;

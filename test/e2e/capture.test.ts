@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Status } from '../../src/commands/status';
+import { Client } from 'pg';
 import { Cluster, startPrimaryAndTargets } from '../helpers/cluster';
 import { as, captureOf, captureRecords } from '../helpers/capture';
 import { cli } from '../helpers/cli';
@@ -94,6 +95,24 @@ describe('capture helper', () => {
     const fake = captureRecords(primary, k).filter((r) => r.message === forged);
     assert.equal(fake.length, 1);
     assert.equal(fake[0].parsed.kind, 'forged');
+  });
+
+  test('a session sees none of its records, even at client_min_messages = log', async () => {
+    const client = new Client({ host: '127.0.0.1', port: primary.port, user: 'bob', database: 'postgres', password: '' });
+    const seen: string[] = [];
+    client.on('notice', (n) => seen.push(n.message ?? ''));
+    await client.connect();
+    try {
+      await client.query('SET client_min_messages = log');
+      await client.query('CREATE TABLE bob_sees ()');
+      await client.query("DO $$BEGIN RAISE LOG 'bob can see LOG messages'; END$$");
+    } finally {
+      await client.end();
+    }
+    assert.ok(seen.includes('bob can see LOG messages'), seen.join('\n'));
+    assert.deepEqual(seen.filter((m) => m.startsWith('pg-ddl-sync capture')), []);
+    await primary.waitForLog('public.bob_sees');
+    assert.equal(captureOf(primary, await key(), 'public.bob_sees').role, 'bob');
   });
 
   test('DDL never fails because of it: an error of its own becomes an {"error"} record', async () => {
