@@ -5,6 +5,7 @@
  * superuser, or show its key.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -210,5 +211,64 @@ describe('capture helper', () => {
     const gone = await capture('status');
     assert.equal(gone.code, 1);
     assert.match(gone.stdout, /^postgres: not installed/m);
+  });
+});
+
+describe('capture helper across an xid wraparound', () => {
+  let primary: Cluster;
+
+  /** Runs a server tool of the primary's install as the server's OS user, as the cluster helper does. */
+  const serverTool = (tool: string, args: string[]): void => {
+    const ids = process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres'])), gid: Number(execFileSync('id', ['-g', 'postgres'])) } : {};
+    const res = spawnSync(path.join(primary.bin, tool), args, { ...ids, encoding: 'utf8' });
+    assert.equal(res.status, 0, res.stderr);
+  };
+
+  before(async () => {
+    [primary] = await startPrimaryAndTargets([]);
+    // Frozen catalogs stay visible when the xid counter jumps; the counter is put 96 xids before the
+    // end of epoch 2, with the commit log and subtransaction pages it needs there.
+    for (const db of ['postgres', 'template1']) await primary.query(db, 'VACUUM FREEZE');
+    await primary.stop();
+    serverTool('pg_resetwal', ['-D', primary.dataDir, '-e', '2', '-x', '4294967200']);
+    for (const [dir, file] of [['pg_xact', '0FFF'], ['pg_subtrans', 'FFFF']]) {
+      const f = path.join(primary.dataDir, dir, file);
+      fs.writeFileSync(f, Buffer.alloc(32 * 8192));
+      fs.chownSync(f, fs.statSync(primary.dataDir).uid, fs.statSync(primary.dataDir).gid);
+    }
+    await primary.restart();
+  });
+
+  after(async () => {
+    await primary?.destroy();
+  });
+
+  test("a subtransaction's xid past the wraparound takes the next epoch", async () => {
+    const res = await cli(['capture', 'install', '--source', primary.url]);
+    assert.equal(res.code, 0, res.stderr);
+    const [{ key }] = await primary.query<{ key: string }>('postgres', 'SELECT key FROM ddl_sync_capture.key');
+    const client = await primary.connect();
+    try {
+      // Up to a few xids before the end of the epoch.
+      for (;;) {
+        const [{ x }] = (await client.query<{ x: string }>('SELECT txid_current() % 4294967296 AS x')).rows;
+        if (Number(x) >= 4294967290) break;
+      }
+      const savepoints = Array.from({ length: 8 }, (_, i) => `SAVEPOINT s${i}; CREATE TABLE w${i} (); ${i % 3 === 2 ? 'ROLLBACK TO' : 'RELEASE'} s${i};`);
+      await client.query(`BEGIN; CREATE TABLE w_top (); ${savepoints.join(' ')} COMMIT`);
+    } finally {
+      await client.end();
+    }
+    await primary.waitForLog('public.w7');
+    const top = captureOf(primary, key, 'public.w_top');
+    const epochOf = (xid: string): bigint => BigInt(xid) >> 32n;
+    assert.equal(epochOf(top.xid), 2n);
+    const subs = Array.from({ length: 8 }, (_, i) => captureOf(primary, key, `public.w${i}`));
+    assert.equal(epochOf(subs[7].sub), 3n, 'the last ones are past the wraparound');
+    for (const [i, s] of subs.entries()) {
+      assert.equal(s.xid, top.xid);
+      const [{ st }] = await primary.query<{ st: string }>('postgres', 'SELECT txid_status($1::bigint) AS st', [s.sub]);
+      assert.equal(st, i % 3 === 2 ? 'aborted' : 'committed', `w${i} (${s.sub})`);
+    }
   });
 });
