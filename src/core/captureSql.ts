@@ -90,6 +90,8 @@ BEGIN
     -- The running subtransaction's xid: the newest xid this backend holds a lock on (the xids of
     -- subtransactions rolled back are let go; the ones released pass to their parent). It has no
     -- epoch: it takes the top-level one's, one more when the counter wrapped between the two.
+    -- pg_locks copies the server's whole lock table: nothing to speak of for DDL in a transaction of
+    -- its own, but a transaction holding thousands of locks pays for all of them at each command.
     SELECT l.transactionid::pg_catalog.text::pg_catalog.int8 INTO v_sub
       FROM pg_catalog.pg_locks l
      WHERE l.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
