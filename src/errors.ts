@@ -19,7 +19,9 @@ export type ErrorCode =
   /** A target failed; it stays where it was and is retried next run. */
   | 'target'
   /** `verify` cannot connect to a server, or cannot read its catalogs. */
-  | 'connection';
+  | 'connection'
+  /** `capture install` or `remove` cannot be done on this primary (its role, its major, its objects). */
+  | 'capture';
 
 export class SyncError extends Error {
   constructor(
@@ -82,5 +84,11 @@ export class ConnectionError extends SyncError {
     readonly problem: string,
   ) {
     super('connection', `${server}: ${problem}`);
+  }
+}
+
+export class CaptureError extends SyncError {
+  constructor(message: string) {
+    super('capture', message);
   }
 }

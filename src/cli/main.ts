@@ -15,6 +15,7 @@ import { addRunCommand } from './run';
 import { settingsFrom } from './settingOptions';
 import { addSetupCommands } from './setupCommands';
 import { addSkipCommand } from './skip';
+import { addCaptureCommand } from './capture';
 import { addStatusCommand } from './status';
 import { addVerifyCommand } from './verify';
 
@@ -35,7 +36,7 @@ export function program(cli: Cli): Command {
       // One line, like every other error: commander's own spreads a hint over a second line.
       outputError: (text, write) => write(`pg-ddl-sync: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
     });
-  for (const add of [addRunCommand, addReplayCommand, addStatusCommand, addSkipCommand, addAdoptCommand, addResolveCommand, addCheckCommand, addVerifyCommand]) add(root, cli);
+  for (const add of [addRunCommand, addReplayCommand, addStatusCommand, addSkipCommand, addAdoptCommand, addResolveCommand, addCheckCommand, addVerifyCommand, addCaptureCommand]) add(root, cli);
   addSetupCommands(root, cli.io.stdout, packageVersion());
   return root;
 }

@@ -18,13 +18,13 @@ export function manPage(program: Command, version: string): string {
     '.SH NAME',
     `${name} \\- ${roff(program.description())}`,
     '.SH SYNOPSIS',
-    ...visible(program).map((c) => `.B ${name} ${c.name()}\n${roff(c.usage())}\n.br`),
+    ...visible(program).map((c) => `.B ${name} ${pathOf(c)}\n${roff(c.usage())}\n.br`),
     '.SH DESCRIPTION',
     `Run by cron every minute, \\fB${name} run\\fR reads what the primary's csvlog gained since the last run and runs the DDL that committed on every target, in log order, exactly once, as the role that ran it. See the README for the set-up of the primary and the targets.`,
     '.SH COMMANDS',
   ];
   for (const cmd of visible(program)) {
-    lines.push(`.SS "${name} ${cmd.name()} ${roff(cmd.usage())}"`, roff(cmd.description()));
+    lines.push(`.SS "${name} ${pathOf(cmd)} ${roff(cmd.usage())}"`, roff(cmd.description()));
     for (const opt of cmd.options.filter((o) => !o.hidden)) {
       const fallback = opt.defaultValue === undefined ? '' : ` (default: ${String(opt.defaultValue)})`;
       lines.push('.TP', `.B ${roff(opt.flags)}`, roff(opt.description + fallback));
@@ -49,8 +49,16 @@ export function manPage(program: Command, version: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Every command that runs something: a group's (capture) subcommands in its place. */
 function visible(program: Command): readonly Command[] {
-  return program.commands;
+  return program.commands.flatMap((c) => (c.commands.length > 0 ? c.commands : [c]));
+}
+
+/** A command's words after the program's name: `run`, `capture install`. */
+function pathOf(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
 }
 
 /** The text a command adds after its help (its exit codes), as --help shows it. */

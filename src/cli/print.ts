@@ -1,5 +1,6 @@
 /** How the CLI shows command results: listings, status, findings on stdout; one-line reasons for exits. */
 import { Finding } from '../commands/check';
+import { captureLine } from '../io/captureHelper';
 import { Status } from '../commands/status';
 import { nestedLines } from '../core/captureUse';
 import { DatabaseVerdict, RolesVerdict, TargetVerdict, Verification } from '../commands/verify';
@@ -63,6 +64,10 @@ export function formatStatus(s: Status): string {
   if (s.resident) {
     const r = s.resident;
     out.push(`resident run: pid ${r.pid}${r.running ? '' : ' (gone)'}, since ${r.since}, last beat ${r.lastBeat}, every ${r.intervalSeconds} s`);
+  }
+  if (s.capture) {
+    const c = s.capture;
+    out.push(`capture helper: ${'error' in c ? `cannot ask the primary: ${c.error}` : c.databases.map((d) => `${d.database} ${captureLine(d)}`).join('; ')}`);
   }
   const rows = s.targets.map((t) => [
     t.name + (t.configured ? '' : ' (not configured)'),

@@ -14,15 +14,15 @@ type StatusFlags = SettingFlags & { json?: boolean };
 /** Adds `status` to the CLI. */
 export function addStatusCommand(program: Command, cli: Cli): void {
   const cmd = program.command('status').description('where each target stands; exit 0 when all are caught up, 1 when any is behind or stuck');
-  addSettingOptions(cmd, [...WHERE, 'targets', 'stateFile', ...LOGGING], EXIT_CODES)
+  addSettingOptions(cmd, [...WHERE, 'targets', 'stateFile', 'source', 'connectTimeout', ...LOGGING], EXIT_CODES)
     .option('--json', 'the documented JSON form, for monitoring')
     .action(async (flags: StatusFlags) => cli.exit(await statusAction(cli, flags)));
 }
 
 async function statusAction(cli: Cli, flags: StatusFlags): Promise<number> {
   const { settings } = cli.setUp(flags);
-  const { status, statusExitCode } = require('../commands/status') as typeof StatusCommand;
-  const res = await status(settings);
+  const { status, statusExitCode, withCapture } = require('../commands/status') as typeof StatusCommand;
+  const res = await withCapture(await status(settings), settings);
   cli.io.stdout(flags.json ? `${JSON.stringify(res, null, 2)}\n` : formatStatus(res));
   return statusExitCode(res);
 }

@@ -8,10 +8,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { APPLICATION_NAME, echoOf, whyLeftOut } from '../core/echo';
+import { CAPTURE_HELPER_VERSION } from '../core/captureSql';
 import { loadParser } from '../core/parser';
 import { isOn } from '../core/pgConf';
 import { analyzeRecord } from '../core/statements';
 import { listLogFiles } from '../io/logFiles';
+import { CaptureDatabase, captureLine, captureStatus } from '../io/captureHelper';
 import { LEDGER_SCHEMA } from '../io/ledger';
 import { readRecords } from '../io/logReader';
 import { loadState } from '../io/state';
@@ -53,6 +55,7 @@ export interface CheckDeps {
 export async function check(settings: Settings, deps: CheckDeps = {}): Promise<Finding[]> {
   const findings: Finding[] = [];
   await primarySettings(settings, findings);
+  await captureHelper(settings, findings);
   files(settings, findings);
   await ignoredRolesInUse(settings, findings);
   passwordFile(deps.home ?? os.homedir(), findings);
@@ -145,6 +148,26 @@ function logStatement(value: string, from: string, findings: Finding[]): void {
     });
   } else {
     findings.push({ level: 'error', subject, message: `is '${value}': DDL is not logged; set log_statement = 'ddl' or 'all'` });
+  }
+}
+
+/**
+ * The capture helper in each database of the primary: a database without it, where others have it,
+ * writes no capture records, and an older version writes what this tool may no longer read.
+ */
+async function captureHelper(settings: Settings, findings: Finding[]): Promise<void> {
+  if (!settings.source) return;
+  let dbs: CaptureDatabase[];
+  try {
+    dbs = await captureStatus(settings);
+  } catch (err) {
+    findings.push({ level: 'warning', subject: 'capture helper', message: `cannot tell whether it is installed: ${(err as Error).message}` });
+    return;
+  }
+  const anywhere = dbs.some((d) => d.version !== null);
+  for (const d of dbs) {
+    const ok = d.version === CAPTURE_HELPER_VERSION || (!anywhere && d.version === null);
+    findings.push({ level: ok ? 'ok' : 'warning', subject: `capture helper in ${d.database}`, message: captureLine(d) });
   }
 }
 

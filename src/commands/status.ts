@@ -2,6 +2,7 @@
  * `status`: where each target stands, from the state file and the log directory, without connecting
  * to anything (see statusReport.ts).
  */
+import { captureStatus } from '../io/captureHelper';
 import { Settings } from '../io/settings';
 import { Status, statusReport } from '../pipeline/statusReport';
 
@@ -19,4 +20,17 @@ export function status(settings: Settings, now = new Date()): Promise<Status> {
  */
 export function statusExitCode(s: Status): 0 | 1 {
   return s.gaps.length === 0 && s.unknown.length === 0 && s.nested.length === 0 && s.targets.every((t) => !t.configured || t.state === 'caught-up') ? 0 : 1;
+}
+
+/**
+ * The status with the capture helper of each primary database, asked of the primary: a connection
+ * that `run`'s own use of the status (its metrics) does without.
+ */
+export async function withCapture(s: Status, settings: Settings): Promise<Status> {
+  if (!settings.source) return s;
+  try {
+    return { ...s, capture: { databases: await captureStatus(settings) } };
+  } catch (err) {
+    return { ...s, capture: { error: (err as Error).message } };
+  }
 }

@@ -6,6 +6,7 @@
 import { logTimeMs, oldestHeldBack } from '../core/heldBack';
 import * as fs from 'node:fs';
 import { NestedDdl } from '../core/captureUse';
+import type { CaptureDatabase } from '../io/captureHelper';
 import { Judge } from '../core/judge';
 import { UsageError } from '../errors';
 import { loadParser } from '../core/parser';
@@ -90,6 +91,11 @@ export interface Status {
    * its pid, since when, its last beat; running false when its process is gone.
    */
   resident: { pid: number; since: string; lastBeat: string; intervalSeconds: number; running: boolean } | null;
+  /**
+   * The capture helper in each database of the primary, when `status` knows the primary (--source,
+   * or --data-dir of a running one); `error` when it could not ask it; null when it does not know it.
+   */
+  capture: { databases: CaptureDatabase[] } | { error: string } | null;
 }
 
 /**
@@ -146,6 +152,7 @@ export async function statusReport(settings: Settings, now = new Date(), withTex
     running: holder ? { pid: holder.pid, since: holder.since.toISOString() } : null,
     targets,
     resident: residentOf(settings.stateFile),
+    capture: null,
   };
 }
 

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { scanRecords } from '../../src/core/csvRecord';
 import { Cluster, makeTempDir, serverBins, startPrimaryAndTargets } from '../helpers/cluster';
+import { as, captureOf } from '../helpers/capture';
 import { cli } from '../helpers/cli';
 import { assertCatalogsInStep } from '../helpers/compare';
 import { WORKLOAD_DB, assertListsCommitted, runWorkload } from '../helpers/workload';
@@ -66,6 +67,24 @@ for (const { major, bin } of serverBins()) {
       const again = await cli(args());
       assert.equal(again.code, 0, again.stderr);
       await assertCatalogsInStep(primary, target);
+    });
+
+    test('the capture helper installs and writes records that prove role and transaction', async () => {
+      const res = await cli(['capture', 'install', '--source', primary.url]);
+      assert.equal(res.code, 0, res.stderr);
+      const [{ key }] = await primary.query<{ key: string }>('postgres', 'SELECT key FROM ddl_sync_capture.key');
+      await as(primary, 'postgres', 'postgres', 'CREATE ROLE cap_role; GRANT CREATE ON SCHEMA public TO cap_role; GRANT cap_role TO postgres');
+      await as(primary, 'postgres', 'postgres', 'SET ROLE cap_role; BEGIN; SAVEPOINT a; CREATE TABLE cap_gone (); ROLLBACK TO a; CREATE TABLE cap_kept (); COMMIT');
+      await primary.waitForLog('public.cap_kept');
+      const gone = captureOf(primary, key, 'public.cap_gone');
+      const kept = captureOf(primary, key, 'public.cap_kept');
+      assert.equal(kept.role, 'cap_role');
+      assert.equal(kept.sessionUser, 'postgres');
+      assert.equal(gone.xid, kept.xid);
+      const outcome = async (xid: string): Promise<string> => (await primary.query<{ s: string }>('postgres', 'SELECT txid_status($1::bigint) AS s', [xid]))[0].s;
+      assert.equal(await outcome(gone.sub), 'aborted');
+      assert.equal(await outcome(kept.sub), 'committed');
+      assert.ok('search_path' in kept.settings && 'TimeZone' in kept.settings);
     });
   });
 }

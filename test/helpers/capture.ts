@@ -1,64 +1,52 @@
 /**
- * The capture helper on a test primary, made by hand as `pg-ddl-sync capture install` makes it (same
- * schema, key table, function and event trigger, same record format: see src/core/capture.ts), so that
- * the judge's side can be tested on its own. Swap for the real installer once it is in.
+ * Reading the capture helper's records (core/capture) back from a test primary's csvlog.
  */
-import { randomBytes } from 'node:crypto';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import { Client } from 'pg';
-import { CAPTURED_SETTINGS } from '../../src/core/capture';
-import type { Cluster } from './cluster';
+import { randomBytes } from 'node:crypto';
+import { CaptureParse, CapturePayload, looksLikeCapture, parseCapture } from '../../src/core/capture';
+import { CAPTURE_REMOVE_SQL, captureInstallSql } from '../../src/core/captureSql';
+import { Cluster } from './cluster';
 
-/** The SQL that installs the helper in one database, with this key. */
-export function captureInstallSql(key: string): string {
-  const names = CAPTURED_SETTINGS.map((n) => `'${n}'`).join(', ');
-  const mac = (payload: string): string =>
-    `pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(k || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(k || ${payload}, 'UTF8')), 'hex'), 'UTF8')), 'hex')`;
-  return `
-CREATE SCHEMA ddl_sync_capture;
-REVOKE ALL ON SCHEMA ddl_sync_capture FROM PUBLIC;
-CREATE TABLE ddl_sync_capture.key (key text NOT NULL);
-REVOKE ALL ON ddl_sync_capture.key FROM PUBLIC;
-INSERT INTO ddl_sync_capture.key VALUES ('${key}');
--- No SET search_path on the function: it would be the search_path the record reports. Names are
--- qualified instead.
-CREATE FUNCTION ddl_sync_capture.on_ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$
-DECLARE
-  k text;
-  payload text;
-  top bigint;
-  sub bigint;
-BEGIN
-  SELECT key INTO k FROM ddl_sync_capture.key LIMIT 1;
-  top := pg_catalog.txid_current();
-  -- The subtransaction's xid: the newest transactionid lock this backend holds.
-  SELECT max(transactionid::text::bigint) INTO sub FROM pg_catalog.pg_locks
-   WHERE locktype = 'transactionid' AND pid = pg_catalog.pg_backend_pid() AND granted;
-  sub := ((top >> 32) << 32) | coalesce(sub, top & 4294967295);
-  payload := pg_catalog.json_build_object(
-    'xid', top::text,
-    'sub', sub::text,
-    'tag', tg_tag,
-    'role', CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user ELSE pg_catalog.current_setting('role') END,
-    'session_user', session_user,
-    'settings', (SELECT coalesce(pg_catalog.json_object_agg(n, pg_catalog.current_setting(n, true)), '{}'::json)
-                   FROM pg_catalog.unnest(ARRAY[${names}]) AS n WHERE pg_catalog.current_setting(n, true) IS NOT NULL),
-    'commands', (SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('tag', c.command_tag, 'type', c.object_type,
-                   'identity', c.object_identity, 'schema', c.schema_name, 'in_extension', c.in_extension)), '[]'::json)
-                   FROM pg_catalog.pg_event_trigger_ddl_commands() AS c)
-  )::text;
-  RAISE LOG '%', 'pg-ddl-sync capture 1 sha256 ' || ${mac('payload')} || ' ' || payload;
-EXCEPTION WHEN OTHERS THEN
-  payload := pg_catalog.json_build_object('error', SQLSTATE)::text;
-  RAISE LOG '%', 'pg-ddl-sync capture 1 sha256 ' || coalesce(${mac('payload')}, '') || ' ' || payload;
-END
-$f$;
-CREATE EVENT TRIGGER ddl_sync_capture ON ddl_command_end EXECUTE PROCEDURE ddl_sync_capture.on_ddl();
-`;
+/** The csvlog's message column (0-based). */
+const MESSAGE = 13;
+
+/** Every capture-looking LOG message of the primary's csvlog, parsed with the key. */
+export function captureRecords(primary: Cluster, key: string): { message: string; parsed: CaptureParse }[] {
+  const out: { message: string; parsed: CaptureParse }[] = [];
+  for (const file of primary.csvFiles()) {
+    for (const row of parse(fs.readFileSync(file), { relax_column_count: true }) as string[][]) {
+      const message = row[MESSAGE] ?? '';
+      if (row[11] === 'LOG' && looksLikeCapture(message)) out.push({ message, parsed: parseCapture(message, key) });
+    }
+  }
+  return out;
 }
 
+/** The payload of the one proven record that names this object. */
+export function captureOf(primary: Cluster, key: string, identity: string): CapturePayload {
+  const found = captureRecords(primary, key).flatMap((r) => (r.parsed.kind === 'capture' && r.parsed.payload.commands.some((c) => c.identity === identity) ? [r.parsed.payload] : []));
+  assert.equal(found.length, 1, `one capture record of ${identity}`);
+  return found[0];
+}
+
+/** Runs sql on the primary as role, in one simple query. */
+export async function as(primary: Cluster, role: string, database: string, sql: string): Promise<void> {
+  const client = new Client({ host: '127.0.0.1', port: primary.port, user: role, database, password: '' });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+
 /**
- * Installs the helper in `database` of `cluster`, in a session that logs nothing (its own DDL is never
- * propagated). @returns the key
+ * Installs the capture helper (the installer's own SQL, core/captureSql) in `database` of `cluster`,
+ * in a session that logs nothing, so its own DDL is never propagated. @returns the key
  */
 export async function installCapture(cluster: Cluster, database = 'postgres', key = randomBytes(24).toString('hex')): Promise<string> {
   const client = new Client({
@@ -67,7 +55,11 @@ export async function installCapture(cluster: Cluster, database = 'postgres', ke
   });
   await client.connect();
   try {
-    await client.query(captureInstallSql(key));
+    const versionNum = Number((await client.query<{ v: string }>('SHOW server_version_num')).rows[0].v);
+    await client.query('BEGIN');
+    await client.query(CAPTURE_REMOVE_SQL[0]);
+    for (const sql of captureInstallSql(versionNum)) await client.query(sql, sql.includes('$1') ? [key] : []);
+    await client.query('COMMIT');
   } finally {
     await client.end();
   }
