@@ -148,7 +148,14 @@ async function dumpedSql(settings: Settings, nested: NestedDdl, steps: CopyStep[
   const patterns = new Set<string>();
   for (const s of wanted.filter((w) => w.kind === 'dump')) {
     const rel = found.find((r) => r.identity === s.identity);
-    if (!rel) throw new UsageError(`cannot copy the nested DDL at ${nested.at}: ${s.type} ${s.identity} no longer exists on the primary, so there is nothing to copy${byHand}`);
+    if (!rel) {
+      // Dropped since by a logged statement (which a target then stops at, the object not being there),
+      // or renamed: either way what to copy is not known.
+      throw new UsageError(
+        `cannot copy the nested DDL at ${nested.at}: ${s.type} ${s.identity} no longer exists on the primary (dropped or renamed since), so there is nothing to copy; ` +
+          `if a later statement dropped it, mark it handled (pg-ddl-sync nested --at ${nested.at} --handled) and skip that statement where a target stops at it`,
+      );
+    }
     patterns.add(dumpPattern(rel.schema, rel.name));
   }
   for (const s of wanted.filter((w) => w.kind === 'withRelation')) {
