@@ -116,4 +116,23 @@ describe('nested: DDL run inside functions, copied to the targets or marked hand
     const listed = await cli(['nested', ...where()]);
     assert.equal(listed.stdout, 'No nested DDL left to handle.\n');
   });
+
+  test('made and dropped before it was copied: --copy says so; --handled, then a skip of the DROP, and the target goes on', async () => {
+    primary.psql('postgres', 'CREATE FUNCTION mk_gone() RETURNS void LANGUAGE plpgsql AS $$ BEGIN CREATE TABLE gone_t (a int); END $$;\n');
+    primary.psql('postgres', 'SELECT mk_gone();\nDROP TABLE gone_t;\n');
+    const first = await run('DROP TABLE gone_t', 1);
+    const at = placeOf(first.stderr, 'table public\\.gone_t');
+    assert.match(first.stderr, /table "gone_t" does not exist/);
+
+    const refused = await cli(['nested', ...where(), '--at', at, '--copy', '--yes']);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /gone_t no longer exists on the primary .* --handled\) and skip that statement/);
+    const handled = await cli(['nested', ...where(), '--at', at, '--handled', '--yes']);
+    assert.equal(handled.code, 0, handled.stderr);
+    const skipped = await cli(['skip', ...where().slice(0, -2), '--stopped-target', 'a', '--yes']);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    primary.psql('postgres', 'CREATE TABLE after_gone (a int);\n');
+    await run('after_gone', 0);
+    assert.equal((await tableShape(a, 'after_gone'))[0], 'owner postgres');
+  });
 });
