@@ -9,6 +9,7 @@ import { Logger, createLogger } from '../io/logger';
 import { addAdoptCommand } from './adopt';
 import { addCheckCommand } from './check';
 import { Cli, Io, processIo } from './context';
+import { addNestedCommand } from './nested';
 import { addReplayCommand } from './replay';
 import { addResolveCommand } from './resolve';
 import { addRunCommand } from './run';
@@ -36,7 +37,7 @@ export function program(cli: Cli): Command {
       // One line, like every other error: commander's own spreads a hint over a second line.
       outputError: (text, write) => write(`pg-ddl-sync: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
     });
-  for (const add of [addRunCommand, addReplayCommand, addStatusCommand, addSkipCommand, addAdoptCommand, addResolveCommand, addCheckCommand, addVerifyCommand, addCaptureCommand]) add(root, cli);
+  for (const add of [addRunCommand, addReplayCommand, addStatusCommand, addSkipCommand, addAdoptCommand, addResolveCommand, addNestedCommand, addCheckCommand, addVerifyCommand, addCaptureCommand]) add(root, cli);
   addSetupCommands(root, cli.io.stdout, packageVersion());
   return root;
 }

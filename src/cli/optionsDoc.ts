@@ -21,10 +21,12 @@ const COMMAND_ROWS: readonly [flag: string, fallback: string, meaning: string][]
   ['`--stopped-target NAME`', '', '`skip`: the stopped target (a bare `--target NAME` still works; `--target NAME=URL` also says where its ledger is)'],
   ['`--gaps`', '', '`skip`: acknowledge the log records lost before they were read (`status` lists them), once the targets were checked'],
   ['`--from POINT`', '', '`adopt`: `now`, `FILE:OFFSET` or a time ([Adopting a target](docs/operations.md#adopting-a-target))'],
-  ['`--at FILE:OFFSET`', '', '`resolve`: the statement, as `status` shows it'],
+  ['`--at FILE:OFFSET`', '', '`resolve`: the statement, as `status` shows it; `nested`: the nested DDL, as `nested` lists it'],
   ['`--send`, `--drop`', '', '`resolve`: it committed on the primary, the next run sends it (and its transaction); it did not, it is never sent'],
-  ['`-y, --yes`', '', '`skip`, `resolve`: without asking (required without a terminal)'],
-  ['`--reason TEXT`', '', '`skip`, `adopt`, `resolve`: why, kept in `STATE_FILE.skipped.jsonl`'],
+  ['`--copy`', '', "`nested`: copy each object the nested DDL made from the primary (`pg_dump` of it through `--source`) to every target, or drop there what it dropped; refused for what cannot be copied"],
+  ['`--handled`', '', '`nested`: it was done on the targets by hand: only record it'],
+  ['`-y, --yes`', '', '`skip`, `resolve`, `nested`: without asking (required without a terminal)'],
+  ['`--reason TEXT`', '', '`skip`, `adopt`, `resolve`, `nested`: why, kept in `STATE_FILE.skipped.jsonl`'],
 ];
 
 /** A Markdown table row; an empty cell is a single space. */

@@ -262,7 +262,7 @@ function nestedNotices(plan: Plan, log: Logger): { lines: string[]; exitLine?: s
   }
   const open = plan.judge.unhandledNested();
   if (open.length === 0) return { lines };
-  const exitLine = `${open.length} DDL command(s) ran inside functions, procedures or DO blocks on the primary and were not sent (the first at ${open[0].at}); copy what they did to the targets, then mark them handled (see status)`;
+  const exitLine = `${open.length} DDL command(s) ran inside functions, procedures or DO blocks on the primary and were not sent (the first at ${open[0].at}); copy what they did to the targets, or do it by hand: pg-ddl-sync nested`;
   return { lines, exitLine };
 }
 
