@@ -40,12 +40,13 @@ import { NestedDdl, StatementCapture, TxidStatus, captureOutcome, captureSetting
 import { isInstanceCommand } from './instanceCommands';
 import { judgeFromSaved, judgeToSaved } from './judgeSnapshot';
 import { CaptureRecord, LogRecord, Severity, StatementRecord } from './logRecord';
+import { LeftBehind, leftBehind } from './partialWork';
 import { redact } from './redact';
 import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements, stringSyntaxIn } from './sessionSettings';
-import { LeftBehind, leftBehind } from './partialWork';
 import { Part, analyzeRecord } from './statements';
 import type { JudgeSnapshot } from './stateFormat';
 import { dropStatement } from './tempObjects';
+import { prepareNotLogged } from './unloggedPrepare';
 
 /** A log file as the judge names it: its identity (fingerprint), name and inode. */
 export interface FileRef {
@@ -581,6 +582,7 @@ export class Judge {
           for (const name of part.executes) {
             const prepared = session.prepared[name];
             if (prepared && !unit.prepares?.includes(prepared)) unit.prepares = [...(unit.prepares ?? []), prepared];
+            if (!prepared) unit.stop ??= prepareNotLogged(name);
           }
           // A body checked against the session's temporary objects cannot be checked on a target, which
           // has none; the primary checked it.

@@ -77,5 +77,20 @@ for (const mode of ['ddl', 'all'] as const) {
       await run('after_nope');
       assert.deepEqual(await indexes(a), []);
     });
+
+    if (mode === 'ddl') {
+      test("CREATE TABLE … AS EXECUTE, whose PREPARE 'ddl' does not log: one clear stop, then skip goes on", async () => {
+        primary.psql('postgres', 'PREPARE q AS SELECT 1 AS x;\nCREATE TABLE ctas AS EXECUTE q;\nCREATE TABLE after_ctas (a int);\n');
+        const res = await run('after_ctas', 1);
+        assert.match(res.stderr, /executes prepared statement "q", whose PREPARE the log does not show.*run it here by hand, then skip it/);
+        assert.doesNotMatch(res.stderr, /does not exist/);
+        a.psql('postgres', 'CREATE TABLE ctas AS SELECT 1 AS x;\n');
+        const skip = await cli(['skip', '--stopped-target', 'a', '--yes', '--state-file', path.join(work, 'state.json'), '--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`]);
+        assert.equal(skip.code, 0, skip.stderr);
+        await run('after_ctas');
+        const rels = await a.query<{ r: string }>('postgres', "SELECT relname AS r FROM pg_class WHERE relname IN ('ctas', 'after_ctas') ORDER BY 1");
+        assert.deepEqual(rels.map((r) => r.r), ['after_ctas', 'ctas']);
+      });
+    }
   });
 }
