@@ -40,11 +40,13 @@ import { NestedDdl, StatementCapture, TxidStatus, captureOutcome, captureSetting
 import { isInstanceCommand } from './instanceCommands';
 import { judgeFromSaved, judgeToSaved } from './judgeSnapshot';
 import { CaptureRecord, LogRecord, Severity, StatementRecord } from './logRecord';
+import { LeftBehind, leftBehind } from './partialWork';
 import { redact } from './redact';
 import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements, stringSyntaxIn } from './sessionSettings';
 import { Part, analyzeRecord } from './statements';
 import type { JudgeSnapshot } from './stateFormat';
 import { dropStatement } from './tempObjects';
+import { prepareNotLogged } from './unloggedPrepare';
 
 /** A log file as the judge names it: its identity (fingerprint), name and inode. */
 export interface FileRef {
@@ -83,6 +85,11 @@ export interface UnitSpec {
    * tell its outcome. A target stops at it, for a person.
    */
   stop?: string;
+  /**
+   * Its statement failed on the primary after its first transaction committed, and left this there
+   * (core/partialWork): a target is left the same.
+   */
+  leftBehind?: LeftBehind;
 }
 
 /** One statement of a logged record: the record's place, and the statement's index in it. */
@@ -177,6 +184,8 @@ export interface LaterFailure {
   sessionId: string;
   vxid: string;
   queryHash: string;
+  /** The statement text it names (see partialWork). */
+  query?: string;
 }
 
 export interface PendingUnit extends UnitSpec {
@@ -350,7 +359,7 @@ export class Judge {
         break;
       case 'failure':
         if (record.severity === 'PANIC') this.onServerRestart(record.logTime);
-        else this.onFailure(record.sessionId, record.vxid, record.severity, hashText(record.query));
+        else this.onFailure(record.sessionId, record.vxid, record.severity, hashText(record.query), record.query);
         break;
       case 'other':
         if (record.event === 'server-restart') this.onServerRestart(record.logTime);
@@ -378,7 +387,7 @@ export class Judge {
     for (const f of later) {
       const session = this.sessions.get(f.sessionId);
       const tx = session && this.failingTx(session, f.vxid, f.queryHash);
-      if (tx) this.decide(tx, 'failed');
+      if (tx && !this.leftBehindBy(tx, f.vxid, f.query ?? '')) this.decide(tx, 'failed');
     }
     for (const tx of [...this.txs.values()]) {
       if (!isUndecided(tx)) continue;
@@ -573,6 +582,7 @@ export class Judge {
           for (const name of part.executes) {
             const prepared = session.prepared[name];
             if (prepared && !unit.prepares?.includes(prepared)) unit.prepares = [...(unit.prepares ?? []), prepared];
+            if (!prepared) unit.stop ??= prepareNotLogged(name);
           }
           // A body checked against the session's temporary objects cannot be checked on a target, which
           // has none; the primary checked it.
@@ -782,7 +792,7 @@ export class Judge {
     return true;
   }
 
-  private onFailure(sessionId: string, vxid: string, severity: Exclude<Severity, 'PANIC'>, queryHash: string): void {
+  private onFailure(sessionId: string, vxid: string, severity: Exclude<Severity, 'PANIC'>, queryHash: string, query: string): void {
     const session = this.sessions.get(sessionId);
     if (!session) return;
     const failing = this.failingTx(session, vxid, queryHash);
@@ -793,7 +803,7 @@ export class Judge {
           failing.status = 'aborted';
           failing.abortedBy = queryHash;
         }
-      } else {
+      } else if (!this.leftBehindBy(failing, vxid, query)) {
         this.decide(failing, 'failed');
       }
       this.failLaterSegments(session, failing);
@@ -822,6 +832,21 @@ export class Judge {
     if (tx.multi) return false;
     if (tx.explicit) return tx.status === 'running' || tx.status === 'aborted';
     return !session.exact && tx.blockUnknown && tx.status === 'committing';
+  }
+
+  /**
+   * A statement that commits transactions of its own, failed after the first of them committed: what
+   * that left on the primary stands, and its units go to the targets marked so (core/partialWork).
+   */
+  private leftBehindBy(tx: Tx, vxid: string, query: string): boolean {
+    const left = tx.multi ? leftBehind(tx.vxid, vxid, query) : undefined;
+    if (left === undefined) return false;
+    for (const order of tx.units) {
+      const u = this.pending.get(order);
+      if (u) u.leftBehind = left;
+    }
+    this.decide(tx, 'committed');
+    return true;
   }
 
   /** An error stops a string where it was raised: the transactions the string had yet to start never ran. */

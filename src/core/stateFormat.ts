@@ -41,6 +41,8 @@ export interface SavedUnit {
   prepares?: SavedPlace[];
   rewrites?: Record<number, string>;
   resets?: Record<number, { statements: string[]; restoresRole: boolean }>;
+  /** What its failed statement left on the primary (core/partialWork). */
+  leftBehind?: 'invalid-index';
 }
 
 /** Session settings (name → `SET` statement) and temporary objects in force. */
@@ -172,7 +174,7 @@ export function nothingLeft(_rest: Record<string, never>): void {}
 
 /** A unit as the file holds it. */
 export function unitToSaved(u: UnitSpec): SavedUnit {
-  const { file, offset, end, key, parts, settings, database, user, sessionId, logTime, runsAlone, actsOnDatabase, prepares, rewrites, resets, stop, ...rest } = u;
+  const { file, offset, end, key, parts, settings, database, user, sessionId, logTime, runsAlone, actsOnDatabase, prepares, rewrites, resets, stop, leftBehind, ...rest } = u;
   nothingLeft(rest);
   return {
     file: fileRefOf(file),
@@ -191,6 +193,7 @@ export function unitToSaved(u: UnitSpec): SavedUnit {
     ...(rewrites && { rewrites: { ...rewrites } }),
     ...(resets && { resets: { ...resets } }),
     ...(stop !== undefined && { stop }),
+    ...(leftBehind !== undefined && { leftBehind }),
   };
 }
 

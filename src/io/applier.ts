@@ -4,10 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client, QueryResult } from 'pg';
+import type { LeftBehind } from '../core/partialWork';
 import type { RelationName } from '../core/relationsNamed';
 import { rolesTaken } from '../core/rolesTaken';
 import { WATCH_CLIENT, disconnect, isNoAnswer, openSession, queryOf } from './connect';
 import { ConnectOptions, TargetSpec } from './target';
+import { createLeftInvalid } from './leftInvalid';
 import {
   Ledger,
   LedgerKey,
@@ -57,6 +59,8 @@ export interface Job {
    * PL/pgSQL cannot run those.
    */
   guarded?: boolean[];
+  /** What its statement left on the primary when it failed there (core/partialWork). */
+  leftBehind?: LeftBehind;
 }
 
 /** A session of a target that holds a lock on a relation. */
@@ -476,7 +480,8 @@ export class TargetApplier {
           // Each commits on its own, letting its locks go before the next waits for any: each may
           // wait the whole lock timeout (see withLockBudget).
           for (const sql of job.statements) {
-            const ran = await runAlone(client, sql.replace(/^SET LOCAL /, 'SET '));
+            const alone = sql.replace(/^SET LOCAL /, 'SET ');
+            const ran = job.leftBehind === 'invalid-index' && /^\s*create\b/i.test(alone) ? await createLeftInvalid(client, alone, (s) => runAlone(client, s)) : await runAlone(client, alone);
             if (ran.kind === 'there' && !wasInFlight) throw ran.error;
             if (ran.kind === 'there') recovered = true; // it had run before the crash
           }

@@ -108,6 +108,7 @@ const unitSpec = {
   'rewrites?': dict(str),
   'resets?': dict(obj({ statements: list(str), restoresRole: bool })),
   'stop?': str,
+  'leftBehind?': oneOf('invalid-index'),
 };
 const view = obj({ settings: dict(str), temp: list(str) });
 const savepoint = obj({ name: str, units: count, parts: count, view, local: dict(str) });

@@ -215,6 +215,7 @@ function jobFor(ctx: ApplyContext, entry: JournalEntry, sent: Extract<Selection,
     role: original ? entry.user : undefined,
     ...(original ? {} : { syncFor: entry.user }),
     changesRoles: sent.statements.some((st) => st.tag !== undefined && ROLE_TAGS.has(st.tag)),
+    ...(entry.leftBehind && { leftBehind: entry.leftBehind }),
   };
 }
 

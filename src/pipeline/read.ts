@@ -224,7 +224,7 @@ async function settleFromSource(plan: Plan, judgeRecord: (record: LogRecord, fil
   // Damage here is passed over quietly (when --skip-malformed is given): the next run reads it again, and logs it.
   const quiet: ReadOptions = { ...readOpts, onSkip: readOpts.onSkip && ((): void => undefined) };
   const complete = await readUntil(scan, after, opts.markerTimeoutMs ?? 10_000, quiet, (record) => {
-    if (record.kind === 'failure') later.push({ sessionId: record.sessionId, vxid: record.vxid, queryHash: hashText(record.query) });
+    if (record.kind === 'failure') later.push({ sessionId: record.sessionId, vxid: record.vxid, queryHash: hashText(record.query), query: record.query });
     else if (record.kind === 'statement' && isRollback(record.text)) later.push({ sessionId: record.sessionId, vxid: record.vxid, queryHash: '' });
   });
   if (!complete) {

@@ -435,13 +435,28 @@ describe('the judge on hand-made logs', () => {
     assert.deepEqual(judged(new Log().stmt('a', '3/1', implicit).fail('a', '3/1', implicit).stmt('a', '3/2', 'SELECT 1')).sent, []);
   });
 
-  it('a CREATE INDEX CONCURRENTLY that fails in one of its own transactions is not sent', () => {
+  it('a CREATE INDEX CONCURRENTLY that fails in its first transaction is not sent; one that fails later is, as left INVALID', () => {
     const cic = 'CREATE UNIQUE INDEX CONCURRENTLY u ON t (a)';
-    // Its transactions show while it runs; none of them proves it ended.
+    // Failed with the statement's own virtual xid: its first transaction rolled back, nothing is left.
+    const early = new Log().stmt('a', '3/103', cic).fail('a', '3/103', cic).stmt('a', '3/105', 'SELECT 1');
+    assert.deepEqual(judged(early).sent, []);
+    // Its transactions show while it runs; none of them proves it ended. An error in a later one
+    // leaves the index the first one committed, INVALID.
     const failed = new Log().stmt('a', '3/103', cic).other('a', '3/104').fail('a', '3/104', cic).stmt('a', '3/105', 'SELECT 1');
-    assert.deepEqual(judged(failed).sent, []);
+    const judge = new Judge();
+    assert.deepEqual(sent(judge, failed, new Map()), [cic]);
     const done = new Log().stmt('a', '3/103', cic).other('a', '3/104').stmt('a', '3/106', 'SELECT 1');
     assert.deepEqual(judged(done).sent, [cic]);
+  });
+
+  it('marks the unit of a CREATE INDEX CONCURRENTLY that failed after its first transaction', () => {
+    const cic = 'CREATE INDEX CONCURRENTLY u ON t (a)';
+    const judge = new Judge();
+    for (const r of new Log().stmt('a', '3/1', cic).fail('a', '3/2', cic).stmt('a', '3/3', 'SELECT 1').records) judge.add(r, FILE);
+    assert.deepEqual(judge.emit().map((u) => u.leftBehind), ['invalid-index']);
+    const ok = new Judge();
+    for (const r of new Log().stmt('a', '3/1', cic).stmt('a', '3/3', 'SELECT 1').records) ok.add(r, FILE);
+    assert.deepEqual(ok.emit().map((u) => u.leftBehind), [undefined]);
   });
 
   it('a PREPARE TRANSACTION counts once it is done; a ROLLBACK PREPARED once it is', () => {
