@@ -13,7 +13,8 @@ import { Settings, connectOptions } from '../io/settings';
 import { damageError, makePlan, primaryQuestions } from '../pipeline/read';
 import { UnknownOutcome, reportPlan, reportStrays, unknownOutcomes } from '../pipeline/report';
 import { sourceEncodings } from '../pipeline/primary';
-import { Listing, TargetOutcome, applyToTarget, listEntries, numbered } from '../pipeline/apply';
+import { Listing, TargetOutcome, applyToTarget, listEntries } from '../pipeline/apply';
+import { numbered } from '../pipeline/journal';
 
 export type ReplayResult =
   | { kind: 'dry-run'; listings: Listing[]; waiting: number; unknown: UnknownOutcome[]; damage?: LogDataError }

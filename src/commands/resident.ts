@@ -12,7 +12,7 @@ import { Fields, Logger } from '../io/logger';
 import { removeResidentMark, touchResidentMark, writeResidentMark } from '../io/residentMark';
 import { ConnectOptions } from '../io/target';
 import { Settings, TargetSettings } from '../io/settings';
-import { AppliedResult, checkRunSettings, residentPass } from './run';
+import { AppliedResult, checkRunSettings, residentPass } from '../pipeline/pass';
 import { Locked, withRunLock } from '../pipeline/runLock';
 import { KeptAppliers } from '../pipeline/apply';
 

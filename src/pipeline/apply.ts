@@ -11,7 +11,7 @@ import { JournalEntry } from '../io/state';
 import { ConnectOptions, connectionUser } from '../io/target';
 import { UnitText, UnitTexts, shownOf } from '../io/unitText';
 import { ApplyAs, Filters, TargetSettings } from '../io/settings';
-import type { Plan } from './read';
+import { whereIs } from './journal';
 
 /** One statement as a dry run lists it. */
 export interface ListedStatement {
@@ -72,20 +72,6 @@ type StopHow = 'lockWait' | 'timedOut' | 'unreachable';
 /** How a failed result stopped the target. */
 function howOf(res: { timedOut?: boolean; unreachable?: boolean }): StopHow | undefined {
   return res.unreachable ? 'unreachable' : res.timedOut ? 'timedOut' : undefined;
-}
-
-export function whereIs(entry: JournalEntry): string {
-  return `${entry.file.name}:${entry.offset}`;
-}
-
-/** The plan's units as journal entries, numbered on from `nextSeq`. */
-export function numbered(plan: Plan, nextSeq: number): JournalEntry[] {
-  return plan.units.map((u, i) => ({ ...u, seq: nextSeq + i }));
-}
-
-/** The entries a target applies next, in order. */
-export function entriesFrom(entries: JournalEntry[], next: number): JournalEntry[] {
-  return entries.filter((e) => e.seq >= next);
 }
 
 /** The entries a dry run shows for a target (its filters applied), or for every target. */

@@ -8,12 +8,15 @@ import type { LogRecord } from '../core/logRecord';
 import { JudgeGate } from '../core/judgeGate';
 import { StatementTooLarge, analyze } from '../core/statements';
 import { loadParser } from '../core/parser';
-import { ConnectionError, LogDataError, UsageError } from '../errors';
+import { ConnectionError, LogDataError, StateError, UsageError } from '../errors';
+import { EchoFilter, echoFilter } from '../core/echo';
 import * as fs from 'node:fs';
-import { LogFile, readHead } from '../io/logFiles';
+import { LogFile, listLogFilesSettled, noCsvlogError, readHead } from '../io/logFiles';
+import { PrimaryId, identifyPrimary, primaryMismatch } from '../io/primaryId';
+import { State } from '../io/state';
 import { Damage, ReadOptions, Skipped, readRecordAt, readRecords } from '../io/logReader';
 import { Logger } from '../io/logger';
-import { unreadBytes } from '../io/fileMarks';
+import { Gap, readStarts, unreadBytes } from '../io/fileMarks';
 import { SourceAnswer, askSource, readCaptureKey } from '../io/source';
 import { Settings } from '../io/settings';
 
@@ -300,4 +303,48 @@ class FileRefs {
     }
     return f;
   }
+}
+
+/** What a pass read of the log: the files, where it started, what it lost, and the judged plan. */
+export interface NewRecords {
+  files: LogFile[];
+  /** When the files were listed: the marks are as of then. */
+  listedAt: Date;
+  /** The primary the log is of, as the state file keeps it. */
+  primary: PrimaryId;
+  kept: ReturnType<typeof readStarts>['kept'];
+  gaps: Gap[];
+  echo: EchoFilter;
+  plan: Plan;
+  /** Damage the read stopped at: what came before it is sent, then the run exits for a person. */
+  damage?: LogDataError;
+}
+
+/**
+ * Reads what the log gained since the state's marks, through the judge: the first stage of a pass.
+ * Refuses a log of another primary than the state's, and a directory with no csvlog at all.
+ */
+export async function readNew(settings: Settings, csvlogDir: string, state: State, opts: { skipMalformed: boolean; log: Logger; now: () => Date }): Promise<NewRecords> {
+  const primary = identifyPrimary(csvlogDir, settings.dataDir?.dir);
+  const otherPrimary = primaryMismatch(state.primary, primary);
+  if (otherPrimary) throw new StateError(settings.stateFile, otherPrimary);
+  const listedAt = opts.now();
+  const files = listLogFilesSettled(csvlogDir);
+  // A server that logs in csvlog always has the file it writes: none at all is a wrong directory or
+  // a wrong log_destination, not a quiet log.
+  if (files.length === 0) throw noCsvlogError(csvlogDir);
+  const markedAt = state.log?.listedAt ?? state.lastRun;
+  const { starts, returned, kept, gaps } = readStarts(files, state.log?.files, { markedAt: markedAt ? new Date(markedAt) : undefined, now: listedAt });
+  const echo = echoFilter(settings.ignoredRoles);
+  const plan = await makePlan(files, starts, state.log?.judge, {
+    log: opts.log,
+    ...primaryQuestions(settings),
+    skipMalformed: opts.skipMalformed,
+    returned,
+    ignore: echo,
+    sendInstanceCommands: settings.sendInstanceCommands,
+  });
+  const damage = damageError(plan);
+  if (damage) opts.log.error('the csvlog holds a malformed record; reading stops there until it is looked at', { file: damage.file, offset: damage.offset });
+  return { files, listedAt, primary, kept, gaps, echo, plan, damage };
 }

@@ -11,7 +11,10 @@ import { Logger } from '../io/logger';
 import { UnitTexts } from '../io/unitText';
 import { Settings } from '../io/settings';
 import { Plan } from './read';
-import { head } from './apply';
+import { Listing, head } from './apply';
+import type { RunNotices } from './pass';
+import { duration, oldestHeldBack } from '../core/heldBack';
+import { nestedLines } from '../core/captureUse';
 
 function sqlOf(texts: UnitTexts, unit: UnitSpec): string {
   const text = texts.get(unit);
@@ -116,3 +119,96 @@ export function reportStrays(strays: EchoFilter['strays'], settings: Pick<Settin
   }
   return lines;
 }
+
+/** What a pass tells of what the judge decided, besides its log: lines for stderr, exit reasons. */
+export interface Judged {
+  notices: RunNotices;
+  /** Statements a crash left undecided: the run says so each time (exit 1) until a person resolves them. */
+  unknown: UnknownOutcome[];
+  /** Where the statements sent without proof are (see unjudgedWarnings), for the dry run's listing. */
+  unjudgedAt: Set<string>;
+}
+
+/** Everything a pass reports of its plan: the log lines, and what the person who runs it is told. */
+export function tellJudged(plan: Plan, texts: UnitTexts, settings: Settings, echo: EchoFilter, log: Logger, now: Date): Judged {
+  const unjudged = unjudgedWarnings(plan, texts);
+  for (const line of unjudged.lines) log.warn(line);
+  reportPlan(plan, texts, log);
+  const nested = nestedNotices(plan, log);
+  const unknown = unknownOutcomes(plan.judge, texts);
+  const notices: RunNotices = {
+    warnings: [...(plan.sourceProblem ? [sourceWarning(plan.sourceProblem)] : []), ...reportStrays(echo.strays, settings, log), ...unjudged.lines, ...nested.lines],
+    heldBack: heldBackLine(plan, texts, settings, now),
+    nested: nested.exitLine,
+  };
+  if (notices.heldBack) log.error(notices.heldBack);
+  return { notices, unknown, unjudgedAt: unjudged.at };
+}
+
+/**
+ * DDL the log shows no statement of (run inside a function, a procedure, a DO block), as the capture
+ * helper told it: each object once, the run that read it, on stderr; then, every run until a person
+ * handles it, the line the run exits 1 with. The targets go on: nothing of it was sent.
+ */
+function nestedNotices(plan: Plan, log: Logger): { lines: string[]; exitLine?: string } {
+  const lines: string[] = [];
+  for (const n of plan.judge.nestedFound.splice(0)) {
+    for (const line of nestedLines(n)) {
+      log.error(line, { event: 'nested-ddl', at: n.at, database: n.database, session: n.sessionId });
+      lines.push(line);
+    }
+  }
+  const open = plan.judge.unhandledNested();
+  if (open.length === 0) return { lines };
+  const exitLine = `${open.length} DDL command(s) ran inside functions, procedures or DO blocks on the primary and were not sent (the first at ${open[0].at}); copy what they did to the targets, or do it by hand: pg-ddl-sync nested`;
+  return { lines, exitLine };
+}
+
+function sourceWarning(problem: string): string {
+  return `${problem}; statements whose transaction's end the log does not show stay held back (set log_disconnections = on on the primary)`;
+}
+
+/**
+ * One warning per statement sent from a block whose end the log cannot show (see Judge.unjudged), and
+ * where each is, for the dry run's listing. The judge's list is emptied.
+ */
+function unjudgedWarnings(plan: Plan, texts: UnitTexts): { lines: string[]; at: Set<string> } {
+  const units = plan.judge.unjudged.splice(0);
+  const at = new Set(units.map((u) => `${u.file.name}:${u.offset}`));
+  const lines = units.map((u) => {
+    const text = texts.get(u);
+    const sql = text.kind === 'ok' ? head(text.text.shown) : '';
+    return `sent as committed without proof: ${sql} (${u.file.name}:${u.offset}, database ${u.database}) ran inside a transaction block, and under log_statement = 'ddl' a ROLLBACK of it is not logged; check it on the primary, or set log_statement = 'all'`;
+  });
+  return { lines, at };
+}
+
+/** The dry run's listings with the statements the log cannot judge marked. */
+export function markUnjudged(listings: Listing[], at: ReadonlySet<string>): Listing[] {
+  if (at.size === 0) return listings;
+  const note = "sent as committed without proof: it ran inside a transaction block, whose ROLLBACK log_statement = 'ddl' does not log";
+  return listings.map((l) => ({ ...l, statements: l.statements.map((s) => (at.has(s.at) ? { ...s, note } : s)) }));
+}
+
+/**
+ * The line a run exits 1 with when a statement has been held back longer than --max-held-back: what
+ * it is, where, why its end is unknown, and what makes it known.
+ */
+function heldBackLine(plan: Plan, texts: UnitTexts, settings: Settings, now: Date): string | undefined {
+  const held = oldestHeldBack(plan.judge.waiting(), now);
+  if (!held || held.ageMs <= settings.maxHeldBackMs) return undefined;
+  const { unit } = held.waiting;
+  const text = texts.get(unit);
+  const sql = text.kind === 'ok' ? head(text.text.shown) : '(text not readable)';
+  const why = !settings.source
+    ? 'no later record of its session and no disconnection are logged, and there is no --source (or running --data-dir) to ask the primary'
+    : plan.sourceProblem
+      ? `no later record of its session and no disconnection are logged; ${plan.sourceProblem}`
+      : "no later record of its session and no disconnection are logged, and the primary's answer did not settle it";
+  return (
+    `a statement has been held back for ${duration(held.ageMs)} (more than --max-held-back), and every later one waits behind it: ` +
+    `${sql} (${unit.file.name}:${unit.offset}, database ${unit.database}, session ${unit.sessionId}); its transaction's end is unknown: ${why}; ` +
+    'set log_disconnections = on on the primary, or give --source URL or --data-dir DIR with a role that can connect'
+  );
+}
+
