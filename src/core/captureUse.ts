@@ -4,7 +4,7 @@
  * ran with, and DDL that ran where the log shows no statement (inside a function, a procedure, a DO
  * block).
  */
-import { CapturePayload } from './capture';
+import { CAPTURED_SETTINGS, CapturePayload } from './capture';
 import type { CaptureRecord } from './logRecord';
 import { redact } from './redact';
 
@@ -53,25 +53,76 @@ export function combinedStatus(sub: TxidStatus | undefined, top: TxidStatus | un
   return 'committed';
 }
 
-/** Lists of names, which `SET` takes as they are shown (quoted where needed), not as one literal. */
+/** Lists of names: a list's text is a setting's own syntax, never SQL to be pasted into a statement. */
 const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces']);
 
 /**
  * The `SET LOCAL` statements that give a target's transaction the role and settings the statement ran
  * with on the primary. The role is taken as the session's carried SET ROLE is (the applier checks that
  * the login role may take it there); a session authorization other than the login role's likewise.
+ * Only the settings the helper reports are taken; every value goes in as literals.
  * @param loginUser the role the session logged in as (the record's user_name)
+ * @returns null when a list setting's value does not read as the server's list syntax
  */
-export function captureSettings(payload: CapturePayload, loginUser: string): string[] {
+export function captureSettings(payload: CapturePayload, loginUser: string): string[] | null {
   const out: string[] = [];
   if (payload.sessionUser !== loginUser) out.push(`SET LOCAL SESSION AUTHORIZATION ${quoteIdent(payload.sessionUser)}`);
   if (payload.role !== payload.sessionUser) out.push(`SET LOCAL ROLE ${quoteIdent(payload.role)}`);
-  for (const name of Object.keys(payload.settings).sort()) {
+  for (const name of [...CAPTURED_SETTINGS].sort()) {
     const value = payload.settings[name];
-    // An empty list (search_path = '') is set as an empty literal.
-    out.push(`SET LOCAL ${name} TO ${LIST_SETTINGS.has(name) && value !== '' ? value : quoteLiteral(value)}`);
+    if (value === undefined) continue;
+    if (!LIST_SETTINGS.has(name)) {
+      out.push(`SET LOCAL ${name} TO ${quoteLiteral(value)}`);
+      continue;
+    }
+    // A role may set search_path to any text that reads as a list (set_config('search_path',
+    // 'a'';…', false) is one name): each name goes in as a literal, which SET takes as one name.
+    const names = identifierList(value);
+    if (names === null) return null;
+    out.push(`SET LOCAL ${name} TO ${names.length === 0 ? "''" : names.map(quoteLiteral).join(', ')}`);
   }
   return out;
+}
+
+/**
+ * A list setting's names, read as the server reads them (SplitIdentifierString): separated by commas,
+ * double-quoted names taken as written ("" is a quote), others up to a space or comma and lower-cased.
+ * @returns null where the server would not have taken the text
+ */
+export function identifierList(text: string): string[] | null {
+  const names: string[] = [];
+  const space = /[ \t\n\r\f\v]/;
+  let i = 0;
+  const skip = (): void => {
+    while (i < text.length && space.test(text[i])) i++;
+  };
+  skip();
+  if (i === text.length) return names;
+  for (;;) {
+    if (text[i] === '"') {
+      let name = '';
+      for (i++; ; i++) {
+        if (i >= text.length) return null;
+        if (text[i] === '"') {
+          if (text[i + 1] !== '"') break;
+          i++;
+        }
+        name += text[i];
+      }
+      i++;
+      names.push(name);
+    } else {
+      const start = i;
+      while (i < text.length && text[i] !== ',' && !space.test(text[i])) i++;
+      if (i === start) return null;
+      names.push(text.slice(start, i).replace(/[A-Z]+/g, (c) => c.toLowerCase()));
+    }
+    skip();
+    if (i === text.length) return names;
+    if (text[i] !== ',') return null;
+    i++;
+    skip();
+  }
 }
 
 function quoteIdent(name: string): string {

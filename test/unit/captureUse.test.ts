@@ -30,16 +30,30 @@ describe('capture records', () => {
     assert.equal(combinedStatus('committed', undefined), undefined);
   });
 
-  it('give the role and settings as SET LOCAL, lists as they are, values quoted', () => {
+  it('give the role and settings as SET LOCAL, values and the names of lists as literals', () => {
     const sql = captureSettings(payload({ role: 'alice', settings: { search_path: '"$user", s', DateStyle: "ISO, MDY", default_tablespace: '', TimeZone: "it's\\" } }), 'app');
     assert.deepEqual(sql, [
       'SET LOCAL ROLE "alice"',
       "SET LOCAL DateStyle TO 'ISO, MDY'",
       "SET LOCAL TimeZone TO E'it''s\\\\'",
       "SET LOCAL default_tablespace TO ''",
-      'SET LOCAL search_path TO "$user", s',
+      "SET LOCAL search_path TO '$user', 's'",
     ]);
     assert.deepEqual(captureSettings(payload({ sessionUser: 'bob', role: 'bob' }), 'postgres'), ['SET LOCAL SESSION AUTHORIZATION "bob"']);
+  });
+
+  it("never paste a list setting's text into SQL: set_config lets a role give any text that reads as a list", () => {
+    const path = (v: string): (string[] | null) => captureSettings(payload({ settings: { search_path: v } }), 'app');
+    // One unquoted name to the server, which SET LOCAL search_path TO <text> would have run as SQL.
+    assert.deepEqual(path("a';select/**/1;--"), ["SET LOCAL search_path TO 'a'';select/**/1;--'"]);
+    assert.deepEqual(path('"x"";DROP TABLE t;--", Public'), ["SET LOCAL search_path TO 'x\";DROP TABLE t;--', 'public'"]);
+    assert.deepEqual(path(''), ["SET LOCAL search_path TO ''"]);
+    assert.deepEqual(path('  '), ["SET LOCAL search_path TO ''"]);
+    assert.deepEqual(path('""'), ["SET LOCAL search_path TO ''"]);
+    // The server would not have taken these; nothing is guessed from them.
+    for (const bad of ['"a', 'a,', 'a b', ',a']) assert.equal(path(bad), null, bad);
+    // Only the settings the helper reports are taken, whatever else a payload holds.
+    assert.deepEqual(captureSettings(payload({ settings: { 'x TO 1; DROP TABLE t; SET y': '1' } }), 'app'), []);
   });
 
   it('tell nested DDL by its tag or by no statement, and leave an extension\'s own commands to it', () => {
