@@ -126,8 +126,10 @@ export function sessionInto(buf: Uint8Array, start: number, end: number, out: In
     if (pid >= PID_LIMIT) return;
   }
   out[PID_SLOT] = pid;
-  out[TIME_LO_SLOT] = t % 2 ** 32;
-  out[TIME_HI_SLOT] = Math.floor(t / 2 ** 32);
+  // t is a whole number below 2^40: `>>> 0` is t modulo 2^32, far cheaper than `%` on a double.
+  const lo = t >>> 0;
+  out[TIME_LO_SLOT] = lo;
+  out[TIME_HI_SLOT] = (t - lo) / 2 ** 32;
 }
 
 function hexDigit(c: number): number {
