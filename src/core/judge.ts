@@ -46,7 +46,7 @@ import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, 
 import { Part, analyzeRecord } from './statements';
 import type { JudgeSnapshot } from './stateFormat';
 import { dropStatement } from './tempObjects';
-import { prepareNotLogged } from './unloggedPrepare';
+import { isPrepareNotLogged, prepareNotLogged } from './unloggedPrepare';
 
 /** A log file as the judge names it: its identity (fingerprint), name and inode. */
 export interface FileRef {
@@ -667,6 +667,17 @@ export class Judge {
     }
     const unit = units?.[units.length - 1];
     if (!unit) return;
+    if (isPrepareNotLogged(unit.stop) && unit.parts.length === 1) {
+      // What a CREATE TABLE … AS EXECUTE ran is not in the log, but the capture names what it made:
+      // like DDL inside a function, it is reported, and copied from the primary (nested --copy)
+      // instead of stopping every target at it.
+      unit.stop = undefined;
+      unit.dropped = true;
+      const found = nestedDdl(payload, r, file);
+      this.nested.push(found);
+      this.nestedFound.push(found);
+      return;
+    }
     // The settings the statement ran with: as the primary had them, not as the log lets them be guessed.
     if (!unit.captures?.length) {
       const settings = captureSettings(payload, unit.user);

@@ -7,5 +7,12 @@
  * `PREPARE` the log does not show cannot be sent: what it ran is not in the log.
  */
 export function prepareNotLogged(name: string): string {
-  return `it executes prepared statement "${name}", whose PREPARE the log does not show (log_statement = 'ddl' does not log PREPARE, and a statement prepared through the protocol is never logged)`;
+  return `${EXECUTES} "${name}", whose PREPARE the log does not show (log_statement = 'ddl' does not log PREPARE, and a statement prepared through the protocol is never logged)`;
+}
+
+const EXECUTES = 'it executes prepared statement';
+
+/** Whether a unit's stop is prepareNotLogged's. */
+export function isPrepareNotLogged(stop: string | undefined): boolean {
+  return stop?.startsWith(EXECUTES) === true;
 }

@@ -135,4 +135,19 @@ describe('nested: DDL run inside functions, copied to the targets or marked hand
     await run('after_gone', 0);
     assert.equal((await tableShape(a, 'after_gone'))[0], 'owner postgres');
   });
+
+  test("CREATE TABLE … AS EXECUTE, whose PREPARE 'ddl' does not log: reported like nested DDL, copied, and a later DROP works", async () => {
+    primary.psql('postgres', 'PREPARE q AS SELECT 1 AS x, $$a$$::text AS y;\nCREATE TABLE ctas AS EXECUTE q;\nCREATE TABLE after_ctas (a int);\n');
+    const first = await run('after_ctas', 1);
+    const at = placeOf(first.stderr, 'table public\\.ctas');
+    // The target was not stopped: what came after reached it.
+    assert.equal((await tableShape(a, 'after_ctas'))[0], 'owner postgres');
+    assert.deepEqual(await tableShape(a, 'ctas'), []);
+    const copied = await cli(['nested', ...where(), '--at', at, '--copy', '--yes']);
+    assert.equal(copied.code, 0, `${copied.stderr}\n${readDir(toolLog)}`);
+    assert.deepEqual(await tableShape(a, 'ctas'), await tableShape(primary, 'ctas'));
+    primary.psql('postgres', 'DROP TABLE ctas;\nCREATE TABLE after_ctas_drop (a int);\n');
+    await run('after_ctas_drop', 0);
+    assert.deepEqual(await tableShape(a, 'ctas'), []);
+  });
 });
