@@ -130,6 +130,15 @@ function copyTargets(settings: Settings, state: State, nested: NestedDdl): Pick<
   if (missing.length > 0) throw new UsageError(`copying must reach every target, and ${missing.join(', ')} is not given (--target NAME=URL, or -c CONFIG)`);
   if (settings.targets.length === 0) throw new UsageError('copying needs the targets: --target NAME=URL, or -c CONFIG');
   const takes = (t: TargetSettings): boolean => databaseIncluded(t.filters, nested.database);
+  // The copy is the object as the primary has it now: it fits a target that has taken what the log
+  // holds before the nested DDL, not one that would still replay that part of the log after it.
+  const behind = settings.targets.filter(takes).flatMap((t) => {
+    const stands = standsBefore(state, t.name, nested);
+    return stands ? [`${t.name} (it stands at ${stands})`] : [];
+  });
+  if (behind.length > 0) {
+    throw new UsageError(`not every target has reached the nested DDL at ${nested.at}: ${behind.join(', ')}; run pg-ddl-sync run until they have, then copy`);
+  }
   return {
     targets: settings.targets.filter(takes).map((t) => ({ target: t.name, database: t.filters.databaseMap[nested.database] ?? nested.database })),
     filteredOut: settings.targets.filter((t) => !takes(t)).map((t) => t.name),
@@ -207,4 +216,17 @@ async function copyOnce(client: Client, target: string, database: string, key: P
     await client.query('ROLLBACK').catch(() => undefined);
     throw new TargetError(target, `database ${database}: the copy failed and was rolled back: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Where a target stands when that is before the nested DDL's place in the log (its next journal
+ * entry was logged before it); undefined once it has taken everything before it.
+ */
+function standsBefore(state: State, name: string, nested: NestedDdl): string | undefined {
+  const next = state.targets[name]?.next;
+  const entry = next === undefined ? state.journal.entries[0] : state.journal.entries.find((e) => e.seq === next);
+  if (!entry) return undefined;
+  const offset = Number(nested.at.slice(nested.at.lastIndexOf(':') + 1));
+  const before = entry.file.key === nested.fileKey ? entry.offset < offset : entry.logTime < nested.logTime;
+  return before ? `${entry.file.name}:${entry.offset}` : undefined;
 }

@@ -150,4 +150,22 @@ describe('nested: DDL run inside functions, copied to the targets or marked hand
     await run('after_ctas_drop', 0);
     assert.deepEqual(await tableShape(a, 'ctas'), []);
   });
+
+  test('--copy waits for a target that has not reached the nested DDL yet: the copy is the primary\'s object as it is now', async () => {
+    // The target has the table already: the primary's CREATE stops it there, before the nested DDL.
+    await a.query('postgres', 'CREATE TABLE blocker (a int)');
+    primary.psql('postgres', "CREATE FUNCTION mk_late() RETURNS void LANGUAGE plpgsql AS $$ BEGIN CREATE TABLE made_late (a int); END $$;\nCREATE TABLE blocker (a int);\nSELECT mk_late();\nCREATE TABLE after_late (a int);\n");
+    const first = await run('after_late', 1);
+    const at = placeOf(first.stderr, 'table public\\.made_late');
+    const early = await cli(['nested', ...where(), '--at', at, '--copy', '--yes']);
+    assert.equal(early.code, 2, early.stdout);
+    assert.match(early.stderr, /not every target has reached the nested DDL at .*: a \(it stands at postgresql-[^:]+:\d+\); run pg-ddl-sync run until they have, then copy/);
+    assert.deepEqual(await tableShape(a, 'made_late'), []);
+    const skipped = await cli(['skip', ...where().slice(0, -2), '--stopped-target', 'a', '--yes', '--reason', 'the target had it']);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    await run('after_late', 1);
+    const copied = await cli(['nested', ...where(), '--at', at, '--copy', '--yes']);
+    assert.equal(copied.code, 0, `${copied.stderr}\n${readDir(toolLog)}`);
+    assert.deepEqual(await tableShape(a, 'made_late'), await tableShape(primary, 'made_late'));
+  });
 });
