@@ -694,9 +694,14 @@ export class Judge {
   private unitsOfLast(session: Session, vxid: string): PendingUnit[] | undefined {
     const last = session.last;
     if (!last || vxid === '') return undefined;
-    const units = (last.units ?? []).map((o) => this.pending.get(o)).filter((u): u is PendingUnit => u !== undefined && this.txs.get(u.tx)?.vxid === vxid);
-    if (units.length === 0 && this.txs.get(last.tx)?.vxid !== vxid) return undefined;
-    return units;
+    const all = (last.units ?? []).map((o) => this.pending.get(o)).filter((u): u is PendingUnit => u !== undefined);
+    const units = all.filter((u) => this.txs.get(u.tx)?.vxid === vxid);
+    if (units.length > 0 || this.txs.get(last.tx)?.vxid === vxid) return units;
+    // A statement that commits transactions of its own (CREATE INDEX CONCURRENTLY, …) reaches its
+    // end, where the trigger fires, in a later transaction of its backend: its capture comes from
+    // there, once.
+    const ownCommits = all.filter((u) => this.txs.get(u.tx)?.multi === true && !u.captures?.length && laterOfBackend(this.txs.get(u.tx)!.vxid, vxid));
+    return ownCommits.length > 0 ? ownCommits : undefined;
   }
 
   private applySetting(tx: Tx, change: SettingChange): void {
@@ -1226,3 +1231,10 @@ function mayBeCut(name: string): boolean {
 
 /** PostgreSQL's identifier limit, in bytes, with its terminating zero. */
 const NAMEDATALEN = 64;
+
+/** Whether virtual xid `later` is a later transaction of the backend of `first` (`backend/local`). */
+function laterOfBackend(first: string, later: string): boolean {
+  const [b1, l1] = first.split('/');
+  const [b2, l2] = later.split('/');
+  return b1 === b2 && l1 !== undefined && l2 !== undefined && Number(l2) > Number(l1);
+}

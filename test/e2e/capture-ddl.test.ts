@@ -133,6 +133,17 @@ describe("log_statement = 'ddl' with the capture helper", () => {
     assert.match(readDir(toolLog), /security: a record written to look like a capture record.*event=security.*role=mallory/);
   });
 
+  test('CREATE INDEX CONCURRENTLY, whose trigger fires in a later transaction of its own: sent, not taken for nested DDL', async () => {
+    primary.psql('postgres', 'CREATE TABLE cic_t (a int);\nCREATE INDEX CONCURRENTLY cic_i ON cic_t (a);\nCREATE TABLE after_cic (a int);\n');
+    const res = await run('after_cic');
+    assert.doesNotMatch(res.stderr, /inside/);
+    const idx = await a.query<{ valid: boolean }>('postgres', "SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'cic_i'::regclass");
+    assert.deepEqual(idx, [{ valid: true }]);
+    primary.psql('postgres', 'DROP TABLE cic_t, after_cic;\n');
+    await run('DROP TABLE cic_t');
+    assert.deepEqual(await a.query('postgres', "SELECT 1 FROM pg_class WHERE relname IN ('cic_t', 'cic_i', 'after_cic')"), []);
+  });
+
   test('DDL inside a function called by SELECT: reported, the run exits 1, the target goes on', async () => {
     primary.psql('postgres', 'CREATE FUNCTION mk() RETURNS void LANGUAGE plpgsql AS $$ BEGIN CREATE TABLE made_in_fn (a int); END $$;\n');
     primary.psql('postgres', 'SELECT mk();\nCREATE TABLE after_fn (a int);\n');
