@@ -53,25 +53,76 @@ export function combinedStatus(sub: TxidStatus | undefined, top: TxidStatus | un
   return 'committed';
 }
 
-/** Lists of names, which `SET` takes as they are shown (quoted where needed), not as one literal. */
+/** Lists of names: sent name by name, each quoted, as the server split the text it was given. */
 const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces']);
 
 /**
  * The `SET LOCAL` statements that give a target's transaction the role and settings the statement ran
- * with on the primary. The role is taken as the session's carried SET ROLE is (the applier checks that
- * the login role may take it there); a session authorization other than the login role's likewise.
+ * with on the primary, or why they cannot be written. The role is taken as the session's carried SET
+ * ROLE is (the applier checks that the login role may take it there); a session authorization other
+ * than the login role's likewise.
  * @param loginUser the role the session logged in as (the record's user_name)
  */
-export function captureSettings(payload: CapturePayload, loginUser: string): string[] {
+export function captureSettings(payload: CapturePayload, loginUser: string): { statements: string[] } | { stop: string } {
   const out: string[] = [];
   if (payload.sessionUser !== loginUser) out.push(`SET LOCAL SESSION AUTHORIZATION ${quoteIdent(payload.sessionUser)}`);
   if (payload.role !== payload.sessionUser) out.push(`SET LOCAL ROLE ${quoteIdent(payload.role)}`);
   for (const name of Object.keys(payload.settings).sort()) {
     const value = payload.settings[name];
-    // An empty list (search_path = '') is set as an empty literal.
-    out.push(`SET LOCAL ${name} TO ${LIST_SETTINGS.has(name) && value !== '' ? value : quoteLiteral(value)}`);
+    if (!LIST_SETTINGS.has(name)) {
+      out.push(`SET LOCAL ${name} TO ${quoteLiteral(value)}`);
+      continue;
+    }
+    // The text is the session's own (set_config() keeps what it is given, and a name without quotes
+    // may hold ';'): never sent as it is, only as the names the server read in it.
+    const names = nameList(value);
+    if (names === null) return { stop: `its capture record gives ${name} as a text that is no list of names: it cannot be set on a target as it was on the primary` };
+    // SET quotes each literal of a list as a name; an empty list (search_path = '') is one empty literal.
+    out.push(`SET LOCAL ${name} TO ${names.length === 0 ? "''" : names.map(quoteLiteral).join(', ')}`);
   }
-  return out;
+  return { statements: out };
+}
+
+/**
+ * The names of a list setting's text as the server splits it (SplitIdentifierString): separated by
+ * commas, each in double quotes ("" for a quote, "" alone an empty name) or bare up to a comma or
+ * space and folded to lower case (ASCII only, as in a multibyte encoding); null where the server
+ * would have refused the text.
+ */
+export function nameList(text: string): string[] | null {
+  const space = /[ \t\n\r\f]/;
+  const names: string[] = [];
+  let i = 0;
+  const skip = (): void => {
+    while (i < text.length && space.test(text[i])) i++;
+  };
+  skip();
+  if (i === text.length) return names;
+  for (;;) {
+    let name = '';
+    if (text[i] === '"') {
+      for (i++; ; i++) {
+        if (i >= text.length) return null;
+        if (text[i] === '"') {
+          if (text[i + 1] !== '"') break;
+          i++;
+        }
+        name += text[i];
+      }
+      i++;
+    } else {
+      const start = i;
+      while (i < text.length && text[i] !== ',' && !space.test(text[i])) i++;
+      if (i === start) return null;
+      name = text.slice(start, i).replace(/[A-Z]+/g, (c) => c.toLowerCase());
+    }
+    names.push(name);
+    skip();
+    if (i === text.length) return names;
+    if (text[i] !== ',') return null;
+    i++;
+    skip();
+  }
 }
 
 function quoteIdent(name: string): string {

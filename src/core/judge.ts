@@ -668,7 +668,11 @@ export class Judge {
     const unit = units?.[units.length - 1];
     if (!unit) return;
     // The settings the statement ran with: as the primary had them, not as the log lets them be guessed.
-    if (!unit.captures?.length) unit.settings = [...captureSettings(payload, unit.user), ...(unit.settings.includes(NO_BODY_CHECK) ? [NO_BODY_CHECK] : [])];
+    if (!unit.captures?.length) {
+      const carried = captureSettings(payload, unit.user);
+      if ('stop' in carried) unit.stop ??= carried.stop;
+      else unit.settings = [...carried.statements, ...(unit.settings.includes(NO_BODY_CHECK) ? [NO_BODY_CHECK] : [])];
+    }
     unit.captures = [...(unit.captures ?? []), { xid: payload.xid, sub: payload.sub }];
   }
 

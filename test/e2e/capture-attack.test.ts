@@ -1,0 +1,70 @@
+/**
+ * What a role that is no superuser on the primary can make the targets run through the capture
+ * helper's records (log_statement = 'ddl'): the values its records carry are the role's own, and are
+ * sent to targets where the sync user is a superuser.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Cluster, makeTempDir, startPrimaryAndTargets } from '../helpers/cluster';
+import { cli, readDir } from '../helpers/cli';
+import { Client } from 'pg';
+import { as, installCapture } from '../helpers/capture';
+
+/** Runs sql as postgres in a session that logs nothing: set-up no run may send. */
+async function quietly(c: Cluster, sql: string, database = 'postgres'): Promise<void> {
+  const client = new Client({ host: '127.0.0.1', port: c.port, user: 'postgres', database, password: '', options: '-c log_statement=none -c session_replication_role=replica' });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('capture records carry values a role chose', () => {
+  let primary: Cluster;
+  let a: Cluster;
+  let work: string;
+  let toolLog: string;
+
+  const run = async (marker: string) => {
+    await primary.waitForLog(marker);
+    const res = await cli([
+      'run', '--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`, '--state-file', path.join(work, 'state.json'),
+      '--log-dir', toolLog, '--source', primary.syncUrl,
+    ]);
+    return { ...res, log: readDir(toolLog) };
+  };
+
+  before(async () => {
+    work = makeTempDir('pgds-capture-attack-');
+    toolLog = path.join(work, 'log');
+    [primary, a] = await startPrimaryAndTargets(['a'], 'ddl');
+    await installCapture(primary);
+    // mallory is a plain role on both, as the DBA made it.
+    for (const c of [primary, a]) await quietly(c, 'CREATE ROLE mallory LOGIN; GRANT CREATE ON SCHEMA public TO mallory');
+  });
+
+  after(async () => {
+    await Promise.all([primary, a].map((c) => c?.destroy()));
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('a search_path set with set_config() runs none of its text as SQL on a target', async () => {
+    // set_config() stores the text as given; the server checks only that it splits into names, and a
+    // name without quotes may hold ';' and '/**/'.
+    await as(
+      primary,
+      'mallory',
+      'postgres',
+      "SELECT set_config('search_path', 'public,x;RESET/**/ROLE;CREATE/**/ROLE/**/pwned/**/SUPERUSER/**/LOGIN', false); CREATE TABLE mal_path (a int)",
+    );
+    const res = await run('mal_path');
+    const pwned = await a.query<{ n: string }>('postgres', "SELECT count(*) AS n FROM pg_roles WHERE rolname = 'pwned'");
+    assert.deepEqual(pwned, [{ n: '0' }], `${res.stderr}\n${res.log}`);
+    const owner = await a.query<{ o: string }>('postgres', "SELECT tableowner AS o FROM pg_tables WHERE tablename = 'mal_path'");
+    assert.deepEqual(owner, [{ o: 'mallory' }], `${res.stderr}\n${res.log}`);
+  });
+});
