@@ -67,4 +67,18 @@ describe('capture records carry values a role chose', () => {
     const owner = await a.query<{ o: string }>('postgres', "SELECT tableowner AS o FROM pg_tables WHERE tablename = 'mal_path'");
     assert.deepEqual(owner, [{ o: 'mallory' }], `${res.stderr}\n${res.log}`);
   });
+
+  test('a setting changed between two DDL commands of one query string is not lost', async () => {
+    await quietly(primary, 'CREATE SCHEMA mal_s AUTHORIZATION mallory');
+    await quietly(a, 'CREATE SCHEMA mal_s AUTHORIZATION mallory');
+    // One statement record, two capture records: the second with another search_path.
+    await as(primary, 'mallory', 'postgres', "CREATE TABLE mal_a (a int); SELECT set_config('search_path', 'mal_s', false); CREATE TABLE mal_b (a int)");
+    const res = await run('mal_b');
+    const where = await primary.query<{ s: string }>('postgres', "SELECT schemaname AS s FROM pg_tables WHERE tablename = 'mal_b'");
+    assert.deepEqual(where, [{ s: 'mal_s' }]);
+    const there = await a.query<{ s: string }>('postgres', "SELECT schemaname AS s FROM pg_tables WHERE tablename = 'mal_b'");
+    // As on the primary, or not at all (the target stops, saying why): never elsewhere.
+    assert.ok(there.length === 0 || there[0].s === 'mal_s', `mal_b is in ${there[0]?.s} on the target\n${res.stderr}\n${res.log}`);
+    if (there.length === 0) assert.match(res.stderr, /ran with different roles or settings/);
+  });
 });
