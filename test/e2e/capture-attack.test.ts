@@ -81,4 +81,26 @@ describe('capture records carry values a role chose', () => {
     assert.ok(there.length === 0 || there[0].s === 'mal_s', `mal_b is in ${there[0]?.s} on the target\n${res.stderr}\n${res.log}`);
     if (there.length === 0) assert.match(res.stderr, /ran with different roles or settings/);
   });
+
+  // The judge has the proof (the same virtual xid as a capture whose transaction aborted) and does not
+  // use it: a statement with no capture record of its own is judged as without the helper.
+  test('a statement no event trigger sees, in a transaction that rolled back, is not sent', { todo: 'DROP ROLE is sent: not fixed yet' }, async () => {
+    await quietly(primary, 'CREATE ROLE mal_victim');
+    await quietly(a, 'CREATE ROLE mal_victim');
+    await quietly(primary, 'ALTER ROLE mallory CREATEROLE');
+    await quietly(a, 'ALTER ROLE mallory CREATEROLE');
+    // The CREATE TABLE's capture record proves the transaction rolled back; the DROP ROLE has none.
+    // Each its own query, as psql sends them: under 'ddl' the log shows neither BEGIN nor ROLLBACK.
+    const mallory = new Client({ host: '127.0.0.1', port: primary.port, user: 'mallory', database: 'postgres', password: '' });
+    await mallory.connect();
+    try {
+      for (const sql of ['BEGIN', 'CREATE TABLE mal_rb (a int)', 'DROP ROLE mal_victim', 'ROLLBACK']) await mallory.query(sql);
+    } finally {
+      await mallory.end();
+    }
+    await as(primary, 'mallory', 'postgres', 'CREATE TABLE mal_rb_after (a int)');
+    const res = await run('mal_rb_after');
+    const role = await a.query<{ n: string }>('postgres', "SELECT count(*) AS n FROM pg_roles WHERE rolname = 'mal_victim'");
+    assert.deepEqual(role, [{ n: '1' }], `${res.stderr}\n${res.log}`);
+  });
 });
