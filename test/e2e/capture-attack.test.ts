@@ -103,4 +103,22 @@ describe('capture records carry values a role chose', () => {
     const role = await a.query<{ n: string }>('postgres', "SELECT count(*) AS n FROM pg_roles WHERE rolname = 'mal_victim'");
     assert.deepEqual(role, [{ n: '1' }], `${res.stderr}\n${res.log}`);
   });
+
+  test('install writes neither its key nor its DDL to a log that samples transactions', async () => {
+    await quietly(primary, 'ALTER SYSTEM SET log_transaction_sample_rate = 1');
+    await quietly(primary, 'SELECT pg_reload_conf()');
+    try {
+      const res = await cli(['capture', 'install', '--source', primary.url]);
+      assert.equal(res.code, 0, res.stderr);
+      const [{ key }] = await primary.query<{ key: string }>('postgres', 'SELECT key FROM ddl_sync_capture.key');
+      await as(primary, 'postgres', 'postgres', 'CREATE TABLE after_sampled_install ()');
+      await primary.waitForLog('after_sampled_install');
+      const logged = primary.csvFiles().map((f) => fs.readFileSync(f, 'utf8')).join('');
+      assert.ok(!logged.includes(key), 'the key is in the log');
+      assert.ok(!logged.includes('CREATE EVENT TRIGGER'), 'the install is in the log');
+    } finally {
+      await quietly(primary, 'ALTER SYSTEM RESET log_transaction_sample_rate');
+      await quietly(primary, 'SELECT pg_reload_conf()');
+    }
+  });
 });
