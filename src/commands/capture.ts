@@ -25,12 +25,25 @@ export interface CaptureInstalled {
   keptKey: boolean;
 }
 
+/** What turns off each way a statement is logged, by setting: those the server has are set. */
+const QUIET_SETTINGS: Record<string, string> = {
+  log_statement: 'none',
+  log_min_duration_statement: '-1',
+  // A sampled transaction logs every statement with its parameters, the key among them (12 and later).
+  log_transaction_sample_rate: '0',
+  log_min_duration_sample: '-1',
+  'auto_explain.log_min_duration': '-1',
+};
+
 /**
  * What a session that changes the helper sets first, before any transaction: none of its statements
  * is logged (not its DDL, which would be propagated, nor its INSERT, whose key a duration log's
  * parameters would show).
  */
-const QUIET = ['SET log_statement = none', 'SET log_min_duration_statement = -1'];
+const QUIET = [
+  `SELECT pg_catalog.set_config(s.name, v.value, false) FROM pg_catalog.pg_settings s
+     JOIN (VALUES ${Object.entries(QUIET_SETTINGS).map(([n, v]) => `('${n}', '${v}')`).join(', ')}) AS v(name, value) ON v.name OPERATOR(pg_catalog.=) s.name`,
+];
 
 /**
  * Installs the helper in every connectable database of the primary, again where it is.

@@ -53,21 +53,21 @@ export function combinedStatus(sub: TxidStatus | undefined, top: TxidStatus | un
   return 'committed';
 }
 
-/** Lists of names: a list's text is a setting's own syntax, never SQL to be pasted into a statement. */
+/** Lists of names: sent name by name, each quoted, as the server split the text it was given. */
 const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces']);
 
 /**
  * The `SET LOCAL` statements that give a target's transaction the role and settings the statement ran
- * with on the primary. The role is taken as the session's carried SET ROLE is (the applier checks that
- * the login role may take it there); a session authorization other than the login role's likewise.
- * Only the settings the helper reports are taken; every value goes in as literals.
+ * with on the primary, or why they cannot be written. The role is taken as the session's carried SET
+ * ROLE is (the applier checks that the login role may take it there); a session authorization other
+ * than the login role's likewise.
  * @param loginUser the role the session logged in as (the record's user_name)
- * @returns null when a list setting's value does not read as the server's list syntax
  */
-export function captureSettings(payload: CapturePayload, loginUser: string): string[] | null {
+export function captureSettings(payload: CapturePayload, loginUser: string): { statements: string[] } | { stop: string } {
   const out: string[] = [];
   if (payload.sessionUser !== loginUser) out.push(`SET LOCAL SESSION AUTHORIZATION ${quoteIdent(payload.sessionUser)}`);
   if (payload.role !== payload.sessionUser) out.push(`SET LOCAL ROLE ${quoteIdent(payload.role)}`);
+  // Only the settings the helper reports are taken, whatever else a payload holds.
   for (const name of [...CAPTURED_SETTINGS].sort()) {
     const value = payload.settings[name];
     if (value === undefined) continue;
@@ -75,23 +75,25 @@ export function captureSettings(payload: CapturePayload, loginUser: string): str
       out.push(`SET LOCAL ${name} TO ${quoteLiteral(value)}`);
       continue;
     }
-    // A role may set search_path to any text that reads as a list (set_config('search_path',
-    // 'a'';…', false) is one name): each name goes in as a literal, which SET takes as one name.
-    const names = identifierList(value);
-    if (names === null) return null;
+    // The text is the session's own (set_config() keeps what it is given, and a name without quotes
+    // may hold ';'): never sent as it is, only as the names the server read in it.
+    const names = nameList(value);
+    if (names === null) return { stop: `its capture record gives ${name} as a text that is no list of names: it cannot be set on a target as it was on the primary` };
+    // SET quotes each literal of a list as a name; an empty list (search_path = '') is one empty literal.
     out.push(`SET LOCAL ${name} TO ${names.length === 0 ? "''" : names.map(quoteLiteral).join(', ')}`);
   }
-  return out;
+  return { statements: out };
 }
 
 /**
- * A list setting's names, read as the server reads them (SplitIdentifierString): separated by commas,
- * double-quoted names taken as written ("" is a quote), others up to a space or comma and lower-cased.
- * @returns null where the server would not have taken the text
+ * The names of a list setting's text as the server splits it (SplitIdentifierString): separated by
+ * commas, each in double quotes ("" for a quote, "" alone an empty name) or bare up to a comma or
+ * space and folded to lower case (ASCII only, as in a multibyte encoding); null where the server
+ * would have refused the text.
  */
-export function identifierList(text: string): string[] | null {
+export function nameList(text: string): string[] | null {
+  const space = /[ \t\n\r\f]/;
   const names: string[] = [];
-  const space = /[ \t\n\r\f\v]/;
   let i = 0;
   const skip = (): void => {
     while (i < text.length && space.test(text[i])) i++;
@@ -99,8 +101,8 @@ export function identifierList(text: string): string[] | null {
   skip();
   if (i === text.length) return names;
   for (;;) {
+    let name = '';
     if (text[i] === '"') {
-      let name = '';
       for (i++; ; i++) {
         if (i >= text.length) return null;
         if (text[i] === '"') {
@@ -110,13 +112,13 @@ export function identifierList(text: string): string[] | null {
         name += text[i];
       }
       i++;
-      names.push(name);
     } else {
       const start = i;
       while (i < text.length && text[i] !== ',' && !space.test(text[i])) i++;
       if (i === start) return null;
-      names.push(text.slice(start, i).replace(/[A-Z]+/g, (c) => c.toLowerCase()));
+      name = text.slice(start, i).replace(/[A-Z]+/g, (c) => c.toLowerCase());
     }
+    names.push(name);
     skip();
     if (i === text.length) return names;
     if (text[i] !== ',') return null;

@@ -679,10 +679,14 @@ export class Judge {
       return;
     }
     // The settings the statement ran with: as the primary had them, not as the log lets them be guessed.
-    if (!unit.captures?.length) {
-      const settings = captureSettings(payload, unit.user);
-      if (settings === null) unit.stop = 'its capture record gives a search_path or temp_tablespaces that does not read as a list of names: the settings it ran with are not known';
-      else unit.settings = [...settings, ...(unit.settings.includes(NO_BODY_CHECK) ? [NO_BODY_CHECK] : [])];
+    const carried = captureSettings(payload, unit.user);
+    if ('stop' in carried) unit.stop ??= carried.stop;
+    else if (!unit.captures?.length) unit.settings = [...carried.statements, ...(unit.settings.includes(NO_BODY_CHECK) ? [NO_BODY_CHECK] : [])];
+    else if (carried.statements.join('\n') !== unit.settings.filter((s) => s !== NO_BODY_CHECK).join('\n')) {
+      // A later command of the same query string ran with another role or other settings (a
+      // set_config() between them, which the log does not show as a SET): a target runs the string
+      // with the first command's.
+      unit.stop ??= `its DDL commands ran with different roles or settings on the primary (their capture records differ: ${carried.statements.join('; ')}), and a target would run them all with the first's; run them on the targets by hand, then skip it`;
     }
     unit.captures = [...(unit.captures ?? []), { xid: payload.xid, sub: payload.sub }];
   }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CapturePayload } from '../../src/core/capture';
-import { captureOutcome, captureSettings, combinedStatus, isNested } from '../../src/core/captureUse';
+import { captureOutcome, captureSettings, combinedStatus, isNested, nameList } from '../../src/core/captureUse';
 
 const payload = (over: Partial<CapturePayload> = {}): CapturePayload => ({
   xid: '740', sub: '741', tag: 'CREATE TABLE', role: 'app', sessionUser: 'app', settings: {}, commands: [], ...over,
@@ -30,30 +30,31 @@ describe('capture records', () => {
     assert.equal(combinedStatus('committed', undefined), undefined);
   });
 
-  it('give the role and settings as SET LOCAL, values and the names of lists as literals', () => {
+  it('give the role and settings as SET LOCAL, lists name by name, values quoted', () => {
     const sql = captureSettings(payload({ role: 'alice', settings: { search_path: '"$user", s', DateStyle: "ISO, MDY", default_tablespace: '', TimeZone: "it's\\" } }), 'app');
-    assert.deepEqual(sql, [
-      'SET LOCAL ROLE "alice"',
-      "SET LOCAL DateStyle TO 'ISO, MDY'",
-      "SET LOCAL TimeZone TO E'it''s\\\\'",
-      "SET LOCAL default_tablespace TO ''",
-      "SET LOCAL search_path TO '$user', 's'",
-    ]);
-    assert.deepEqual(captureSettings(payload({ sessionUser: 'bob', role: 'bob' }), 'postgres'), ['SET LOCAL SESSION AUTHORIZATION "bob"']);
+    assert.deepEqual(sql, {
+      statements: [
+        'SET LOCAL ROLE "alice"',
+        "SET LOCAL DateStyle TO 'ISO, MDY'",
+        "SET LOCAL TimeZone TO E'it''s\\\\'",
+        "SET LOCAL default_tablespace TO ''",
+        "SET LOCAL search_path TO '$user', 's'",
+      ],
+    });
+    assert.deepEqual(captureSettings(payload({ sessionUser: 'bob', role: 'bob' }), 'postgres'), { statements: ['SET LOCAL SESSION AUTHORIZATION "bob"'] });
+    // set_config() keeps its text as given: a bare name may hold ';', never sent as SQL.
+    const injected = captureSettings(payload({ settings: { search_path: 'public;RESET/**/ROLE;SELECT/**/1' } }), 'app');
+    assert.deepEqual(injected, { statements: ["SET LOCAL search_path TO 'public;reset/**/role;select/**/1'"] });
+    assert.ok('stop' in captureSettings(payload({ settings: { temp_tablespaces: 'a b' } }), 'app'));
   });
 
-  it("never paste a list setting's text into SQL: set_config lets a role give any text that reads as a list", () => {
-    const path = (v: string): (string[] | null) => captureSettings(payload({ settings: { search_path: v } }), 'app');
-    // One unquoted name to the server, which SET LOCAL search_path TO <text> would have run as SQL.
-    assert.deepEqual(path("a';select/**/1;--"), ["SET LOCAL search_path TO 'a'';select/**/1;--'"]);
-    assert.deepEqual(path('"x"";DROP TABLE t;--", Public'), ["SET LOCAL search_path TO 'x\";DROP TABLE t;--', 'public'"]);
-    assert.deepEqual(path(''), ["SET LOCAL search_path TO ''"]);
-    assert.deepEqual(path('  '), ["SET LOCAL search_path TO ''"]);
-    assert.deepEqual(path('""'), ["SET LOCAL search_path TO ''"]);
-    // The server would not have taken these; nothing is guessed from them.
-    for (const bad of ['"a', 'a,', 'a b', ',a']) assert.equal(path(bad), null, bad);
-    // Only the settings the helper reports are taken, whatever else a payload holds.
-    assert.deepEqual(captureSettings(payload({ settings: { 'x TO 1; DROP TABLE t; SET y': '1' } }), 'app'), []);
+  it('split a list setting as the server does', () => {
+    assert.deepEqual(nameList(' "$user" , Public,"a""b",""'), ['$user', 'public', 'a"b', '']);
+    assert.deepEqual(nameList('  '), []);
+    assert.equal(nameList('a b'), null);
+    assert.equal(nameList('a,,b'), null);
+    assert.equal(nameList('"a'), null);
+    assert.equal(nameList('a,'), null);
   });
 
   it('tell nested DDL by its tag or by no statement, and leave an extension\'s own commands to it', () => {
@@ -62,5 +63,11 @@ describe('capture records', () => {
     assert.equal(isNested(payload(), { commandTag: 'CREATE TABLE' }, false), true);
     const member = { tag: 'CREATE FUNCTION', type: 'function', identity: 'f()', schema: 'public', inExtension: true };
     assert.equal(isNested(payload({ tag: 'CREATE FUNCTION', commands: [member] }), { commandTag: 'CREATE EXTENSION' }, true), false);
+  });
+  it("never paste a list setting's text into SQL, and take only the settings the helper reports", () => {
+    const path = (v: string) => captureSettings(payload({ settings: { search_path: v } }), 'app');
+    assert.deepEqual(path("a';select/**/1;--"), { statements: ["SET LOCAL search_path TO 'a'';select/**/1;--'"] });
+    assert.deepEqual(path('  '), { statements: ["SET LOCAL search_path TO ''"] });
+    assert.deepEqual(captureSettings(payload({ settings: { 'x TO 1; DROP TABLE t; SET y': '1' } }), 'app'), { statements: [] });
   });
 });
