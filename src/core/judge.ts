@@ -1156,6 +1156,15 @@ export class Judge {
         continue;
       }
       const tx = this.txs.get(u.tx);
+      // A statement no event trigger sees (DROP ROLE, CREATE DATABASE, …) has no capture of its own;
+      // another statement of its transaction may have one, which tells whether the whole rolled back.
+      const top = tx && this.topOutcome(tx);
+      if (top === 'ask') return { ready, dropped, stops, blocked: u.order };
+      if (top === 'running') continue;
+      if (top === 'aborted') {
+        dropped.push(u);
+        continue;
+      }
       const status = tx?.status ?? 'failed';
       if (status === 'failed' || (status === 'committed' && (u.dropped || u.parts.length === 0))) dropped.push(u);
       else if (status === 'committed') ready.push(u);
@@ -1163,6 +1172,20 @@ export class Judge {
       else return { ready, dropped, stops, blocked: u.order };
     }
     return { ready, dropped, stops };
+  }
+
+  /**
+   * What the captures of a transaction's other statements tell of the transaction as a whole:
+   * `aborted` once one outside any subtransaction was rolled back; `ask` or `running` while that is
+   * not known yet; undefined when they tell nothing (none, or a commit, which says nothing of a
+   * savepoint the statement may have been rolled back to).
+   */
+  private topOutcome(tx: Tx): 'ask' | 'running' | 'aborted' | undefined {
+    const captures = tx.units.flatMap((o) => this.pending.get(o)?.captures ?? []);
+    if (captures.length === 0 || captures.some((c) => c.status === 'committed')) return undefined;
+    if (captures.some((c) => c.status === undefined)) return 'ask';
+    if (captures.some((c) => c.status === 'in progress')) return 'running';
+    return captures.some((c) => c.status === 'aborted' && c.sub === c.xid) ? 'aborted' : undefined;
   }
 
   /** A transaction still running, which later units cannot depend on (see the module comment). */
