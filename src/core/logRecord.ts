@@ -128,11 +128,7 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
         logTime,
         sessionId,
         vxid,
-        userName: fields.text(COL.userName),
-        databaseName: fields.text(COL.databaseName),
-        processId: Number(fields.text(COL.processId)),
-        commandTag: fields.text(COL.commandTag),
-        applicationName: fields.text(COL.applicationName),
+        ...clientFields(fields),
         message: fields.judged(COL.message),
         query: span.fields.length / 2 > COL.query ? fields.judged(COL.query) : '',
       };
@@ -154,11 +150,7 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
           logTime,
           sessionId,
           vxid,
-          userName: fields.text(COL.userName),
-          databaseName: fields.text(COL.databaseName),
-          processId: Number(fields.text(COL.processId)),
-          commandTag: fields.text(COL.commandTag),
-          applicationName: fields.text(COL.applicationName),
+          ...clientFields(fields),
           text: message.text,
           ...(unprovable === undefined ? {} : { unprovable }),
         };
@@ -183,6 +175,17 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
     }
   }
   return { kind: 'other', offset, end, logTime, sessionId, vxid };
+}
+
+/** What a client's record tells of its session: who, in which database, which process, command and program. */
+function clientFields(fields: Fields): Pick<StatementRecord, 'userName' | 'databaseName' | 'processId' | 'commandTag' | 'applicationName'> {
+  return {
+    userName: fields.text(COL.userName),
+    databaseName: fields.text(COL.databaseName),
+    processId: Number(fields.text(COL.processId)),
+    commandTag: fields.text(COL.commandTag),
+    applicationName: fields.text(COL.applicationName),
+  };
 }
 
 /**

@@ -9,20 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from 'pg';
-import { Cluster, makeTempDir, sleep, startPrimaryAndTargets } from '../helpers/cluster';
+import { Cluster, makeTempDir, startPrimaryAndTargets, waitForConnections } from '../helpers/cluster';
 import { cli } from '../helpers/cli';
-
-async function waitForConnections(c: Cluster): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      await c.query('postgres', 'SELECT 1');
-      return;
-    } catch (err) {
-      if (i > 100) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 async function tables(c: Cluster): Promise<string[]> {
   const rows = await c.query<{ r: string }>('postgres', "SELECT relname AS r FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1");

@@ -8,25 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from 'pg';
-import { Cluster, makeTempDir, sleep, startPrimaryAndTargets } from '../helpers/cluster';
+import { Cluster, makeTempDir, sleep, startPrimaryAndTargets, waitForConnections } from '../helpers/cluster';
 import { cli, readDir } from '../helpers/cli';
 import { assertInStep } from '../helpers/compare';
 
 const ROLLED_BACK = ['rb_t', 'ab_t', 'sp_gone', 'killed_t', 'slow_t', 'tmp_t', 'crash_block'];
 
 /** Waits until a server that restarted after a crash takes connections again. */
-async function waitForConnections(c: Cluster): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      await c.query('postgres', 'SELECT 1');
-      return;
-    } catch (err) {
-      if (i > 100) throw err;
-      await sleep(100);
-    }
-  }
-}
-
 async function relations(c: Cluster, db = 'postgres'): Promise<string[]> {
   const rows = await c.query<{ r: string }>(db, "SELECT n.nspname || '.' || c.relname AS r FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'app') ORDER BY 1");
   return rows.map((r) => r.r);

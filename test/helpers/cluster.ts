@@ -125,6 +125,19 @@ function runServerTool(bin: string, args: string[]): string {
   return res.stdout;
 }
 
+/** Waits until a server that is starting (after a crash, a restart) takes connections again. */
+export async function waitForConnections(c: Cluster): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await c.query('postgres', 'SELECT 1');
+      return;
+    } catch (err) {
+      if (i > 100) throw err;
+      await sleep(100);
+    }
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
