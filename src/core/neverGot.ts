@@ -119,10 +119,10 @@ type Place = { schema: string } | { path: string };
 
 /**
  * A name's schema as written, or as its search_path resolves it: the first schema of the path other
- * than `$user`, pg_catalog and pg_temp. A schema named for the role is passed over: a DROP that found
- * nothing on the target found nothing there either, and the primary's DROP left no such object behind
- * it. Without a search_path among the settings, the path's own text stands for it; null when the
- * settings cannot be read.
+ * than `$user`, pg_catalog and pg_temp. The role's own schema is passed over, as most roles have none:
+ * had the primary's DROP found the name there instead, the target (which failed to find it anywhere on
+ * the path) still ends as the primary, without that object. Without a search_path among the settings,
+ * the path's own text stands for it; null when the settings cannot be read.
  */
 function placeOf(schema: string | undefined, settings: string[]): Place | null {
   if (schema !== undefined) return { schema };
