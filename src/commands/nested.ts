@@ -162,7 +162,7 @@ async function dumpedSql(settings: Settings, nested: NestedDdl, steps: CopyStep[
       // or renamed: either way what to copy is not known.
       throw new UsageError(
         `cannot copy the nested DDL at ${nested.at}: ${s.type} ${s.identity} no longer exists on the primary (dropped or renamed since), so there is nothing to copy; ` +
-          `if a later statement dropped it, mark it handled (pg-ddl-sync nested --at ${nested.at} --handled) and skip that statement where a target stops at it`,
+          `if a later statement dropped it, mark it handled (pg-ddl-sync nested --at ${nested.at} --handled): a target passes a logged DROP of only such objects by itself`,
       );
     }
     patterns.add(dumpPattern(rel.schema, rel.name));

@@ -39,7 +39,8 @@ import { parseCapture } from './capture';
 import { NestedDdl, StatementCapture, TxidStatus, captureOutcome, captureSettings, combinedStatus, isNested, nestedDdl } from './captureUse';
 import { isInstanceCommand } from './instanceCommands';
 import { judgeFromSaved, judgeToSaved } from './judgeSnapshot';
-import { CaptureRecord, LogRecord, Severity, StatementRecord } from './logRecord';
+import { CaptureRecord, FailureRecord, LogRecord, Severity, StatementRecord } from './logRecord';
+import { NeverGot, droppedByNested, madeByNested, reindexLeftovers } from './neverGot';
 import { LeftBehind, leftBehind } from './partialWork';
 import { redact } from './redact';
 import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements, stringSyntaxIn } from './sessionSettings';
@@ -304,6 +305,8 @@ export class Judge {
   readonly nestedFound: NestedDdl[] = [];
   /** Such DDL not handled yet: saved, until a person handles it (markNestedHandled). */
   private readonly nested: NestedDdl[];
+  /** Objects the primary made that the targets never got (core/neverGot): kept, handled or not. */
+  private readonly neverGot: NeverGot[];
   private nextOrder: number;
   private nextTx: number;
   private readonly sessions = new Map<string, Session>();
@@ -315,6 +318,11 @@ export class Judge {
    * hold secrets). Let go with its session.
    */
   private readonly lastText = new Map<string, string>();
+  /**
+   * The database of each session's last statement when it is a REINDEX (see noteLeftovers): an error
+   * record does not name it. Never saved: an error read by a later run than its REINDEX is not used.
+   */
+  private readonly reindexIn = new Map<string, string>();
   /**
    * The transactions some prepared transaction's commitBy or rollbackBy names (its COMMIT or ROLLBACK
    * PREPARED): deciding one walks the transactions, deciding any other need not. Derived, not saved.
@@ -338,6 +346,7 @@ export class Judge {
       this.pending.set(u.order, captures ? { ...u, captures } : u);
     }
     this.nested = [...(saved?.nested ?? [])];
+    this.neverGot = [...(saved?.neverGot ?? [])];
     for (const [gid, id] of Object.entries(saved?.prepared ?? {})) this.prepared.set(gid, id);
     for (const t of this.txs.values()) {
       if (t.commitBy !== undefined) this.deciders.add(t.commitBy);
@@ -359,7 +368,10 @@ export class Judge {
         break;
       case 'failure':
         if (record.severity === 'PANIC') this.onServerRestart(record.logTime);
-        else this.onFailure(record.sessionId, record.vxid, record.severity, hashText(record.query), record.query);
+        else {
+          this.noteLeftovers(record, file);
+          this.onFailure(record.sessionId, record.vxid, record.severity, hashText(record.query), record.query);
+        }
         break;
       case 'other':
         if (record.event === 'server-restart') this.onServerRestart(record.logTime);
@@ -430,6 +442,11 @@ export class Judge {
       }
     }
     return [...xids];
+  }
+
+  /** The objects the primary made that the targets never got, as far as the log shows them. */
+  neverGotObjects(): readonly NeverGot[] {
+    return this.neverGot;
   }
 
   /** DDL the log shows no statement of that no person has handled yet, in log order. */
@@ -521,6 +538,7 @@ export class Judge {
       pending: this.sortedPending(),
       prepared: Object.fromEntries(this.prepared),
       nested: this.nested,
+      neverGot: this.neverGot,
     });
   }
 
@@ -533,6 +551,8 @@ export class Judge {
     const record = `${file.key}@${r.offset}`;
     session.last = { tx: tx.id, record, units: [] };
     this.lastText.set(session.id, r.text);
+    if (/reindex/i.test(r.text)) this.reindexIn.set(session.id, r.databaseName);
+    else this.reindexIn.delete(session.id);
     if (r.commandTag.startsWith('idle in transaction')) tx.explicit = true;
     else if (r.commandTag !== 'idle') tx.blockUnknown = true;
     // A block that logged an error and goes on (not "aborted"): a ROLLBACK TO SAVEPOINT the log does
@@ -660,9 +680,7 @@ export class Judge {
     if (isNested(payload, r, units !== undefined)) {
       // The tool's own sessions run what they apply inside functions (see applier's guards).
       if (this.opts.isOwn?.(r)) return;
-      const found = nestedDdl(payload, r, file);
-      this.nested.push(found);
-      this.nestedFound.push(found);
+      this.onNested(nestedDdl(payload, r, file));
       return;
     }
     const unit = units?.[units.length - 1];
@@ -673,9 +691,7 @@ export class Judge {
       // instead of stopping every target at it.
       unit.stop = undefined;
       unit.dropped = true;
-      const found = nestedDdl(payload, r, file);
-      this.nested.push(found);
-      this.nestedFound.push(found);
+      this.onNested(nestedDdl(payload, r, file));
       return;
     }
     // The settings the statement ran with: as the primary had them, not as the log lets them be guessed.
@@ -689,6 +705,17 @@ export class Judge {
       unit.stop ??= `its DDL commands ran with different roles or settings on the primary (their capture records differ: ${carried.statements.join('; ')}), and a target would run them all with the first's; run them on the targets by hand, then skip it`;
     }
     unit.captures = [...(unit.captures ?? []), { xid: payload.xid, sub: payload.sub }];
+  }
+
+  /** Nested DDL: reported, kept until handled; what it made the targets never get, what it dropped is gone. */
+  private onNested(found: NestedDdl): void {
+    this.nested.push(found);
+    this.nestedFound.push(found);
+    for (const d of droppedByNested(found)) {
+      const i = this.neverGot.findIndex((g) => g.database === d.database && g.schema === d.schema && g.name === d.name);
+      if (i >= 0) this.neverGot.splice(i, 1);
+    }
+    this.neverGot.push(...madeByNested(found));
   }
 
   /**
@@ -873,6 +900,21 @@ export class Judge {
     return true;
   }
 
+  /**
+   * A REINDEX INDEX CONCURRENTLY that failed after its first transaction committed (its error has
+   * another virtual xid than its statement): the `_ccnew` or `_ccold` index it leaves the targets never
+   * get. REINDEX is not DDL to the log (nor here): it is only seen under log_statement = 'all'.
+   */
+  private noteLeftovers(r: FailureRecord, file: FileRef): void {
+    const database = this.reindexIn.get(r.sessionId);
+    if (database === undefined || r.severity === 'PANIC' || r.vxid === '') return;
+    const session = this.sessions.get(r.sessionId);
+    const tx = session?.last && this.txs.get(session.last.tx);
+    if (!session || !tx || tx.vxid === '' || tx.vxid === r.vxid || this.lastHash(session) !== hashText(r.query)) return;
+    const settings = settingStatements({ ...tx.view.settings, ...tx.local });
+    this.neverGot.push(...reindexLeftovers(r.query, settings, database, `${file.name}:${r.offset}`));
+  }
+
   /** An error stops a string where it was raised: the transactions the string had yet to start never ran. */
   private failLaterSegments(session: Session, failed: Tx): void {
     const record = session.last?.record;
@@ -905,6 +947,7 @@ export class Judge {
     }
     this.sessions.delete(sessionId);
     this.lastText.delete(sessionId);
+    this.reindexIn.delete(sessionId);
   }
 
   /**
@@ -940,6 +983,7 @@ export class Judge {
     }
     this.sessions.clear();
     this.lastText.clear();
+    this.reindexIn.clear();
   }
 
   /** A record that is neither a statement nor a failure: it shows only which transaction is on. */
@@ -1211,6 +1255,7 @@ export class Judge {
       if (!isIdle(s)) continue;
       this.sessions.delete(id);
       this.lastText.delete(id);
+      this.reindexIn.delete(id);
     }
   }
 

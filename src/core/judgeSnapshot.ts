@@ -4,6 +4,7 @@
  * said to have none.
  */
 import type { NestedDdl } from './captureUse';
+import type { NeverGot } from './neverGot';
 import type { PendingUnit, Session, SessionView, Tx } from './judge';
 import { JudgeSnapshot, SavedCapture, SavedPending, SavedSession, SavedTx, SavedTxState, SavedView, nothingLeft, placeOf, unitFromSaved, unitToSaved } from './stateFormat';
 
@@ -16,6 +17,7 @@ export interface JudgeRecords {
   pending: PendingUnit[];
   prepared: Record<string, number>;
   nested: NestedDdl[];
+  neverGot: NeverGot[];
 }
 
 export function judgeToSaved(j: JudgeRecords): JudgeSnapshot {
@@ -27,6 +29,7 @@ export function judgeToSaved(j: JudgeRecords): JudgeSnapshot {
     pending: j.pending.map(pendingToSaved),
     prepared: { ...j.prepared },
     ...(j.nested.length > 0 && { nested: j.nested.map(nestedOf) }),
+    ...(j.neverGot.length > 0 && { neverGot: j.neverGot.map(neverGotOf) }),
   };
 }
 
@@ -39,7 +42,14 @@ export function judgeFromSaved(s: JudgeSnapshot): JudgeRecords {
     pending: s.pending.map(pendingFromSaved),
     prepared: { ...s.prepared },
     nested: (s.nested ?? []).map(nestedOf),
+    neverGot: (s.neverGot ?? []).map(neverGotOf),
   };
+}
+
+function neverGotOf(g: NeverGot): NeverGot {
+  const { database, kind, schema, name, path, why, ...rest } = g;
+  nothingLeft(rest);
+  return { database, kind, ...(schema !== undefined && { schema }), name, ...(path !== undefined && { path }), why };
 }
 
 function nestedOf(n: NestedDdl): NestedDdl {

@@ -164,6 +164,18 @@ export interface JudgeSnapshot {
   /** Prepared transactions: gid → transaction id. */
   prepared: Record<string, number>;
   nested?: SavedNested[];
+  /** Objects the primary made that the targets never got (core/neverGot). */
+  neverGot?: SavedNeverGot[];
+}
+
+/** An object the primary made that the targets never got: a schema, or the search_path its name had. */
+export interface SavedNeverGot {
+  database: string;
+  kind: string;
+  schema?: string;
+  name: string;
+  path?: string;
+  why: string;
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   loadLedger,
   markDone,
   readEntry,
+  recordSkip,
   removeEntry,
   settledBy,
   withPositionLock,
@@ -307,6 +308,21 @@ export class TargetApplier {
         // Taken as none: those are tried again one by one and found in the ledger.
         return { committed: 0 };
       }
+    }
+  }
+
+  /**
+   * Records in the ledger that the job was passed with nothing to do (as a skip is), after it failed
+   * here; false when that could not be written.
+   */
+  async recordNothingToDo(job: Job): Promise<boolean> {
+    try {
+      const link = await this.link(job.database);
+      await recordSkip(link.client, job.key, job.logFile, job.shown);
+      link.ledger.entries.set(entryKey(job.key.fileKey, job.key.offset), 'skipped');
+      return true;
+    } catch {
+      return false;
     }
   }
 

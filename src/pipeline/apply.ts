@@ -4,6 +4,7 @@
 import { databaseActedOn, databaseRemovedBy } from '../core/databaseStatements';
 import { loadParser } from '../core/parser';
 import { maskMessage, redact } from '../core/redact';
+import { NeverGot, UNDEFINED_OBJECT, dropsOnlyNeverGot } from '../core/neverGot';
 import { relationsNamed } from '../core/relationsNamed';
 import { ApplyResult, Job, LockHolder, QUERY_CANCELED, TargetApplier } from '../io/applier';
 import { Logger } from '../io/logger';
@@ -114,6 +115,8 @@ export interface ApplyContext {
   applyAs: ApplyAs;
   /** How many more times a statement that gave way on a lock is tried in this run. */
   lockRetries: number;
+  /** Objects the primary made that the targets never got: a failed DROP of only these is passed. */
+  neverGot?: readonly NeverGot[];
   /** Connections kept from pass to pass (a resident run); without, each pass opens and closes its own. */
   kept?: KeptAppliers;
   /** True once the process is asked to stop: a target stops after the statement under way. */
@@ -377,7 +380,8 @@ class TargetPass {
   }
 
   /** Takes an entry's result into the outcome; the outcome when the target stops there. */
-  private record(entry: JournalEntry, job: Job, res: ApplyResult): TargetOutcome | null {
+  private async record(entry: JournalEntry, job: Job, res: ApplyResult): Promise<TargetOutcome | null> {
+    if (res.kind === 'failed' && (await this.nothingToDrop(entry, job, res))) return null;
     // The server may quote what it could not read of the statement: a secret's piece.
     if (res.kind === 'failed') {
       const how = howOf(res);
@@ -396,6 +400,23 @@ class TargetPass {
     log.debug('applied with', { ...this.fieldsOf(entry), database: job.database, role: job.role ?? `${connectionUser(this.target)} (sync)`, settings: job.settings.map(redact).join('; ') || undefined });
     this.outcome.next = entry.seq + 1;
     return null;
+  }
+
+  /**
+   * A DROP that failed with "does not exist" where every object it names is one the primary made and
+   * the targets never got (core/neverGot): there is nothing to drop, and the target stands as the
+   * primary does after it. Recorded in the ledger as passed, like a skip; true when it was.
+   */
+  private async nothingToDrop(entry: JournalEntry, job: Job, res: Extract<ApplyResult, { kind: 'failed' }>): Promise<boolean> {
+    const neverGot = this.ctx.neverGot ?? [];
+    if (res.connection || res.sqlState === undefined || !UNDEFINED_OBJECT.has(res.sqlState) || neverGot.length === 0 || job.statements.length !== 1) return false;
+    await loadParser();
+    const objects = dropsOnlyNeverGot(job.statements[0], job.settings, entry.database, neverGot);
+    if (objects === null || !(await this.applier.recordNothingToDo(job))) return false;
+    const named = objects.map((g) => `${g.kind} ${g.schema === undefined ? '' : `${g.schema}.`}${g.name} (${g.why})`).join(', ');
+    this.ctx.log.warn('not applied: it drops only objects the primary made that this target never got; nothing to drop here', { ...this.fieldsOf(entry), objects: named, sql: head(job.shown) });
+    this.outcome.next = entry.seq + 1;
+    return true;
   }
 
   /**
@@ -433,7 +454,7 @@ class TargetPass {
       // out of time (or the target did not answer) it is not run again for as long: the batch said why.
       const known = k === settled.length && stoppedBy && (isLockWait(stoppedBy) || stoppedBy.sqlState === QUERY_CANCELED || stoppedBy.timedOut === true);
       const tried = known ? stoppedBy : undefined;
-      const halted = k < settled.length ? this.record(it.entry, it.job, settled[k]) : await this.applyOne(it.entry, it.job, tried);
+      const halted = k < settled.length ? await this.record(it.entry, it.job, settled[k]) : await this.applyOne(it.entry, it.job, tried);
       if (halted) return halted;
     }
     return null;

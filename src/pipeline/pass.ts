@@ -120,7 +120,7 @@ export async function runPass(settings: Settings, csvlogDir: string, how: PassRu
   let current = stateAfterRead(state, read, journal, now, log);
   save(settings.stateFile, current);
   const primaryEncodings = work && settings.source ? await sourceEncodings(settings.source, settings, log) : undefined;
-  const ctx: ApplyContext = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries, kept: how.beat.kept, stopping: how.beat.stopping };
+  const ctx: ApplyContext = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries, neverGot: read.plan.judge.neverGotObjects(), kept: how.beat.kept, stopping: how.beat.stopping };
   const targets = await applyAll(settings, journal, ctx, how, () => current, (o) => (current = withOutcome(current, o, now())));
   const next = pruned(current, journal.present, settings.targets.map((t) => t.name));
   save(settings.stateFile, next);
