@@ -12,8 +12,9 @@
  * - verify: `verify` of a database of 10,000 tables (10 columns, a primary key and 2 indexes each)
  *   against a target holding the same (bench/verify.ts), median of three.
  *
- * - resident: `run --interval 1` (bench/resident.ts): latency percentiles with 1 and 8 targets behind
- *   the delay proxy, DDL at a steady rate; a bounded soak for its RSS and idle CPU.
+ * - resident: `run --interval 1` (bench/resident.ts): latency percentiles with 1, 8 and 64 targets
+ *   behind the delay proxy (databases of 4 servers, a proxy port each), DDL at a steady rate; a
+ *   bounded soak for its RSS and idle CPU.
  *
  *   npm run bench [-- --rebuild] [-- --seconds N] [-- --only throughput|incremental|targets|verify|resident]
  *     [-- --soak-statements N] [-- --soak-idle-seconds N]   (the soak: 2,000 and 60 by default;
