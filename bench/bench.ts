@@ -211,7 +211,7 @@ const childrenCpuSeconds = (): number => cpuSeconds(process.pid, false);
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
 /** Starts bench/delayProxy in front of these ports; its ports, in the same order. */
-async function delayProxy(delayMs: number, ports: number[]): Promise<{ ports: number[]; stop: () => void }> {
+async function delayProxy(delayMs: number, ports: number[]): Promise<{ ports: number[]; pid: number; stop: () => void }> {
   const child = spawn(process.execPath, [path.join(__dirname, 'delayProxy.js'), String(delayMs), ...ports.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -221,7 +221,7 @@ async function delayProxy(delayMs: number, ports: number[]): Promise<{ ports: nu
     });
     child.on('exit', (code) => reject(new Error(`delay proxy exited ${code}`)));
   });
-  return { ports: JSON.parse(line) as number[], stop: () => child.kill() };
+  return { ports: JSON.parse(line) as number[], pid: child.pid!, stop: () => child.kill() };
 }
 
 async function idleAndFanOut(work: string): Promise<Goal[]> {

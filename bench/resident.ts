@@ -23,7 +23,7 @@ export interface ResidentOptions {
   soakStatements: number;
   soakIdleSeconds: number;
   say: (line?: string) => void;
-  delayProxy: (delayMs: number, ports: number[]) => Promise<{ ports: number[]; stop: () => void }>;
+  delayProxy: (delayMs: number, ports: number[]) => Promise<{ ports: number[]; pid: number; stop: () => void }>;
 }
 
 export interface Goal {
@@ -114,10 +114,16 @@ function rss(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-function cpuSeconds(pid: number, ticks: number): number {
+/** CPU seconds of a process; with `reaped`, of the children it has waited for too (a postmaster's backends). */
+function cpuSeconds(pid: number, ticks: number, reaped = false): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / ticks;
+  return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / ticks;
+}
+
+/** CPU seconds of the target servers, their ended backends included. */
+function serversCpu(servers: Cluster[], ticks: number): number {
+  return servers.reduce((n, c) => n + cpuSeconds(Number(fs.readFileSync(path.join(c.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]), ticks, true), 0);
 }
 
 /** Servers that hold the targets' databases, and the most targets a case has. */
@@ -161,13 +167,16 @@ export async function benchResident(work: string, opts: ResidentOptions, ticks: 
     say();
     say(`From the log time of each statement on the primary to the moment the last target committed it (the tool logs "applied" right after), \`run --interval 1\`. Target k is database t{k} of server k mod ${SERVERS} (${SERVERS} servers for every case), reached through a proxy port of its own; the tool keeps one connection to each.`);
     say();
-    say('| targets | statements | p50, ms | p99, ms | max, ms | tool CPU, s | tool RSS at the end, MB |');
-    say('|---|---|---|---|---|---|---|');
+    say('Besides the tool: the CPU the four target servers and the delay proxy used from its start to its stop (the servers\' backends end with the connections, at the stop).');
+    say();
+    say('| targets | statements | p50, ms | p99, ms | max, ms | tool CPU, s | servers\' CPU, s | proxy CPU, s | tool RSS at the end, MB |');
+    say('|---|---|---|---|---|---|---|---|---|');
     const p50s = new Map<number, number>();
     for (const n of CASES) {
       const tag = `lat${n}_`;
       const logDir = path.join(work, `resident-${n}`);
       const config = writeConfig(path.join(work, `resident-${n}.json`), n, `lat${n}`, proxy.ports);
+      const others0 = [serversCpu(servers, ticks), cpuSeconds(proxy.pid, ticks)];
       const child = startResident(['-c', config, '--csvlog-dir', primary.logDir, '--state-file', path.join(work, `resident-${n}.state.json`), '--log-dir', logDir]);
       await sleep(1500);
       const cpu0 = cpuSeconds(child.pid!, ticks);
@@ -176,11 +185,13 @@ export async function benchResident(work: string, opts: ResidentOptions, ticks: 
       const applied = await appliedTimes(logDir, names, Array.from({ length: n }, (_, k) => `t${k}`), 120_000);
       const [cpu, rssEnd] = [cpuSeconds(child.pid!, ticks) - cpu0, rss(child.pid!)];
       await stopResident(child);
+      await sleep(300); // the backends end and are reaped
+      const [serverCpu, proxyCpu] = [serversCpu(servers, ticks) - others0[0], cpuSeconds(proxy.pid, ticks) - others0[1]];
       const logged = logTimes(primary, tag);
       const lat = names.map((name) => applied.get(name)! - logged.get(name)!);
       const [p50, p99, max] = [pct(lat, 50), pct(lat, 99), Math.max(...lat)];
       p50s.set(n, p50);
-      say(`| ${n} | ${names.length} | ${p50} | ${p99} | ${max} | ${cpu.toFixed(2)} | ${(rssEnd / 1e6).toFixed(1)} |`);
+      say(`| ${n} | ${names.length} | ${p50} | ${p99} | ${max} | ${cpu.toFixed(2)} | ${serverCpu.toFixed(2)} | ${proxyCpu.toFixed(2)} | ${(rssEnd / 1e6).toFixed(1)} |`);
       if (n === 8) {
         goals.push({ name: 'resident latency, 8 targets: p99 < 1 s', figure: `${p99} ms`, met: p99 < 1000 });
         goals.push({ name: 'resident latency, 8 targets: p50 < 300 ms', figure: `${p50} ms`, met: p50 < 300 });
