@@ -12,8 +12,9 @@
  * - verify: `verify` of a database of 10,000 tables (10 columns, a primary key and 2 indexes each)
  *   against a target holding the same (bench/verify.ts), median of three.
  *
- * - resident: `run --interval 1` (bench/resident.ts): latency percentiles with 1 and 8 targets behind
- *   the delay proxy, DDL at a steady rate; a bounded soak for its RSS and idle CPU.
+ * - resident: `run --interval 1` (bench/resident.ts): latency percentiles with 1, 8 and 64 targets
+ *   behind the delay proxy (databases of 4 servers, a proxy port each), DDL at a steady rate; a
+ *   bounded soak for its RSS and idle CPU.
  *
  *   npm run bench [-- --rebuild] [-- --seconds N] [-- --only throughput|incremental|targets|verify|resident]
  *     [-- --soak-statements N] [-- --soak-idle-seconds N]   (the soak: 2,000 and 60 by default;
@@ -210,7 +211,7 @@ const childrenCpuSeconds = (): number => cpuSeconds(process.pid, false);
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
 /** Starts bench/delayProxy in front of these ports; its ports, in the same order. */
-async function delayProxy(delayMs: number, ports: number[]): Promise<{ ports: number[]; stop: () => void }> {
+async function delayProxy(delayMs: number, ports: number[]): Promise<{ ports: number[]; pid: number; stop: () => void }> {
   const child = spawn(process.execPath, [path.join(__dirname, 'delayProxy.js'), String(delayMs), ...ports.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -220,7 +221,7 @@ async function delayProxy(delayMs: number, ports: number[]): Promise<{ ports: nu
     });
     child.on('exit', (code) => reject(new Error(`delay proxy exited ${code}`)));
   });
-  return { ports: JSON.parse(line) as number[], stop: () => child.kill() };
+  return { ports: JSON.parse(line) as number[], pid: child.pid!, stop: () => child.kill() };
 }
 
 async function idleAndFanOut(work: string): Promise<Goal[]> {
