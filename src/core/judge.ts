@@ -40,7 +40,7 @@ import { NestedDdl, StatementCapture, TxidStatus, captureOutcome, captureSetting
 import { isInstanceCommand } from './instanceCommands';
 import { judgeFromSaved, judgeToSaved } from './judgeSnapshot';
 import { CaptureRecord, FailureRecord, LogRecord, Severity, StatementRecord } from './logRecord';
-import { NeverGot, droppedByNested, madeByNested, reindexLeftovers } from './neverGot';
+import { NeverGot, inAnySchemaWhereUnknown, droppedByNested, madeByNested, reindexLeftovers } from './neverGot';
 import { LeftBehind, leftBehind } from './partialWork';
 import { redact } from './redact';
 import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements, stringSyntaxIn } from './sessionSettings';
@@ -570,45 +570,9 @@ export class Judge {
         case 'other':
           this.counts.notDdl++;
           break;
-        case 'ddl': {
-          if ((own ??= this.opts.isOwn?.(r) ?? false)) {
-            this.counts.own++;
-            break;
-          }
-          if (part.namesLedger) {
-            this.counts.ledgerSchema++;
-            this.ledgerSchemaDrops.push({ file, offset: r.offset, database: r.databaseName, tag: part.tag });
-            break;
-          }
-          if (!this.opts.sendInstanceCommands && isInstanceCommand(part.tag)) {
-            this.counts.instance++;
-            this.instanceDrops.push({ file, offset: r.offset, database: r.databaseName, tag: part.tag });
-            break;
-          }
-          const sent = this.temporaryEffect(tx, part);
-          if (sent === 'none') {
-            this.counts.temporary++;
-            break;
-          }
-          if (!unit || unit.tx !== tx.id) {
-            unit = this.newUnit(r, file, index, tx, this.lastHash(session)!);
-            session.last.units?.push(unit.order);
-          }
-          unit.parts.push(index);
-          if (sent !== 'all') unit.rewrites = { ...unit.rewrites, [index]: sent.rewrite };
-          unit.runsAlone ||= part.runsAlone;
-          unit.actsOnDatabase ||= part.actsOnDatabase;
-          tx.multi ||= part.runsAlone;
-          for (const name of part.executes) {
-            const prepared = session.prepared[name];
-            if (prepared && !unit.prepares?.includes(prepared)) unit.prepares = [...(unit.prepares ?? []), prepared];
-            if (!prepared) unit.stop ??= prepareNotLogged(name);
-          }
-          // A body checked against the session's temporary objects cannot be checked on a target, which
-          // has none; the primary checked it.
-          if (part.routine && tx.view.temp.length > 0 && !unit.settings.includes(NO_BODY_CHECK)) unit.settings = [...unit.settings, NO_BODY_CHECK];
+        case 'ddl':
+          unit = this.onDdlPart(r, file, { session, tx, unit, index }, part, () => (own ??= this.opts.isOwn?.(r) ?? false));
           break;
-        }
         case 'prepare':
           session.exact = true;
           session.prepared = { ...session.prepared, [part.name]: { file, offset: r.offset, end: r.end, part: index } };
@@ -617,24 +581,10 @@ export class Judge {
           session.exact = true;
           session.prepared = part.name === undefined ? {} : Object.fromEntries(Object.entries(session.prepared).filter(([n]) => n !== part.name));
           break;
-        case 'set': {
+        case 'set':
           session.exact = true;
-          const before = { ...tx.view.settings, ...tx.local };
-          this.applySetting(tx, part.change);
-          if (!unit || unit.tx !== tx.id) break;
-          // Between statements of the same unit, a carried SET is sent where it stood (as SET LOCAL),
-          // and a reset as what puts back, on the target, the values it put back on the primary.
-          if (part.change.kind === 'set') {
-            if (isCarried(part.change.name)) unit.parts.push(index);
-            break;
-          }
-          const reset = resetStatements(part.change, before, { ...tx.view.settings, ...tx.local });
-          if (reset) {
-            unit.parts.push(index);
-            unit.resets = { ...unit.resets, [index]: reset };
-          }
+          this.onSetPart(tx, unit, part.change, index);
           break;
-        }
         case 'discard':
           session.exact = true;
           tx.view = part.all ? EMPTY_VIEW : { ...tx.view, temp: [] };
@@ -654,6 +604,79 @@ export class Judge {
     // as it ends. Whether it did is known once the session moves on.
     if (!tx.explicit && tx.status === 'running') tx.status = 'committing';
     session.last.tx = tx.id;
+  }
+
+  /**
+   * One DDL statement of a record: left out (the tool's own, naming the ledger's schema, an instance
+   * command, only temporary objects) or added to the unit of its transaction, made when needed.
+   * @returns the unit the record's next parts join
+   */
+  private onDdlPart(
+    r: StatementRecord,
+    file: FileRef,
+    at: { session: Session; tx: Tx; unit: PendingUnit | null; index: number },
+    part: Extract<Part, { kind: 'ddl' }>,
+    isOwn: () => boolean,
+  ): PendingUnit | null {
+    const { session, tx, index } = at;
+    if (isOwn()) {
+      this.counts.own++;
+      return at.unit;
+    }
+    if (part.namesLedger) {
+      this.counts.ledgerSchema++;
+      this.ledgerSchemaDrops.push({ file, offset: r.offset, database: r.databaseName, tag: part.tag });
+      return at.unit;
+    }
+    if (!this.opts.sendInstanceCommands && isInstanceCommand(part.tag)) {
+      this.counts.instance++;
+      this.instanceDrops.push({ file, offset: r.offset, database: r.databaseName, tag: part.tag });
+      return at.unit;
+    }
+    const sent = this.temporaryEffect(tx, part);
+    if (sent === 'none') {
+      this.counts.temporary++;
+      return at.unit;
+    }
+    let unit = at.unit;
+    if (!unit || unit.tx !== tx.id) {
+      unit = this.newUnit(r, file, index, tx, this.lastHash(session)!);
+      session.last?.units?.push(unit.order);
+    }
+    unit.parts.push(index);
+    if (sent !== 'all') unit.rewrites = { ...unit.rewrites, [index]: sent.rewrite };
+    unit.runsAlone ||= part.runsAlone;
+    unit.actsOnDatabase ||= part.actsOnDatabase;
+    tx.multi ||= part.runsAlone;
+    for (const name of part.executes) {
+      const prepared = session.prepared[name];
+      if (prepared && !unit.prepares?.includes(prepared)) unit.prepares = [...(unit.prepares ?? []), prepared];
+      if (!prepared) unit.stop ??= prepareNotLogged(name);
+    }
+    // A body checked against the session's temporary objects cannot be checked on a target, which
+    // has none; the primary checked it.
+    if (part.routine && tx.view.temp.length > 0 && !unit.settings.includes(NO_BODY_CHECK)) unit.settings = [...unit.settings, NO_BODY_CHECK];
+    return unit;
+  }
+
+  /**
+   * A SET (or RESET) of a record. Between statements of the same unit, a carried SET is sent where it
+   * stood (as SET LOCAL), and a reset as what puts back, on the target, the values it put back on the
+   * primary.
+   */
+  private onSetPart(tx: Tx, unit: PendingUnit | null, change: SettingChange, index: number): void {
+    const before = { ...tx.view.settings, ...tx.local };
+    this.applySetting(tx, change);
+    if (!unit || unit.tx !== tx.id) return;
+    if (change.kind === 'set') {
+      if (isCarried(change.name)) unit.parts.push(index);
+      return;
+    }
+    const reset = resetStatements(change, before, { ...tx.view.settings, ...tx.local });
+    if (reset) {
+      unit.parts.push(index);
+      unit.resets = { ...unit.resets, [index]: reset };
+    }
   }
 
   /**
@@ -905,14 +928,29 @@ export class Judge {
    * another virtual xid than its statement): the `_ccnew` or `_ccold` index it leaves the targets never
    * get. REINDEX is not DDL to the log (nor here): it is only seen under log_statement = 'all'.
    */
+  /**
+   * Under log_statement = 'ddl' a REINDEX is not logged, only its ERROR: which of its transactions
+   * failed cannot be told, nor the search_path it ran with. Its leftover names are kept for any schema:
+   * only a later DROP of such a name, which the primary ran without error, is passed by them.
+   */
+  private noteUnloggedLeftovers(r: FailureRecord, file: FileRef): void {
+    const session = this.sessions.get(r.sessionId);
+    if (!r.databaseName || session?.exact === true || !/reindex/i.test(r.query)) return;
+    this.neverGot.push(...inAnySchemaWhereUnknown(reindexLeftovers(r.query, [], r.databaseName, `${file.name}:${r.offset}`)));
+  }
+
   private noteLeftovers(r: FailureRecord, file: FileRef): void {
     const database = this.reindexIn.get(r.sessionId);
-    if (database === undefined || r.severity === 'PANIC' || r.vxid === '') return;
+    if (r.severity === 'PANIC' || r.vxid === '') return;
+    if (database === undefined) {
+      this.noteUnloggedLeftovers(r, file);
+      return;
+    }
     const session = this.sessions.get(r.sessionId);
     const tx = session?.last && this.txs.get(session.last.tx);
     if (!session || !tx || tx.vxid === '' || tx.vxid === r.vxid || this.lastHash(session) !== hashText(r.query)) return;
     const settings = settingStatements({ ...tx.view.settings, ...tx.local });
-    this.neverGot.push(...reindexLeftovers(r.query, settings, database, `${file.name}:${r.offset}`));
+    this.neverGot.push(...inAnySchemaWhereUnknown(reindexLeftovers(r.query, settings, database, `${file.name}:${r.offset}`)));
   }
 
   /** An error stops a string where it was raised: the transactions the string had yet to start never ran. */

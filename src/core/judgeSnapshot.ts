@@ -47,9 +47,9 @@ export function judgeFromSaved(s: JudgeSnapshot): JudgeRecords {
 }
 
 function neverGotOf(g: NeverGot): NeverGot {
-  const { database, kind, schema, name, path, why, ...rest } = g;
+  const { database, kind, schema, name, path, anySchema, why, ...rest } = g;
   nothingLeft(rest);
-  return { database, kind, ...(schema !== undefined && { schema }), name, ...(path !== undefined && { path }), why };
+  return { database, kind, ...(schema !== undefined && { schema }), name, ...(path !== undefined && { path }), ...(anySchema && { anySchema }), why };
 }
 
 function nestedOf(n: NestedDdl): NestedDdl {

@@ -70,6 +70,8 @@ export interface FailureRecord extends RecordBase {
   message: string;
   /** The statement text the error was raised in (the `query` column), '' when none; in judgeForm, as `text`. */
   query: string;
+  /** The session's database, where the record names one. */
+  databaseName?: string;
 }
 
 /** Anything else: it still proves its session had moved on to another transaction. */
@@ -171,6 +173,7 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
         sqlState: fields.text(COL.sqlState),
         message: fields.text(COL.message),
         query: span.fields.length / 2 > COL.query ? fields.judged(COL.query) : '',
+        databaseName: fields.text(COL.databaseName),
       };
     }
   }

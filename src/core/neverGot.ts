@@ -32,6 +32,12 @@ export interface NeverGot {
   name: string;
   /** With no schema: the search_path as the `SET LOCAL` statement that set it, or '' for none. */
   path?: string;
+  /**
+   * Its schema is not known (a REINDEX that log_statement = 'ddl' did not log, with settings no log
+   * shows): a DROP of the name matches in any schema. That DROP succeeded on the primary, so the
+   * primary ends without it, as the target that has no such index.
+   */
+  anySchema?: boolean;
   /** Where it was made and how, for the log line: `nested DDL at FILE:OFFSET`, … */
   why: string;
 }
@@ -78,6 +84,15 @@ export function reindexLeftovers(sql: string, settings: string[], database: stri
     .map((suffix) => index + suffix)
     .filter((name) => Buffer.byteLength(name) <= 63)
     .map((name) => ({ database, kind: 'index', ...where, name, why: `left by the failed REINDEX … CONCURRENTLY at ${at}` }));
+}
+
+/**
+ * Leftovers whose schema the log does not give (an unqualified REINDEX run with a search_path no log
+ * shows, or with none logged) are taken in any schema: a DROP of the name ran without error on the
+ * primary, so the primary ends without it, as does the target that never had it.
+ */
+export function inAnySchemaWhereUnknown(left: NeverGot[]): NeverGot[] {
+  return left.map(({ path: _path, ...g }) => (g.schema !== undefined ? g : { ...g, anySchema: true }));
 }
 
 /** A `(concurrently)` option without a value, or with one that reads as true. */
@@ -136,6 +151,7 @@ function placeOf(schema: string | undefined, settings: string[]): Place | null {
 }
 
 function samePlace(g: NeverGot, where: Place): boolean {
+  if (g.anySchema) return true;
   return 'schema' in where ? g.schema === where.schema : g.schema === undefined && g.path === where.path;
 }
 

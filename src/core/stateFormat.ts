@@ -175,6 +175,8 @@ export interface SavedNeverGot {
   schema?: string;
   name: string;
   path?: string;
+  /** Its schema is not known (a REINDEX the log did not show): a DROP of the name in any schema matches. */
+  anySchema?: boolean;
   why: string;
 }
 

@@ -165,7 +165,7 @@ const judgeV2 = obj({
   pending: list(obj({ ...unitSpec, order: count, tx: count, dropped: bool, textHash: str, 'captures?': list(capture) })),
   prepared: dict(count),
   'nested?': list(nestedDdl),
-  'neverGot?': list(obj({ database: str, kind: str, 'schema?': str, name: str, 'path?': str, why: str })),
+  'neverGot?': list(obj({ database: str, kind: str, 'schema?': str, name: str, 'path?': str, 'anySchema?': bool, why: str })),
 });
 
 /** The judge's part in version 1: the judge's own records as they were then. */
