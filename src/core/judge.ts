@@ -924,34 +924,36 @@ export class Judge {
   }
 
   /**
-   * A REINDEX INDEX CONCURRENTLY that failed after its first transaction committed (its error has
-   * another virtual xid than its statement): the `_ccnew` or `_ccold` index it leaves the targets never
-   * get. REINDEX is not DDL to the log (nor here): it is only seen under log_statement = 'all'.
-   */
-  /**
    * Under log_statement = 'ddl' a REINDEX is not logged, only its ERROR: which of its transactions
    * failed cannot be told, nor the search_path it ran with. Its leftover names are kept for any schema:
    * only a later DROP of such a name, which the primary ran without error, is passed by them.
    */
   private noteUnloggedLeftovers(r: FailureRecord, file: FileRef): void {
-    const session = this.sessions.get(r.sessionId);
-    if (!r.databaseName || session?.exact === true || !/reindex/i.test(r.query)) return;
+    if (!r.databaseName) return;
     this.neverGot.push(...inAnySchemaWhereUnknown(reindexLeftovers(r.query, [], r.databaseName, `${file.name}:${r.offset}`)));
   }
 
+  /**
+   * A REINDEX INDEX CONCURRENTLY that failed after its first transaction committed (its error has
+   * another virtual xid than its statement): the `_ccnew` or `_ccold` index it leaves the targets never
+   * get. REINDEX is not DDL to the log: where it is not logged (log_statement = 'ddl'), its ERROR
+   * alone records them (noteUnloggedLeftovers).
+   */
   private noteLeftovers(r: FailureRecord, file: FileRef): void {
-    const database = this.reindexIn.get(r.sessionId);
-    if (r.severity === 'PANIC' || r.vxid === '') return;
-    if (database === undefined) {
+    if (r.severity === 'PANIC' || r.vxid === '' || !/reindex/i.test(r.query)) return;
+    const session = this.sessions.get(r.sessionId);
+    const tx = session?.last && this.txs.get(session.last.tx);
+    // The REINDEX the error names is not the session's last logged statement: it was not logged.
+    if (!session || !tx || this.lastHash(session) !== hashText(r.query)) {
       this.noteUnloggedLeftovers(r, file);
       return;
     }
-    const session = this.sessions.get(r.sessionId);
-    const tx = session?.last && this.txs.get(session.last.tx);
-    if (!session || !tx || tx.vxid === '' || tx.vxid === r.vxid || this.lastHash(session) !== hashText(r.query)) return;
+    const database = this.reindexIn.get(r.sessionId);
+    if (database === undefined || tx.vxid === '' || tx.vxid === r.vxid) return;
     const settings = settingStatements({ ...tx.view.settings, ...tx.local });
     this.neverGot.push(...inAnySchemaWhereUnknown(reindexLeftovers(r.query, settings, database, `${file.name}:${r.offset}`)));
   }
+
 
   /** An error stops a string where it was raised: the transactions the string had yet to start never ran. */
   private failLaterSegments(session: Session, failed: Tx): void {
