@@ -6,7 +6,7 @@ import type { UnknownOutcome } from '../pipeline/report';
 import { SyncError } from '../errors';
 import { Logger } from '../io/logger';
 import { Settings } from '../io/settings';
-import { askYesNo } from './ask';
+import type * as Ask from './ask';
 import { SettingFlags } from './settingOptions';
 import { unknownLine } from './print';
 
@@ -20,7 +20,8 @@ export interface Io {
 export const processIo: Io = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
-  ask: process.stdin.isTTY ? askYesNo : undefined,
+  // Loaded when asked: readline is of no use to the commands that never ask (run, replay).
+  ask: process.stdin.isTTY ? (q) => (require('./ask') as typeof Ask).askYesNo(q) : undefined,
 };
 
 /** What main hands each command's adapter. */

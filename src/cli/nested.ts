@@ -1,7 +1,7 @@
 /** `pg-ddl-sync nested`: DDL run inside functions on the primary, listed, copied to the targets or marked handled. */
 import { Command } from 'commander';
 import type { NestedDdl } from '../core/captureUse';
-import { nestedLines } from '../core/captureUse';
+import type * as CaptureUse from '../core/captureUse';
 import type * as NestedCommand from '../commands/nested';
 import { UsageError } from '../errors';
 import { Cli, exitHelp } from './context';
@@ -67,7 +67,7 @@ async function nestedAction(cli: Cli, flags: NestedFlags): Promise<number> {
 
 /** Nested DDL as the list shows it: its place, then a line per object. */
 function listed(n: NestedDdl): string {
-  return `${n.at}\n${nestedLines(n).map((l) => `    ${l}\n`).join('')}`;
+  return `${n.at}\n${(require('../core/captureUse') as typeof CaptureUse).nestedLines(n).map((l) => `    ${l}\n`).join('')}`;
 }
 
 function planText(plan: NestedCommand.CopyPlan): string {

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import type * as StatusCommand from '../commands/status';
 import { Cli, exitHelp } from './context';
-import { formatStatus } from './print';
+import type * as PrintStatus from './printStatus';
 import { LOGGING, SettingFlags, WHERE, addSettingOptions } from './settingOptions';
 
 const EXIT_CODES = exitHelp(`  0  every configured target is caught up, no gap or unknown outcome waits
@@ -23,6 +23,6 @@ async function statusAction(cli: Cli, flags: StatusFlags): Promise<number> {
   const { settings } = cli.setUp(flags);
   const { status, statusExitCode, withCapture } = require('../commands/status') as typeof StatusCommand;
   const res = await withCapture(await status(settings), settings);
-  cli.io.stdout(flags.json ? `${JSON.stringify(res, null, 2)}\n` : formatStatus(res));
+  cli.io.stdout(flags.json ? `${JSON.stringify(res, null, 2)}\n` : (require('./printStatus') as typeof PrintStatus).formatStatus(res));
   return statusExitCode(res);
 }
