@@ -55,7 +55,7 @@ export interface CheckDeps {
 export async function check(settings: Settings, deps: CheckDeps = {}): Promise<Finding[]> {
   const findings: Finding[] = [];
   await primarySettings(settings, findings);
-  await captureHelper(settings, findings);
+  if (await captureHelper(settings, findings)) exactWithHelper(findings);
   files(settings, findings);
   await ignoredRolesInUse(settings, findings);
   passwordFile(deps.home ?? os.homedir(), findings);
@@ -144,7 +144,7 @@ function logStatement(value: string, from: string, findings: Finding[]): void {
       subject,
       message:
         `'${value}' (read from ${from}): BEGIN, COMMIT and ROLLBACK are not logged, so DDL inside a transaction block that is rolled back without an error is sent as if it committed ` +
-        "(each run names such statements on stderr and in run --dry-run); set log_statement = 'all' to judge every block",
+        "(each run names such statements on stderr and in run --dry-run); install the capture helper (pg-ddl-sync capture install), or set log_statement = 'all'",
     });
   } else {
     findings.push({ level: 'error', subject, message: `is '${value}': DDL is not logged; set log_statement = 'ddl' or 'all'` });
@@ -155,20 +155,30 @@ function logStatement(value: string, from: string, findings: Finding[]): void {
  * The capture helper in each database of the primary: a database without it, where others have it,
  * writes no capture records, and an older version writes what this tool may no longer read.
  */
-async function captureHelper(settings: Settings, findings: Finding[]): Promise<void> {
-  if (!settings.source) return;
+async function captureHelper(settings: Settings, findings: Finding[]): Promise<boolean> {
+  if (!settings.source) return false;
   let dbs: CaptureDatabase[];
   try {
     dbs = await captureStatus(settings);
   } catch (err) {
     findings.push({ level: 'warning', subject: 'capture helper', message: `cannot tell whether it is installed: ${(err as Error).message}` });
-    return;
+    return false;
   }
   const anywhere = dbs.some((d) => d.version !== null);
   for (const d of dbs) {
     const ok = d.version === CAPTURE_HELPER_VERSION || (!anywhere && d.version === null);
     findings.push({ level: ok ? 'ok' : 'warning', subject: `capture helper in ${d.database}`, message: captureLine(d) });
   }
+  return dbs.length > 0 && dbs.every((d) => d.version === CAPTURE_HELPER_VERSION);
+}
+
+/**
+ * With the capture helper in every database, log_statement = 'ddl' is exact: the primary says which
+ * transactions rolled back, and the records carry the role and settings.
+ */
+function exactWithHelper(findings: Finding[]): void {
+  const i = findings.findIndex((f) => f.subject === 'log_statement' && f.level === 'warning' && f.message.startsWith("'ddl'"));
+  if (i >= 0) findings[i] = { level: 'ok', subject: 'log_statement', message: `${findings[i].message.split(':')[0]}: with the capture helper in every database, exact` };
 }
 
 function pick(settings: Record<string, string>): Record<string, string> {

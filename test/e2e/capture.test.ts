@@ -193,6 +193,8 @@ describe('capture helper', () => {
     const checked = await cli(['check', '--source', source, '--csvlog-dir', primary.logDir]);
     assert.match(checked.stdout, /capture helper in app.*installed \(version 1\)/);
     assert.match(checked.stdout, /capture helper in template1.*installed \(version 1\)/);
+    // With the helper in every database, 'ddl' is exact: no warning about silent rollbacks.
+    assert.match(checked.stdout, /log_statement.*with the capture helper in every database, exact/);
     const where = ['--csvlog-dir', primary.logDir, '--state-file', path.join(primary.baseDir, 'state.json')];
     // Only for a state file to show: what the target makes of the primary's DDL is not the point.
     await cli(['run', ...where, '--source', source, '--target', `a=${target.syncUrl}`]);
