@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import type { Client } from 'pg';
 import { NestedDdl } from '../core/captureUse';
 import { Judge } from '../core/judge';
+import { madeByNested } from '../core/neverGot';
 import { CopyStep, copySteps, dumpPattern, dumpSql } from '../core/nestedCopy';
 import { TargetError, UsageError } from '../errors';
 import { claimEntry } from '../io/ledger';
@@ -96,6 +97,8 @@ export async function handleNested(settings: Settings, at: string, opts: NestedO
     };
     const file = recordDecisions(settings.stateFile, 'the handled nested DDL', [record]);
     judge.markNestedHandled(at);
+    // The copy gave the targets what the DDL made: a later DROP of it must run there, not pass.
+    if (plan) judge.forgetNeverGot(madeByNested(nested));
     if (state.log) saveState(settings.stateFile, { ...state, log: { ...state.log, judge: judge.snapshot() } });
     opts.log.warn(plan ? 'nested DDL copied to the targets' : 'nested DDL marked handled by hand', {
       at,

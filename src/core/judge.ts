@@ -706,6 +706,8 @@ export class Judge {
       this.onNested(nestedDdl(payload, r, file));
       return;
     }
+    // What a logged statement made the targets get too: a never-got entry of the same name is stale.
+    this.forgetNeverGot(madeByNested(nestedDdl(payload, r, file)));
     const unit = units?.[units.length - 1];
     if (!unit) return;
     if (isPrepareNotLogged(unit.stop) && unit.parts.length === 1) {
@@ -728,6 +730,16 @@ export class Judge {
       unit.stop ??= `its DDL commands ran with different roles or settings on the primary (their capture records differ: ${carried.statements.join('; ')}), and a target would run them all with the first's; run them on the targets by hand, then skip it`;
     }
     unit.captures = [...(unit.captures ?? []), { xid: payload.xid, sub: payload.sub }];
+  }
+
+  /** Takes out the never-got entries of these objects, which the targets now have. */
+  forgetNeverGot(made: readonly NeverGot[]): void {
+    for (const m of made) {
+      for (let i = this.neverGot.length - 1; i >= 0; i--) {
+        const g = this.neverGot[i];
+        if (g.database === m.database && g.kind === m.kind && g.name === m.name && (g.anySchema || g.schema === m.schema)) this.neverGot.splice(i, 1);
+      }
+    }
   }
 
   /** Nested DDL: reported, kept until handled; what it made the targets never get, what it dropped is gone. */
