@@ -33,9 +33,9 @@ export interface NeverGot {
   /** With no schema: the search_path as the `SET LOCAL` statement that set it, or '' for none. */
   path?: string;
   /**
-   * Its schema is not known (a REINDEX that log_statement = 'ddl' did not log, with settings no log
-   * shows): a DROP of the name matches in any schema. That DROP succeeded on the primary, so the
-   * primary ends without it, as the target that has no such index.
+   * Its schema is not known (a REINDEX whose search_path no log shows): a DROP of the name matches in
+   * any schema it names or resolves with a known search_path. That DROP succeeded on the primary, so
+   * the primary ends without it, as the target that has no such index there.
    */
   anySchema?: boolean;
   /** Where it was made and how, for the log line: `nested DDL at FILE:OFFSET`, … */
@@ -151,7 +151,10 @@ function placeOf(schema: string | undefined, settings: string[]): Place | null {
 }
 
 function samePlace(g: NeverGot, where: Place): boolean {
-  if (g.anySchema) return true;
+  // A name made in a schema the log does not give matches a DROP whose schema is known (written, or
+  // the search_path the target runs it with): the target looks there, as the primary did. Under a path
+  // the log does not show, the target may look elsewhere and keep the index the primary dropped.
+  if (g.anySchema) return 'schema' in where;
   return 'schema' in where ? g.schema === where.schema : g.schema === undefined && g.path === where.path;
 }
 
