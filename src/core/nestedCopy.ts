@@ -73,13 +73,20 @@ export function dumpPattern(schema: string, name: string): string {
 
 /**
  * pg_dump's output as SQL a connection can run: the psql commands of newer pg_dumps that fence the
- * script (`\restrict KEY`, `\unrestrict KEY`) go; any other psql command is refused, as a plain
- * connection could not run it and its meaning would be lost.
+ * script (`\restrict KEY`, `\unrestrict KEY`) go, and so do its opening SETs that turn timeouts off;
+ * any other psql command is refused, as a plain connection could not run it and its meaning would
+ * be lost.
  * @returns the SQL, or why it cannot be used
  */
 export function dumpSql(text: string): { sql: string } | { problem: string } {
   const kept: string[] = [];
+  let header = true;
   for (const line of text.split('\n')) {
+    // The script's opening SETs turn the statement and lock timeouts off; on a target the tool's own
+    // bounds stay (a copy must not wait on a lock for ever). Only the opening lines are looked at:
+    // further down a line may be inside a literal.
+    header &&= line === '' || line.startsWith('--') || /^(SET |SELECT pg_catalog\.set_config\()/.test(line) || /^\\(un)?restrict /.test(line);
+    if (header && /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout) = 0;$/.test(line)) continue;
     if (/^\\(un)?restrict [A-Za-z0-9]+$/.test(line)) continue;
     if (line.startsWith('\\')) return { problem: `pg_dump printed a psql command (${line.slice(0, 40)}) that cannot be run over a connection` };
     kept.push(line);

@@ -64,8 +64,9 @@ export function dumpRelations(source: TargetSpec, database: string, opts: Connec
   // A password in the URI goes to pg_dump in its environment, not its arguments, which any local
   // user can read (ps).
   const uri = new URL(uriForDatabase(source.url, database));
-  const password = uri.password ? decodeURIComponent(uri.password) : undefined;
+  const password = uri.password ? decodeURIComponent(uri.password) : (uri.searchParams.get('password') ?? undefined);
   uri.password = '';
+  uri.searchParams.delete('password');
   const args = ['--schema-only', '--strict-names', ...patterns.flatMap((p) => ['-t', p]), `--dbname=${uri.toString()}`];
   const env = {
     ...process.env,

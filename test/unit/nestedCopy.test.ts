@@ -55,4 +55,9 @@ describe('pg_dump script', () => {
     assert.deepEqual(dumpSql('\\restrict abc123\nCREATE TABLE public.t (a integer);\n\\unrestrict abc123\n'), { sql: 'CREATE TABLE public.t (a integer);\n' });
     assert.ok('problem' in dumpSql('\\connect other\nCREATE TABLE t ();'));
   });
+
+  it("drops the opening SETs that turn timeouts off, and only those, only at the top", () => {
+    const dump = "SET statement_timeout = 0;\nSET lock_timeout = 0;\nSET client_encoding = 'UTF8';\n\nCREATE TABLE public.t (a text DEFAULT '\nSET lock_timeout = 0;\n');\n";
+    assert.deepEqual(dumpSql(dump), { sql: "SET client_encoding = 'UTF8';\n\nCREATE TABLE public.t (a text DEFAULT '\nSET lock_timeout = 0;\n');\n" });
+  });
 });
