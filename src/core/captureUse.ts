@@ -103,15 +103,9 @@ export function nameList(text: string): string[] | null {
   for (;;) {
     let name = '';
     if (text[i] === '"') {
-      for (i++; ; i++) {
-        if (i >= text.length) return null;
-        if (text[i] === '"') {
-          if (text[i + 1] !== '"') break;
-          i++;
-        }
-        name += text[i];
-      }
-      i++;
+      const quoted = quotedNameAt(text, i);
+      if (quoted === null) return null;
+      ({ name, end: i } = quoted);
     } else {
       const start = i;
       while (i < text.length && text[i] !== ',' && !space.test(text[i])) i++;
@@ -125,6 +119,20 @@ export function nameList(text: string): string[] | null {
     i++;
     skip();
   }
+}
+
+/**
+ * The double-quoted name that starts at text[start] (a quote), its doubled quotes undone, and where
+ * it ends; null when its closing quote is missing.
+ */
+export function quotedNameAt(text: string, start: number): { name: string; end: number } | null {
+  let name = '';
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] !== '"') name += text[i];
+    else if (text[i + 1] === '"') name += text[++i];
+    else return { name, end: i + 1 };
+  }
+  return null;
 }
 
 function quoteIdent(name: string): string {

@@ -6,7 +6,7 @@
  * Such a DROP is passed as done, with nothing to do, instead of stopping the target for ever; only when
  * every object it names is provably one of these.
  */
-import type { NestedDdl } from './captureUse';
+import { NestedDdl, quotedNameAt } from './captureUse';
 import { ParsedStatement, parseStatements } from './parser';
 
 /** The kinds of relation a DROP can name and nested DDL can make, by the names event triggers use. */
@@ -175,15 +175,9 @@ export function identityParts(identity: string): string[] | null {
   for (;;) {
     let part = '';
     if (identity[i] === '"') {
-      for (i++; ; i++) {
-        if (i >= identity.length) return null;
-        if (identity[i] === '"') {
-          if (identity[i + 1] !== '"') break;
-          i++;
-        }
-        part += identity[i];
-      }
-      i++;
+      const quoted = quotedNameAt(identity, i);
+      if (quoted === null) return null;
+      ({ name: part, end: i } = quoted);
     } else {
       while (i < identity.length && identity[i] !== '.') part += identity[i++];
       if (part === '' || /[^a-z0-9_$]/.test(part)) return null;
