@@ -38,26 +38,30 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
   const damage = damageError(plan);
   await loadParser();
   const texts = new UnitTexts(files);
-  reportPlan(plan, texts, log);
-  reportStrays(echo.strays, settings, log);
-  const waiting = plan.judge.waiting().length;
-  // Not replayed, nor what follows them: the files cannot tell whether the primary has them.
-  const unknown = unknownOutcomes(plan.judge, texts);
-  if (waiting > 0) {
-    log.warn('statements whose transaction end is not in these files were not replayed; add the next log file', { count: waiting });
+  try {
+    reportPlan(plan, texts, log);
+    reportStrays(echo.strays, settings, log);
+    const waiting = plan.judge.waiting().length;
+    // Not replayed, nor what follows them: the files cannot tell whether the primary has them.
+    const unknown = unknownOutcomes(plan.judge, texts);
+    if (waiting > 0) {
+      log.warn('statements whose transaction end is not in these files were not replayed; add the next log file', { count: waiting });
+    }
+    const entries = numbered(plan, 0);
+    if (dryRun) {
+      const listings =
+        settings.targets.length === 0
+          ? [listEntries(entries, texts, undefined, settings.applyAs)]
+          : settings.targets.map((t) => listEntries(entries, texts, t, settings.applyAs));
+      return { kind: 'dry-run', listings, waiting, unknown, damage };
+    }
+    const primaryEncodings = settings.source ? await sourceEncodings(settings.source, settings, log) : undefined;
+    const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries };
+    const targets = await Promise.all(settings.targets.map((t) => applyToTarget(ctx, t, entries, 0)));
+    return { kind: 'applied', targets, waiting, unknown, damage };
+  } finally {
+    texts.close();
   }
-  const entries = numbered(plan, 0);
-  if (dryRun) {
-    const listings =
-      settings.targets.length === 0
-        ? [listEntries(entries, texts, undefined, settings.applyAs)]
-        : settings.targets.map((t) => listEntries(entries, texts, t, settings.applyAs));
-    return { kind: 'dry-run', listings, waiting, unknown, damage };
-  }
-  const primaryEncodings = settings.source ? await sourceEncodings(settings.source, settings, log) : undefined;
-  const ctx = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries };
-  const targets = await Promise.all(settings.targets.map((t) => applyToTarget(ctx, t, entries, 0)));
-  return { kind: 'applied', targets, waiting, unknown, damage };
 }
 
 /**

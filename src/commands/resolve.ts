@@ -12,7 +12,7 @@ import { recordDecisions } from '../io/decisionRecord';
 import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { loadState, saveState } from '../io/state';
-import { UnitTexts } from '../io/unitText';
+import { withUnitTexts } from '../io/unitText';
 import { Settings } from '../io/settings';
 import { UnknownOutcome, unknownOutcomes } from '../pipeline/report';
 import { Locked, withRunLock } from '../pipeline/runLock';
@@ -41,8 +41,7 @@ export async function resolve(settings: Settings, at: string, opts: ResolveOptio
     const state = loadState(settings.stateFile);
     const judge = new Judge(state.log?.judge);
     await loadParser();
-    const texts = new UnitTexts(settings.csvlogDir ? listLogFiles(settings.csvlogDir) : []);
-    const all = unknownOutcomes(judge, texts);
+    const all = withUnitTexts(settings.csvlogDir ? listLogFiles(settings.csvlogDir) : [], (texts) => unknownOutcomes(judge, texts));
     const units = judge.resolve(at, opts.decision === 'send' ? 'committed' : 'failed');
     if (!units) {
       throw new UsageError(

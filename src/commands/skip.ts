@@ -13,7 +13,7 @@ import { withLedger } from '../io/ledgerWrite';
 import { listLogFiles } from '../io/logFiles';
 import { Logger } from '../io/logger';
 import { JournalEntry, State, TargetFailure, loadState, saveState } from '../io/state';
-import { UnitTexts } from '../io/unitText';
+import { withUnitTexts } from '../io/unitText';
 import { Settings, TargetSettings, connectOptions } from '../io/settings';
 import { Locked, withRunLock } from '../pipeline/runLock';
 import { selectFor } from '../pipeline/apply';
@@ -122,7 +122,7 @@ async function statementAt(settings: Settings, entry: JournalEntry, spec: Target
   const kept = failure.statement || '-- (its text is not in the state file)';
   if (!settings.csvlogDir) return kept;
   await loadParser();
-  const text = new UnitTexts(listLogFiles(settings.csvlogDir)).get(entry);
+  const text = withUnitTexts(listLogFiles(settings.csvlogDir), (texts) => texts.get(entry));
   if (text.kind === 'unprovable') return text.shown;
   if (text.kind !== 'ok') return failure.statement || `-- (its text cannot be read: ${text.problem})`;
   const sent = selectFor(spec.filters, entry, text.text);

@@ -328,6 +328,12 @@ export class Judge {
    * PREPARED): deciding one walks the transactions, deciding any other need not. Derived, not saved.
    */
   private readonly deciders = new Set<number>();
+  /**
+   * The transactions each multi-statement string went on in (see Tx.origin), by the string's record,
+   * in the order they were made: an error in the string fails its later ones, and looking only here
+   * spares a walk of every transaction per error. Derived, not saved.
+   */
+  private readonly segments = new Map<string, number[]>();
   /** When txs and sessions outgrow this, the decided ones are let go (see add). */
   private forgetAt = FORGET_AT;
 
@@ -349,6 +355,7 @@ export class Judge {
     this.neverGot = [...(saved?.neverGot ?? [])];
     for (const [gid, id] of Object.entries(saved?.prepared ?? {})) this.prepared.set(gid, id);
     for (const t of this.txs.values()) {
+      if (t.origin !== undefined) this.noteSegment(t);
       if (t.commitBy !== undefined) this.deciders.add(t.commitBy);
       if (t.rollbackBy !== undefined) this.deciders.add(t.rollbackBy);
     }
@@ -972,9 +979,24 @@ export class Judge {
     const record = session.last?.record;
     if (record === undefined) return;
     const segment = failed.origin === record ? failed.segment : 0;
-    for (const tx of this.txs.values()) {
-      if (tx.origin === record && tx.segment > segment) this.decide(tx, 'failed');
+    for (const id of this.segments.get(record) ?? []) {
+      const tx = this.txs.get(id)!;
+      if (tx.segment > segment) this.decide(tx, 'failed');
     }
+  }
+
+  /** Notes a transaction a multi-statement string went on in, under the string's record. */
+  private noteSegment(tx: Tx): void {
+    const ids = this.segments.get(tx.origin!);
+    if (ids) ids.push(tx.id);
+    else this.segments.set(tx.origin!, [tx.id]);
+  }
+
+  /** Lets a forgotten transaction go from `segments`. */
+  private forgetSegment(tx: Tx): void {
+    const ids = this.segments.get(tx.origin!)?.filter((id) => id !== tx.id) ?? [];
+    if (ids.length > 0) this.segments.set(tx.origin!, ids);
+    else this.segments.delete(tx.origin!);
   }
 
   /**
@@ -1076,6 +1098,7 @@ export class Judge {
     const tx = this.newTx(session, nextVxid(ended.vxid), chained, this.viewAfterTx(ended), chained);
     tx.origin = record;
     tx.segment = (ended.origin === record ? ended.segment : 0) + 1;
+    this.noteSegment(tx);
     return tx;
   }
 
@@ -1300,7 +1323,10 @@ export class Judge {
   /** Decided transactions with nothing pending are of no more use. */
   private forgetDecided(): void {
     for (const [id, tx] of this.txs) {
-      if ((tx.status === 'committed' || tx.status === 'failed') && tx.units.length === 0) this.txs.delete(id);
+      if ((tx.status === 'committed' || tx.status === 'failed') && tx.units.length === 0) {
+        this.txs.delete(id);
+        if (tx.origin !== undefined) this.forgetSegment(tx);
+      }
     }
     // A session with nothing pending and nothing set is learnt again from its next records.
     for (const [id, s] of this.sessions) {

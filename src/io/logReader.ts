@@ -403,38 +403,54 @@ class LogCursor {
 export const showAsUtf8: Decoder = (bytes) => bytes.toString('utf8');
 
 /**
- * The record at `offset` of a file, read again, as the read made it; null when the bytes there are no
- * longer one record (the file changed under the same identity).
+ * Reads records again at places a read noted, each file opened once until close(): the gate and the
+ * journal's units go back to hundreds of records, and an open per record cost more than its read.
+ * Whoever makes one closes it (in a finally): a resident process reads pass after pass.
  */
-export function readRecordAt(file: LogFile, offset: number, end: number): LogRecord | null {
-  return readAt(file, offset, end, (buf, span) => toLogRecord(buf, span, offset));
-}
+export class RecordsAt {
+  /** By path: the fd of each file read from so far. */
+  private readonly fds = new Map<string, number>();
 
-/**
- * The statement record at `offset` of a file, read again to apply or list its unit; null when the
- * bytes there are no longer that statement (the file changed under the same identity). The
- * statement's text is its bytes decoded with `decode` (an EncodingError where they are not valid).
- */
-export function readStatementAt(file: LogFile, offset: number, end: number, decode: Decoder): StatementRecord | null {
-  return readAt(file, offset, end, (buf, span) => {
-    const record = toLogRecord(buf, span, offset);
-    if (record.kind !== 'statement') return null;
-    const text = decodedStatementText(buf, span, decode);
-    return text === null ? null : { ...record, text };
-  });
-}
-
-/** What `make` makes of the one record at [offset, end) of a file; null where there is no such record. */
-function readAt<T>(file: LogFile, offset: number, end: number, make: (buf: Buffer, span: RecordSpan) => T | null): T | null {
-  const buf = Buffer.alloc(end - offset);
-  const fd = openLog(file.path);
-  let n: number;
-  try {
-    n = fs.readSync(fd, buf, 0, buf.length, offset);
-  } finally {
-    fs.closeSync(fd);
+  /**
+   * The record at `offset` of a file, as the read made it; null when the bytes there are no longer
+   * one record (the file changed under the same identity).
+   */
+  record(file: LogFile, offset: number, end: number): LogRecord | null {
+    return this.readAt(file, offset, end, (buf, span) => toLogRecord(buf, span, offset));
   }
-  const { records } = scanRecords(buf.subarray(0, n), 0);
-  if (records.length !== 1 || records[0].end !== buf.length) return null;
-  return make(buf, records[0]);
+
+  /**
+   * The statement record at `offset` of a file, to apply or list its unit; null when the bytes there
+   * are no longer that statement (the file changed under the same identity). The statement's text is
+   * its bytes decoded with `decode` (an EncodingError where they are not valid).
+   */
+  statement(file: LogFile, offset: number, end: number, decode: Decoder): StatementRecord | null {
+    return this.readAt(file, offset, end, (buf, span) => {
+      const record = toLogRecord(buf, span, offset);
+      if (record.kind !== 'statement') return null;
+      const text = decodedStatementText(buf, span, decode);
+      return text === null ? null : { ...record, text };
+    });
+  }
+
+  /** Closes every file it opened; it can be used again after, opening them anew. */
+  close(): void {
+    const fds = [...this.fds.values()];
+    this.fds.clear();
+    for (const fd of fds) fs.closeSync(fd);
+  }
+
+  /** What `make` makes of the one record at [offset, end) of a file; null where there is no such record. */
+  private readAt<T>(file: LogFile, offset: number, end: number, make: (buf: Buffer, span: RecordSpan) => T | null): T | null {
+    let fd = this.fds.get(file.path);
+    if (fd === undefined) {
+      fd = openLog(file.path);
+      this.fds.set(file.path, fd);
+    }
+    const buf = Buffer.alloc(end - offset);
+    const n = fs.readSync(fd, buf, 0, buf.length, offset);
+    const { records } = scanRecords(buf.subarray(0, n), 0);
+    if (records.length !== 1 || records[0].end !== buf.length) return null;
+    return make(buf, records[0]);
+  }
 }

@@ -9,7 +9,7 @@ import { redact } from '../core/redact';
 import { StringSyntax, stringSyntaxIn, toSetLocal } from '../core/sessionSettings';
 import { Part, analyzeRecord } from '../core/statements';
 import { LogFile } from './logFiles';
-import { readStatementAt, showAsUtf8 } from './logReader';
+import { RecordsAt, showAsUtf8 } from './logReader';
 
 export interface UnitText {
   /** The primary session's settings, as `SET LOCAL` statements, run first. */
@@ -34,8 +34,12 @@ export type UnitTextResult =
 
 type Failed = Exclude<UnitTextResult, { kind: 'ok' }>;
 
-/** Reads units' texts once per run, whichever targets need them. */
+/**
+ * Reads units' texts once per run, whichever targets need them. It keeps the log files it read open:
+ * whoever makes one closes it (in a finally).
+ */
 export class UnitTexts {
+  private readonly recordsAt = new RecordsAt();
   private readonly byKey = new Map<string, LogFile>();
   /** By unit (every target asks about the same journal entries), then by encoding. */
   private readonly cache = new WeakMap<UnitSpec, Map<string | undefined, UnitTextResult>>();
@@ -64,6 +68,11 @@ export class UnitTexts {
       byEncoding.set(encoding, res);
     }
     return res;
+  }
+
+  /** Closes the log files it read; a later get() opens them again. */
+  close(): void {
+    this.recordsAt.close();
   }
 
   private read(unit: UnitSpec, encoding: string | undefined): UnitTextResult {
@@ -129,7 +138,7 @@ export class UnitTexts {
       if (!decode) return { kind: 'undecodable', problem: `its database's encoding ${encoding} is not one this tool can read` };
       let record: StatementRecord | null;
       try {
-        record = readStatementAt(file, place.offset, place.end, decode);
+        record = this.recordsAt.statement(file, place.offset, place.end, decode);
       } catch (err) {
         if (!(err instanceof EncodingError)) throw err;
         return { kind: 'undecodable', problem: `${file.name} at byte ${place.offset} is not valid ${encoding} (${err.message}): the database must have the same encoding on the primary and on the target` };
@@ -139,6 +148,16 @@ export class UnitTexts {
       this.parts.set(id, parts);
     }
     return parts[place.part] ?? notTheSame(place);
+  }
+}
+
+/** What `use` makes of a UnitTexts of `files`, its log files closed after. */
+export function withUnitTexts<T>(files: LogFile[], use: (texts: UnitTexts) => T): T {
+  const texts = new UnitTexts(files);
+  try {
+    return use(texts);
+  } finally {
+    texts.close();
   }
 }
 

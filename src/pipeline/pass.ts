@@ -110,24 +110,28 @@ export async function runPass(settings: Settings, csvlogDir: string, how: PassRu
   // Statement texts are read (and parsed) again only where something is to be applied, listed or
   // reported: an idle run does without.
   const texts = new UnitTexts(read.files);
-  const work = settings.targets.some((t) => entriesFrom(journal.entries, journal.nextOf(t.name)).length > 0);
-  if (work || how.dryRun || read.plan.judge.unknown().length > 0 || read.plan.judge.waiting().length > 0) await loadParser();
-  const judged = tellJudged(read.plan, texts, settings, read.echo, log, now());
-  const summary = summarize(read.plan, how.started);
-  const common = { summary, unknown: judged.unknown, damage: read.damage, ...judged.notices };
-  if (how.dryRun) return { kind: 'dry-run', listings: markUnjudged(dryRunListings(settings, state, journal, texts), judged.unjudgedAt), ...common };
-  warnNewTargets(settings, state, journal, log);
-  let current = stateAfterRead(state, read, journal, now, log);
-  save(settings.stateFile, current);
-  const primaryEncodings = work && settings.source ? await sourceEncodings(settings.source, settings, log) : undefined;
-  const ctx: ApplyContext = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries, neverGot: read.plan.judge.neverGotObjects(), kept: how.beat.kept, stopping: how.beat.stopping };
-  const targets = await applyAll(settings, journal, ctx, how, () => current, (o) => (current = withOutcome(current, o, now())));
-  const next = pruned(current, journal.present, settings.targets.map((t) => t.name));
-  save(settings.stateFile, next);
-  summary.ms = Date.now() - how.started;
-  if (settings.metricsFile && how.beat.metrics !== false) await saveMetrics(settings, settings.metricsFile, next, summary, log);
-  logFinished(summary, targets, read.gaps.length > 0 || read.damage !== undefined || judged.unknown.length > 0, judged.unknown.length, log);
-  return { kind: 'applied', targets, gaps: read.gaps, ...common };
+  try {
+    const work = settings.targets.some((t) => entriesFrom(journal.entries, journal.nextOf(t.name)).length > 0);
+    if (work || how.dryRun || read.plan.judge.unknown().length > 0 || read.plan.judge.waiting().length > 0) await loadParser();
+    const judged = tellJudged(read.plan, texts, settings, read.echo, log, now());
+    const summary = summarize(read.plan, how.started);
+    const common = { summary, unknown: judged.unknown, damage: read.damage, ...judged.notices };
+    if (how.dryRun) return { kind: 'dry-run', listings: markUnjudged(dryRunListings(settings, state, journal, texts), judged.unjudgedAt), ...common };
+    warnNewTargets(settings, state, journal, log);
+    let current = stateAfterRead(state, read, journal, now, log);
+    save(settings.stateFile, current);
+    const primaryEncodings = work && settings.source ? await sourceEncodings(settings.source, settings, log) : undefined;
+    const ctx: ApplyContext = { texts, source: settings.sourceName, connect: connectOptions(settings), log, primaryEncodings, applyAs: settings.applyAs, lockRetries: settings.lockRetries, neverGot: read.plan.judge.neverGotObjects(), kept: how.beat.kept, stopping: how.beat.stopping };
+    const targets = await applyAll(settings, journal, ctx, how, () => current, (o) => (current = withOutcome(current, o, now())));
+    const next = pruned(current, journal.present, settings.targets.map((t) => t.name));
+    save(settings.stateFile, next);
+    summary.ms = Date.now() - how.started;
+    if (settings.metricsFile && how.beat.metrics !== false) await saveMetrics(settings, settings.metricsFile, next, summary, log);
+    logFinished(summary, targets, read.gaps.length > 0 || read.damage !== undefined || judged.unknown.length > 0, judged.unknown.length, log);
+    return { kind: 'applied', targets, gaps: read.gaps, ...common };
+  } finally {
+    texts.close();
+  }
 }
 
 /** What a dry run lists: each target's next entries (its filters applied), or, with none, everyone's. */

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import { LogFile, listLogFilesSettled, noCsvlogError, readHead } from '../io/logFiles';
 import { PrimaryId, identifyPrimary, primaryMismatch } from '../io/primaryId';
 import { State } from '../io/state';
-import { Damage, ReadOptions, Skipped, readRecordAt, readRecords } from '../io/logReader';
+import { Damage, ReadOptions, ReadResult, RecordsAt, Skipped, readRecords } from '../io/logReader';
 import { Logger } from '../io/logger';
 import { Gap, readStarts, unreadBytes } from '../io/fileMarks';
 import { SourceAnswer, askSource, readCaptureKey } from '../io/source';
@@ -114,27 +114,33 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
     }
   };
   // A BEGIN the gate held back is read again where the read may have moved on from its chunk.
+  const recordsAt = new RecordsAt();
   const recordAt = (file: number, offset: number, end: number): LogRecord => {
-    const record = readRecordAt(files[file], offset, end);
+    const record = recordsAt.record(files[file], offset, end);
     if (!record) throw new LogDataError(files[file].path, offset, 'the file changed while it was read (a record read moments ago is no longer there); run again');
     return record;
   };
   const gate = new JudgeGate(judge, toJudge, recordAt);
-  const read = readRecords(
-    files,
-    starts,
-    (record, file) => {
-      recordsRead++;
-      toJudge(record, file);
-    },
-    {
-      onSkip,
-      returned: opts.returned,
-      newestLimit: newest >= 0 ? files[newest].size : undefined,
-      prefilter: (raw, file) => gate.admit(raw, file),
-    },
-  );
-  gate.release();
+  let read: ReadResult;
+  try {
+    read = readRecords(
+      files,
+      starts,
+      (record, file) => {
+        recordsRead++;
+        toJudge(record, file);
+      },
+      {
+        onSkip,
+        returned: opts.returned,
+        newestLimit: newest >= 0 ? files[newest].size : undefined,
+        prefilter: (raw, file) => gate.admit(raw, file),
+      },
+    );
+    gate.release();
+  } finally {
+    recordsAt.close();
+  }
   recordsRead += read.passedOver;
   const plan: Plan = { files, judge, units: [], ends: read.ends, recordsRead, bytesRead: read.bytesRead, damage: read.damage, skipped, ignored: 0 };
   // Reading on to the primary's markers passes damage over and merges files as the read above did.

@@ -15,7 +15,7 @@ import { readStarts, unreadBytes } from '../io/fileMarks';
 import { lockHolder } from '../io/lock';
 import { readResidentMark } from '../io/residentMark';
 import { JournalEntry, State, TargetFailure, loadState } from '../io/state';
-import { UnitTexts } from '../io/unitText';
+import { withUnitTexts } from '../io/unitText';
 import { Settings } from '../io/settings';
 import { UnknownOutcome, unknownOutcomes } from './report';
 import { head } from './apply';
@@ -121,19 +121,22 @@ export async function statusReport(settings: Settings, now = new Date(), withTex
   const waitingUnits = judge.waiting();
   const unknownUnits = judge.unknown().length;
   if ((withText && waitingUnits.length > 0) || unknownUnits > 0) await loadParser();
-  const texts = new UnitTexts(files);
-  const waiting = waitingUnits.map((w) => {
-    const text = withText ? texts.get(w.unit) : ({ kind: 'gone' } as const);
-    return {
-      at: `${w.unit.file.name}:${w.unit.offset}`,
-      database: w.unit.database,
-      session: w.unit.sessionId,
-      vxid: w.vxid,
-      holdsBack: w.blocking,
-      loggedAt: w.unit.logTime,
-      sql: text.kind === 'ok' ? head(text.text.shown) : '',
-    };
-  });
+  const { waiting, unknown } = withUnitTexts(files, (texts) => ({
+    waiting: waitingUnits.map((w) => {
+      const text = withText ? texts.get(w.unit) : ({ kind: 'gone' } as const);
+      return {
+        at: `${w.unit.file.name}:${w.unit.offset}`,
+        database: w.unit.database,
+        session: w.unit.sessionId,
+        vxid: w.vxid,
+        holdsBack: w.blocking,
+        loggedAt: w.unit.logTime,
+        sql: text.kind === 'ok' ? head(text.text.shown) : '',
+      };
+    }),
+    // Few, and rare: their text is shown even without withText.
+    unknown: unknownUnits === 0 ? [] : unknownOutcomes(judge, texts),
+  }));
   const held = oldestHeldBack(waitingUnits, now);
   const heldAt = held && `${held.waiting.unit.file.name}:${held.waiting.unit.offset}`;
   return {
@@ -143,8 +146,7 @@ export async function statusReport(settings: Settings, now = new Date(), withTex
     log: { file: newest?.name ?? null, offset: newest?.offset ?? 0, unreadBytes: unread, lastRun: state.lastRun ?? null },
     gaps: (state.gaps ?? []).map((g) => ({ file: g.file, offset: g.offset, size: g.size, problem: g.problem, foundAt: g.foundAt })),
     waiting,
-    // Few, and rare: their text is shown even without withText.
-    unknown: unknownUnits === 0 ? [] : unknownOutcomes(judge, texts),
+    unknown,
     oldestHeldBack: held
       ? { at: heldAt!, loggedAt: held.waiting.unit.logTime, ageSeconds: Math.floor(held.ageMs / 1000), sql: waiting.find((w) => w.at === heldAt)?.sql ?? '' }
       : null,

@@ -417,6 +417,25 @@ describe('the judge on hand-made logs', () => {
     assert.deepEqual(judged(new Log().stmt('a', '3/1', s2).fail('a', '3/2', s2).stmt('a', '3/4', 'SELECT 1')).sent, ['CREATE TABLE s1()']);
   });
 
+  it('a string that commits part way, saved before its error and read back: the error still stops it there', () => {
+    const s3 = 'CREATE TABLE s1(); COMMIT; CREATE TABLE s2(); COMMIT; CREATE TABLE s3()';
+    const other = "BEGIN; CREATE TABLE p1(); PREPARE TRANSACTION 'g1'; CREATE TABLE o2(); COMMIT; CREATE TABLE o3()";
+    for (const failAt of ['3/1', '3/2', '3/3']) {
+      const first = new Log().stmt('b', '4/1', other).stmt('a', '3/1', s3);
+      const judge = new Judge();
+      const texts = new Map<number, string>();
+      assert.deepEqual(sent(judge, first, texts), []);
+      const saved = JSON.parse(JSON.stringify(judge.snapshot())) as JudgeSnapshot;
+      const second = new Log();
+      for (const r of new Log().fail('a', failAt, s3).stmt('a', '3/9', 'SELECT 1').stmt('b', '4/9', 'SELECT 1').records) {
+        second.records.push({ ...r, offset: r.offset + 100, end: r.end + 100 });
+      }
+      const kept = ['CREATE TABLE s1()', 'CREATE TABLE s2()', 'CREATE TABLE s3()'].slice(0, Number(failAt.slice(2)) - 1);
+      // The other session's string (logged first), its prepared transaction among its segments, is not touched.
+      assert.deepEqual(sent(new Judge(saved), second, texts), ['CREATE TABLE o2()', 'CREATE TABLE o3()', ...kept], `failed at ${failAt}`);
+    }
+  });
+
   it('COMMIT AND CHAIN: the chained block is the next virtual xid, decided like any block', () => {
     const chained = 'BEGIN; CREATE TABLE a(); COMMIT AND CHAIN; CREATE TABLE b()';
     // The chained block goes on in the next records, and commits.

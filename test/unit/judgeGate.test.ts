@@ -14,12 +14,23 @@ import { echoFilter } from '../../src/core/echo';
 import { Judge, JudgeSnapshot } from '../../src/core/judge';
 import type { RawRecord } from '../../src/core/csvRecord';
 import { JudgeGate } from '../../src/core/judgeGate';
+import type { LogRecord } from '../../src/core/logRecord';
 import { loadParser } from '../../src/core/parser';
 import { plainKind } from '../../src/core/plainText';
 import { LogFile, describeFiles } from '../../src/io/logFiles';
-import { readRecordAt, readRecords } from '../../src/io/logReader';
+import { RecordsAt, readRecords } from '../../src/io/logReader';
 import { fixturesOf } from '../helpers/fixtures';
 import { useScan } from '../helpers/scanPaths';
+
+/** The record at [offset, end) of a file, read again with a reader of its own, closed after. */
+function recordAt(file: LogFile, offset: number, end: number): LogRecord | null {
+  const at = new RecordsAt();
+  try {
+    return at.record(file, offset, end);
+  } finally {
+    at.close();
+  }
+}
 
 before(loadParser);
 
@@ -55,7 +66,7 @@ function judgeRuns(files: LogFile[], how: 'all' | 'gate', cuts: number[]): Outco
   for (const limit of [...cuts, undefined]) {
     const j = new Judge(snapshot, { isOwn: ECHO });
     const toJudge = (r: Parameters<Judge['add']>[0], file: number): void => j.add(r, ref(file));
-    const gate = new JudgeGate(j, toJudge, (file, offset, end) => readRecordAt(files[file], offset, end)!);
+    const gate = new JudgeGate(j, toJudge, (file, offset, end) => recordAt(files[file], offset, end)!);
     const prefilter = how === 'all' ? undefined : (raw: RawRecord, file: number): boolean => gate.admit(raw, file);
     const read = readRecords(files, starts, toJudge, { newestLimit: limit, prefilter });
     gate.release();
@@ -130,7 +141,7 @@ describe('plainKind', () => {
         useScan(noWasm);
         const j = new Judge(undefined, { captureKey: () => key });
         const toJudge = (r: Parameters<Judge['add']>[0], f: number): void => j.add(r, { key: 'f', name: files[f].name, ino: 0 });
-        const gate = new JudgeGate(j, toJudge, (f, offset, end) => readRecordAt(files[f], offset, end)!);
+        const gate = new JudgeGate(j, toJudge, (f, offset, end) => recordAt(files[f], offset, end)!);
         readRecords(files, [0], toJudge, { prefilter: how === 'all' ? undefined : (raw, f) => gate.admit(raw, f) });
         gate.release();
         assert.deepEqual(j.nestedFound.map((n) => n.objects.map((o) => o.identity)), [['public.made_in_fn']], `${how}${noWasm ? ', no WebAssembly' : ''}`);
@@ -167,7 +178,7 @@ describe('plainKind', () => {
 
 function gateOf(files: LogFile[]) {
   const j = new Judge();
-  const gate = new JudgeGate(j, (r, f) => j.add(r, { key: files[f].name, name: files[f].name, ino: 0 }), (file, offset, end) => readRecordAt(files[file], offset, end)!);
+  const gate = new JudgeGate(j, (r, f) => j.add(r, { key: files[f].name, name: files[f].name, ino: 0 }), (file, offset, end) => recordAt(files[file], offset, end)!);
   return (raw: Parameters<JudgeGate['admit']>[0], file: number): boolean => gate.admit(raw, file);
 }
 

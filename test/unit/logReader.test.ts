@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { LogRecord } from '../../src/core/logRecord';
 import { listLogFiles } from '../../src/io/logFiles';
-import { readRecords } from '../../src/io/logReader';
+import { RecordsAt, readRecords } from '../../src/io/logReader';
 import { FileMark, marksAfter, readStarts } from '../../src/io/fileMarks';
 import { fixture } from '../helpers/fixtures';
 import { forEachScan } from '../helpers/scanPaths';
@@ -557,5 +557,36 @@ forEachScan(() => {
         fs.rmSync(dir, { recursive: true, force: true });
       }
     });
+  });
+});
+
+/** The process's open file descriptors. */
+function openFds(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+describe('records read again', () => {
+  it('opens each file once however many records it reads there, and close() closes them all', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'a.csv'), record('CREATE TABLE a1 ()', 1) + record('CREATE TABLE a2 ()', 2));
+    fs.writeFileSync(path.join(dir, 'b.csv'), record('CREATE TABLE b1 ()', 3));
+    const files = listLogFiles(dir);
+    const places: { file: number; offset: number; end: number }[] = [];
+    readRecords(files, [0, 0], (r, file, raw) => {
+      places.push({ file, offset: r.offset, end: r.offset + raw.length });
+    });
+    assert.equal(places.length, 3);
+    const before = openFds();
+    const at = new RecordsAt();
+    for (let round = 0; round < 3; round++) {
+      for (const p of places) assert.equal(at.record(files[p.file], p.offset, p.end)?.kind, 'statement');
+    }
+    assert.equal(openFds(), before + 2);
+    at.close();
+    assert.equal(openFds(), before);
+    // Used again after close(): it opens anew.
+    assert.equal(at.statement(files[0], places[1].offset, places[1].end, (b) => b.toString('utf8'))?.text, 'CREATE TABLE a2 ()');
+    at.close();
+    assert.equal(openFds(), before);
   });
 });
