@@ -92,18 +92,7 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
   }
   let recordsRead = 0;
   const skipped: Skipped[] = [];
-  const onSkip = opts.skipMalformed
-    ? (s: Skipped): void => {
-        skipped.push(s);
-        // Only where: the bytes may hold a password.
-        opts.log.warn('skipped a malformed stretch of the csvlog (--skip-malformed); a statement or an error there is lost', {
-          file: files[s.file].path,
-          offset: s.offset,
-          bytes: s.end - s.offset,
-          problem: s.problem,
-        });
-      }
-    : undefined;
+  const onSkip = opts.skipMalformed ? skipsInto(skipped, files, opts.log) : undefined;
   const toJudge = (record: LogRecord, file: number): void => {
     try {
       judge.add(record, refs.get(file));
@@ -145,8 +134,31 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
   const plan: Plan = { files, judge, units: [], ends: read.ends, recordsRead, bytesRead: read.bytesRead, damage: read.damage, skipped, ignored: 0 };
   // Reading on to the primary's markers passes damage over and merges files as the read above did.
   if (!read.damage && opts.askSource && judge.hasBlocked()) await settleFromSource(plan, toJudge, opts, { onSkip, returned: opts.returned });
+  logForgeries(judge, opts.log);
+  plan.ignored = judge.counts.own;
+  plan.units = judge.emit();
+  // A file listed before its first line was whole has one now: its identity, for what follows.
+  for (const [i, f] of files.entries()) if (f.fingerprint === null && plan.ends[i] > 0) refs.identify(i);
+  return plan;
+}
+
+/** With --skip-malformed: each stretch passed over, kept and logged (where only: the bytes may hold a password). */
+function skipsInto(skipped: Skipped[], files: LogFile[], log: Logger): (s: Skipped) => void {
+  return (s) => {
+    skipped.push(s);
+    log.warn('skipped a malformed stretch of the csvlog (--skip-malformed); a statement or an error there is lost', {
+      file: files[s.file].path,
+      offset: s.offset,
+      bytes: s.end - s.offset,
+      problem: s.problem,
+    });
+  };
+}
+
+/** Records written to look like capture records: a security event each, and nothing trusted of them. */
+function logForgeries(judge: Judge, log: Logger): void {
   for (const f of judge.forgeries.splice(0)) {
-    opts.log.error('security: a record written to look like a capture record, not trusted: the statement it would describe is judged as if it had none', {
+    log.error('security: a record written to look like a capture record, not trusted: the statement it would describe is judged as if it had none', {
       event: 'security',
       at: `${f.file.name}:${f.offset}`,
       database: f.database,
@@ -154,11 +166,6 @@ export async function makePlan(files: LogFile[], starts: readonly number[], snap
       reason: f.why,
     });
   }
-  plan.ignored = judge.counts.own;
-  plan.units = judge.emit();
-  // A file listed before its first line was whole has one now: its identity, for what follows.
-  for (const [i, f] of files.entries()) if (f.fingerprint === null && plan.ends[i] > 0) refs.identify(i);
-  return plan;
 }
 
 /** What a read knows of the primary's capture key. */
