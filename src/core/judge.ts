@@ -1260,14 +1260,21 @@ export class Judge {
     const ready: PendingUnit[] = [];
     const dropped: PendingUnit[] = [];
     const stops = new Map<number, string>();
+    const droppedWithTx = new Set<number>();
     for (const u of this.sortedPending()) {
+      if (droppedWithTx.has(u.order)) continue;
       if (u.captures?.length) {
         // The primary's word on the statement's own (sub)transaction decides it, whatever the log
         // suggests: it sees a ROLLBACK, and a ROLLBACK TO SAVEPOINT, that no log mode may show.
         const outcome = captureOutcome(u.captures);
         if (outcome.kind === 'ask') return { ready, dropped, stops, blocked: u.order };
-        if (outcome.kind === 'drop' || (outcome.kind === 'send' && u.parts.length === 0)) dropped.push(u);
-        else if (outcome.kind === 'send') ready.push(u);
+        if (outcome.kind === 'drop' || (outcome.kind === 'send' && u.parts.length === 0)) {
+          dropped.push(u);
+          for (const later of outcome.kind === 'drop' ? this.rolledBackWith(u) : []) {
+            droppedWithTx.add(later.order);
+            dropped.push(later);
+          }
+        } else if (outcome.kind === 'send') ready.push(u);
         else if (outcome.kind === 'stop') {
           ready.push(u);
           stops.set(u.order, outcome.why);
@@ -1305,6 +1312,20 @@ export class Judge {
     if (captures.some((c) => c.status === undefined)) return 'ask';
     if (captures.some((c) => c.status === 'in progress')) return 'running';
     return captures.some((c) => c.status === 'aborted' && c.sub === c.xid) ? 'aborted' : undefined;
+  }
+
+  /**
+   * The later units of a unit's transaction that have no capture record of their own, when its capture
+   * says the whole transaction rolled back: dropped with it now. The walk may stop before it reaches
+   * them, and once this unit is let go nothing of the transaction would tell they rolled back.
+   */
+  private rolledBackWith(u: PendingUnit): PendingUnit[] {
+    if (!u.captures?.some((c) => c.status === 'aborted' && c.sub === c.xid)) return [];
+    const units = this.txs.get(u.tx)?.units ?? [];
+    return units.filter((o) => o > u.order).flatMap((o) => {
+      const later = this.pending.get(o);
+      return later && !later.captures?.length ? [later] : [];
+    });
   }
 
   /** A transaction still running, which later units cannot depend on (see the module comment). */

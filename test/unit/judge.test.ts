@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { judgeForm } from '../../src/core/encoding';
+import { captureMac } from '../../src/core/capture';
 import { Judge, JudgeSnapshot } from '../../src/core/judge';
 import { LogRecord } from '../../src/core/logRecord';
 import { loadParser } from '../../src/core/parser';
@@ -643,5 +644,43 @@ describe('the judge on hand-made logs', () => {
       assert.deepEqual(out, whole, `cut after record ${cut}`);
     }
     assert.deepEqual(whole, ['CREATE TABLE y1()', '[SET LOCAL search_path = s] CREATE TABLE x2()']);
+  });
+});
+
+describe('a statement with no capture record of its own, judged by its transaction\'s captures', () => {
+  const key = 'k3y';
+  /** A capture record of the helper, signed with the key, for a CREATE TABLE of session s. */
+  const capture = (log: Log, session: string, vxid: string, xid: string, name: string): void => {
+    const payload = JSON.stringify({ xid, sub: xid, tag: 'CREATE TABLE', role: 'u', session_user: 'u', settings: {}, commands: [{ tag: 'CREATE TABLE', type: 'table', identity: `public.${name}`, schema: 'public', in_extension: false }] });
+    const offset = log.records.length;
+    log.records.push({
+      kind: 'capture', offset, end: offset + 1, logTime: '', sessionId: session, vxid, userName: 'u', databaseName: 'd', processId: pidOf(session),
+      commandTag: 'CREATE TABLE', applicationName: '', message: `pg-ddl-sync capture 1 sha256 ${captureMac('sha256', key, payload)} ${payload}`, query: `CREATE TABLE ${name} (a int)`,
+    });
+    (log as unknown as { offset: number }).offset = offset + 1;
+  };
+
+  it('is dropped with its rolled-back block when another session\'s unit waits between the two', () => {
+    // Under 'ddl': m's BEGIN and ROLLBACK are not logged. o's CREATE TABLE came between m's two
+    // statements, and its capture was read after the primary was asked (it waits for the next run).
+    const log = new Log().stmt('m', '3/1', 'CREATE TABLE mal_rb (a int)');
+    capture(log, 'm', '3/1', '740', 'mal_rb');
+    log.stmt('o', '4/1', 'CREATE TABLE between_them (a int)');
+    capture(log, 'o', '4/1', '741', 'between_them');
+    log.stmt('m', '3/1', 'DROP ROLE mal_victim').other('m', '', 'disconnection').other('o', '', 'disconnection');
+    const judge = new Judge(undefined, { captureKey: () => key });
+    const texts = new Map<number, string>();
+    for (const r of log.records) {
+      if (r.kind === 'statement') texts.set(r.offset, r.text);
+      judge.add(r, FILE);
+    }
+    const textOf = (u: { offset: number }): string => texts.get(u.offset)!;
+    judge.settleFromSource(new Set(), new Set(), [], new Map([['740', 'aborted']]));
+    const first = judge.emit().map(textOf);
+    // The next run: the primary says o's committed.
+    const again = new Judge(judge.snapshot(), { captureKey: () => key });
+    again.settleFromSource(new Set(), new Set(), [], new Map([['741', 'committed']]));
+    const second = again.emit().map(textOf);
+    assert.deepEqual([...first, ...second], ['CREATE TABLE between_them (a int)']);
   });
 });
