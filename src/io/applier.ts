@@ -497,7 +497,14 @@ export class TargetApplier {
           // wait the whole lock timeout (see withLockBudget).
           for (const sql of job.statements) {
             const alone = sql.replace(/^SET LOCAL /, 'SET ');
-            const ran = job.leftBehind === 'invalid-index' && /^\s*create\b/i.test(alone) ? await createLeftInvalid(client, alone, (s) => runAlone(client, s)) : await runAlone(client, alone);
+            // An index of that name that no earlier try of this entry can have made is not marked
+            // INVALID: it is the target's own, and queries use it.
+            const runOurs = async (s: string): Promise<AloneOutcome> => {
+              const res = await runAlone(client, s);
+              if (res.kind === 'there' && !wasInFlight) throw res.error;
+              return res;
+            };
+            const ran = job.leftBehind === 'invalid-index' && /^\s*create\b/i.test(alone) ? await createLeftInvalid(client, alone, runOurs) : await runAlone(client, alone);
             if (ran.kind === 'there' && !wasInFlight) throw ran.error;
             if (ran.kind === 'there') recovered = true; // it had run before the crash
           }

@@ -92,5 +92,13 @@ for (const mode of ['ddl', 'all'] as const) {
         assert.deepEqual(rels.map((r) => r.r), ['after_ctas', 'ctas']);
       });
     }
+
+    // Last: the target stops at it.
+    test('one whose name a valid index of the target holds already: the target stops, its index left valid', async () => {
+      a.psql('postgres', 'CREATE INDEX t_dba_idx ON t (a);\n');
+      primary.psql('postgres', 'CREATE UNIQUE INDEX CONCURRENTLY t_dba_idx ON t (a);\n');
+      await run('t_dba_idx', 1);
+      assert.deepEqual(await indexes(a), ['t_dba_idx']);
+    });
   });
 }
