@@ -166,7 +166,9 @@ async function applyAll(
   const progress = new CoalescedSave(() => save(settings.stateFile, current()), SAVE_DELAY_MS);
   let running = settings.targets.length;
   try {
-    const outcomes = await Promise.all(
+    // Every target ends before the pass does, also when one throws: none may go on applying, or
+    // saving, after the lock is let go.
+    const settled = await Promise.allSettled(
       settings.targets.map(async (t) => {
         const next = journal.nextOf(t.name);
         if (how.beat.holdOff?.(t.name)) return heldOff(t.name, next);
@@ -176,8 +178,10 @@ async function applyAll(
         return outcome;
       }),
     );
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     progress.rethrow();
-    return outcomes;
+    return settled.map((r) => (r as PromiseFulfilledResult<TargetOutcome>).value);
   } finally {
     // No save after the run has ended, whichever way: not after its lock is let go.
     progress.stop();
