@@ -9,7 +9,7 @@ import type { RelationName } from '../core/relationsNamed';
 import { rolesTaken } from '../core/rolesTaken';
 import { WATCH_CLIENT, disconnect, isNoAnswer, openSession, queryOf } from './connect';
 import { ConnectOptions, TargetSpec } from './target';
-import { createLeftInvalid } from './leftInvalid';
+import { createLeftInvalid, invalidIndexNamed } from './leftInvalid';
 import {
   Ledger,
   LedgerKey,
@@ -575,7 +575,7 @@ async function runAlone(client: Client, sql: string): Promise<AloneOutcome> {
     const verb = sql.trimStart().split(/\s+/, 1)[0].toLowerCase();
     if (code === undefined || !ALREADY_DONE[verb]?.has(code)) throw err;
     const name = /"([^"]+)" already exists/.exec((err as Error).message)?.[1];
-    if (verb === 'create' && /\bconcurrently\b/i.test(sql) && name && (await dropIfInvalid(client, name))) {
+    if (verb === 'create' && /\bconcurrently\b/i.test(sql) && name && (await dropIfInvalid(client, sql, name))) {
       await client.query(sql);
       return { kind: 'ran' };
     }
@@ -583,15 +583,11 @@ async function runAlone(client: Client, sql: string): Promise<AloneOutcome> {
   }
 }
 
-/** Drops the index of this name if it is INVALID; true when it did. */
-async function dropIfInvalid(client: Client, name: string): Promise<boolean> {
-  const res = await client.query<{ idx: string }>(
-    `SELECT i.indexrelid::pg_catalog.regclass::pg_catalog.text AS idx FROM pg_catalog.pg_index i
-      WHERE i.indexrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(pg_catalog.quote_ident($1::pg_catalog.text))::pg_catalog.oid AND NOT i.indisvalid`,
-    [name],
-  );
-  if (res.rows.length === 0) return false;
-  await client.query(`DROP INDEX CONCURRENTLY ${res.rows[0].idx}`);
+/** Drops the index of this name on the statement's table if it is INVALID; true when it did. */
+async function dropIfInvalid(client: Client, sql: string, name: string): Promise<boolean> {
+  const index = await invalidIndexNamed(client, sql, name);
+  if (index === null) return false;
+  await client.query(`DROP INDEX CONCURRENTLY ${index}`);
   return true;
 }
 

@@ -41,6 +41,20 @@ export async function createLeftInvalid(client: Client, sql: string, run: (sql: 
   return outcome;
 }
 
+/**
+ * The INVALID index called `name` on the table a `CREATE INDEX` statement names (an index lives in its
+ * table's schema), as text for a statement; null when there is none: not one found through the
+ * session's search_path, which may hold an index of that name in another schema.
+ */
+export async function invalidIndexNamed(client: Client, sql: string, name: string): Promise<string | null> {
+  const target = indexTarget(sql);
+  if (!target) return null;
+  const [oid] = await indexesOf(client, { ...target, name });
+  if (oid === undefined || (await isValid(client, oid))) return null;
+  const rows = await client.query<{ n: string }>('SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text AS n', [oid]);
+  return rows.rows[0]?.n ?? null;
+}
+
 /** The indexes of the statement's table (by oid), only the one it names when it names one. */
 async function indexesOf(client: Client, target: IndexTarget): Promise<string[]> {
   const table = target.schema === undefined ? client.escapeIdentifier(target.table) : `${client.escapeIdentifier(target.schema)}.${client.escapeIdentifier(target.table)}`;

@@ -102,6 +102,26 @@ describe('crash: runs killed at random moments', () => {
     await assertInStep(primary, a, b);
   });
 
+  test("the INVALID index dropped to make one again is the statement table's, not one of that name found first on the path", async () => {
+    primary.psql('crash', 'CREATE SCHEMA s2;\nCREATE TABLE s2.dup2 (a int);\nCREATE TABLE public.other2 (a int);\n');
+    await primary.waitForLog('other2');
+    assert.equal((await cli(args())).code, 0);
+    // On a: an INVALID dup2_i in public (first on the path) and one in s2, on the statement's table.
+    for (const t of ['public.other2', 's2.dup2']) {
+      a.psql('crash', `INSERT INTO ${t} VALUES (1), (1);\nCREATE UNIQUE INDEX CONCURRENTLY dup2_i ON ${t} (a);\nDELETE FROM ${t};\n`);
+    }
+    primary.psql('crash', 'CREATE INDEX CONCURRENTLY dup2_i ON s2.dup2 (a);\n');
+    await primary.waitForLog('CONCURRENTLY dup2_i');
+    const res = await cli(args());
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(
+      await a.query('crash', "SELECT n.nspname AS s, i.indisvalid AS v FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'dup2_i' ORDER BY 1"),
+      [{ s: 'public', v: false }, { s: 's2', v: true }],
+    );
+    await a.query('crash', 'DROP INDEX public.dup2_i');
+    await assertInStep(primary, a, b);
+  });
+
   test('appliers that do not share a lock (a replay beside a run, two state files) apply each statement once', async () => {
     const sql: string[] = [];
     for (let i = 0; i < 40; i++) sql.push(`CREATE TABLE race_${i} (a int);`, `ALTER TABLE race_${i} ADD COLUMN b int;`);
