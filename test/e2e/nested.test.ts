@@ -6,11 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, makeTempDir, startPrimaryAndTargets } from '../helpers/cluster';
+import { Cluster } from '../helpers/cluster';
 import { cli, readDir } from '../helpers/cli';
-import { installCapture } from '../helpers/capture';
+import { OneTarget, nestedPlace } from '../helpers/oneTarget';
 
 /** A table's owner and columns (name, type, default, nullability); [] when it is not there. */
 async function tableShape(c: Cluster, table: string): Promise<string[]> {
@@ -26,39 +25,19 @@ async function tableShape(c: Cluster, table: string): Promise<string[]> {
 }
 
 describe('nested: DDL run inside functions, copied to the targets or marked handled', () => {
+  const sync = new OneTarget('pgds-nested-', 'ddl', true);
+
+  const where = (): string[] => sync.where();
+  const run = (marker: string, code: number) => sync.run(marker, code);
+  const placeOf = nestedPlace;
+
   let primary: Cluster;
   let a: Cluster;
-  let work: string;
-  let toolLog: string;
-  let state: string;
-
-  const where = (): string[] => ['--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`, '--state-file', state, '--log-dir', toolLog, '--source', primary.syncUrl];
-  /** Runs after `marker` reached the log; fails with what the run said when it exits otherwise than `code`. */
-  const run = async (marker: string, code: number) => {
-    await primary.waitForLog(marker);
-    const res = await cli(['run', ...where()]);
-    assert.equal(res.code, code, `${res.stderr}\n${readDir(toolLog)}`);
-    return res;
-  };
-  /** The place of the nested DDL whose line names `object`, as run printed it. */
-  const placeOf = (stderr: string, object: string): string => {
-    const m = new RegExp(`${object} created inside .* \\((postgresql-[^:]+:\\d+), database postgres\\)`).exec(stderr);
-    assert.ok(m, stderr);
-    return m[1];
-  };
-
   before(async () => {
-    work = makeTempDir('pgds-nested-');
-    toolLog = path.join(work, 'log');
-    state = path.join(work, 'state.json');
-    [primary, a] = await startPrimaryAndTargets(['a'], 'ddl');
-    await installCapture(primary);
+    await sync.start();
+    ({ primary, a } = sync);
   });
-
-  after(async () => {
-    await Promise.all([primary, a].map((c) => c?.destroy()));
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => sync.stop());
 
   test('--copy: the table a function made reaches the target, owner and columns as on the primary; a later DROP works there', async () => {
     primary.psql('postgres', 'CREATE ROLE bob;\nGRANT CREATE ON SCHEMA public TO bob;\n');
@@ -74,7 +53,7 @@ describe('nested: DDL run inside functions, copied to the targets or marked hand
     assert.match(listed.stdout, new RegExp(`^${at}\\n[^]*table public\\.made_in_fn created`, 'm'));
 
     const copied = await cli(['nested', ...where(), '--at', at, '--copy', '--yes', '--reason', 'made by mk()']);
-    assert.equal(copied.code, 0, `${copied.stderr}\n${readDir(toolLog)}`);
+    assert.equal(copied.code, 0, `${copied.stderr}\n${readDir(sync.toolLog)}`);
     assert.match(copied.stdout, /Copied .* to a \(database postgres\); recorded in /);
     const shape = await tableShape(primary, 'made_in_fn');
     assert.equal(shape[0], 'owner bob');
@@ -83,7 +62,7 @@ describe('nested: DDL run inside functions, copied to the targets or marked hand
     const offset = Number(at.slice(at.lastIndexOf(':') + 1));
     const rows = await a.query<{ state: string }>('postgres', 'SELECT state FROM ddl_sync.applied WHERE record_offset = $1', [offset]);
     assert.deepEqual(rows, [{ state: 'done' }]);
-    const record = fs.readFileSync(`${state}.skipped.jsonl`, 'utf8');
+    const record = fs.readFileSync(`${sync.state}.skipped.jsonl`, 'utf8');
     assert.match(record, /"handled":"copied".*"reason":"made by mk\(\)"/);
 
     // Done: the next run is clean, and what follows on the object works on the target.
@@ -108,7 +87,7 @@ describe('nested: DDL run inside functions, copied to the targets or marked hand
     const handled = await cli(['nested', ...where(), '--at', at, '--handled', '--yes', '--reason', 'created on a by hand']);
     assert.equal(handled.code, 0, handled.stderr);
     assert.match(handled.stdout, /Marked handled/);
-    const records = fs.readFileSync(`${state}.skipped.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = fs.readFileSync(`${sync.state}.skipped.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const mine = records.find((r) => r.at === at);
     assert.equal(mine?.handled, 'by hand');
     assert.equal(mine?.reason, 'created on a by hand');
@@ -141,7 +120,7 @@ describe('nested: DDL run inside functions, copied to the targets or marked hand
     assert.equal((await tableShape(a, 'after_ctas'))[0], 'owner postgres');
     assert.deepEqual(await tableShape(a, 'ctas'), []);
     const copied = await cli(['nested', ...where(), '--at', at, '--copy', '--yes']);
-    assert.equal(copied.code, 0, `${copied.stderr}\n${readDir(toolLog)}`);
+    assert.equal(copied.code, 0, `${copied.stderr}\n${readDir(sync.toolLog)}`);
     assert.deepEqual(await tableShape(a, 'ctas'), await tableShape(primary, 'ctas'));
     primary.psql('postgres', 'DROP TABLE ctas;\nCREATE TABLE after_ctas_drop (a int);\n');
     await run('after_ctas_drop', 0);
@@ -162,7 +141,7 @@ describe('nested: DDL run inside functions, copied to the targets or marked hand
     assert.equal(skipped.code, 0, skipped.stderr);
     await run('after_late', 1);
     const copied = await cli(['nested', ...where(), '--at', at, '--copy', '--yes']);
-    assert.equal(copied.code, 0, `${copied.stderr}\n${readDir(toolLog)}`);
+    assert.equal(copied.code, 0, `${copied.stderr}\n${readDir(sync.toolLog)}`);
     assert.deepEqual(await tableShape(a, 'made_late'), await tableShape(primary, 'made_late'));
   });
 });

@@ -5,35 +5,26 @@
  * target that fails to find the name on its own path may still have the object the primary dropped.
  */
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, makeTempDir, startPrimaryAndTargets } from '../helpers/cluster';
+import { Cluster } from '../helpers/cluster';
 import { cli, readDir } from '../helpers/cli';
+import { OneTarget } from '../helpers/oneTarget';
 
 async function hasIndex(c: Cluster, schema: string, name: string): Promise<boolean> {
   return (await c.query('postgres', 'SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2', [schema, name])).length > 0;
 }
 
 describe("any-schema leftovers under log_statement = 'ddl', no capture helper", () => {
+  const sync = new OneTarget('pgds-never-got-any-', 'ddl', false);
+  const where = (): string[] => sync.where();
+
   let primary: Cluster;
   let a: Cluster;
-  let work: string;
-  let toolLog: string;
-  let state: string;
-  const where = (): string[] => ['--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`, '--state-file', state, '--log-dir', toolLog, '--source', primary.syncUrl];
-
   before(async () => {
-    work = makeTempDir('pgds-never-got-any-');
-    toolLog = path.join(work, 'log');
-    state = path.join(work, 'state.json');
-    [primary, a] = await startPrimaryAndTargets(['a'], 'ddl');
+    await sync.start();
+    ({ primary, a } = sync);
   });
-
-  after(async () => {
-    await Promise.all([primary, a].map((c) => c?.destroy()));
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => sync.stop());
 
   test('an unqualified DROP under an unknown search_path does not pass while the target keeps the index', async () => {
     primary.psql('postgres', 'CREATE SCHEMA s;\nCREATE TABLE s.t (a int);\nCREATE UNIQUE INDEX x_ccnew ON s.t (a);\n');
@@ -45,7 +36,7 @@ describe("any-schema leftovers under log_statement = 'ddl', no capture helper", 
     assert.equal(await hasIndex(primary, 's', 'x_ccnew'), false);
     if (await hasIndex(a, 's', 'x_ccnew')) {
       const ledger = await a.query<{ state: string }>('postgres', "SELECT state FROM ddl_sync.applied WHERE statement LIKE 'DROP INDEX x_ccnew%'");
-      assert.notDeepEqual(ledger.map((r) => r.state), ['skipped'], `${res.stderr}\n${readDir(toolLog)}`);
+      assert.notDeepEqual(ledger.map((r) => r.state), ['skipped'], `${res.stderr}\n${readDir(sync.toolLog)}`);
     }
   });
 });

@@ -4,55 +4,31 @@
  * target, which has nothing to drop; a DROP that also names anything else still stops it.
  */
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Cluster, makeTempDir, startPrimaryAndTargets } from '../helpers/cluster';
+import { Cluster } from '../helpers/cluster';
 import { cli, readDir } from '../helpers/cli';
-import { installCapture } from '../helpers/capture';
-
-async function hasTable(c: Cluster, table: string): Promise<boolean> {
-  return (await c.query('postgres', 'SELECT 1 FROM pg_class WHERE relname = $1', [table])).length > 0;
-}
+import { OneTarget, nestedPlace, hasTable } from '../helpers/oneTarget';
 
 for (const mode of ['ddl', 'all'] as const) {
   // Nested DDL is seen through the capture helper.
   const capture = mode === 'ddl';
   describe(`a DROP of what the targets never got (log_statement = '${mode}'${capture ? ', capture helper' : ''})`, () => {
-    let primary: Cluster;
-    let a: Cluster;
-    let work: string;
-    let toolLog: string;
-    let state: string;
+    const sync = new OneTarget('pgds-never-got-', mode, capture);
 
-    const where = (): string[] => ['--csvlog-dir', primary.logDir, '--target', `a=${a.syncUrl}`, '--state-file', state, '--log-dir', toolLog, '--source', primary.syncUrl];
-    const run = async (marker: string, code: number) => {
-      await primary.waitForLog(marker);
-      const res = await cli(['run', ...where()]);
-      assert.equal(res.code, code, `${res.stderr}\n${readDir(toolLog)}`);
-      return res;
-    };
-    const placeOf = (stderr: string, object: string): string => {
-      const m = new RegExp(`${object} created inside .* \\((postgresql-[^:]+:\\d+), database postgres\\)`).exec(stderr);
-      assert.ok(m, stderr);
-      return m[1];
-    };
+    const where = (): string[] => sync.where();
+    const run = (marker: string, code: number) => sync.run(marker, code);
+    const placeOf = nestedPlace;
     /** The state of the target's ledger row for the statement whose text starts so. */
     const ledgerState = async (statement: string): Promise<string[]> =>
       (await a.query<{ state: string }>('postgres', 'SELECT state FROM ddl_sync.applied WHERE statement LIKE $1', [`${statement}%`])).map((r) => r.state);
 
+    let primary: Cluster;
+    let a: Cluster;
     before(async () => {
-      work = makeTempDir('pgds-never-got-');
-      toolLog = path.join(work, 'log');
-      state = path.join(work, 'state.json');
-      [primary, a] = await startPrimaryAndTargets(['a'], mode);
-      if (capture) await installCapture(primary);
+      await sync.start();
+      ({ primary, a } = sync);
     });
-
-    after(async () => {
-      await Promise.all([primary, a].map((c) => c?.destroy()));
-      fs.rmSync(work, { recursive: true, force: true });
-    });
+    after(() => sync.stop());
 
     if (capture) {
     test('a table a function made, marked handled, then dropped by a logged DROP: the run exits 0, the target goes on', async () => {
@@ -66,7 +42,7 @@ for (const mode of ['ddl', 'all'] as const) {
       assert.doesNotMatch(res.stderr, /does not exist/);
       assert.ok(await hasTable(a, 'after_drop1'));
       assert.deepEqual(await ledgerState('DROP TABLE made1'), ['skipped']);
-      assert.match(readDir(toolLog), /not applied: it drops only objects the primary made that this target never got.*table public\.made1 \(made by nested DDL at /);
+      assert.match(readDir(sync.toolLog), /not applied: it drops only objects the primary made that this target never got.*table public\.made1 \(made by nested DDL at /);
       const status = await cli(['status', ...where()]);
       assert.equal(status.code, 0, status.stdout);
     });
