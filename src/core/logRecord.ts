@@ -116,23 +116,17 @@ const EXECUTE_PREFIX = 'execute ';
  */
 export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii = false): LogRecord {
   const fields = new Fields(buf, span, ascii);
-  const offset = base + span.start;
-  const end = base + span.end;
-  const logTime = fields.text(COL.logTime);
-  const sessionId = fields.text(COL.sessionId);
-  const vxid = fields.text(COL.vxid);
+  // What every record has: where it is, when, and whose session and transaction.
+  const at = { offset: base + span.start, end: base + span.end, logTime: fields.text(COL.logTime), sessionId: fields.text(COL.sessionId), vxid: fields.text(COL.vxid) };
+  const query = (): string => (span.fields.length / 2 > COL.query ? fields.judged(COL.query) : '');
   if (fieldStartsWith(buf, span, COL.severity, 'LOG')) {
     if (fieldStartsWith(buf, span, COL.message, CAPTURE_PREFIX)) {
       return {
         kind: 'capture',
-        offset,
-        end,
-        logTime,
-        sessionId,
-        vxid,
+        ...at,
         ...clientFields(fields),
         message: fields.judged(COL.message),
-        query: span.fields.length / 2 > COL.query ? fields.judged(COL.query) : '',
+        query: query(),
       };
     }
     if (
@@ -147,37 +141,29 @@ export function toLogRecord(buf: Buffer, span: RecordSpan, base: number, ascii =
       if (message && !(message.fetch && unprovable === undefined)) {
         return {
           kind: 'statement',
-          offset,
-          end,
-          logTime,
-          sessionId,
-          vxid,
+          ...at,
           ...clientFields(fields),
           text: message.text,
           ...(unprovable === undefined ? {} : { unprovable }),
         };
       }
     }
-    return { kind: 'other', offset, end, logTime, sessionId, vxid, event: eventOf(buf, span) };
+    return { kind: 'other', ...at, event: eventOf(buf, span) };
   }
   for (const severity of ['ERROR', 'FATAL', 'PANIC'] as const) {
     if (fieldStartsWith(buf, span, COL.severity, severity)) {
       return {
         kind: 'failure',
-        offset,
-        end,
-        logTime,
-        sessionId,
-        vxid,
+        ...at,
         severity,
         sqlState: fields.text(COL.sqlState),
         message: fields.text(COL.message),
-        query: span.fields.length / 2 > COL.query ? fields.judged(COL.query) : '',
+        query: query(),
         databaseName: fields.text(COL.databaseName),
       };
     }
   }
-  return { kind: 'other', offset, end, logTime, sessionId, vxid };
+  return { kind: 'other', ...at };
 }
 
 /** What a client's record tells of its session: who, in which database, which process, command and program. */
