@@ -87,12 +87,33 @@ BEGIN
     END IF;
     -- The top-level transaction's xid, with its epoch; it assigns one if the DDL did not.
     v_top := pg_catalog.txid_current();
-    -- The running subtransaction's xid: the newest xid this backend holds a lock on (the xids of
-    -- subtransactions rolled back are let go; the ones released pass to their parent). It has no
-    -- epoch: it takes the top-level one's, one more when the counter wrapped between the two.
-    -- pg_locks copies the server's whole lock table: nothing to speak of for DDL in a transaction of
-    -- its own, but a transaction holding thousands of locks pays for all of them at each command.
-    SELECT l.transactionid::pg_catalog.text::pg_catalog.int8 INTO v_sub
+${SUB_XID}${payloadSql(settings)}    RAISE LOG '%', ${record('v_payload')};
+  EXCEPTION WHEN OTHERS THEN
+    BEGIN
+      v_payload := pg_catalog.json_build_object('error'::pg_catalog.text, SQLSTATE)::pg_catalog.text;
+      IF v_key IS NULL THEN
+        -- No key to sign with: the record says so, and no reader can take it for a proven one.
+        RAISE LOG '%', 'pg-ddl-sync capture 1 ${alg} nokey '::pg_catalog.text ${CAT} v_payload;
+      ELSE
+        RAISE LOG '%', ${record('v_payload')};
+      END IF;
+    EXCEPTION WHEN OTHERS THEN
+      NULL;
+    END;
+  END;
+END
+$pgds$`;
+}
+
+/**
+ * PL/pgSQL that sets v_sub to the running subtransaction's xid with its epoch (v_top holds the
+ * top-level one's): the newest xid this backend holds a lock on (the xids of subtransactions rolled
+ * back are let go; the ones released pass to their parent). That xid has no epoch: it takes the
+ * top-level one's, one more when the counter wrapped between the two. pg_locks copies the server's
+ * whole lock table: nothing to speak of for DDL in a transaction of its own, but a transaction holding
+ * thousands of locks pays for all of them at each command.
+ */
+const SUB_XID = `    SELECT l.transactionid::pg_catalog.text::pg_catalog.int8 INTO v_sub
       FROM pg_catalog.pg_locks l
      WHERE l.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
        AND l.locktype OPERATOR(pg_catalog.=) 'transactionid'::pg_catalog.text
@@ -108,7 +129,14 @@ BEGIN
       END IF;
       v_sub := (v_epoch OPERATOR(pg_catalog.*) 4294967296::pg_catalog.int8) OPERATOR(pg_catalog.+) v_sub;
     END IF;
-    v_payload := pg_catalog.json_build_object(
+`;
+
+/**
+ * PL/pgSQL that sets v_payload to the record's JSON (core/capture's CapturePayload).
+ * @param settings the json_build_object arguments of the settings the major has
+ */
+function payloadSql(settings: string): string {
+  return `    v_payload := pg_catalog.json_build_object(
       'xid'::pg_catalog.text, v_top::pg_catalog.text,
       'sub'::pg_catalog.text, v_sub::pg_catalog.text,
       'tag'::pg_catalog.text, TG_TAG,
@@ -128,22 +156,7 @@ BEGIN
                  'in_extension'::pg_catalog.text, c.in_extension))
           FROM pg_catalog.pg_event_trigger_ddl_commands() c), '[]'::pg_catalog.json)
     )::pg_catalog.text;
-    RAISE LOG '%', ${record('v_payload')};
-  EXCEPTION WHEN OTHERS THEN
-    BEGIN
-      v_payload := pg_catalog.json_build_object('error'::pg_catalog.text, SQLSTATE)::pg_catalog.text;
-      IF v_key IS NULL THEN
-        -- No key to sign with: the record says so, and no reader can take it for a proven one.
-        RAISE LOG '%', 'pg-ddl-sync capture 1 ${alg} nokey '::pg_catalog.text ${CAT} v_payload;
-      ELSE
-        RAISE LOG '%', ${record('v_payload')};
-      END IF;
-    EXCEPTION WHEN OTHERS THEN
-      NULL;
-    END;
-  END;
-END
-$pgds$`;
+`;
 }
 
 /** How one database drops the helper; the event trigger first, so that its own DDL writes no record. */
