@@ -111,7 +111,7 @@ export class JudgeGate {
     if (kind === 'begin') {
       mark ??= this.mark(pid, time);
       if (mark.holding) return this.admitFor(mark);
-      this.hold(mark, { file, offset: raw.base + raw.start, end: raw.base + raw.end, backend: fields[VXID_BACKEND_SLOT], local: fields[VXID_LOCAL_SLOT] });
+      hold(mark, raw, file);
       return false;
     }
     // COMMIT or ROLLBACK of a block held back: it ends with nothing to send.
@@ -125,15 +125,6 @@ export class JudgeGate {
   /** Hands the judge every BEGIN still held back (at the end of a read, before the judge is saved). */
   release(): void {
     for (const first of this.marks.values()) for (let m: SessionMark | null = first; m; m = m.other) if (m.holding) this.releaseHeld(m);
-  }
-
-  private hold(mark: SessionMark, at: Pick<SessionMark, 'file' | 'offset' | 'end' | 'backend' | 'local'>): void {
-    mark.holding = true;
-    mark.file = at.file;
-    mark.offset = at.offset;
-    mark.end = at.end;
-    mark.backend = at.backend;
-    mark.local = at.local;
   }
 
   private admitFor(mark: SessionMark): boolean {
@@ -170,4 +161,17 @@ export class JudgeGate {
 function movedOn(fields: Int32Array, held: SessionMark): boolean {
   const backend = fields[VXID_BACKEND_SLOT];
   return backend !== NO_VXID && (backend !== held.backend || fields[VXID_LOCAL_SLOT] !== held.local);
+}
+
+/**
+ * Holds back the bare BEGIN in hand in its session's mark. In place, without an object of its place:
+ * a busy log holds a BEGIN every few records.
+ */
+function hold(mark: SessionMark, raw: RawRecord, file: number): void {
+  mark.holding = true;
+  mark.file = file;
+  mark.offset = raw.base + raw.start;
+  mark.end = raw.base + raw.end;
+  mark.backend = raw.fields[VXID_BACKEND_SLOT];
+  mark.local = raw.fields[VXID_LOCAL_SLOT];
 }
