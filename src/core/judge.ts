@@ -193,8 +193,11 @@ export interface PendingUnit extends UnitSpec {
   order: number;
   tx: number;
   dropped: boolean;
-  /** Hash of the record's text: an ERROR's `query` column names the statement it was raised in. */
-  textHash: string;
+  /**
+   * Hash of the record's text: an ERROR's `query` column names the statement it was raised in. Taken
+   * when first needed (unitHash): most units are decided without it.
+   */
+  textHash?: string;
   /** Its capture records' transactions: when there are any, the primary's answers decide it. */
   captures?: StatementCapture[];
 }
@@ -318,6 +321,8 @@ export class Judge {
    * hold secrets). Let go with its session.
    */
   private readonly lastText = new Map<string, string>();
+  /** The text of each pending unit's record, by its order, until it is hashed (unitHash); never saved. */
+  private readonly unitText = new Map<number, string>();
   /**
    * The database of each session's last statement when it is a REINDEX (see noteLeftovers): an error
    * record does not name it. Never saved: an error read by a later run than its REINDEX is not used.
@@ -542,7 +547,7 @@ export class Judge {
       nextTx: this.nextTx,
       sessions,
       txs: [...this.txs.values()],
-      pending: this.sortedPending(),
+      pending: this.sortedPending().map((u) => ({ ...u, textHash: this.unitHash(u) })),
       prepared: Object.fromEntries(this.prepared),
       nested: this.nested,
       neverGot: this.neverGot,
@@ -647,7 +652,7 @@ export class Judge {
     }
     let unit = at.unit;
     if (!unit || unit.tx !== tx.id) {
-      unit = this.newUnit(r, file, index, tx, this.lastHash(session)!);
+      unit = this.newUnit(r, file, index, tx);
       session.last?.units?.push(unit.order);
     }
     unit.parts.push(index);
@@ -794,7 +799,7 @@ export class Judge {
     const failedHash = tx.abortedBy;
     for (const order of tx.units) {
       const u = this.pending.get(order);
-      if (u && u.textHash === failedHash) u.dropped = true;
+      if (u && this.unitHash(u) === failedHash) u.dropped = true;
     }
     tx.status = 'running';
     tx.abortedBy = undefined;
@@ -1139,6 +1144,16 @@ export class Judge {
     return { ...tx.view, temp: tx.view.temp.filter((t) => !tx.dropOnCommit.includes(t)) };
   }
 
+  /** The hash of a pending unit's record text, taken now if it was not yet. */
+  private unitHash(u: PendingUnit): string {
+    if (u.textHash === undefined) {
+      // newUnit keeps the text until the unit is hashed or released.
+      u.textHash = hashText(this.unitText.get(u.order)!);
+      this.unitText.delete(u.order);
+    }
+    return u.textHash;
+  }
+
   /** The hash of the session's last statement, taken now if it was not yet. */
   private lastHash(session: Session): string | undefined {
     const last = session.last;
@@ -1160,7 +1175,7 @@ export class Judge {
     return s;
   }
 
-  private newUnit(r: StatementRecord, file: FileRef, firstPart: number, tx: Tx, textHash: string): PendingUnit {
+  private newUnit(r: StatementRecord, file: FileRef, firstPart: number, tx: Tx): PendingUnit {
     const u: PendingUnit = {
       file,
       offset: r.offset,
@@ -1177,8 +1192,8 @@ export class Judge {
       order: this.nextOrder++,
       tx: tx.id,
       dropped: false,
-      textHash,
     };
+    this.unitText.set(u.order, r.text);
     this.pending.set(u.order, u);
     tx.units.push(u.order);
     return u;
@@ -1337,6 +1352,7 @@ export class Judge {
 
   private release(u: PendingUnit): void {
     this.pending.delete(u.order);
+    this.unitText.delete(u.order);
     const tx = this.txs.get(u.tx);
     if (tx) tx.units = tx.units.filter((o) => o !== u.order);
   }

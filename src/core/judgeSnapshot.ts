@@ -14,11 +14,14 @@ export interface JudgeRecords {
   nextTx: number;
   sessions: Session[];
   txs: Tx[];
-  pending: PendingUnit[];
+  pending: HashedUnit[];
   prepared: Record<string, number>;
   nested: NestedDdl[];
   neverGot: NeverGot[];
 }
+
+/** A pending unit with its text's hash taken, as the state file holds it. */
+export type HashedUnit = PendingUnit & { textHash: string };
 
 export function judgeToSaved(j: JudgeRecords): JudgeSnapshot {
   return {
@@ -151,12 +154,12 @@ function txFromSaved(t: SavedTx): Tx {
   return tx;
 }
 
-function pendingToSaved(u: PendingUnit): SavedPending {
+function pendingToSaved(u: HashedUnit): SavedPending {
   const { order, tx, dropped, textHash, captures, ...unit } = u;
   return { ...unitToSaved(unit), order, tx, dropped, textHash, ...(captures && { captures: captures.map(captureOf) }) };
 }
 
-function pendingFromSaved(u: SavedPending): PendingUnit {
+function pendingFromSaved(u: SavedPending): HashedUnit {
   const { order, tx, dropped, textHash, captures, ...unit } = u;
   return { ...unitFromSaved(unit), order, tx, dropped, textHash, ...(captures && { captures: captures.map(captureOf) }) };
 }

@@ -157,6 +157,27 @@ describe('the judge on hand-made logs', () => {
     assert.equal(judge.counts.recoveredUnseen, 1);
   });
 
+  it("log_statement = 'ddl': the failed statement is found by its text's hash when its error comes in a later run", () => {
+    // The unit's hash is taken when the first run saves it: the second run has no text of it left.
+    const first = new Log()
+      .stmt('a', '3/1', 'CREATE TABLE x()', 'idle in transaction')
+      .stmt('a', '3/1', 'CREATE TABLE y()', 'idle in transaction');
+    const second = new Log()
+      .fail('a', '3/1', 'CREATE TABLE y()')
+      .stmt('a', '3/1', 'CREATE TABLE z()', 'idle in transaction')
+      .other('a', '', 'disconnection');
+    const texts = new Map<number, string>();
+    const one = new Judge();
+    assert.deepEqual(sent(one, first, texts), []);
+    const saved = JSON.parse(JSON.stringify(one.snapshot())) as JudgeSnapshot;
+    assert.equal(saved.pending.length, 2);
+    // The second log's records come after the first's.
+    for (const r of second.records) Object.assign(r, { offset: r.offset + 2, end: r.end + 2 });
+    const two = new Judge(saved);
+    assert.deepEqual(sent(two, second, texts), ['CREATE TABLE x()', 'CREATE TABLE z()']);
+    assert.equal(two.counts.recoveredUnseen, 1);
+  });
+
   it("log_statement = 'all': ROLLBACK, ABORT, and COMMIT of an aborted block send nothing", () => {
     const log = new Log()
       .stmt('a', '3/1', 'BEGIN')
