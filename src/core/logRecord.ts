@@ -335,9 +335,9 @@ const LEADING_WORDS_SPAN = 4096;
  * first ": " of messageText, on bytes, for records not decoded at all. A repeat (`execute fetch from`)
  * is found too: see fetchRepeat.
  */
-export function statementTextStart(buf: Uint8Array, span: Pick<RecordSpan, 'fields'>): number {
-  const from = span.fields[2 * COL.message] + 1;
-  const end = span.fields[2 * COL.message + 1] - 1;
+export function statementTextStart(buf: Uint8Array, fields: Int32Array): number {
+  const from = fields[2 * COL.message] + 1;
+  const end = fields[2 * COL.message + 1] - 1;
   if (buf[from - 1] !== QUOTE) return -1;
   if (bytesStartWith(buf, from, end, STATEMENT_PREFIX)) return from + STATEMENT_PREFIX.length;
   if (!bytesStartWith(buf, from, end, EXECUTE_PREFIX)) return -1;
@@ -346,8 +346,8 @@ export function statementTextStart(buf: Uint8Array, span: Pick<RecordSpan, 'fiel
 }
 
 /** The message of a statement record is `execute fetch from …` (see messageText). */
-export function fetchRepeat(buf: Uint8Array, span: Pick<RecordSpan, 'fields'>): boolean {
-  return bytesStartWith(buf, span.fields[2 * COL.message] + 1, span.fields[2 * COL.message + 1] - 1, EXECUTE_PREFIX + FETCH_PREFIX);
+export function fetchRepeat(buf: Uint8Array, fields: Int32Array): boolean {
+  return bytesStartWith(buf, fields[2 * COL.message] + 1, fields[2 * COL.message + 1] - 1, EXECUTE_FETCH_PREFIX);
 }
 
 /** Where the first ": " in buf[from, end) is, or -1. */
@@ -358,3 +358,4 @@ export function colonSpaceAt(buf: Uint8Array, from: number, end: number): number
 
 const QUOTE = 0x22;
 const FETCH_PREFIX = 'fetch from ';
+const EXECUTE_FETCH_PREFIX = EXECUTE_PREFIX + FETCH_PREFIX;
