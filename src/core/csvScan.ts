@@ -6,6 +6,7 @@
  */
 import { COUNT_SLOT, FIELD_ROOM, NEWEST_COLUMN_COUNT, isColumnCount, scanInto } from './csvRecord';
 import { CSV_SCAN_WASM } from './csvScanWasm';
+import type { FindByte } from './plainText';
 import { classifyInto } from './recordClass';
 
 // Node has WebAssembly; TypeScript declares it only with the DOM library, which this project leaves out.
@@ -18,7 +19,7 @@ interface WasmGlobal {
 }
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: { env: Record<string, WasmMemory | WasmGlobal> }) => { exports: { scan(pos: number, len: number): number } };
+  Instance: new (module: object, imports: { env: Record<string, WasmMemory | WasmGlobal> }) => { exports: { scan(pos: number, len: number): number; find(byte: number, from: number, to: number): number } };
   Memory: new (size: { initial: number }) => WasmMemory;
   Global: new (type: { value: 'i32' }, value: number) => WasmGlobal;
 };
@@ -42,12 +43,15 @@ export class ChunkScanner {
   fields!: Int32Array;
   private readonly memory: WasmMemory | null;
   private readonly scanWasm: ((pos: number, len: number) => number) | null;
+  /** The WebAssembly search for a byte, which classifyInto hands to plainKind. */
+  private readonly find: FindByte | undefined;
 
   /** @param capacity the chunk's size in bytes */
   constructor(capacity: number, opts: ScannerOptions = {}) {
     if (opts.wasm === false) {
       this.memory = null;
       this.scanWasm = null;
+      this.find = undefined;
       this.chunk = Buffer.alloc(capacity);
       this.fields = new Int32Array(FIELD_ROOM);
       return;
@@ -55,7 +59,9 @@ export class ChunkScanner {
     this.memory = new WebAssembly.Memory({ initial: Math.ceil((CHUNK_AT + capacity) / PAGE) });
     const i32 = (value: number): WasmGlobal => new WebAssembly.Global({ value: 'i32' }, value);
     const env = { memory: this.memory, chunkAt: i32(CHUNK_AT), countAt: i32(COUNT_SLOT * 4), maxFields: i32(NEWEST_COLUMN_COUNT) };
-    this.scanWasm = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(CSV_SCAN_WASM, 'base64')), { env }).exports.scan;
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(CSV_SCAN_WASM, 'base64')), { env });
+    this.scanWasm = exports.scan;
+    this.find = exports.find;
     this.grow(capacity);
   }
 
@@ -89,7 +95,7 @@ export class ChunkScanner {
   scan(pos: number, len: number): number {
     const fast = this.scanWasm === null ? -1 : this.scanWasm(pos, len);
     const end = fast >= 0 && isColumnCount(this.fields[COUNT_SLOT]) ? fast : scanInto(this.chunk, pos, this.fields, len);
-    if (end >= 0) classifyInto(this.chunk, this.fields);
+    if (end >= 0) classifyInto(this.chunk, this.fields, this.find);
     return end;
   }
 }

@@ -2,7 +2,8 @@
 ;; through, about twice as fast here as the same loop in TypeScript. It finds the field bounds of a
 ;; well-formed record, as scanInto (csvRecord.ts) does, and nothing else: any record it does not
 ;; accept whole (cut off by the end of the chunk, damaged, of an unknown column count) it leaves to
-;; scanInto, which says why. What a record is (recordClass.ts) is decided in TypeScript only. The two
+;; scanInto, which says why. What a record is (recordClass.ts) is decided in TypeScript only; the
+;; module's other export, find, is a bounded search for a byte that plainText.ts asks for. The two
 ;; scans agree on every record this one accepts (test/unit/csvScan), and PG_DDL_SYNC_NO_WASM=1 reads
 ;; with scanInto alone.
 ;;
@@ -107,6 +108,30 @@
         (br_if $other (i32.ne (local.get $c) (i32.const 0x0a))))
       (i32.store (global.get $countAt) (local.get $f))
       (return (i32.sub (local.get $i) (global.get $chunkAt))))
+    (i32.const -1))
+
+  ;; Where the first byte $b is in the chunk's [$from, $to), or -1: a bounded memchr, sixteen bytes a
+  ;; step. It knows nothing of records; the rules that ask (plainText.ts) are TypeScript's.
+  (func $find (export "find") (param $b i32) (param $from i32) (param $to i32) (result i32)
+    (local $i i32) (local $end i32) (local $m i32) (local $v v128)
+    (local.set $i (i32.add (local.get $from) (global.get $chunkAt)))
+    (local.set $end (i32.add (local.get $to) (global.get $chunkAt)))
+    (local.set $v (i8x16.splat (local.get $b)))
+    (block $none
+      (loop $wide
+        (if (i32.le_u (i32.add (local.get $i) (i32.const 16)) (local.get $end))
+          (then
+            (local.set $m (i8x16.bitmask (i8x16.eq (v128.load (local.get $i)) (local.get $v))))
+            (if (local.get $m)
+              (then (return (i32.sub (i32.add (local.get $i) (i32.ctz (local.get $m))) (global.get $chunkAt)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $wide))))
+      (loop $narrow
+        (br_if $none (i32.ge_u (local.get $i) (local.get $end)))
+        (if (i32.eq (i32.load8_u (local.get $i)) (local.get $b))
+          (then (return (i32.sub (local.get $i) (global.get $chunkAt)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $narrow)))
     (i32.const -1))
 
   ;; Whether the 19 bytes at $at are `dddd-dd-dd dd:dd:dd` (d a digit): the first sixteen at once (a

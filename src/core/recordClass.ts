@@ -7,7 +7,7 @@
 import { CLASS_SLOT, COUNT_SLOT, bytesStartWith, PID_SLOT, PLAIN_SLOT, TEXT_SLOT, TIME_HI_SLOT, TIME_LO_SLOT, VXID_BACKEND_SLOT, VXID_LOCAL_SLOT } from './csvRecord';
 import { CAPTURE_PREFIX } from './capture';
 import { COL, colonSpaceAt, fetchRepeat, loggedByServer, statementTextStart } from './logRecord';
-import { PlainKind, plainKind } from './plainText';
+import { FindByte, PlainKind, plainKind } from './plainText';
 
 /** A record's class, in CLASS_SLOT. */
 export const NOT_LOG = 0;
@@ -34,12 +34,12 @@ export const BAD_VXID = -2;
  * PID_SLOT (-1 where its id is not `%lx.%x`), its start time to TIME_LO_SLOT and TIME_HI_SLOT; the
  * virtual xid's two numbers to VXID_BACKEND_SLOT (or NO_VXID, BAD_VXID) and VXID_LOCAL_SLOT.
  */
-export function classifyInto(buf: Uint8Array, fields: Int32Array): void {
+export function classifyInto(buf: Uint8Array, fields: Int32Array, find?: FindByte): void {
   const s = fields[2 * COL.severity];
   const isLog = fields[2 * COL.severity + 1] - s === 3 && buf[s] === 0x4c && buf[s + 1] === 0x4f && buf[s + 2] === 0x47;
   let text = isLog && loggedByServer(buf, fields, fields[COUNT_SLOT]) ? statementTextStart(buf, fields) : -1;
   const end = fields[2 * COL.message + 1] - 1;
-  let plain = text < 0 ? null : plainKind(buf, text, end);
+  let plain = text < 0 ? null : plainKind(buf, text, end, find);
   if (text >= 0 && buf[fields[2 * COL.message] + 1] === 0x65) {
     // An `execute` the gate may not pass over (logRecord's executeDoubt decides it): its name may end
     // at a later ": ", or its `fetch from` may be a name's and not a repeat.

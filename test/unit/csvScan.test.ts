@@ -83,6 +83,10 @@ for (const { name, noWasm } of SCAN_PATHS) {
         ...['6b05ea17.d3c', '6B05EA17.d3c', 'abc.', '.1', 'ffffffffffff.1', 'fffffffff.1', '1.400000', '1.3fffff', '1.2.3', '', 'x'].map((id) => base.replace(',s.1,', `,${id},`)),
         ...['ERROR', 'LOGX', 'LO', 'log', 'FATAL'].map((sev) => base.replace(',LOG,', `,${sev},`)),
         ...['', '3/', '/1', '3/x', '134217728/1', '134217727/1', '3/4294967296', '3/4294967295', '3/0', '3//1'].map((v) => base.replace(',3/1,', `,${v},`)),
+        // A `;` at every place of a text up to forty bytes long, alone at its end or not: what the
+        // scan's search finds sixteen bytes a step and then one a step, against a loop.
+        ...Array.from({ length: 40 }, (_, n) => [`DELETE FROM t${' '.repeat(n)};`, `DELETE FROM t${' '.repeat(n)}; x`, `DELETE FROM t${' '.repeat(n)};;`, `SELECT 1${' '.repeat(n)};`]).flat()
+          .map((text) => base.replace('"statement: x"', `"statement: ${text}"`)),
       ];
       for (const text of cases) {
         for (const tail of ['\n', '', '\n\n', `\n${base}\n`]) agreeOnAll(Buffer.from(text + tail), JSON.stringify(text + tail));
