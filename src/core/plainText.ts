@@ -32,9 +32,21 @@ const WORDS = new Map<string, PlainKind>([
   ['rollback', 'rollback'],
   ['abort', 'rollback'],
 ]);
-/** The words above with what they are, by their first letter (0 for `a`): found without making a string. */
-const BY_LETTER: [string, PlainKind][][] = Array.from({ length: 26 }, () => []);
-for (const [word, kind] of WORDS) BY_LETTER[word.charCodeAt(0) - 0x61].push([word, kind]);
+/**
+ * Where the words above can be: no two share a first letter and a length, so a text's first word is
+ * compared with one of them at most (entry (LONGEST + 1) × letter + length; `null` where none is).
+ */
+interface Word {
+  word: string;
+  kind: PlainKind;
+}
+const LONGEST = 8;
+const WORD_AT: (Word | null)[] = Array.from({ length: 26 * (LONGEST + 1) }, () => null);
+for (const [word, kind] of WORDS) {
+  const slot = (word.charCodeAt(0) - 0x61) * (LONGEST + 1) + word.length;
+  if (WORD_AT[slot] !== null || word.length > LONGEST) throw new Error(`plainText: ${word} needs a slot of its own`);
+  WORD_AT[slot] = { word, kind };
+}
 
 /**
  * Where the first `byte` in bytes[from, to) is, or -1. The WebAssembly scan's (csvScan.wat) looks at
@@ -57,9 +69,8 @@ export function plainKind(bytes: Uint8Array, start: number, end: number, find?: 
   while (to > from && isScannerSpace(bytes[to - 1])) to--;
   const wordEnd = lettersFrom(bytes, from, to);
   const found = wordAt(bytes, from, wordEnd);
-  if (found === undefined) return null;
-  const word = found[0];
-  const kind = found[1];
+  if (found === null) return null;
+  const { word, kind } = found;
   if (kind === 'dml') {
     // `\b` after the word: a word character would make it another word.
     if (wordEnd < to && isWordChar(bytes[wordEnd])) return null;
@@ -76,11 +87,12 @@ export function plainKind(bytes: Uint8Array, start: number, end: number, find?: 
   return at === to || (at === to - 1 && bytes[at] === SEMICOLON) ? kind : null;
 }
 
-/** Which of WORDS bytes[from, to) (ASCII letters) is, in any case, with what it is. */
-function wordAt(bytes: Uint8Array, from: number, to: number): [string, PlainKind] | undefined {
-  if (from === to) return undefined;
-  for (const entry of BY_LETTER[(bytes[from] | 0x20) - 0x61]) if (isWord(bytes, from, to, entry[0])) return entry;
-  return undefined;
+/** Which of WORDS bytes[from, to) (ASCII letters) is, in any case. */
+function wordAt(bytes: Uint8Array, from: number, to: number): Word | null {
+  const length = to - from;
+  if (length === 0 || length > LONGEST) return null;
+  const found = WORD_AT[((bytes[from] | 0x20) - 0x61) * (LONGEST + 1) + length];
+  return found !== null && isWord(bytes, from, to, found.word) ? found : null;
 }
 
 /** Where the run of ASCII letters at i ends. */
