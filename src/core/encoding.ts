@@ -42,22 +42,12 @@ const WHATWG: Record<string, string> = {
   EUC_KR: 'euc-kr',
 };
 
-const decoders = new Map<string, Decoder>();
-
 /**
  * The decoder for a PostgreSQL server encoding (as `SHOW server_encoding` names it), or null for one
- * this tool cannot decode (EUC_TW, EUC_JIS_2004, MULE_INTERNAL, LATIN10).
+ * this tool cannot decode (EUC_TW, EUC_JIS_2004, MULE_INTERNAL, LATIN10). Each call makes one: keep it.
  */
 export function decoderFor(encoding: string): Decoder | null {
-  const name = encoding.toUpperCase();
-  let decoder = decoders.get(name);
-  if (!decoder) {
-    const made = makeDecoder(name);
-    if (!made) return null;
-    decoder = made;
-    decoders.set(name, decoder);
-  }
-  return decoder;
+  return makeDecoder(encoding.toUpperCase());
 }
 
 function makeDecoder(name: string): Decoder | null {

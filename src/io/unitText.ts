@@ -2,12 +2,12 @@
  * The statements of a journal entry, read again from the primary's log: the journal keeps positions
  * only, so a password in a statement lives in the log file alone, never in the tool's files.
  */
-import { EncodingError, decoderFor, formBytes } from '../core/encoding';
+import { Decoder, EncodingError, decoderFor, formBytes } from '../core/encoding';
 import { Place, UnitSpec } from '../core/judge';
 import { StatementRecord } from '../core/logRecord';
 import { redact } from '../core/redact';
 import { StringSyntax, stringSyntaxIn, toSetLocal } from '../core/sessionSettings';
-import { Part, analyzeRecord } from '../core/statements';
+import { Analyses, Part, analyzeRecord } from '../core/statements';
 import { LogFile } from './logFiles';
 import { RecordsAt, showAsUtf8 } from './logReader';
 
@@ -45,9 +45,16 @@ export class UnitTexts {
   private readonly cache = new WeakMap<UnitSpec, Map<string | undefined, UnitTextResult>>();
   /** Records read, analysed: several units (and PREPAREs) can come from one. */
   private readonly parts = new Map<string, Part[]>();
+  private readonly decoders = new Map<string, Decoder | null>();
 
-  /** @param files the log files present now */
-  constructor(files: LogFile[]) {
+  /**
+   * @param files the log files present now
+   * @param analyses the judge's of this run (Judge.analyses), which read these records moments ago
+   */
+  constructor(
+    files: LogFile[],
+    private readonly analyses = new Analyses(),
+  ) {
     for (const f of files) if (f.fingerprint) this.byKey.set(f.fingerprint, f);
   }
 
@@ -70,6 +77,12 @@ export class UnitTexts {
     return res;
   }
 
+  /** The decoder of a database encoding, made once. */
+  private decoder(encoding: string): Decoder | null {
+    if (!this.decoders.has(encoding)) this.decoders.set(encoding, decoderFor(encoding));
+    return this.decoders.get(encoding)!;
+  }
+
   /** Closes the log files it read; a later get() opens them again. */
   close(): void {
     this.recordsAt.close();
@@ -78,7 +91,7 @@ export class UnitTexts {
   private read(unit: UnitSpec, encoding: string | undefined): UnitTextResult {
     // What the judge kept of the statements' text (settings, a DROP rewritten without its temporary
     // objects) is in judgeForm, as the records were (see StatementRecord.text).
-    const decode = encoding === undefined ? showAsUtf8 : decoderFor(encoding);
+    const decode = encoding === undefined ? showAsUtf8 : this.decoder(encoding);
     if (!decode) return { kind: 'undecodable', problem: `its database's encoding ${encoding} is not one this tool can read` };
     let settings: string[];
     let rewrites: Record<number, string>;
@@ -134,7 +147,7 @@ export class UnitTexts {
     const id = `${place.file.key}@${place.offset}@${encoding ?? ''}@${syntax ?? ''}`;
     let parts = this.parts.get(id);
     if (!parts) {
-      const decode = encoding === undefined ? showAsUtf8 : decoderFor(encoding);
+      const decode = encoding === undefined ? showAsUtf8 : this.decoder(encoding);
       if (!decode) return { kind: 'undecodable', problem: `its database's encoding ${encoding} is not one this tool can read` };
       let record: StatementRecord | null;
       try {
@@ -144,7 +157,7 @@ export class UnitTexts {
         return { kind: 'undecodable', problem: `${file.name} at byte ${place.offset} is not valid ${encoding} (${err.message}): the database must have the same encoding on the primary and on the target` };
       }
       if (!record) return { kind: 'gone', problem: `${file.name} no longer holds its record at byte ${place.offset}` };
-      parts = analyzeRecord(record, syntax).parts;
+      parts = analyzeRecord(record, syntax, this.analyses).parts;
       this.parts.set(id, parts);
     }
     return parts[place.part] ?? notTheSame(place);
