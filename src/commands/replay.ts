@@ -37,7 +37,7 @@ export async function replay(settings: Settings, paths: string[], opts: ReplayOp
   const plan = await makePlan(files, files.map(() => 0), undefined, { log, skipMalformed: opts.skipMalformed, ignore: echo, sendInstanceCommands: settings.sendInstanceCommands, ...primaryQuestions(settings) });
   const damage = damageError(plan);
   await loadParser();
-  const texts = new UnitTexts(files);
+  const texts = new UnitTexts(files, plan.judge.analyses);
   try {
     reportPlan(plan, texts, log);
     reportStrays(echo.strays, settings, log);

@@ -44,7 +44,7 @@ import { NeverGot, inAnySchemaWhereUnknown, droppedByNested, madeByNested, reind
 import { LeftBehind, leftBehind } from './partialWork';
 import { redact } from './redact';
 import { ResetStatements, SettingChange, SettingValues, applyChange, isCarried, resetStatements, settingStatements, stringSyntaxIn } from './sessionSettings';
-import { Part, analyzeRecord } from './statements';
+import { Analyses, Part, analyzeRecord } from './statements';
 import type { JudgeSnapshot } from './stateFormat';
 import { dropStatement } from './tempObjects';
 import { isPrepareNotLogged, prepareNotLogged } from './unloggedPrepare';
@@ -321,6 +321,8 @@ export class Judge {
    * hold secrets). Let go with its session.
    */
   private readonly lastText = new Map<string, string>();
+  /** The texts it analysed last, for what reads its units again in the same run (io/unitText). */
+  readonly analyses = new Analyses();
   /** The text of each pending unit's record, by its order, until it is hashed (unitHash); never saved. */
   private readonly unitText = new Map<number, string>();
   /**
@@ -572,7 +574,7 @@ export class Judge {
     // cannot be seen. (Under 'all' the ROLLBACK TO itself is logged and recovers it.)
     if (tx.status === 'aborted' && !session.exact && !r.commandTag.endsWith('(aborted)')) this.recoverUnseen(tx);
     const scs = tx.local.standard_conforming_strings ?? tx.view.settings.standard_conforming_strings;
-    const { parts, parsed } = analyzeRecord(r, stringSyntaxIn(scs === undefined ? [] : [scs]));
+    const { parts, parsed } = analyzeRecord(r, stringSyntaxIn(scs === undefined ? [] : [scs]), this.analyses);
     /** Whether the statement is one never to send (asked of the first DDL part, if any). */
     let own: boolean | undefined;
     if (!parsed && parts.some((p) => p.kind !== 'other')) this.counts.unparsed++;

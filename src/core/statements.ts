@@ -73,26 +73,34 @@ const NOT_DDL = new Set([
  * @param syntax the string syntax the session is known to have set (undefined: not known)
  */
 export function analyze(text: string, syntax?: StringSyntax): Analysis {
-  const plain = plainAnalysis(text);
-  if (plain) return plain;
-  const key = syntax === undefined ? text : `${syntax}:${text}`;
-  let analysis = analysed.get(key);
-  if (!analysis) {
-    analysis = frozen(fullAnalysis(text, syntax));
-    // Kept only once the parser is there: without it, the same text reads otherwise.
-    if (parserLoaded() && text.length <= ANALYSED_TEXT_MAX) {
-      if (analysed.size >= ANALYSED_MAX) analysed.delete(analysed.keys().next().value!);
-      analysed.set(key, analysis);
-    }
-  }
-  return analysis;
+  return plainAnalysis(text) ?? frozen(fullAnalysis(text, syntax));
 }
 
 /**
- * The last texts that took the long way, with what they hold: a unit's statement is read again, to be
- * listed or sent, moments after the judge read it; parsing it is what costs.
+ * The last texts that took the long way, with what they hold, for whoever makes one: a unit's
+ * statement is read again, to be listed or sent, moments after the judge read it, and parsing it is
+ * what costs. The judge has one, which a run hands to what reads its units again (io/unitText).
  */
-const analysed = new Map<string, Analysis>();
+export class Analyses {
+  private readonly byText = new Map<string, Analysis>();
+
+  /** analyze, kept for the next ask of the same text. */
+  of(text: string, syntax?: StringSyntax): Analysis {
+    const plain = plainAnalysis(text);
+    if (plain) return plain;
+    const key = syntax === undefined ? text : `${syntax}:${text}`;
+    let analysis = this.byText.get(key);
+    if (!analysis) {
+      analysis = frozen(fullAnalysis(text, syntax));
+      // Kept only once the parser is there: without it, the same text reads otherwise.
+      if (parserLoaded() && text.length <= ANALYSED_TEXT_MAX) {
+        if (this.byText.size >= ANALYSED_MAX) this.byText.delete(this.byText.keys().next().value!);
+        this.byText.set(key, analysis);
+      }
+    }
+    return analysis;
+  }
+}
 const ANALYSED_MAX = 2048;
 const ANALYSED_TEXT_MAX = 64 * 1024;
 
@@ -115,9 +123,11 @@ export class StatementTooLarge extends Error {
  * The statements of a logged record: analyze, unless the record itself cannot prove which text the
  * primary ran (logRecord's executeDoubt).
  * @param syntax the string syntax the record's session is known to have set
+ * @param analyses where the analysis is kept, to be had again without parsing
  */
-export function analyzeRecord(record: { text: string; unprovable?: string }, syntax?: StringSyntax): Analysis {
-  return record.unprovable === undefined ? analyze(record.text, syntax) : unprovable(record.text, record.unprovable);
+export function analyzeRecord(record: { text: string; unprovable?: string }, syntax?: StringSyntax, analyses?: Analyses): Analysis {
+  if (record.unprovable !== undefined) return unprovable(record.text, record.unprovable);
+  return analyses ? analyses.of(record.text, syntax) : analyze(record.text, syntax);
 }
 
 /** analyze without its shortcut for the plainest texts (exported for the test that they agree). */

@@ -109,7 +109,7 @@ export async function runPass(settings: Settings, csvlogDir: string, how: PassRu
   const journal = journalAfter(state, read.plan, read.files);
   // Statement texts are read (and parsed) again only where something is to be applied, listed or
   // reported: an idle run does without.
-  const texts = new UnitTexts(read.files);
+  const texts = new UnitTexts(read.files, read.plan.judge.analyses);
   try {
     const work = settings.targets.some((t) => entriesFrom(journal.entries, journal.nextOf(t.name)).length > 0);
     if (work || how.dryRun || read.plan.judge.unknown().length > 0 || read.plan.judge.waiting().length > 0) await loadParser();
