@@ -3,7 +3,7 @@
  *
  * - throughput: `replay --dry-run` over a log_statement = 'all' corpus (bench/corpus.ts builds it the
  *   first time), beside the Python csv baseline (bench/baseline.py) and a raw read of the same files,
- *   each pinned to one core, median of three; peak RSS of each;
+ *   each pinned to one core, taken in turn five times, median; peak RSS of each;
  * - idle: a `run` that finds nothing new, against `node -e 0` (medians of nine);
  * - incremental: a `run` after 1 MB was appended to the corpus it had read, against the first run;
  * - fan-out: 200 statements to 8 targets against the same to 1 target (medians of three rounds), of
@@ -109,7 +109,8 @@ async function throughput(files: string[]): Promise<Goal[]> {
   const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
   say(`## Throughput: ${files.length} files, ${mb(bytes)} of log_statement = 'all' csvlog${hasTaskset ? ', each pinned to one core' : ''}`);
   const runs = { tool: [] as Timed[], python: [] as Timed[], raw: [] as number[] };
-  for (let i = 0; i < 3; i++) {
+  // Five rounds, each reader in turn: on a shared machine one slow second moves a median of three.
+  for (let i = 0; i < 5; i++) {
     runs.raw.push(readRaw(files));
     const t = tool(['replay', '--dry-run', '--log-level', 'error', ...files], true);
     if (t.status !== 0) throw new Error(`replay --dry-run exited ${t.status}: ${t.stderr.slice(-500)}`);
@@ -124,7 +125,7 @@ async function throughput(files: string[]): Promise<Goal[]> {
   const rate = (s: number): string => `${(bytes / 1e6 / s).toFixed(0)} MB/s`;
   const toolRss = Math.max(...runs.tool.map((t) => t.rssKb)) / 1024;
   const pyRss = Math.max(...runs.python.map((t) => t.rssKb)) / 1024;
-  say(`| reader | seconds (median of 3) | MB/s | peak RSS |`);
+  say(`| reader | seconds (median of 5) | MB/s | peak RSS |`);
   say(`|---|---|---|---|`);
   say(`| pg-ddl-sync replay --dry-run | ${toolS.toFixed(2)} | ${rate(toolS)} | ${toolRss.toFixed(0)} MB |`);
   say(`| Python csv baseline | ${pyS.toFixed(2)} | ${rate(pyS)} | ${pyRss.toFixed(0)} MB |`);
