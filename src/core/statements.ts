@@ -88,7 +88,9 @@ export class Analyses {
   of(text: string, syntax?: StringSyntax): Analysis {
     const plain = plainAnalysis(text);
     if (plain) return plain;
-    const key = syntax === undefined ? text : `${syntax}:${text}`;
+    // The syntax always leads, up to the first ':' (none of its values holds one): a text of its own
+    // that starts `on:` must not be taken for another text read with the setting on.
+    const key = `${syntax ?? ''}:${text}`;
     let analysis = this.byText.get(key);
     if (!analysis) {
       analysis = frozen(fullAnalysis(text, syntax));

@@ -178,6 +178,19 @@ describe('the judge on hand-made logs', () => {
     assert.equal(two.counts.recoveredUnseen, 1);
   });
 
+  it('a failed text of another session that starts `on:` does not stand for a later one read with standard_conforming_strings on', () => {
+    // The judge keeps what it parsed by text and string syntax: any login role can log `on:` and a
+    // text it expects a DBA to run next, which fails on the primary.
+    const text = 'CREATE TABLE a(); CREATE TABLE b()';
+    const log = new Log()
+      .stmt('b', '4/1', `on:${text}`)
+      .fail('b', '4/1', `on:${text}`)
+      .stmt('a', '3/1', 'SET standard_conforming_strings = on')
+      .stmt('a', '3/2', text)
+      .stmt('a', '3/3', 'SELECT 1');
+    assert.deepEqual(judged(log).sent, [`[SET LOCAL standard_conforming_strings = on] ${text}`]);
+  });
+
   it("log_statement = 'all': ROLLBACK, ABORT, and COMMIT of an aborted block send nothing", () => {
     const log = new Log()
       .stmt('a', '3/1', 'BEGIN')

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { loadParser } from '../../src/core/parser';
 import { SettingChange, applyChange, settingStatements } from '../../src/core/sessionSettings';
-import { PARSED_TEXT_MAX, Part, StatementTooLarge, analyze, fullAnalysis } from '../../src/core/statements';
+import { Analyses, PARSED_TEXT_MAX, Part, StatementTooLarge, analyze, fullAnalysis } from '../../src/core/statements';
 
 before(loadParser);
 
@@ -115,6 +115,22 @@ describe('analyze', () => {
     assert.equal(res.parsed, false);
     assert.deepEqual(res.parts.map((p) => p.kind), ['ddl', 'set']);
     assert.deepEqual(only('CREATE TEMP TABLE tt (a int) FUTURE', 'ddl').temp.creates, ['tt']);
+  });
+});
+
+describe('Analyses', () => {
+  it('gives a text read under one string syntax only what that text reads as, whatever another text it kept', () => {
+    // Any login role can log `on:…` (a syntax error on the primary): kept first, it must not stand
+    // for the text after `on:` read with standard_conforming_strings on, nor the other way round.
+    const text = 'CREATE TABLE a(); CREATE TABLE b()';
+    for (const syntax of ['on', 'off'] as const) {
+      const forged = new Analyses();
+      forged.of(`${syntax}:${text}`);
+      assert.deepEqual(forged.of(text, syntax), analyze(text, syntax), syntax);
+      const first = new Analyses();
+      first.of(text, syntax);
+      assert.deepEqual(first.of(`${syntax}:${text}`), analyze(`${syntax}:${text}`), syntax);
+    }
   });
 });
 
