@@ -4,6 +4,9 @@
  * target names of the config file given on the line (`pg-ddl-sync completion targets -c FILE`).
  */
 import { Command } from 'commander';
+import { UsageError } from '../errors';
+import { readConfigFile, resolveSettings } from '../io/settings';
+import { Cli } from './context';
 
 /** What an option's value is, where completion can offer something. */
 const VALUES: Record<string, string> = {
@@ -75,4 +78,24 @@ complete -F ${fn} ${name}
 
 function optionWords(cmd: Command): string[] {
   return cmd.options.flatMap((o) => (o.long ? [o.long] : o.short ? [o.short] : []));
+}
+
+/** Adds `completion` to the CLI. */
+export function addCompletionCommand(program: Command, cli: Cli): void {
+  program
+    .command('completion')
+    .argument('<what>', "'bash' for the bash completion script; 'targets' for the target names of --config")
+    .description('bash completion: pg-ddl-sync completion bash > /etc/bash_completion.d/pg-ddl-sync')
+    .option('-c, --config <file>', 'the config file whose target names to list')
+    .action((what: string, flags: { config?: string }) => {
+      if (what === 'bash') return cli.io.stdout(bashCompletion(program));
+      if (what !== 'targets') throw new UsageError(`completion "${what}": expected bash or targets`);
+      if (!flags.config) return;
+      // Completion must never fail loudly: a config that cannot be read offers no names.
+      try {
+        for (const t of resolveSettings({}, readConfigFile(flags.config)).targets) cli.io.stdout(`${t.name}\n`);
+      } catch {
+        return;
+      }
+    });
 }

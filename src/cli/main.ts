@@ -8,13 +8,15 @@ import { SyncError } from '../errors';
 import { Logger, createLogger } from '../io/logger';
 import { addAdoptCommand } from './adopt';
 import { addCheckCommand } from './check';
+import { addCompletionCommand } from './completion';
 import { Cli, Io, processIo } from './context';
+import { addInstallFilesCommand } from './installFiles';
+import { addManCommand } from './manPage';
 import { addNestedCommand } from './nested';
 import { addReplayCommand } from './replay';
 import { addResolveCommand } from './resolve';
 import { addRunCommand } from './run';
 import { settingsFrom } from './settingOptions';
-import { addSetupCommands } from './setupCommands';
 import { addSkipCommand } from './skip';
 import { addCaptureCommand } from './capture';
 import { addStatusCommand } from './status';
@@ -37,8 +39,8 @@ export function program(cli: Cli): Command {
       // One line, like every other error: commander's own spreads a hint over a second line.
       outputError: (text, write) => write(`pg-ddl-sync: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
     });
-  for (const add of [addRunCommand, addReplayCommand, addStatusCommand, addSkipCommand, addAdoptCommand, addResolveCommand, addNestedCommand, addCheckCommand, addVerifyCommand, addCaptureCommand]) add(root, cli);
-  addSetupCommands(root, cli.io.stdout, packageVersion());
+  const commands = [addRunCommand, addReplayCommand, addStatusCommand, addSkipCommand, addAdoptCommand, addResolveCommand, addNestedCommand, addCheckCommand, addVerifyCommand, addCaptureCommand];
+  for (const add of [...commands, addInstallFilesCommand, addCompletionCommand, addManCommand]) add(root, cli);
   return root;
 }
 

@@ -4,6 +4,7 @@
  * npm package installs; `pg-ddl-sync man` prints it where only the executable was copied.
  */
 import { Command } from 'commander';
+import { Cli } from './context';
 import type { EventEmitter } from 'node:events';
 
 /**
@@ -77,4 +78,12 @@ function roff(text: string): string {
     .split('\n')
     .map((l) => l.replace(/^([.'])/, '\\&$1'))
     .join('\n');
+}
+
+/** Adds `man` to the CLI. */
+export function addManCommand(program: Command, cli: Cli): void {
+  program
+    .command('man')
+    .description('print the man page (roff): pg-ddl-sync man > /usr/local/share/man/man1/pg-ddl-sync.1')
+    .action(() => cli.io.stdout(manPage(program, program.version() ?? '')));
 }

@@ -1,14 +1,9 @@
-/**
- * The commands that set a host up rather than sync: install-files, completion and man. Their wiring
- * lives here so that main.ts only adds them.
- */
+/** `pg-ddl-sync install-files`: the directories, config file, crontab line and systemd units of a host. */
 import * as path from 'node:path';
 import { Command } from 'commander';
 import type * as InstallFilesCommand from '../commands/installFiles';
 import { UsageError } from '../errors';
-import { readConfigFile, resolveSettings } from '../io/settings';
-import { bashCompletion } from './completion';
-import { manPage } from './manPage';
+import { Cli } from './context';
 
 interface InstallFlags {
   name: string;
@@ -28,13 +23,8 @@ interface InstallFlags {
 
 const repeat = (v: string, acc: string[] = []): string[] => [...acc, v];
 
-/**
- * Adds install-files, completion and man to the CLI.
- * @param program the CLI's root command
- * @param write where their output goes
- * @param version the package version, for the man page
- */
-export function addSetupCommands(program: Command, write: (text: string) => void, version: string): void {
+/** Adds `install-files` to the CLI. */
+export function addInstallFilesCommand(program: Command, cli: Cli): void {
   program
     .command('install-files')
     .description('make the config, state and log directories and a commented config file on this host (as root), and print the crontab line and systemd units that run the tool')
@@ -74,34 +64,12 @@ export function addSetupCommands(program: Command, write: (text: string) => void
         },
         { force: flags.force === true, root: flags.root },
       );
-      for (const p of res.paths) write(`${p.action.padEnd(8)}${p.mode} ${p.owner.padEnd(11)} ${p.path}\n`);
+      for (const p of res.paths) cli.io.stdout(`${p.action.padEnd(8)}${p.mode} ${p.owner.padEnd(11)} ${p.path}\n`);
       const { plan } = res;
-      write(`\nCheck it as ${flags.user}: su ${flags.user} -s /bin/sh -c '${bin} check -c ${plan.configFile}'\n`);
-      write(`\nIn ${flags.user}'s crontab (crontab -u ${flags.user} -e):\n${plan.crontabLine}\n`);
-      write(`\nOr with systemd:\n${plan.serviceUnit}\n${plan.timerUnit}`);
+      cli.io.stdout(`\nCheck it as ${flags.user}: su ${flags.user} -s /bin/sh -c '${bin} check -c ${plan.configFile}'\n`);
+      cli.io.stdout(`\nIn ${flags.user}'s crontab (crontab -u ${flags.user} -e):\n${plan.crontabLine}\n`);
+      cli.io.stdout(`\nOr with systemd:\n${plan.serviceUnit}\n${plan.timerUnit}`);
     });
-
-  program
-    .command('completion')
-    .argument('<what>', "'bash' for the bash completion script; 'targets' for the target names of --config")
-    .description('bash completion: pg-ddl-sync completion bash > /etc/bash_completion.d/pg-ddl-sync')
-    .option('-c, --config <file>', 'the config file whose target names to list')
-    .action((what: string, flags: { config?: string }) => {
-      if (what === 'bash') return write(bashCompletion(program));
-      if (what !== 'targets') throw new UsageError(`completion "${what}": expected bash or targets`);
-      if (!flags.config) return;
-      // Completion must never fail loudly: a config that cannot be read offers no names.
-      try {
-        for (const t of resolveSettings({}, readConfigFile(flags.config)).targets) write(`${t.name}\n`);
-      } catch {
-        return;
-      }
-    });
-
-  program
-    .command('man')
-    .description('print the man page (roff): pg-ddl-sync man > /usr/local/share/man/man1/pg-ddl-sync.1')
-    .action(() => write(manPage(program, version)));
 }
 
 /** The path this command was started by: the single executable's own, or the script npm linked. */
