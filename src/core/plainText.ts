@@ -49,8 +49,9 @@ for (const [word, kind] of WORDS) {
 }
 
 /**
- * Where the first `byte` in bytes[from, to) is, or -1. The WebAssembly scan's (csvScan.wat) looks at
- * sixteen bytes a step; without it, a loop here does.
+ * Where the first `byte` in bytes[from, to) is, or -1, in the very bytes plainKind is given: the
+ * WebAssembly scan's (csvScan.wat) searches its own chunk, sixteen bytes a step, so only the scan
+ * hands it over (ChunkScanner); without it, a loop here does.
  */
 export type FindByte = (byte: number, from: number, to: number) => number;
 
