@@ -86,19 +86,16 @@ export class Analyses {
 
   /** analyze, kept for the next ask of the same text. */
   of(text: string, syntax?: StringSyntax): Analysis {
-    const plain = plainAnalysis(text);
-    if (plain) return plain;
+    // Kept only once the parser is there: without it, the same text reads otherwise.
+    if (!parserLoaded() || text.length > ANALYSED_TEXT_MAX) return analyze(text, syntax);
     // The syntax always leads, up to the first ':' (none of its values holds one): a text of its own
     // that starts `on:` must not be taken for another text read with the setting on.
     const key = `${syntax ?? ''}:${text}`;
     let analysis = this.byText.get(key);
     if (!analysis) {
-      analysis = frozen(fullAnalysis(text, syntax));
-      // Kept only once the parser is there: without it, the same text reads otherwise.
-      if (parserLoaded() && text.length <= ANALYSED_TEXT_MAX) {
-        if (this.byText.size >= ANALYSED_MAX) this.byText.delete(this.byText.keys().next().value!);
-        this.byText.set(key, analysis);
-      }
+      analysis = analyze(text, syntax);
+      if (this.byText.size >= ANALYSED_MAX) this.byText.delete(this.byText.keys().next().value!);
+      this.byText.set(key, analysis);
     }
     return analysis;
   }
